@@ -1,0 +1,1 @@
+"""Dashboards as code, provisioning files and the Grafana API client."""

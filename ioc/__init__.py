@@ -1,0 +1,1 @@
+"""Composition root: settings, app assembly and the ``ioc`` command line."""

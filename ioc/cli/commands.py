@@ -1,0 +1,3 @@
+"""Every sub-command module, imported once so it registers itself on the root app."""
+
+from __future__ import annotations

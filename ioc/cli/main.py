@@ -1,0 +1,57 @@
+"""The one ``ioc`` command. Sub-commands live in one module each and are registered here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from ioc.cli.output import MODE, CliError, report_error
+
+app = typer.Typer(
+    name="ioc",
+    help="IoT device management and telemetry for provincial operations centres.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    json_output: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail to stderr."),
+) -> None:
+    MODE.json = json_output
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register() -> None:
+    """Import command modules so their ``@app.command`` / ``add_typer`` calls run."""
+    from ioc.cli import commands  # noqa: F401
+
+
+def run() -> None:
+    _register()
+    try:
+        app(standalone_mode=False)
+    except CliError as error:
+        report_error(error)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        report_error(CliError("aborted"))
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as error:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

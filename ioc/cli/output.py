@@ -1,0 +1,91 @@
+"""How every command speaks: JSON on stdout with ``--json``, rich tables otherwise, errors on stderr.
+
+Commands never print directly; they hand data to :func:`emit` and raise :class:`CliError` on failure,
+so that ``--json`` output stays machine-readable and errors always leave with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass
+class OutputMode:
+    json: bool = False
+
+
+MODE = OutputMode()
+"""Set once by the root callback from the global ``--json`` flag; read by :func:`emit`."""
+
+stdout_console = Console()
+stderr_console = Console(stderr=True)
+
+
+class CliError(Exception):
+    """A user-facing failure: message to stderr, exit code non-zero. ``details`` go to JSON output."""
+
+    def __init__(self, message: str, *, exit_code: int = 1, details: Any = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.details = details
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return to_jsonable(value.model_dump(mode="json"))
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (Decimal, Path)):
+        return str(value)
+    if isinstance(value, SecretStr):
+        return "**********"
+    return value
+
+
+def emit(data: Any, human: Callable[[Any], None] | None = None) -> None:
+    """Print ``data`` as JSON (``--json``) or through ``human``; plain JSON when no renderer is given."""
+    if MODE.json or human is None:
+        sys.stdout.write(json.dumps(to_jsonable(data), ensure_ascii=False, indent=None) + "\n")
+        sys.stdout.flush()
+    else:
+        human(data)
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*["" if cell is None else str(cell) for cell in row])
+    stdout_console.print(table)
+
+
+def report_error(error: CliError) -> None:
+    if MODE.json:
+        payload = {"error": str(error)}
+        if error.details is not None:
+            payload["details"] = to_jsonable(error.details)
+        sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        stderr_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+        if error.details:
+            for line in error.details if isinstance(error.details, list) else [error.details]:
+                stderr_console.print(f"  {to_jsonable(line)}", highlight=False, markup=False)

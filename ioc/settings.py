@@ -1,0 +1,82 @@
+"""All settings in one typed object.
+
+Sources, highest first: environment (``IOC_`` prefix, ``__`` for nested fields), then ``ioc.toml``
+(``IOC_CONFIG`` names it; otherwise ``./ioc.toml``, then ``$IOC_HOME/ioc.toml``), then defaults.
+``IOC_HOME`` holds the embedded defaults: the SQLite database, the telemetry spool and the secret key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    """``$XDG_DATA_HOME/ioc``, falling back to ``~/.local/share/ioc`` as the XDG spec says."""
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "ioc"
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("IOC_CONFIG")
+    if named:
+        return Path(named)
+    for candidate in (Path("ioc.toml"), Path(os.environ.get("IOC_HOME") or default_home()) / "ioc.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class ApiSettings(BaseSettings):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    page_size_max: int = Field(default=1000, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IOC_", env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite in IOC_HOME/registry.db"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key for credentials at rest; default: IOC_HOME/secret.key"
+    )
+    log_level: str = "INFO"
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'registry.db'}"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home / "spool"

@@ -1,0 +1,1 @@
+"""Scheduled checks, outage state machine, topology, maintenance windows and alerting."""

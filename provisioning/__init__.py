@@ -1,0 +1,1 @@
+"""Discovery and onboarding per protocol. Each protocol's client lives here, in one place only."""

@@ -1,0 +1,1 @@
+"""Points, the sink contract, collectors and the durable writer to InfluxDB."""

@@ -1,0 +1,1 @@
+"""Fixtures shared by every test area. Area fixtures live in ``tests/<area>/conftest.py``."""
