@@ -336,6 +336,7 @@ class StateEngine:
             if behind and self.recheck_hint is not None:
                 self.recheck_hint(sorted(behind))
 
+        ended = rec.outage_id if new is DeviceState.UP else None
         await self._record(rec, previous, new, now, reason, outage_end)
         if new is DeviceState.UP:
             rec.affected = set()
@@ -355,7 +356,7 @@ class StateEngine:
                 current=new,
                 at=now,
                 reason=reason,
-                outage_id=rec.outage_id,
+                outage_id=ended if ended is not None else rec.outage_id,
                 root_cause_device_id=rec.root_cause,
                 affected_device_ids=affected,
                 in_maintenance=in_maintenance,
