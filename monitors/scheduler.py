@@ -57,7 +57,9 @@ class SchedulerStats:
     checks: int = 0
     check_errors: int = 0
     lags_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
-    """How late each scheduled check started versus its due time."""
+    """How late each scheduled check started versus its due time (includes the tick quantisation)."""
+    tick_late_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    """How much later than ``tick_s`` after the previous tick each tick ran (event-loop pressure)."""
 
 
 @dataclass(slots=True)
@@ -93,6 +95,7 @@ class MonitorScheduler:
         self._pending: list[Point] = []
         self._sink_failing = False
         self._scheduler: AsyncIOScheduler | None = None
+        self._last_tick: float | None = None
         self.stats = SchedulerStats()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -166,6 +169,9 @@ class MonitorScheduler:
     async def tick(self) -> None:
         """Start every due check (bounded by ``max_concurrency``) and hand buffered points to the sink."""
         now = self._monotonic()
+        if self._last_tick is not None:
+            self.stats.tick_late_s.append(max(0.0, now - self._last_tick - self._tick_s))
+        self._last_tick = now
         heap = self._heap
         while heap and heap[0][0] <= now:
             due, generation, device_id = heapq.heappop(heap)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from monitors.config import StatePolicy
 from monitors.events import DeviceState, StateChange
 from monitors.outages import MemoryOutageRecorder
-from monitors.state import MaintenanceOracle, Observation, StateEngine
+from monitors.state import MaintenanceOracle, Observation, OutageRecorder, StateEngine
 from monitors.topology import Topology
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -53,6 +53,8 @@ class World:
     maintenance: MaintenanceOracle | None = None
     dead: set[int] = field(default_factory=set)
     parent_checks: list[int] = field(default_factory=list)
+    store: OutageRecorder | None = None
+    """Also record outages here (e.g. the SQL recorder), besides the in-memory ``recorder``."""
 
     def __post_init__(self) -> None:
         self.clock = FakeClock()
@@ -66,7 +68,7 @@ class World:
             default_policy=self.policy,
             parent_checker=self._parent_check,
             maintenance=self.maintenance,
-            recorder=self.recorder,
+            recorder=self.store or self.recorder,
             recheck_hint=self.rechecks.extend,
             parent_check_fresh_s=5,
         )
