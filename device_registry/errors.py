@@ -44,7 +44,9 @@ class ImportRejected(RegistryError):
 
     status_code = 422
 
-    def __init__(self, errors: list[RowError]) -> None:
+    def __init__(self, errors: list[RowError], *, forbidden: bool = False) -> None:
         first = errors[0] if errors else None
         super().__init__(f"import rejected, nothing written: {len(errors)} error(s); first: {first}")
         self.errors = errors
+        if forbidden:
+            self.status_code = 403

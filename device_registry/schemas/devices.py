@@ -22,7 +22,8 @@ def check_address(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        if _HOSTNAME.match(value):
+        # A host name's last label is never all digits (RFC 1123 §2.1), so "10.0.0.300" is a bad IP.
+        if _HOSTNAME.match(value) and not value.rsplit(".", 1)[-1].isdigit():
             return value.lower()
     raise ValueError(f"{value!r} is neither an IP address nor a host name")
 

@@ -44,10 +44,15 @@ def device_snapshot(
     }
 
 
-async def get_device(session: AsyncSession, principal: Principal, device_id: int) -> Device:
-    """A device the principal may see; an invisible one is reported as absent, not forbidden."""
+async def get_device(
+    session: AsyncSession, principal: Principal, device_id: int, *, for_write: bool = False
+) -> Device:
+    """A device the principal may see. Reading an invisible one says "not found" (no existence leak);
+    writing to one says "forbidden", so a scoped engineer learns why the change was refused."""
     device = await session.scalar(select(Device).where(Device.id == device_id, principal.device_clause()))
     if device is None:
+        if for_write and await session.scalar(select(Device.id).where(Device.id == device_id)) is not None:
+            raise Forbidden(f"device {device_id} is outside your scope")
         raise NotFound(f"no device with id {device_id}", field="device_id")
     return device
 
@@ -209,7 +214,7 @@ async def update_device(
     session: AsyncSession, principal: Principal, box: SecretBox, device_id: int, data: DeviceUpdate
 ) -> Device:
     principal.require(*WRITERS, action="edit devices")
-    device = await get_device(session, principal, device_id)
+    device = await get_device(session, principal, device_id, for_write=True)
     current_site = await session.get(Site, device.site_id)
     assert current_site is not None
     if not principal.unscoped and not principal.scope_frozen:
@@ -263,7 +268,7 @@ async def update_device(
 
 async def delete_device(session: AsyncSession, principal: Principal, device_id: int) -> None:
     principal.require(*WRITERS, action="delete devices")
-    device = await get_device(session, principal, device_id)
+    device = await get_device(session, principal, device_id, for_write=True)
     site = await session.get(Site, device.site_id)
     assert site is not None
     if not principal.scope_frozen:

@@ -291,6 +291,7 @@ async def _validate(
         query = select(Device.name, Device.id).where(Device.name.in_(chunk), principal.device_clause())
         external.update((await session.execute(query)).tuples().all())
 
+    forbidden = False
     for line, row in rows:
         row_site = sites.get(row.site)
         if row_site is None:
@@ -299,10 +300,12 @@ async def _validate(
             )
         elif not principal.site_in_scope(row_site):
             errors.append(RowError(line, "site", f"site {row.site} is outside your scope"))
+            forbidden = True
         if row.credential and row.credential not in credentials:
             errors.append(RowError(line, "credential", f"no credential named {row.credential!r}"))
         if row.name in existing and row.name not in visible_existing:
             errors.append(RowError(line, "name", "a device with this name exists outside your scope"))
+            forbidden = True
         for uplink in row.uplinks:
             if uplink == row.name:
                 errors.append(RowError(line, "uplinks", "a device cannot be its own uplink"))
@@ -330,7 +333,7 @@ async def _validate(
             errors.append(RowError(line, "uplinks", "uplink cycle: " + " -> ".join(map(str, cycle))))
     if errors:
         errors.sort(key=lambda e: e.line)
-        raise ImportRejected(errors)
+        raise ImportRejected(errors, forbidden=forbidden)
     return _Plan(rows, sites, credentials, existing, external)
 
 
