@@ -36,7 +36,7 @@ class Principal:
 
     def require(self, *roles: Role, action: str) -> None:
         if self.role != Role.ADMIN and self.role not in roles:
-            raise Forbidden(f"role {self.role.value} may not {action}")
+            raise Forbidden(f"role {self.role} may not {action}")
 
     def require_admin(self, action: str) -> None:
         self.require(action=action)

@@ -194,7 +194,7 @@ async def principal_for(session: AsyncSession, user: User) -> Principal:
     scope = await session.get(Site, user.scope_site_id) if user.scope_site_id else None
     return Principal(
         name=user.username,
-        role=user.role,
+        role=Role(user.role),
         user_id=user.id,
         scope_site_id=user.scope_site_id,
         scope_path=scope.path if scope else None,
