@@ -278,7 +278,7 @@ async def _validate(
     credentials: dict[str, int] = {}
     for chunk in _chunks(credential_names):
         query = select(Credential.name, Credential.id).where(Credential.name.in_(chunk))
-        credentials.update((await session.execute(query)).tuples().all())
+        credentials.update({name: id_ for name, id_ in (await session.execute(query)).all()})
     existing: dict[str, Device] = {}
     visible_existing: set[str] = set()
     for chunk in _chunks(first_line):
@@ -289,7 +289,7 @@ async def _validate(
     external: dict[str, int] = {}
     for chunk in _chunks({u for _, row in rows for u in row.uplinks} - set(first_line)):
         query = select(Device.name, Device.id).where(Device.name.in_(chunk), principal.device_clause())
-        external.update((await session.execute(query)).tuples().all())
+        external.update({name: id_ for name, id_ in (await session.execute(query)).all()})
 
     forbidden = False
     for line, row in rows:
@@ -360,13 +360,12 @@ async def import_devices(
     entries: list[dict[str, Any]] = []
     changed_ids: list[int] = []
 
+    links = await _links_of(session, [d.id for d in plan.existing.values()])
     for _, row in plan.rows:
         device = plan.existing.get(row.name)
         if device is None:
             continue
-        tags, uplinks = (
-            await _current_links(session, device.id) if {"tags", "uplinks"} & present else ([], [])
-        )
+        tags, uplinks = sorted(links.tags.get(device.id, [])), sorted(links.uplinks.get(device.id, []))
         before = device_snapshot(device, tags, uplinks)
         updates = {c: getattr(row, c) for c in _SCALARS if c in present}
         if "protocols" in present:
@@ -487,12 +486,28 @@ async def import_devices(
     return result
 
 
-async def _current_links(session: AsyncSession, device_id: int) -> tuple[list[str], list[int]]:
-    tags = (await session.scalars(select(DeviceTag.tag).where(DeviceTag.device_id == device_id))).all()
-    uplinks = (
-        await session.scalars(select(DeviceUplink.uplink_id).where(DeviceUplink.device_id == device_id))
-    ).all()
-    return sorted(tags), sorted(uplinks)
+@dataclass
+class _Links:
+    tags: dict[int, list[str]] = field(default_factory=dict)
+    uplinks: dict[int, list[int]] = field(default_factory=dict)
+
+
+async def _links_of(session: AsyncSession, device_ids: list[int]) -> _Links:
+    """Tags and uplinks of many devices, a few thousand ids per query."""
+    links = _Links()
+    for start in range(0, len(device_ids), 5000):
+        chunk = device_ids[start : start + 5000]
+        tag_rows = await session.execute(
+            select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(chunk))
+        )
+        for device_id, tag in tag_rows.all():
+            links.tags.setdefault(device_id, []).append(tag)
+        uplink_rows = await session.execute(
+            select(DeviceUplink.device_id, DeviceUplink.uplink_id).where(DeviceUplink.device_id.in_(chunk))
+        )
+        for device_id, uplink_id in uplink_rows.all():
+            links.uplinks.setdefault(device_id, []).append(uplink_id)
+    return links
 
 
 def _names_for(uplink_ids: Iterable[int], ids: Mapping[str, int]) -> list[str]:
@@ -507,25 +522,7 @@ async def export_devices(
     session: AsyncSession, principal: Principal, query_devices: list[Device], fmt: Format
 ) -> str:
     """The same columns the importer reads, so export -> import is a no-op."""
-    ids = [d.id for d in query_devices]
-    tags: dict[int, list[str]] = {}
-    uplinks: dict[int, list[int]] = {}
-    for chunk_start in range(0, len(ids), 5000):
-        chunk = ids[chunk_start : chunk_start + 5000]
-        for device_id, tag in (
-            await session.execute(
-                select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(chunk))
-            )
-        ).all():
-            tags.setdefault(device_id, []).append(tag)
-        for device_id, uplink_id in (
-            await session.execute(
-                select(DeviceUplink.device_id, DeviceUplink.uplink_id).where(
-                    DeviceUplink.device_id.in_(chunk)
-                )
-            )
-        ).all():
-            uplinks.setdefault(device_id, []).append(uplink_id)
+    links = await _links_of(session, [d.id for d in query_devices])
     names = dict((await session.execute(select(Device.id, Device.name))).all())
     site_codes = dict((await session.execute(select(Site.id, Site.code))).all())
     credential_names = {
@@ -544,8 +541,8 @@ async def export_devices(
                 "port": d.port,
                 "protocols": list(d.protocols or []),
                 "credential": credential_names.get(d.credential_id or -1),
-                "uplinks": sorted(names[u] for u in uplinks.get(d.id, [])),
-                "tags": sorted(tags.get(d.id, [])),
+                "uplinks": sorted(names[u] for u in links.uplinks.get(d.id, [])),
+                "tags": sorted(links.tags.get(d.id, [])),
                 "lifecycle": str(d.lifecycle),
                 "vendor": d.vendor,
                 "model": d.model,
