@@ -40,6 +40,9 @@ class MonitorSettings(BaseModel):
     tick_s: float = Field(default=1.0, gt=0, le=60, description="scheduler tick: granularity of due times")
     max_concurrency: int = Field(default=500, ge=1, description="checks in flight at once")
     check_timeout_s: float = Field(default=2.0, gt=0)
+    registry_refresh_s: float = Field(
+        default=30.0, gt=0, description="how often registry changes (devices, uplinks, windows) are picked up"
+    )
     parent_check_fresh_s: float = Field(
         default=10.0, ge=0, description="an uplink observed this recently is not re-checked on demand"
     )

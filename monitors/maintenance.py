@@ -109,10 +109,16 @@ class MaintenanceCalendar:
         *,
         site_of: Mapping[int, int] | None = None,
         site_parent: Mapping[int, int | None] | None = None,
+        devices_in_maintenance: Iterable[int] = (),
     ) -> None:
         self._windows = list(windows)
         self._site_of = dict(site_of or {})
         self._site_parent = dict(site_parent or {})
+        self._always = frozenset(devices_in_maintenance)
+
+    def set_devices_in_maintenance(self, device_ids: Iterable[int]) -> None:
+        """Devices the registry marks as in maintenance (lifecycle), open-ended: no alerts while so."""
+        self._always = frozenset(device_ids)
 
     def set_windows(self, windows: Iterable[MaintenanceWindow]) -> None:
         self._windows = list(windows)
@@ -138,8 +144,12 @@ class MaintenanceCalendar:
         return [w for w in self._windows if w.device_id == device_id or (w.site_id in sites)]
 
     def covers(self, device_id: int, at: datetime) -> bool:
+        if device_id in self._always:
+            return True
         return any(w.active_at(at) for w in self.windows_for(device_id))
 
     def intervals_for(self, device_id: int, start: datetime, end: datetime) -> list[Interval]:
-        """Merged maintenance time of ``device_id`` within ``[start, end)`` (its current site placement)."""
+        """Merged window time of ``device_id`` within ``[start, end)`` (its current site placement).
+
+        Lifecycle maintenance has no recorded span, so only windows count here."""
         return merge(i for w in self.windows_for(device_id) for i in w.occurrences(start, end))

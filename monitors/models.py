@@ -1,39 +1,19 @@
 """Tables of the monitors: outages with their state history, and maintenance windows.
 
 On the registry's one ``Base`` so the single Alembic history covers them (migration
-``ioc/migrations/versions/monitors_0001.py``). Times are stored as UTC and always come back aware.
+``ioc/migrations/versions/monitors_0001.py``). Times are the registry's ``UTCDateTime``: always aware.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator
-from sqlalchemy.engine import Dialect
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import device_registry.models  # noqa: F401  (devices/sites must be on the metadata for the foreign keys)
 from device_registry.db import Base
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, on PostgreSQL (timestamptz) and SQLite (naive text)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: monitors store timezone-aware UTC times only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from device_registry.models.types import UTCDateTime, utcnow
 
 
 class Outage(Base):
@@ -48,8 +28,8 @@ class Outage(Base):
         ForeignKey("devices.id", ondelete="SET NULL"), index=True
     )
     state: Mapped[str] = mapped_column(String(16))
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     duration_s: Mapped[float | None] = mapped_column(Float)
     affected_count: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -61,7 +41,7 @@ class OutageStateChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     outage_id: Mapped[int] = mapped_column(ForeignKey("monitor_outages.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -74,14 +54,17 @@ class MaintenanceWindowRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cron: Mapped[str | None] = mapped_column(String(120))
     duration_s: Mapped[float | None] = mapped_column(Float)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
     reason: Mapped[str] = mapped_column(Text)
     owner: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=lambda: datetime.now(UTC))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-MONITOR_TABLES = [Outage.__table__, OutageStateChange.__table__, MaintenanceWindowRow.__table__]
+MONITOR_TABLES: list[Table] = [
+    Base.metadata.tables[name]
+    for name in ("monitor_outages", "monitor_outage_history", "monitor_maintenance_windows")
+]

@@ -117,15 +117,18 @@ class MonitorScheduler:
         scheduler.start()
         self._scheduler = scheduler
 
-    async def stop(self) -> None:
-        """Stop ticking, cancel checks in flight, and flush the points already produced."""
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop ticking; let checks in flight finish (so their state changes are recorded whole) for up
+        to ``grace_s`` (default: the check timeout), cancel what is left, flush the points produced."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace_s or self._check_timeout_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self._flush()
 
     # -- registry changes ------------------------------------------------------------------------
@@ -146,6 +149,16 @@ class MonitorScheduler:
             if interval_changed and not slot.in_flight:
                 self._push(slot, self._next_slot(device_id, self._interval(device), now))
 
+    async def sync(self, devices: Iterable[MonitoredDevice]) -> list[int]:
+        """Make the monitored set exactly ``devices``: update those, remove the rest. Returns removed ids."""
+        wanted = list(devices)
+        keep = {d.target.device_id for d in wanted}
+        self.update(wanted)
+        gone = [device_id for device_id in self._slots if device_id not in keep]
+        for device_id in gone:
+            await self.remove(device_id)
+        return gone
+
     async def remove(self, device_id: int) -> None:
         """A retired device: no further checks; its open outage is closed."""
         slot = self._slots.pop(device_id, None)
@@ -163,6 +176,9 @@ class MonitorScheduler:
 
     def __len__(self) -> int:
         return len(self._slots)
+
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self._slots
 
     # -- the tick --------------------------------------------------------------------------------
 

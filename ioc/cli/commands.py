@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-from ioc.cli import admin, devices, sites, users  # noqa: F401
+from ioc.cli import (  # noqa: F401
+    admin,
+    devices,
+    monitors,
+    sites,
+    users,
+)
