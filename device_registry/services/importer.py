@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -239,11 +239,14 @@ async def _validate(
     principal: Principal,
     raw_rows: list[tuple[int, dict[str, Any]]],
     columns: list[str],
+    progress: Callable[[int, int], None],
 ) -> _Plan:
     errors: list[RowError] = []
     rows: list[tuple[int, ImportRow]] = []
     first_line: dict[str, int] = {}
-    for line, values in raw_rows:
+    for index, (line, values) in enumerate(raw_rows, 1):
+        if index % 1000 == 0:
+            progress(index, 2 * len(raw_rows))
         try:
             row = ImportRow.model_validate(values)
         except ValidationError as error:
@@ -337,12 +340,25 @@ async def _validate(
 _SCALARS = ("kind", "address", "port", "lifecycle", "vendor", "model", "serial", "firmware", "description")
 
 
+def _no_progress(_done: int, _total: int) -> None:
+    return None
+
+
 async def import_devices(
-    session: AsyncSession, principal: Principal, text: str, fmt: Format, *, dry_run: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    text: str,
+    fmt: Format,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] = _no_progress,
 ) -> ImportResult:
+    """Validate the whole file, then write it in the caller's transaction. ``progress(done, total)``
+    counts validation as the first half and writing as the second."""
     principal.require(*WRITERS, action="import devices")
     raw_rows, columns = parse(text, fmt)
-    plan = await _validate(session, principal, raw_rows, columns)
+    plan = await _validate(session, principal, raw_rows, columns, progress)
+    progress(len(raw_rows), 2 * len(raw_rows))
     result = ImportResult(dry_run=dry_run, rows=len(plan.rows))
     present = set(columns)
     now = utcnow()
@@ -477,6 +493,7 @@ async def import_devices(
             await session.execute(insert(DeviceUplink), link_rows)
     await audit.record_many(session, entries)
     await audit.record(session, principal, "import", "device", None, f"{fmt} import", None, result.as_dict())
+    progress(2 * len(raw_rows), 2 * len(raw_rows))
     return result
 
 
