@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, text
 from device_registry.authz import Principal
 from device_registry.crypto import generate_key
 from device_registry.db import create_engine, session_factory
-from device_registry.models import Device, Role, Site, SiteKind
+from device_registry.models import Device, DeviceKind, Role, Site, SiteKind
 from device_registry.queries.devices import DeviceFilter, list_devices
 from device_registry.schemas.sites import SiteCreate
 from device_registry.schemas.users import TokenCreate, UserCreate
@@ -43,7 +43,7 @@ ADMIN = Principal.system("bench")
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def build_sites(sessions, n_sites: int) -> list[str]:
@@ -52,12 +52,20 @@ async def build_sites(sessions, n_sites: int) -> list[str]:
         await create_site(session, ADMIN, SiteCreate(code="P", name="Tỉnh Thái Bình", kind=SiteKind.PROVINCE))
         districts = max(1, n_sites // 100)
         for d in range(districts):
-            await create_site(session, ADMIN, SiteCreate(code=f"D{d}", name=f"Huyện Số {d}", kind=SiteKind.DISTRICT,
-                                                         parent_code="P"))
+            await create_site(
+                session,
+                ADMIN,
+                SiteCreate(code=f"D{d}", name=f"Huyện Số {d}", kind=SiteKind.DISTRICT, parent_code="P"),
+            )
         for c in range(n_sites - districts - 1):
             code = f"C{c:04d}"
-            await create_site(session, ADMIN, SiteCreate(code=code, name=f"Xã Thử {c}", kind=SiteKind.COMMUNE,
-                                                         parent_code=f"D{c % districts}"))
+            await create_site(
+                session,
+                ADMIN,
+                SiteCreate(
+                    code=code, name=f"Xã Thử {c}", kind=SiteKind.COMMUNE, parent_code=f"D{c % districts}"
+                ),
+            )
             codes.append(code)
     return codes
 
@@ -70,15 +78,27 @@ def fleet_csv(n: int, communes: list[str]) -> str:
         kind = kinds[i % len(kinds)]
         proto = {"camera": "onvif", "sensor": "mqtt", "switch": "snmp"}[kind]
         tag = "traffic" if i % 7 == 0 else "security"
-        lines.append(f"dev-{i:05d},{kind},{communes[i % len(communes)]},10.{i // 65536}.{(i // 256) % 256}.{i % 256},"
-                     f"{proto},{tag},{vendors[i % 5]}")
+        lines.append(
+            f"dev-{i:05d},{kind},{communes[i % len(communes)]},10.{i // 65536}.{(i // 256) % 256}.{i % 256},"
+            f"{proto},{tag},{vendors[i % 5]}"
+        )
     return "\n".join(lines) + "\n"
 
 
 async def raw_insert_baseline(url: str, n: int, site_ids: list[int]) -> float:
     engine = create_engine(url)
-    rows = [{"name": f"raw-{i}", "name_folded": f"raw-{i}", "kind": "camera", "protocols": [], "site_id": site_ids[i % len(site_ids)],
-             "lifecycle": "active", "attributes": {}} for i in range(n)]
+    rows = [
+        {
+            "name": f"raw-{i}",
+            "name_folded": f"raw-{i}",
+            "kind": "camera",
+            "protocols": [],
+            "site_id": site_ids[i % len(site_ids)],
+            "lifecycle": "active",
+            "attributes": {},
+        }
+        for i in range(n)
+    ]
     start = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(insert(Device), rows)
@@ -98,7 +118,9 @@ async def main(n_devices: int, n_sites: int, pg_url: str | None) -> None:
     sessions = session_factory(engine)
     communes = await build_sites(sessions, n_sites)
     async with sessions() as session:
-        commune_ids = list((await session.scalars(select(Site.id).where(Site.kind == SiteKind.COMMUNE))).all())
+        commune_ids = list(
+            (await session.scalars(select(Site.id).where(Site.kind == SiteKind.COMMUNE))).all()
+        )
     print(f"database: {engine.dialect.name}; {n_sites} sites, {n_devices} devices")
 
     baseline = await raw_insert_baseline(url, n_devices, commune_ids)
@@ -108,8 +130,10 @@ async def main(n_devices: int, n_sites: int, pg_url: str | None) -> None:
         result = await import_devices(session, ADMIN, text_csv, "csv")
     elapsed = time.perf_counter() - start
     assert len(result.created) == n_devices
-    print(f"import {n_devices} devices: {elapsed:.2f} s (target < 10 s); "
-          f"baseline raw executemany of the same rows: {baseline:.2f} s")
+    print(
+        f"import {n_devices} devices: {elapsed:.2f} s (target < 10 s); "
+        f"baseline raw executemany of the same rows: {baseline:.2f} s"
+    )
 
     async with sessions() as session, session.begin():
         user = await create_user(session, ADMIN, UserCreate(username="bench-admin", role=Role.ADMIN))
@@ -138,25 +162,40 @@ async def main(n_devices: int, n_sites: int, pg_url: str | None) -> None:
                 await client.get("/api/v1/devices", params=params, headers=headers)
             for params in filters:
                 start = time.perf_counter()
-                response = await client.get("/api/v1/devices", params={**params, "limit": 50}, headers=headers)
+                response = await client.get(
+                    "/api/v1/devices", params={**params, "limit": 50}, headers=headers
+                )
                 api_ms.append((time.perf_counter() - start) * 1000)
                 assert response.status_code == 200
     for params in filters:
         async with sessions() as session:
             start = time.perf_counter()
-            await list_devices(session, ADMIN, DeviceFilter(**params), 50, 0)
+            flt = DeviceFilter(
+                site=params.get("site"),
+                tag=params.get("tag"),
+                vendor=params.get("vendor"),
+                search=params.get("search"),
+                kind=DeviceKind(params["kind"]) if "kind" in params else None,
+            )
+            await list_devices(session, ADMIN, flt, 50, 0)
             query_ms.append((time.perf_counter() - start) * 1000)
     async with engine.connect() as conn:
         for params in filters:
             start = time.perf_counter()
             if "site" in params:
-                await conn.execute(text(
-                    "SELECT d.* FROM devices d JOIN sites s ON s.id = d.site_id "
-                    "WHERE s.path LIKE (SELECT path FROM sites WHERE code = :code) || '%' ORDER BY d.id LIMIT 50"),
-                    {"code": params["site"]})
+                await conn.execute(
+                    text(
+                        "SELECT d.* FROM devices d JOIN sites s ON s.id = d.site_id "
+                        "WHERE s.path LIKE (SELECT path FROM sites WHERE code = :code) || '%' "
+                        "ORDER BY d.id LIMIT 50"
+                    ),
+                    {"code": params["site"]},
+                )
             else:
-                await conn.execute(text("SELECT * FROM devices WHERE name_folded LIKE :p ORDER BY id LIMIT 50"),
-                                   {"p": f"%{fold(params.get('search', 'dev'))}%"})
+                await conn.execute(
+                    text("SELECT * FROM devices WHERE name_folded LIKE :p ORDER BY id LIMIT 50"),
+                    {"p": f"%{fold(params.get('search', 'dev'))}%"},
+                )
             raw_ms.append((time.perf_counter() - start) * 1000)
 
     def fmt(values: list[float]) -> str:
@@ -171,7 +210,9 @@ async def main(n_devices: int, n_sites: int, pg_url: str | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--sites", type=int, default=1_000)
     parser.add_argument("--postgres", default=None, help="postgresql+asyncpg URL of an empty database")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,8 @@ from device_registry.models import (
     Site,
 )
 from device_registry.models.types import utcnow
-from device_registry.schemas.devices import check_address, check_tags
+from device_registry.queries.devices import links_of
+from device_registry.schemas.devices import DeviceDetails, check_address, check_tags
 from device_registry.services import audit
 from device_registry.services.devices import WRITERS, device_snapshot
 from device_registry.text import fold
@@ -60,24 +61,17 @@ LIST_COLUMNS = {"protocols", "uplinks", "tags"}
 REQUIRED = {"name", "kind", "site"}
 
 
-class ImportRow(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ImportRow(DeviceDetails):
     name: str = Field(min_length=1, max_length=255)
     kind: DeviceKind
     site: str = Field(min_length=1)
     address: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
-    protocols: list[Protocol] = []
+    protocols: list[Protocol] = Field(default_factory=list)
     credential: str | None = None
-    uplinks: list[str] = []
-    tags: list[str] = []
+    uplinks: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
     lifecycle: Lifecycle = Lifecycle.ACTIVE
-    vendor: str | None = Field(default=None, max_length=128)
-    model: str | None = Field(default=None, max_length=128)
-    serial: str | None = Field(default=None, max_length=128)
-    firmware: str | None = Field(default=None, max_length=128)
-    description: str | None = Field(default=None, max_length=1024)
 
     @field_validator("address")
     @classmethod
@@ -245,11 +239,14 @@ async def _validate(
     principal: Principal,
     raw_rows: list[tuple[int, dict[str, Any]]],
     columns: list[str],
+    progress: Callable[[int, int], None],
 ) -> _Plan:
     errors: list[RowError] = []
     rows: list[tuple[int, ImportRow]] = []
     first_line: dict[str, int] = {}
-    for line, values in raw_rows:
+    for index, (line, values) in enumerate(raw_rows, 1):
+        if index % 1000 == 0:
+            progress(index, 2 * len(raw_rows))
         try:
             row = ImportRow.model_validate(values)
         except ValidationError as error:
@@ -343,12 +340,25 @@ async def _validate(
 _SCALARS = ("kind", "address", "port", "lifecycle", "vendor", "model", "serial", "firmware", "description")
 
 
+def _no_progress(_done: int, _total: int) -> None:
+    return None
+
+
 async def import_devices(
-    session: AsyncSession, principal: Principal, text: str, fmt: Format, *, dry_run: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    text: str,
+    fmt: Format,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] = _no_progress,
 ) -> ImportResult:
+    """Validate the whole file, then write it in the caller's transaction. ``progress(done, total)``
+    counts validation as the first half and writing as the second."""
     principal.require(*WRITERS, action="import devices")
     raw_rows, columns = parse(text, fmt)
-    plan = await _validate(session, principal, raw_rows, columns)
+    plan = await _validate(session, principal, raw_rows, columns, progress)
+    progress(len(raw_rows), 2 * len(raw_rows))
     result = ImportResult(dry_run=dry_run, rows=len(plan.rows))
     present = set(columns)
     now = utcnow()
@@ -360,7 +370,7 @@ async def import_devices(
     entries: list[dict[str, Any]] = []
     changed_ids: list[int] = []
 
-    links = await _links_of(session, [d.id for d in plan.existing.values()])
+    links = await links_of(session, [d.id for d in plan.existing.values()])
     for _, row in plan.rows:
         device = plan.existing.get(row.name)
         if device is None:
@@ -483,31 +493,8 @@ async def import_devices(
             await session.execute(insert(DeviceUplink), link_rows)
     await audit.record_many(session, entries)
     await audit.record(session, principal, "import", "device", None, f"{fmt} import", None, result.as_dict())
+    progress(2 * len(raw_rows), 2 * len(raw_rows))
     return result
-
-
-@dataclass
-class _Links:
-    tags: dict[int, list[str]] = field(default_factory=dict)
-    uplinks: dict[int, list[int]] = field(default_factory=dict)
-
-
-async def _links_of(session: AsyncSession, device_ids: list[int]) -> _Links:
-    """Tags and uplinks of many devices, a few thousand ids per query."""
-    links = _Links()
-    for start in range(0, len(device_ids), 5000):
-        chunk = device_ids[start : start + 5000]
-        tag_rows = await session.execute(
-            select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(chunk))
-        )
-        for device_id, tag in tag_rows.all():
-            links.tags.setdefault(device_id, []).append(tag)
-        uplink_rows = await session.execute(
-            select(DeviceUplink.device_id, DeviceUplink.uplink_id).where(DeviceUplink.device_id.in_(chunk))
-        )
-        for device_id, uplink_id in uplink_rows.all():
-            links.uplinks.setdefault(device_id, []).append(uplink_id)
-    return links
 
 
 def _names_for(uplink_ids: Iterable[int], ids: Mapping[str, int]) -> list[str]:
@@ -522,7 +509,7 @@ async def export_devices(
     session: AsyncSession, principal: Principal, query_devices: list[Device], fmt: Format
 ) -> str:
     """The same columns the importer reads, so export -> import is a no-op."""
-    links = await _links_of(session, [d.id for d in query_devices])
+    links = await links_of(session, [d.id for d in query_devices])
     names = dict((await session.execute(select(Device.id, Device.name))).all())
     site_codes = dict((await session.execute(select(Site.id, Site.code))).all())
     credential_names = {

@@ -157,3 +157,33 @@ async def test_closed_site_refuses_new_devices(api, world):
     assert closed.status_code == 200 and closed.json()["valid_to"] == "2025-07-01"
     refused = await add(api, name="late", site_code="A2")
     assert refused.status_code == 422 and "closed" in refused.json()["detail"]
+
+
+async def test_import_endpoint_reports_lines_and_export_round_trips(api, world):
+    h = {**api.as_("admin"), "Content-Type": "text/csv"}
+    bad = "name,kind,site,address\nsw-1,switch,A,10.0.0.1\ncam-1,camera,A,10.0.0.999\ncam-2,toaster,B,\n"
+    rejected = await api.client.post("/api/v1/devices/import", content=bad.encode(), headers=h)
+    assert rejected.status_code == 422
+    assert [(e["line"], e["field"]) for e in rejected.json()["errors"]] == [(3, "address"), (4, "kind")]
+    assert (await api.client.get("/api/v1/devices", headers=h)).json()["total"] == 0
+
+    good = "name,kind,site,uplinks,tags\nsw-1,switch,A,,core\ncam-1,camera,A,sw-1,traffic\n"
+    dry = await api.client.post(
+        "/api/v1/devices/import", params={"dry_run": True}, content=good.encode(), headers=h
+    )
+    assert dry.status_code == 200 and dry.json()["created"] == 2
+    assert (await api.client.get("/api/v1/devices", headers=h)).json()["total"] == 0
+    done = await api.client.post("/api/v1/devices/import", content=good.encode(), headers=h)
+    assert done.status_code == 200 and done.json()["created"] == 2
+
+    exported = await api.client.get(
+        "/api/v1/devices/export", params={"format": "yaml"}, headers=api.as_("admin")
+    )
+    assert exported.status_code == 200 and "cam-1" in exported.text
+    again = await api.client.post(
+        "/api/v1/devices/import",
+        params={"format": "yaml"},
+        content=exported.content,
+        headers={**api.as_("admin"), "Content-Type": "application/yaml"},
+    )
+    assert again.json()["unchanged"] == 2
