@@ -375,12 +375,9 @@ class StateEngine:
             if child is None:
                 continue
             child.root_cause = root
-            if child.outage_id is not None:
-                await self._safe(
-                    self._recorder.transition(child.outage_id, child.state, now, "root cause moved", root)
-                    if self._recorder
-                    else None
-                )
+            if child.outage_id is not None and self._recorder is not None:
+                reason = f"root cause moved from {device_id} to {root}"
+                await self._safe(self._recorder.transition(child.outage_id, child.state, now, reason, root))
             await self._note_affected(root, child_id)
 
     async def _note_affected(self, root: int, device_id: int) -> None:
@@ -428,10 +425,8 @@ class StateEngine:
         if self._recorder is not None:
             await self._safe(self._recorder.close(outage_id, end, reason))
 
-    async def _safe(self, call: Awaitable[None] | None) -> None:
+    async def _safe(self, call: Awaitable[None]) -> None:
         """A recorder failure (database away) must not stop state tracking; it is logged with context."""
-        if call is None:
-            return
         try:
             await call
         except Exception:

@@ -88,3 +88,21 @@ async def test_kind_decides_default_checks() -> None:
     assert [c.name for c in default_checks(sensor, last_seen=last_seen)] == ["mqtt_freshness"]
     with pytest.raises(ValueError, match="last_seen"):
         default_checks(sensor)
+
+
+def test_monitor_settings_from_environment_and_bad_policy_names_the_field(monkeypatch) -> None:
+    from pydantic import ValidationError
+
+    from ioc.settings import Settings
+    from monitors.config import StatePolicy
+
+    monkeypatch.setenv("IOC_MONITORS__DEFAULT__FAIL_THRESHOLD", "5")
+    monkeypatch.setenv("IOC_MONITORS__KINDS", '{"camera": {"interval_s": 30}}')
+    settings = Settings()
+    assert settings.monitors.default.fail_threshold == 5
+    assert settings.monitors.policy_for("camera").interval_s == 30
+    assert settings.monitors.policy_for("switch").interval_s == 60
+    with pytest.raises(ValidationError, match="flap_leave_changes"):
+        StatePolicy(flap_enter_changes=3, flap_leave_changes=3)
+    with pytest.raises(ValidationError, match="fail_threshold"):
+        StatePolicy(fail_threshold=0)
