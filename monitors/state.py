@@ -173,9 +173,12 @@ class StateEngine:
         return rec.outage_id if rec else None
 
     def retrying(self, device_id: int) -> bool:
-        """True while a failure awaits confirmation: the scheduler then uses ``retry_interval_s``."""
+        """True while a change awaits confirmation (a failure while SOFT_DOWN, a first success while
+        DOWN): the scheduler then uses ``retry_interval_s`` so confirmation does not wait an interval."""
         rec = self._devices.get(device_id)
-        return bool(rec and rec.state is DeviceState.SOFT_DOWN)
+        if rec is None:
+            return False
+        return rec.state is DeviceState.SOFT_DOWN or (rec.state is DeviceState.DOWN and rec.successes > 0)
 
     def policy_of(self, device_id: int) -> StatePolicy:
         rec = self._devices.get(device_id)

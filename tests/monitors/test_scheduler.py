@@ -104,7 +104,9 @@ async def test_interval_change_and_removal_apply_without_restart(listeners: List
 
 
 async def test_failure_is_retried_fast_and_confirmed_within_one_interval(listeners: Listeners) -> None:
-    scheduler, engine, sink, mono, clock = build(StatePolicy(fail_threshold=3, retry_interval_s=2))
+    scheduler, engine, sink, mono, clock = build(
+        StatePolicy(fail_threshold=3, recover_threshold=2, retry_interval_s=2)
+    )
     (service,) = await listeners.open(1)
     scheduler.update([monitored(1, service.port, interval=60)])
     await run_for(scheduler, mono, clock, 61)
@@ -118,6 +120,14 @@ async def test_failure_is_retried_fast_and_confirmed_within_one_interval(listene
     assert waited <= 60 + 2 * 2 + 1, "first failure within one interval, then two quick retries"
     failed = [p for p in sink.points if p.fields["ok"] is False]
     assert failed[0].fields["error"] == "unreachable"
+
+    await service.restore()
+    waited = 0
+    while engine.state_of(1) is not DeviceState.UP and waited < 130:
+        await run_for(scheduler, mono, clock, 1)
+        waited += 1
+    assert engine.state_of(1) is DeviceState.UP
+    assert waited <= 60 + 2 + 1, "first success within one interval, the second after a quick retry"
 
 
 async def test_recheck_moves_a_device_to_the_next_tick(listeners: Listeners) -> None:
