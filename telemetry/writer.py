@@ -1,0 +1,295 @@
+"""The durable telemetry writer: ``write()`` spools to disk, a background flusher delivers batches.
+
+Delivery is at-least-once: a point leaves the spool only after the server answered 2xx for a request
+containing it. A crash between the server storing a batch and the spool forgetting it re-sends that
+batch on the next start; InfluxDB (and VictoriaMetrics with deduplication) store a point with the same
+measurement, tag set and timestamp once, so the re-send overwrites itself instead of duplicating.
+
+Lifecycle is explicit so the application owns it (FastAPI lifespan, ``ioc serve``)::
+
+    async with TelemetryWriter(config) as writer:   # or: await writer.start() ... await writer.stop()
+        await writer.write(points)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import TypeVar
+
+from telemetry import metrics
+from telemetry.config import WriterConfig
+from telemetry.influx_output import InfluxOutput, RejectedPoints, TransientFailure
+from telemetry.line_protocol import encode_points
+from telemetry.points import Point
+from telemetry.spool import Pending, Spool, SpoolStatus
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class WriterNotRunning(RuntimeError):
+    """``write()`` before ``start()`` or after ``stop()``."""
+
+
+class TelemetryWriter:
+    """Implements :class:`telemetry.sink.Sink`. One instance per spool directory."""
+
+    def __init__(self, config: WriterConfig) -> None:
+        self.config = config
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._spool: Spool | None = None
+        self._output: InfluxOutput | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._attempt = 0
+        self._last_batch_s = 0.0
+        self._last_self_metrics = 0.0
+        self._blocked_reason: str | None = None
+        self._drop_logged_at = 0.0
+        self._dropped_since_log = 0
+        self._host = socket.gethostname()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open (and replay) the spool, then start the flusher. Blocking set-up runs off the loop."""
+        if self._flusher is not None:
+            raise RuntimeError("telemetry writer already started")
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="telemetry-spool")
+        self._spool = await self._run(Spool, self.config.spool_dir, self.config.spool_max_bytes)
+        if self._spool.pending_points:
+            log.info(
+                "telemetry spool: replaying %d points from %s", self._spool.pending_points, self._spool.path
+            )
+        if self.config.target is not None:
+            self._output = InfluxOutput(self.config.target)
+        else:
+            log.warning("telemetry: no InfluxDB configured (IOC_INFLUX_URL); points stay in the spool")
+        self._stopping.clear()
+        self._last_self_metrics = time.monotonic()
+        metrics.WRITERS.track(str(self._spool.path), self)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="telemetry-flusher")
+
+    async def stop(self) -> None:
+        """Drain for up to ``stop_timeout`` seconds, then stop; what is left is replayed at next start."""
+        if self._flusher is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._flusher), self.config.stop_timeout)
+        except TimeoutError:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        finally:
+            self._flusher = None
+            if self._spool is not None:
+                metrics.WRITERS.untrack(str(self._spool.path))
+            if self._output is not None:
+                await self._output.aclose()
+                self._output = None
+            spool, executor = self._spool, self._executor
+            self._spool = self._executor = None
+            if spool is not None and executor is not None:
+                await asyncio.get_running_loop().run_in_executor(executor, spool.close)
+            if executor is not None:
+                executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> TelemetryWriter:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- the Sink contract -----------------------------------------------------------------------
+
+    async def write(self, points: Sequence[Point]) -> None:
+        """Validate and encode all of ``points``, then store them in one durable transaction.
+
+        Raises :class:`telemetry.line_protocol.InvalidPoint` (a ``ValueError``) naming the first bad
+        point and field; then nothing of this call is stored.
+        """
+        if self._spool is None or self._stopping.is_set():
+            raise WriterNotRunning("telemetry writer is not running: call start() first")
+        if not points:
+            return
+        window = self.config.time_window
+        spool = self._spool
+
+        def encode_and_append() -> int:
+            return spool.append(encode_points(points, window))
+
+        dropped = await self._run(encode_and_append)
+        if dropped:
+            self._note_dropped(dropped)
+        if spool.pending_points >= self.config.batch_size:
+            self._wake.set()
+
+    # -- observation -----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, float]:
+        """Plain numbers for Prometheus and self-metric points (safe to read from any thread)."""
+        spool = self._spool
+        if spool is None:
+            return {}
+        oldest = spool.oldest_ns
+        values: dict[str, float] = {
+            "spool_points": spool.pending_points,
+            "spool_bytes": spool.pending_bytes,
+            "oldest_unsent_age_seconds": 0.0 if oldest is None else max(0.0, (time.time_ns() - oldest) / 1e9),
+            "last_batch_seconds": self._last_batch_s,
+            "quarantine_points": spool.quarantined_points,
+        }
+        values.update({name: float(value) for name, value in spool.counters.items()})
+        return values
+
+    async def status(self) -> SpoolStatus:
+        if self._spool is None:
+            raise WriterNotRunning("telemetry writer is not running")
+        return await self._run(self._spool.status)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        if self._executor is None:
+            raise WriterNotRunning("telemetry writer is not running")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _note_dropped(self, dropped: int) -> None:
+        """Log spool overflow at most once a minute with the running total: loud, never silent, no flood."""
+        self._dropped_since_log += dropped
+        now = time.monotonic()
+        if now - self._drop_logged_at >= 60.0:
+            log.error(
+                "telemetry spool full (%d bytes): dropped the %d oldest points since the last report",
+                self.config.spool_max_bytes,
+                self._dropped_since_log,
+            )
+            self._drop_logged_at = now
+            self._dropped_since_log = 0
+
+    async def _flush_loop(self) -> None:
+        assert self._spool is not None
+        spool = self._spool
+        partial_since: float | None = None
+        while True:
+            self._wake.clear()
+            await self._maybe_write_self_metrics()
+            stopping = self._stopping.is_set()
+            pending = spool.pending_points
+            if self._output is None or pending == 0:
+                partial_since = None
+                if stopping:
+                    return
+                await self._sleep(self._next_self_metrics_in())
+                continue
+            if pending < self.config.batch_size and not stopping:
+                now = time.monotonic()
+                partial_since = partial_since or now
+                remaining = self.config.flush_interval - (now - partial_since)
+                if remaining > 0:
+                    await self._sleep(min(remaining, self._next_self_metrics_in()))
+                    continue
+            partial_since = None
+            batch = await self._run(spool.peek, self.config.batch_size)
+            if not batch:
+                continue
+            if not await self._deliver(batch):
+                if stopping:
+                    return
+                await self._sleep(self._backoff())
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait for ``seconds`` or until woken (new full batch, stop)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), max(seconds, 0.0))
+
+    def _backoff(self) -> float:
+        """Exponential backoff with jitter: half the delay fixed, half random, so restarts spread out."""
+        delay = min(self.config.retry_max, self.config.retry_initial * 2 ** min(self._attempt, 30))
+        self._attempt += 1
+        return delay / 2 + random.uniform(0, delay / 2)
+
+    async def _deliver(self, batch: list[Pending]) -> bool:
+        """Send ``batch``; bisect refused ones. True when every point is acknowledged or quarantined."""
+        assert self._spool is not None
+        started = time.monotonic()
+        try:
+            await self._send_bisecting(batch)
+        except TransientFailure as failure:
+            await self._run(self._spool.record_failure, len(batch), str(failure))
+            if self._blocked_reason != str(failure):
+                log.warning(
+                    "telemetry: delivery to %s failed, retrying with backoff: %s",
+                    self.config.target.url if self.config.target else "?",
+                    failure,
+                )
+                self._blocked_reason = str(failure)
+            return False
+        elapsed = time.monotonic() - started
+        self._last_batch_s = elapsed
+        metrics.BATCH_SECONDS.observe(elapsed)
+        if self._blocked_reason is not None:
+            log.warning("telemetry: delivery recovered after: %s", self._blocked_reason)
+            self._blocked_reason = None
+        self._attempt = 0
+        return True
+
+    async def _send_bisecting(self, items: list[Pending]) -> None:
+        """Refused batch: split in halves until the refused points stand alone, then quarantine them.
+
+        At most ``2 * len(items)`` requests, and each point ends acknowledged or quarantined: no loop.
+        A good point sharing a batch with a bad one is always written.
+        """
+        assert self._spool is not None and self._output is not None
+        try:
+            await self._output.send([item.line for item in items])
+        except RejectedPoints as refused:
+            if len(items) == 1:
+                await self._run(self._spool.quarantine, items[0].id, refused.status, refused.reason)
+                log.warning(
+                    "telemetry: quarantined a point the server refused (HTTP %s: %s): %s",
+                    refused.status,
+                    refused.reason,
+                    items[0].line[:200].decode(errors="replace"),
+                )
+                return
+            middle = len(items) // 2
+            await self._send_bisecting(items[:middle])
+            await self._send_bisecting(items[middle:])
+            return
+        await self._run(self._spool.acknowledge, items[0].id, items[-1].id)
+
+    def _next_self_metrics_in(self) -> float:
+        interval = self.config.self_metrics_interval
+        if interval <= 0:
+            return self.config.flush_interval
+        return max(0.0, interval - (time.monotonic() - self._last_self_metrics))
+
+    async def _maybe_write_self_metrics(self) -> None:
+        interval = self.config.self_metrics_interval
+        if interval <= 0 or self._spool is None or time.monotonic() - self._last_self_metrics < interval:
+            return
+        self._last_self_metrics = time.monotonic()
+        snap = self.snapshot()
+        fields: dict[str, float | int] = {
+            name: int(value) if name not in ("oldest_unsent_age_seconds", "last_batch_seconds") else value
+            for name, value in snap.items()
+        }
+        point = Point(self.config.self_metrics_measurement, fields, time.time_ns(), {"host": self._host})
+        spool = self._spool
+        await self._run(spool.append, encode_points([point]))
