@@ -181,9 +181,11 @@ class Spool:
             self._conn.execute("DELETE FROM pending WHERE id <= ?", (cutoff,))
         return count, freed
 
-    def peek(self, limit: int) -> list[Pending]:
-        """The oldest ``limit`` pending points, oldest first (contiguous in id order)."""
-        rows = self._conn.execute("SELECT id, line FROM pending ORDER BY id LIMIT ?", (limit,))
+    def peek(self, limit: int, after_id: int = 0) -> list[Pending]:
+        """The oldest ``limit`` pending points after ``after_id``, oldest first (contiguous in id order)."""
+        rows = self._conn.execute(
+            "SELECT id, line FROM pending WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
         return [Pending(int(row_id), bytes(line)) for row_id, line in rows]
 
     def acknowledge(self, first_id: int, last_id: int, *, batches: int = 1) -> int:

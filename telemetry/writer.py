@@ -127,13 +127,11 @@ class TelemetryWriter:
             raise WriterNotRunning("telemetry writer is not running: call start() first")
         if not points:
             return
-        window = self.config.time_window
+        # Encoding runs in the default executor, not the spool thread, so the flusher's peek and
+        # acknowledge never queue behind a large encode.
+        lines = await asyncio.to_thread(encode_points, points, self.config.time_window)
         spool = self._spool
-
-        def encode_and_append() -> int:
-            return spool.append(encode_points(points, window))
-
-        dropped = await self._run(encode_and_append)
+        dropped = await self._run(spool.append, lines)
         if dropped:
             self._note_dropped(dropped)
         if spool.pending_points >= self.config.batch_size:
@@ -185,30 +183,42 @@ class TelemetryWriter:
     async def _flush_loop(self) -> None:
         assert self._spool is not None
         spool = self._spool
+        size = self.config.batch_size
         partial_since: float | None = None
+        prefetched: list[Pending] = []
         while True:
             self._wake.clear()
             await self._maybe_write_self_metrics()
             stopping = self._stopping.is_set()
             pending = spool.pending_points
             if self._output is None or pending == 0:
-                partial_since = None
+                partial_since, prefetched = None, []
                 if stopping:
                     return
                 await self._sleep(self._next_self_metrics_in())
                 continue
-            if pending < self.config.batch_size and not stopping:
+            if pending < size and not stopping:
                 now = time.monotonic()
                 partial_since = partial_since or now
                 remaining = self.config.flush_interval - (now - partial_since)
                 if remaining > 0:
+                    prefetched = []
                     await self._sleep(min(remaining, self._next_self_metrics_in()))
                     continue
             partial_since = None
-            batch = await self._run(spool.peek, self.config.batch_size)
+            batch = prefetched or await self._run(spool.peek, size)
+            prefetched = []
             if not batch:
                 continue
-            if not await self._deliver(batch):
+            # While this batch is on the wire, read the next full one: the spool thread is idle then.
+            prefetch = None
+            if pending - len(batch) >= size:
+                prefetch = asyncio.ensure_future(self._run(spool.peek, size, batch[-1].id))
+            delivered = await self._deliver(batch)
+            if prefetch is not None:
+                following = await prefetch
+                prefetched = following if delivered else []
+            if not delivered:
                 if stopping:
                     return
                 await self._sleep(self._backoff())
