@@ -129,8 +129,8 @@ class InfluxOutput:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send(self, lines: list[bytes]) -> None:
-        body = b"\n".join(lines)
+    async def send(self, body: bytes) -> None:
+        """POST newline-separated lines; returns on 2xx, raises a :class:`DeliveryError` otherwise."""
         if self.target.gzip:
             # Level 1: most of the size win for a fraction of the CPU of level 9; zlib releases the GIL,
             # so compressing in a thread overlaps with the loop's other work.

@@ -106,9 +106,10 @@ class _Escaped:
         self.measurements: dict[str, str] = {}
         self.tags: dict[tuple[str, str], str] = {}
         self.field_keys: dict[str, str] = {}
+        self.series: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
 
     def trim(self) -> None:
-        for table in (self.measurements, self.tags, self.field_keys):
+        for table in (self.measurements, self.tags, self.field_keys, self.series):
             if len(table) > _CACHE_LIMIT:
                 table.clear()
 
@@ -168,14 +169,23 @@ def encode_point(point: Point, *, index: int = 0, bounds: tuple[int, int] | None
     Tags with an empty value are left out, as InfluxDB's own clients do: the line protocol cannot carry
     them and "no value" is what an empty tag means.
     """
-    head = _measurement(index, point)
     tags = point.tags
-    if tags:
-        head += "".join([_tag(index, point, key, tags[key]) for key in sorted(tags)])
+    try:
+        series = (point.measurement, tuple(sorted(tags.items())))
+        head = _ESCAPED.series.get(series)
+    except TypeError:  # unhashable or unsortable names: the slow path below names the culprit
+        series, head = None, None
+    if head is None:
+        head = _measurement(index, point)
+        if tags:
+            head += "".join([_tag(index, point, key, tags[key]) for key in sorted(tags)])
+        if series is not None:
+            _ESCAPED.series[series] = head
     fields = point.fields
     if not fields:
         raise InvalidPoint(index, point, "fields", "a point needs at least one field")
     encoded = []
+    field_keys = _ESCAPED.field_keys
     for key in sorted(fields):
         value = fields[key]
         kind = type(value)
@@ -185,7 +195,7 @@ def encode_point(point: Point, *, index: int = 0, bounds: tuple[int, int] | None
             text = f"{value}i"
         else:
             text = _encode_field_value(index, point, key, value)
-        encoded.append(_field_key(index, point, key) + text)
+        encoded.append((field_keys.get(key) or _field_key(index, point, key)) + text)
     timestamp = point.time_ns
     if type(timestamp) is not int:
         raise InvalidPoint(index, point, "time_ns", f"must be an int (ns since epoch), got {timestamp!r}")

@@ -10,6 +10,12 @@ quarantine — code SQLite already has, tested.
 Group commit: one :meth:`Spool.append` call is one transaction and one fsync (``synchronous=FULL`` makes
 the WAL fsync on commit), however many points it holds.
 
+A row is a *chunk*: up to ``chunk_points`` encoded lines joined by newlines, plus their lengths (string
+fields may contain newlines, so the lengths, not the separators, say where a line ends). Rows per point
+cost a Python object and an index entry per point on every append, read and delete; chunks make the
+common path (append, send, acknowledge) per-batch work. Refused batches are split back into lines, and
+a chunk that is only partly settled is rewritten with what is left, in the same transaction.
+
 Bounded: when the encoded bytes pending would exceed ``max_bytes``, the oldest points are deleted in the
 same transaction, counted in ``points_dropped`` and reported by the writer (log + self-metric). Newest
 data wins because operators look at "now" first.
@@ -22,8 +28,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SPOOL_FILE = "telemetry.sqlite3"
@@ -41,7 +48,9 @@ COUNTERS = (
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY,
-    line BLOB NOT NULL,
+    body BLOB NOT NULL,
+    sizes BLOB NOT NULL,
+    count INTEGER NOT NULL,
     spooled_ns INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -58,9 +67,47 @@ CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value);
 
 
 @dataclass(frozen=True, slots=True)
-class Pending:
+class Chunk:
+    """Consecutive pending points stored as one row."""
+
     id: int
-    line: bytes
+    body: bytes
+    sizes: bytes
+    count: int
+
+    def lines(self) -> list[bytes]:
+        lengths = array("I")
+        lengths.frombytes(self.sizes)
+        out, offset = [], 0
+        for length in lengths:
+            out.append(self.body[offset : offset + length])
+            offset += length + 1
+        return out
+
+
+@dataclass
+class Settlement:
+    """What the server did with the lines of some chunks: line indexes written, and refused with why."""
+
+    written: dict[int, set[int]] = field(default_factory=dict)
+    refused: dict[int, dict[int, tuple[int, str]]] = field(default_factory=dict)
+
+    def write_all(self, chunks: Sequence[Chunk]) -> None:
+        for chunk in chunks:
+            self.written[chunk.id] = set(range(chunk.count))
+
+    def write(self, chunk_id: int, index: int) -> None:
+        self.written.setdefault(chunk_id, set()).add(index)
+
+    def refuse(self, chunk_id: int, index: int, status: int, reason: str) -> None:
+        self.refused.setdefault(chunk_id, {})[index] = (status, reason)
+
+    def __bool__(self) -> bool:
+        return bool(self.written or self.refused)
+
+
+def pack(lines: Sequence[bytes]) -> tuple[bytes, bytes]:
+    return b"\n".join(lines), array("I", [len(line) for line in lines]).tobytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +149,18 @@ def connect(path: Path) -> sqlite3.Connection:
 class Spool:
     """Pending points in insertion order, the quarantine, and persistent counters, in one SQLite file."""
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    def __init__(self, directory: Path, max_bytes: int, chunk_points: int = 5000) -> None:
         if max_bytes <= 0:
             raise ValueError(f"spool max_bytes must be positive, got {max_bytes}")
+        if chunk_points <= 0:
+            raise ValueError(f"spool chunk_points must be positive, got {chunk_points}")
         self.path = directory / SPOOL_FILE
         self.max_bytes = max_bytes
+        self.chunk_points = chunk_points
         self._conn = connect(self.path)
-        row = self._conn.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM pending").fetchone()
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(LENGTH(body)), 0) FROM pending"
+        ).fetchone()
         self.pending_points = int(row[0])
         self.pending_bytes = int(row[1])
         self.oldest_ns = self._query_oldest()
@@ -142,13 +194,18 @@ class Spool:
         if not lines:
             return 0
         now = time.time_ns()
-        added = sum(len(line) for line in lines)
+        step = self.chunk_points
+        rows = []
+        added = 0
+        for start in range(0, len(lines), step):
+            piece = lines[start : start + step]
+            body, sizes = pack(piece)
+            added += len(body)
+            rows.append((body, sizes, len(piece), now))
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT INTO pending(line, spooled_ns) VALUES (?, ?)", [(line, now) for line in lines]
-            )
+            conn.executemany("INSERT INTO pending(body, sizes, count, spooled_ns) VALUES (?, ?, ?, ?)", rows)
             dropped, dropped_bytes = self._trim(self.pending_bytes + added)
             deltas = {"points_spooled": len(lines), "points_dropped": dropped}
             self._bump(deltas)
@@ -164,16 +221,17 @@ class Spool:
         return dropped
 
     def _trim(self, total_bytes: int) -> tuple[int, int]:
-        """Delete the oldest rows until ``total_bytes`` fits; inside the caller's transaction."""
+        """Delete the oldest chunks until ``total_bytes`` fits; inside the caller's transaction."""
         excess = total_bytes - self.max_bytes
         if excess <= 0:
             return 0, 0
-        freed = 0
+        freed = count = 0
         cutoff = None
-        count = 0
-        for row_id, size in self._conn.execute("SELECT id, LENGTH(line) FROM pending ORDER BY id"):
+        for row_id, points, size in self._conn.execute(
+            "SELECT id, count, LENGTH(body) FROM pending ORDER BY id"
+        ):
             freed += size
-            count += 1
+            count += points
             cutoff = row_id
             if freed >= excess:
                 break
@@ -181,66 +239,79 @@ class Spool:
             self._conn.execute("DELETE FROM pending WHERE id <= ?", (cutoff,))
         return count, freed
 
-    def peek(self, limit: int, after_id: int = 0) -> list[Pending]:
-        """The oldest ``limit`` pending points after ``after_id``, oldest first (contiguous in id order)."""
-        rows = self._conn.execute(
-            "SELECT id, line FROM pending WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
-        )
-        return [Pending(int(row_id), bytes(line)) for row_id, line in rows]
+    def peek(self, limit: int, after_id: int = 0) -> list[Chunk]:
+        """Oldest whole chunks after ``after_id``, at most ``limit`` points (but always one chunk)."""
+        chunks: list[Chunk] = []
+        total = 0
+        for row_id, body, sizes, count in self._conn.execute(
+            "SELECT id, body, sizes, count FROM pending WHERE id > ? ORDER BY id", (after_id,)
+        ):
+            if chunks and total + count > limit:
+                break
+            chunks.append(Chunk(int(row_id), bytes(body), bytes(sizes), int(count)))
+            total += count
+            if total >= limit:
+                break
+        return chunks
 
-    def acknowledge(self, first_id: int, last_id: int, *, batches: int = 1) -> int:
-        """The server stored points ``first_id..last_id``: forget them. Returns how many were removed.
+    def settle(self, chunks: Sequence[Chunk], outcome: Settlement) -> None:
+        """Apply what the server did, in one transaction: forget written points, quarantine refused ones
+        with the server's reason, and rewrite a partly settled chunk with the points still owed.
 
-        The range is safe because :meth:`peek` hands out contiguous id ranges and new points always get
-        higher ids; points dropped meanwhile are simply not there any more.
+        A chunk that vanished meanwhile (dropped because the spool was full) is skipped: its points were
+        already counted as dropped.
+
+        Committed without its own fsync (``synchronous=NORMAL`` for this transaction): a crash survives
+        it either way, and if a power cut loses it, the points are simply sent again and overwrite
+        themselves. Only ``append`` needs the fsync, so the writer pays one per batch, not two.
         """
         conn = self._conn
+        now = time.time_ns()
+        written = quarantined = removed_bytes = 0
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            count, size = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM pending WHERE id BETWEEN ? AND ?",
-                (first_id, last_id),
-            ).fetchone()
-            conn.execute("DELETE FROM pending WHERE id BETWEEN ? AND ?", (first_id, last_id))
-            deltas = {"points_written": int(count), "batches_written": batches}
+            for chunk in chunks:
+                done = outcome.written.get(chunk.id, set())
+                refused = outcome.refused.get(chunk.id, {})
+                if not done and not refused:
+                    continue
+                row = conn.execute("SELECT spooled_ns FROM pending WHERE id = ?", (chunk.id,)).fetchone()
+                if row is None:
+                    continue
+                lines = chunk.lines()
+                for index, (status, reason) in refused.items():
+                    conn.execute(
+                        "INSERT INTO quarantine(line, reason, status, spooled_ns, quarantined_ns) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (lines[index], reason, status, row[0], now),
+                    )
+                written += len(done)
+                quarantined += len(refused)
+                left = [line for i, line in enumerate(lines) if i not in done and i not in refused]
+                if left:
+                    body, sizes = pack(left)
+                    conn.execute(
+                        "UPDATE pending SET body = ?, sizes = ?, count = ? WHERE id = ?",
+                        (body, sizes, len(left), chunk.id),
+                    )
+                    removed_bytes += len(chunk.body) - len(body)
+                else:
+                    conn.execute("DELETE FROM pending WHERE id = ?", (chunk.id,))
+                    removed_bytes += len(chunk.body)
+            deltas = {"points_written": written, "points_quarantined": quarantined, "batches_written": 1}
             self._bump(deltas)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        finally:
+            conn.execute("PRAGMA synchronous=FULL")
         self._commit_counters(deltas)
-        self.pending_points -= int(count)
-        self.pending_bytes -= int(size)
+        self.pending_points -= written + quarantined
+        self.pending_bytes -= removed_bytes
+        self.quarantined_points += quarantined
         self.oldest_ns = self._query_oldest()
-        return int(count)
-
-    def quarantine(self, point_id: int, status: int, reason: str) -> bool:
-        """Move one point the server refused into the quarantine with the server's reason."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute("SELECT line, spooled_ns FROM pending WHERE id = ?", (point_id,)).fetchone()
-            if row is None:
-                conn.execute("ROLLBACK")
-                return False
-            conn.execute(
-                "INSERT INTO quarantine(line, reason, status, spooled_ns, quarantined_ns) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (row[0], reason, status, row[1], time.time_ns()),
-            )
-            conn.execute("DELETE FROM pending WHERE id = ?", (point_id,))
-            deltas = {"points_quarantined": 1}
-            self._bump(deltas)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._commit_counters(deltas)
-        self.pending_points -= 1
-        self.pending_bytes -= len(row[0])
-        self.quarantined_points += 1
-        self.oldest_ns = self._query_oldest()
-        return True
 
     def record_failure(self, points: int, error: str) -> None:
         """A delivery attempt failed transiently: count it and remember the error for ``status``."""
@@ -270,7 +341,9 @@ class Spool:
 
 def read_status(conn: sqlite3.Connection, path: Path) -> SpoolStatus:
     """Everything ``ioc telemetry status`` prints, read from the file (works while a writer runs)."""
-    count, size = conn.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM pending").fetchone()
+    count, size = conn.execute(
+        "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(LENGTH(body)), 0) FROM pending"
+    ).fetchone()
     oldest = conn.execute("SELECT spooled_ns FROM pending ORDER BY id LIMIT 1").fetchone()
     quarantined = conn.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0]
     counters = {name: 0 for name in COUNTERS}

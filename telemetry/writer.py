@@ -29,7 +29,7 @@ from telemetry.config import WriterConfig
 from telemetry.influx_output import InfluxOutput, RejectedPoints, TransientFailure
 from telemetry.line_protocol import encode_points
 from telemetry.points import Point
-from telemetry.spool import Pending, Spool, SpoolStatus
+from telemetry.spool import Chunk, Settlement, Spool, SpoolStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ class TelemetryWriter:
         if self._flusher is not None:
             raise RuntimeError("telemetry writer already started")
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="telemetry-spool")
-        self._spool = await self._run(Spool, self.config.spool_dir, self.config.spool_max_bytes)
+        self._spool = await self._run(
+            Spool, self.config.spool_dir, self.config.spool_max_bytes, self.config.batch_size
+        )
         if self._spool.pending_points:
             log.info(
                 "telemetry spool: replaying %d points from %s", self._spool.pending_points, self._spool.path
@@ -185,7 +187,7 @@ class TelemetryWriter:
         spool = self._spool
         size = self.config.batch_size
         partial_since: float | None = None
-        prefetched: list[Pending] = []
+        prefetched: list[Chunk] = []
         while True:
             self._wake.clear()
             await self._maybe_write_self_metrics()
@@ -212,7 +214,7 @@ class TelemetryWriter:
                 continue
             # While this batch is on the wire, read the next full one: the spool thread is idle then.
             prefetch = None
-            if pending - len(batch) >= size:
+            if pending - sum(chunk.count for chunk in batch) >= size:
                 prefetch = asyncio.ensure_future(self._run(spool.peek, size, batch[-1].id))
             delivered = await self._deliver(batch)
             if prefetch is not None:
@@ -234,14 +236,25 @@ class TelemetryWriter:
         self._attempt += 1
         return delay / 2 + random.uniform(0, delay / 2)
 
-    async def _deliver(self, batch: list[Pending]) -> bool:
-        """Send ``batch``; bisect refused ones. True when every point is acknowledged or quarantined."""
-        assert self._spool is not None
+    async def _deliver(self, batch: list[Chunk]) -> bool:
+        """Send ``batch``; bisect refused ones. True when every point is acknowledged or quarantined.
+
+        Whatever got settled is applied to the spool in one transaction at the end, even when a
+        transient failure interrupts a bisection half-way: settled points are never sent again.
+        """
+        assert self._spool is not None and self._output is not None
         started = time.monotonic()
+        outcome = Settlement()
+        points = sum(chunk.count for chunk in batch)
         try:
-            await self._send_bisecting(batch)
+            try:
+                await self._output.send(b"\n".join(chunk.body for chunk in batch))
+                outcome.write_all(batch)
+            except RejectedPoints:
+                lines = [(chunk.id, i, line) for chunk in batch for i, line in enumerate(chunk.lines())]
+                await self._bisect(lines, outcome)
         except TransientFailure as failure:
-            await self._run(self._spool.record_failure, len(batch), str(failure))
+            await self._run(self._spool.record_failure, points, str(failure))
             if self._blocked_reason != str(failure):
                 log.warning(
                     "telemetry: delivery to %s failed, retrying with backoff: %s",
@@ -250,6 +263,9 @@ class TelemetryWriter:
                 )
                 self._blocked_reason = str(failure)
             return False
+        finally:
+            if outcome:
+                await self._run(self._spool.settle, batch, outcome)
         elapsed = time.monotonic() - started
         self._last_batch_s = elapsed
         metrics.BATCH_SECONDS.observe(elapsed)
@@ -259,30 +275,34 @@ class TelemetryWriter:
         self._attempt = 0
         return True
 
-    async def _send_bisecting(self, items: list[Pending]) -> None:
+    async def _bisect(self, lines: list[tuple[int, int, bytes]], outcome: Settlement) -> None:
         """Refused batch: split in halves until the refused points stand alone, then quarantine them.
 
-        At most ``2 * len(items)`` requests, and each point ends acknowledged or quarantined: no loop.
+        At most ``2 * len(lines)`` requests, and each point ends written or quarantined: no loop.
         A good point sharing a batch with a bad one is always written.
         """
-        assert self._spool is not None and self._output is not None
-        try:
-            await self._output.send([item.line for item in items])
-        except RejectedPoints as refused:
-            if len(items) == 1:
-                await self._run(self._spool.quarantine, items[0].id, refused.status, refused.reason)
+        assert self._output is not None
+        middle = len(lines) // 2
+        for half in (lines[:middle], lines[middle:]):
+            if not half:
+                continue
+            try:
+                await self._output.send(b"\n".join(line for _, _, line in half))
+            except RejectedPoints as refused:
+                if len(half) > 1:
+                    await self._bisect(half, outcome)
+                    continue
+                chunk_id, index, line = half[0]
+                outcome.refuse(chunk_id, index, refused.status, refused.reason)
                 log.warning(
                     "telemetry: quarantined a point the server refused (HTTP %s: %s): %s",
                     refused.status,
                     refused.reason,
-                    items[0].line[:200].decode(errors="replace"),
+                    line[:200].decode(errors="replace"),
                 )
-                return
-            middle = len(items) // 2
-            await self._send_bisecting(items[:middle])
-            await self._send_bisecting(items[middle:])
-            return
-        await self._run(self._spool.acknowledge, items[0].id, items[-1].id)
+                continue
+            for chunk_id, index, _ in half:
+                outcome.write(chunk_id, index)
 
     def _next_self_metrics_in(self) -> float:
         interval = self.config.self_metrics_interval

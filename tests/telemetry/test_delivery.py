@@ -8,7 +8,7 @@ from pathlib import Path
 
 from telemetry import metrics
 from telemetry.points import Point
-from telemetry.spool import SPOOL_FILE, Spool, list_quarantine
+from telemetry.spool import SPOOL_FILE, Settlement, Spool, list_quarantine
 from telemetry.writer import TelemetryWriter
 from tests.telemetry.helpers import (
     BASE_NS,
@@ -73,7 +73,7 @@ async def test_server_down_whole_time_backs_off_instead_of_spinning(tmp_path: Pa
     # Without backoff this would be hundreds of attempts; with 0.1..0.4s waits it is a handful.
     assert 2 <= failed <= 10
     with sqlite3.connect(tmp_path / SPOOL_FILE) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0] == 10
+        assert conn.execute("SELECT COALESCE(SUM(count), 0) FROM pending").fetchone()[0] == 10
 
 
 def test_full_spool_drops_oldest_and_counts_it(tmp_path: Path) -> None:
@@ -82,12 +82,12 @@ def test_full_spool_drops_oldest_and_counts_it(tmp_path: Path) -> None:
     dropped = sum(spool.append(lines[i : i + 20]) for i in range(0, 200, 20))
     assert spool.pending_bytes <= 1000
     assert dropped == spool.counters["points_dropped"] == 200 - spool.pending_points
-    kept = [p.line for p in spool.peek(1000)]
+    kept = [line for chunk in spool.peek(1000) for line in chunk.lines()]
     assert kept == lines[-len(kept) :]  # the newest survive, in order
     spool.close()
     reopened = Spool(tmp_path, max_bytes=1000)
     assert reopened.counters["points_dropped"] == dropped
-    assert [p.line for p in reopened.peek(1000)] == kept
+    assert [line for chunk in reopened.peek(1000) for line in chunk.lines()] == kept
     reopened.close()
 
 
@@ -121,3 +121,26 @@ async def test_self_metrics_land_in_the_store_and_on_prometheus(
     assert any(spool_label in line and float(line.rsplit(" ", 1)[1]) >= 500 for line in written)
     (series,) = influxdb.query("SELECT last(points_written), last(spool_points) FROM ioc_telemetry")
     assert series["values"][0][1] >= 500
+
+
+def test_partly_settled_chunk_keeps_only_the_points_still_owed(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 20, chunk_points=8)
+    lines = [f'm s="line {i}\nwith a newline" {i}'.encode() for i in range(10)]
+    spool.append(lines)
+    first, second = spool.peek(100)
+    assert (first.count, second.count) == (8, 2) and first.lines() == lines[:8]
+    outcome = Settlement()
+    for index in range(4):
+        outcome.write(first.id, index)
+    outcome.refuse(first.id, 5, 400, "unable to parse")
+    spool.settle([first, second], outcome)
+
+    assert spool.counters["points_written"] == 4 and spool.counters["points_quarantined"] == 1
+    assert spool.pending_points == 5
+    assert [line for chunk in spool.peek(100) for line in chunk.lines()] == [lines[4], *lines[6:]]
+    (refused,) = spool.list_quarantine()
+    assert (refused.line, refused.status, refused.reason) == (lines[5].decode(), 400, "unable to parse")
+    spool.close()
+    reopened = Spool(tmp_path, max_bytes=1 << 20)
+    assert (reopened.pending_points, reopened.quarantined_points) == (5, 1)
+    reopened.close()

@@ -49,6 +49,8 @@ AWKWARD_FIELDS: dict[str, float | int | bool | str] = {
         (Point("cpu", {"v": 2**63}, NOW), "field 'v'", "64 bits"),
         (Point("cpu", {"v": None}, NOW), "field 'v'", "unsupported type NoneType"),  # type: ignore[dict-item]
         (Point("cpu", {"time": 1}, NOW), "field key 'time'", "reserved"),
+        (Point("cpu", {"v": 1}, NOW, {"site": ["Huế"]}), "tag 'site'", "must be a string"),  # type: ignore[dict-item]
+        (Point("cpu", {"v": 1}, NOW, {"time": "x"}), "tag key 'time'", "reserved"),
         (Point("cpu", {"v": 1}, NOW + 30 * 86_400 * 10**9), "time_ns", "outside the accepted window"),
         (Point("cpu", {"v": 1}, 946_684_800 * 10**9), "time_ns", "outside the accepted window"),
         (Point("cpu", {"v": 1}, 1.7e18), "time_ns", "must be an int"),  # type: ignore[arg-type]

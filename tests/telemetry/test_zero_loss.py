@@ -116,7 +116,7 @@ def _child(spool: Path, store: Store, start: int) -> subprocess.Popen[str]:
 
 def _pending(spool: Path) -> int:
     with sqlite3.connect(spool / SPOOL_FILE) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
+        return int(conn.execute("SELECT COALESCE(SUM(count), 0) FROM pending").fetchone()[0])
 
 
 def test_writer_process_killed_mid_batch_twice_then_restarted_loses_nothing(
