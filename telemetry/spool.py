@@ -10,6 +10,9 @@ quarantine — code SQLite already has, tested.
 Group commit: one :meth:`Spool.append` call is one transaction and one fsync (``synchronous=FULL`` makes
 the WAL fsync on commit), however many points it holds.
 
+Chunk ids are ``AUTOINCREMENT``: never reused, so a late settle for a chunk that is gone (dropped, or
+already settled) can never hit a newer chunk that happened to get the same id.
+
 A row is a *chunk*: up to ``chunk_points`` encoded lines joined by newlines, plus their lengths (string
 fields may contain newlines, so the lengths, not the separators, say where a line ends). Rows per point
 cost a Python object and an index entry per point on every append, read and delete; chunks make the
@@ -47,7 +50,7 @@ COUNTERS = (
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     body BLOB NOT NULL,
     sizes BLOB NOT NULL,
     count INTEGER NOT NULL,

@@ -55,6 +55,7 @@ class TelemetryWriter:
         self._last_batch_s = 0.0
         self._last_self_metrics = 0.0
         self._blocked_reason: str | None = None
+        self._settling: asyncio.Future[None] | None = None
         self._drop_logged_at = 0.0
         self._dropped_since_log = 0
         self._host = socket.gethostname()
@@ -80,7 +81,7 @@ class TelemetryWriter:
         self._stopping.clear()
         self._last_self_metrics = time.monotonic()
         metrics.WRITERS.track(str(self._spool.path), self)
-        self._flusher = asyncio.create_task(self._flush_loop(), name="telemetry-flusher")
+        self._flusher = asyncio.create_task(self._flush_forever(), name="telemetry-flusher")
 
     async def stop(self) -> None:
         """Drain for up to ``stop_timeout`` seconds, then stop; what is left is replayed at next start."""
@@ -182,6 +183,30 @@ class TelemetryWriter:
             self._drop_logged_at = now
             self._dropped_since_log = 0
 
+    async def _flush_forever(self) -> None:
+        """Keep flushing through unexpected errors (disk full, a bug): log once, back off, go on.
+
+        The points stay in the spool, so carrying on is always safe; dying silently is not.
+        """
+        while True:
+            try:
+                await self._flush_loop()
+                await self._settled()
+                return
+            except Exception as error:
+                if self._blocked_reason != repr(error):
+                    log.exception("telemetry flusher failed; retrying with backoff")
+                    self._blocked_reason = repr(error)
+                if self._stopping.is_set():
+                    return
+                await self._sleep(self._backoff())
+
+    async def _settled(self) -> None:
+        """Wait for the background settle of the previous batch (and raise its error, if any)."""
+        settling, self._settling = self._settling, None
+        if settling is not None:
+            await settling
+
     async def _flush_loop(self) -> None:
         assert self._spool is not None
         spool = self._spool
@@ -215,7 +240,9 @@ class TelemetryWriter:
             # While this batch is on the wire, read the next full one: the spool thread is idle then.
             prefetch = None
             if pending - sum(chunk.count for chunk in batch) >= size:
-                prefetch = asyncio.ensure_future(self._run(spool.peek, size, batch[-1].id))
+                prefetch = asyncio.get_running_loop().run_in_executor(
+                    self._executor, spool.peek, size, batch[-1].id
+                )
             delivered = await self._deliver(batch)
             if prefetch is not None:
                 following = await prefetch
@@ -264,8 +291,14 @@ class TelemetryWriter:
                 self._blocked_reason = str(failure)
             return False
         finally:
-            if outcome:
-                await self._run(self._spool.settle, batch, outcome)
+            # Settling runs on the spool thread while the next batch goes on the wire; at most one is
+            # outstanding. The spool thread runs jobs in order, so later reads see it applied.
+            await self._settled()
+            if outcome and self._executor is not None:
+                # Submitted now (not in a task that starts later) so any read queued after this sees it.
+                self._settling = asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._spool.settle, batch, outcome
+                )
         elapsed = time.monotonic() - started
         self._last_batch_s = elapsed
         metrics.BATCH_SECONDS.observe(elapsed)

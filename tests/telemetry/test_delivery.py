@@ -144,3 +144,17 @@ def test_partly_settled_chunk_keeps_only_the_points_still_owed(tmp_path: Path) -
     reopened = Spool(tmp_path, max_bytes=1 << 20)
     assert (reopened.pending_points, reopened.quarantined_points) == (5, 1)
     reopened.close()
+
+
+def test_late_settle_of_a_gone_chunk_never_hits_a_newer_one(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=1 << 20)
+    spool.append([b"m v=1i 1"])
+    (old,) = spool.peek(10)
+    done = Settlement()
+    done.write_all([old])
+    spool.settle([old], done)
+    spool.append([b"m v=2i 2"])  # the table is empty again: a reused id would equal old.id
+    spool.settle([old], done)  # a duplicate, late settle of the first delivery
+    assert [line for chunk in spool.peek(10) for line in chunk.lines()] == [b"m v=2i 2"]
+    assert spool.pending_points == 1 and spool.counters["points_written"] == 1
+    spool.close()
