@@ -319,14 +319,16 @@ class Spool:
     def record_failure(self, points: int, error: str) -> None:
         """A delivery attempt failed transiently: count it and remember the error for ``status``."""
         deltas = {"points_failed": points, "batches_failed": 1}
-        with self._conn:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             self._bump(deltas)
             self._set_state({"last_error": error, "last_error_ns": time.time_ns()})
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         self._commit_counters(deltas)
-
-    def record_state(self, values: dict[str, object]) -> None:
-        with self._conn:
-            self._set_state(values)
 
     def _set_state(self, values: dict[str, object]) -> None:
         self._conn.executemany(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -158,3 +160,23 @@ def test_late_settle_of_a_gone_chunk_never_hits_a_newer_one(tmp_path: Path) -> N
     assert [line for chunk in spool.peek(10) for line in chunk.lines()] == [b"m v=2i 2"]
     assert spool.pending_points == 1 and spool.counters["points_written"] == 1
     spool.close()
+
+
+async def test_hung_server_times_out_and_delivers_after_it_resumes(
+    tmp_path: Path, influxdb: InfluxServer
+) -> None:
+    process = influxdb.process.process
+    assert process is not None
+    target = v1_target(influxdb.url, timeout=0.3)
+    async with TelemetryWriter(writer_config(tmp_path, target, retry_initial=0.05, retry_max=0.2)) as writer:
+        os.kill(process.pid, signal.SIGSTOP)  # accepts connections (kernel backlog), never answers
+        try:
+            await writer.write(numbered_points(0, 700))
+            await wait_until(lambda: writer.snapshot()["batches_failed"] >= 2, 10, "two timed-out attempts")
+            status = await writer.status()
+            assert "timeout" in str(status.state["last_error"])
+            assert writer.snapshot()["spool_points"] == 700
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+        await wait_drained(writer, within=20)
+    assert influxdb.count("zl") == 700

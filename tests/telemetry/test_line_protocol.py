@@ -10,6 +10,7 @@ import pytest
 
 from telemetry.line_protocol import InvalidPoint, TimeWindow, encode_point
 from telemetry.points import Point
+from telemetry.sink import Sink
 from telemetry.spool import SPOOL_FILE
 from telemetry.writer import TelemetryWriter
 from tests.telemetry.helpers import BASE_NS, v1_target, v2_target, wait_drained, writer_config
@@ -75,6 +76,7 @@ async def test_write_refuses_the_whole_call_when_one_point_is_bad(tmp_path: Path
     good = Point("cpu", {"load": 0.5}, BASE_NS)
     bad = Point("cpu", {"load": math.nan}, BASE_NS + 1, {"device": "cam-7"})
     async with TelemetryWriter(writer_config(tmp_path, None)) as writer:
+        assert isinstance(writer, Sink)
         with pytest.raises(ValueError, match=r"point #1 .*'device': 'cam-7'.*field 'load'.*NaN"):
             await writer.write([good, bad])
         assert writer.snapshot()["spool_points"] == 0
