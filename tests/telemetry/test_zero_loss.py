@@ -74,18 +74,21 @@ async def test_server_crashing_three_times_mid_ingest_loses_nothing(tmp_path: Pa
     config = writer_config(tmp_path / "spool", store.target(), flush_interval=0.1, retry_max=0.3)
     async with TelemetryWriter(config) as writer:
 
-        async def crash_three_times() -> None:
-            for _ in range(3):
-                await asyncio.sleep(0.7)
-                await asyncio.to_thread(store.crash)
-                await asyncio.sleep(0.3)
-                await asyncio.to_thread(store.process.start)
+        async def crash_and_restart() -> None:
+            await asyncio.to_thread(store.crash)
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(store.process.start)
 
-        chaos = asyncio.create_task(crash_three_times())
+        crash: asyncio.Task[None] | None = None
         for begin in range(0, TOTAL, CHUNK):
+            if begin in (TOTAL // 4, TOTAL // 2, 3 * TOTAL // 4):  # crashes driven by progress, not clocks
+                if crash is not None:
+                    await crash
+                crash = asyncio.create_task(crash_and_restart())
             await writer.write(numbered_points(begin, begin + CHUNK))
             await asyncio.sleep(0.02)
-        await chaos
+        assert crash is not None
+        await crash
         await wait_drained(writer, within=60)
         snap = writer.snapshot()
     assert snap["batches_failed"] >= 3, "the crashes should have hit deliveries"
