@@ -1,10 +1,10 @@
 """The durable spool: encoded points on local disk until the server acknowledges them.
 
 Why SQLite in WAL mode rather than append-only segment files (figures in ``bench/telemetry_bench.py``):
-both cost one fsync per group commit, which dominates; SQLite additionally gives atomic
-"delete the acknowledged range + bump the counters" and "move one point to quarantine with its reason"
-in one transaction, and a crash (``kill -9`` at any instant) leaves either the whole transaction or none
-of it. Segment files would need our own torn-write detection, compaction and a side index for
+both cost one fsync per group commit, which dominates; SQLite additionally gives "forget the acknowledged
+chunks + quarantine the refused points with the server's reason + bump the counters" in one atomic
+transaction, and a crash (``kill -9`` at any instant) leaves either the whole transaction or none of
+it. Segment files would need our own torn-write detection, compaction and a side index for
 quarantine — code SQLite already has, tested.
 
 Group commit: one :meth:`Spool.append` call is one transaction and one fsync (``synchronous=FULL`` makes
@@ -19,9 +19,9 @@ cost a Python object and an index entry per point on every append, read and dele
 common path (append, send, acknowledge) per-batch work. Refused batches are split back into lines, and
 a chunk that is only partly settled is rewritten with what is left, in the same transaction.
 
-Bounded: when the encoded bytes pending would exceed ``max_bytes``, the oldest points are deleted in the
-same transaction, counted in ``points_dropped`` and reported by the writer (log + self-metric). Newest
-data wins because operators look at "now" first.
+Bounded: when the encoded bytes pending would exceed ``max_bytes``, the oldest chunks (so up to one
+batch more than strictly needed) are deleted in the same transaction, counted in ``points_dropped`` and
+reported by the writer (log + self-metric). Newest data wins because operators look at "now" first.
 
 Not thread-safe by design: the writer owns one instance and calls it from one worker thread, which also
 keeps SQLite's blocking I/O off the event loop.
