@@ -20,6 +20,8 @@ class WriterConfig:
     """``None``: spool only (no server configured yet); points wait, bounded, until one is."""
     batch_size: int = 5000
     flush_interval: float = 1.0
+    max_in_flight: int = 2
+    """Concurrent batch requests: the server stores one while the next is read and compressed."""
     spool_max_bytes: int = 512 * 1024 * 1024
     retry_initial: float = 0.5
     retry_max: float = 30.0
@@ -33,6 +35,8 @@ class WriterConfig:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size: must be >= 1, got {self.batch_size}")
+        if self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight: must be >= 1, got {self.max_in_flight}")
         if self.flush_interval <= 0:
             raise ValueError(f"flush_interval: must be > 0, got {self.flush_interval}")
         if not 0 < self.retry_initial <= self.retry_max:

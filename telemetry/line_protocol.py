@@ -171,7 +171,9 @@ def encode_point(point: Point, *, index: int = 0, bounds: tuple[int, int] | None
     """
     tags = point.tags
     try:
-        series = (point.measurement, tuple(sorted(tags.items())))
+        # Insertion order, not sorted: a differently ordered but equal tag set just gets its own
+        # cache entry with the same (sorted) value, and the hot path skips a sort.
+        series = (point.measurement, tuple(tags.items()))
         head = _ESCAPED.series.get(series)
     except TypeError:  # unhashable or unsortable names: the slow path below names the culprit
         series, head = None, None
@@ -186,8 +188,7 @@ def encode_point(point: Point, *, index: int = 0, bounds: tuple[int, int] | None
         raise InvalidPoint(index, point, "fields", "a point needs at least one field")
     encoded = []
     field_keys = _ESCAPED.field_keys
-    for key in sorted(fields):
-        value = fields[key]
+    for key, value in fields.items():  # field order carries no meaning in line protocol
         kind = type(value)
         if kind is float and math.isfinite(value):  # type: ignore[arg-type]
             text = repr(value)

@@ -55,7 +55,6 @@ class TelemetryWriter:
         self._last_batch_s = 0.0
         self._last_self_metrics = 0.0
         self._blocked_reason: str | None = None
-        self._settling: asyncio.Future[None] | None = None
         self._drop_logged_at = 0.0
         self._dropped_since_log = 0
         self._host = socket.gethostname()
@@ -191,7 +190,6 @@ class TelemetryWriter:
         while True:
             try:
                 await self._flush_loop()
-                await self._settled()
                 return
             except Exception as error:
                 if self._blocked_reason != repr(error):
@@ -201,56 +199,75 @@ class TelemetryWriter:
                     return
                 await self._sleep(self._backoff())
 
-    async def _settled(self) -> None:
-        """Wait for the background settle of the previous batch (and raise its error, if any)."""
-        settling, self._settling = self._settling, None
-        if settling is not None:
-            await settling
-
     async def _flush_loop(self) -> None:
+        """Hand full batches (or partial ones after ``flush_interval``) to up to ``max_in_flight``
+        concurrent deliveries, so the server works on one batch while the next is read and compressed.
+
+        ``after_id`` is the last chunk handed out; chunks up to it are in flight or settled. After a
+        failed delivery everything in flight is awaited and reading restarts from the oldest chunk.
+        """
         assert self._spool is not None
         spool = self._spool
         size = self.config.batch_size
         partial_since: float | None = None
-        prefetched: list[Chunk] = []
-        while True:
-            self._wake.clear()
-            await self._maybe_write_self_metrics()
-            stopping = self._stopping.is_set()
-            pending = spool.pending_points
-            if self._output is None or pending == 0:
-                partial_since, prefetched = None, []
-                if stopping:
-                    return
-                await self._sleep(self._next_self_metrics_in())
-                continue
-            if pending < size and not stopping:
-                now = time.monotonic()
-                partial_since = partial_since or now
-                remaining = self.config.flush_interval - (now - partial_since)
-                if remaining > 0:
-                    prefetched = []
-                    await self._sleep(min(remaining, self._next_self_metrics_in()))
+        in_flight: dict[asyncio.Task[bool], int] = {}
+        after_id = 0
+        failed = False
+        try:
+            while True:
+                self._wake.clear()
+                for task in [task for task in in_flight if task.done()]:
+                    del in_flight[task]
+                    failed = not task.result() or failed  # result() re-raises a delivery's bug
+                if failed:
+                    if in_flight:
+                        await asyncio.wait(in_flight)
+                        continue
+                    failed, after_id = False, 0
+                    if self._stopping.is_set():
+                        return
+                    await self._sleep(self._backoff())
                     continue
-            partial_since = None
-            batch = prefetched or await self._run(spool.peek, size)
-            prefetched = []
-            if not batch:
-                continue
-            # While this batch is on the wire, read the next full one: the spool thread is idle then.
-            prefetch = None
-            if pending - sum(chunk.count for chunk in batch) >= size:
-                prefetch = asyncio.get_running_loop().run_in_executor(
-                    self._executor, spool.peek, size, batch[-1].id
-                )
-            delivered = await self._deliver(batch)
-            if prefetch is not None:
-                following = await prefetch
-                prefetched = following if delivered else []
-            if not delivered:
-                if stopping:
-                    return
-                await self._sleep(self._backoff())
+                await self._maybe_write_self_metrics()
+                stopping = self._stopping.is_set()
+                unsent = spool.pending_points - sum(in_flight.values())
+                if self._output is None or unsent <= 0:
+                    partial_since = None
+                    if in_flight:
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                        continue
+                    after_id = 0
+                    if stopping:
+                        return
+                    await self._sleep(self._next_self_metrics_in())
+                    continue
+                if unsent < size and not stopping:
+                    now = time.monotonic()
+                    partial_since = partial_since or now
+                    remaining = self.config.flush_interval - (now - partial_since)
+                    if remaining > 0:
+                        await self._sleep(min(remaining, self._next_self_metrics_in()))
+                        continue
+                partial_since = None
+                if len(in_flight) >= self.config.max_in_flight:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                batch = await self._run(spool.peek, size, after_id)
+                if not batch:  # the counts ran ahead of the file (a drop, a settle in progress)
+                    if in_flight:
+                        await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    elif after_id:
+                        after_id = 0
+                    else:  # never spin on a count that disagrees with the file
+                        await self._sleep(self.config.flush_interval)
+                    continue
+                after_id = batch[-1].id
+                task = asyncio.create_task(self._deliver(batch), name="telemetry-delivery")
+                in_flight[task] = sum(chunk.count for chunk in batch)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _sleep(self, seconds: float) -> None:
         """Wait for ``seconds`` or until woken (new full batch, stop)."""
@@ -291,14 +308,8 @@ class TelemetryWriter:
                 self._blocked_reason = str(failure)
             return False
         finally:
-            # Settling runs on the spool thread while the next batch goes on the wire; at most one is
-            # outstanding. The spool thread runs jobs in order, so later reads see it applied.
-            await self._settled()
-            if outcome and self._executor is not None:
-                # Submitted now (not in a task that starts later) so any read queued after this sees it.
-                self._settling = asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._spool.settle, batch, outcome
-                )
+            if outcome:
+                await self._run(self._spool.settle, batch, outcome)
         elapsed = time.monotonic() - started
         self._last_batch_s = elapsed
         metrics.BATCH_SECONDS.observe(elapsed)

@@ -69,7 +69,7 @@ def test_unstorable_point_is_refused_naming_point_and_field(point: Point, field:
 
 def test_int_float_bool_are_typed_and_empty_tags_left_out() -> None:
     line = encode_point(Point("m", {"i": 3, "f": 3.0, "b": False}, 7, {"empty": "", "k": "v"}))
-    assert line == "m,k=v b=false,f=3.0,i=3i 7"
+    assert line == "m,k=v i=3i,f=3.0,b=false 7"
 
 
 async def test_write_refuses_the_whole_call_when_one_point_is_bad(tmp_path: Path) -> None:
