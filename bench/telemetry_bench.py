@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import logging
 import os
 import statistics
 import tempfile
@@ -237,6 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=200_000)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # the offline writer's "no server" warning is expected here
     with tempfile.TemporaryDirectory(prefix="telemetry-bench-") as tmp:
         folder = Path(tmp)
         bench_spool_choice(folder / "choice", encode_points(interface_points(50_000, "choice")), 1000)
