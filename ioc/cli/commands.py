@@ -2,10 +2,4 @@
 
 from __future__ import annotations
 
-from ioc.cli import (  # noqa: F401
-    admin,
-    devices,
-    monitors,
-    sites,
-    users,
-)
+from ioc.cli import admin, devices, monitors, sites, telemetry, users  # noqa: F401
