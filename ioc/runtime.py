@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from device_registry.crypto import SecretBox, load_or_create_key_file
 from device_registry.db import create_engine, session_factory
 from ioc.settings import Settings
+from monitors.events import EventBus
 from telemetry.config import WriterConfig
 from telemetry.influx_output import InfluxTarget
 from telemetry.writer import TelemetryWriter
@@ -57,6 +58,8 @@ class Platform:
     box: SecretBox
     writer: TelemetryWriter | None = field(default=None)
     """Started by :meth:`start_writer` in serving processes; CLI one-shots leave it unset."""
+    bus: EventBus = field(default_factory=EventBus)
+    """Device state changes: the monitors publish, alerting subscribes (before the services start)."""
 
     @classmethod
     def open(cls, settings: Settings, *, create_key: bool = False) -> Platform:

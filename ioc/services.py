@@ -32,7 +32,15 @@ async def api_service(platform: Platform) -> None:
     await uvicorn.Server(config).serve()
 
 
-SERVICES: dict[str, Service] = {"api": api_service}
+async def monitors_service(platform: Platform) -> None:
+    from monitors.runner import run_monitors
+
+    await run_monitors(
+        platform.settings.monitors, platform.sessions, events=platform.bus, sink=platform.writer
+    )
+
+
+SERVICES: dict[str, Service] = {"api": api_service, "monitors": monitors_service}
 
 
 async def run_services(settings: Settings, names: list[str]) -> None:

@@ -48,16 +48,3 @@ async def listeners() -> AsyncIterator[Listeners]:
     yield pool
     for listener in pool.all:
         await listener.cut()
-
-
-# The registry's migrated-database fixtures (SQLite and a real PostgreSQL, both at ``upgrade heads``,
-# so they include monitors_0001). Imported rather than copied; they could move to tests/conftest.py.
-from tests.registry.conftest import (  # noqa: E402, F401
-    api,
-    db_url,
-    pg_template,
-    postgres,
-    sessions,
-    settings,
-    sqlite_template,
-)

@@ -13,8 +13,8 @@ from device_registry.schemas.devices import DeviceCreate
 from device_registry.services.devices import create_device
 from monitors.events import DeviceState
 from monitors.outage_store import SqlOutageRecorder
-from tests.registry.conftest import Api
 from tests.registry.seed import ADMIN, build_world
+from tests.support.api import Api
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 
