@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from provisioning.mqtt.url import MqttUrl
 
 
 def default_home() -> Path:
@@ -42,7 +46,10 @@ class ApiSettings(BaseSettings):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IOC_", env_nested_delimiter="__", extra="ignore")
+    # hide_input_in_errors: URLs (database, MQTT) carry passwords; a bad value must not echo them.
+    model_config = SettingsConfigDict(
+        env_prefix="IOC_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
+    )
 
     home: Path = Field(default_factory=default_home)
     database_url: str | None = Field(
@@ -53,6 +60,9 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
+    mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(
+        default=None, description="Broker for the platform (ingest, commands): mqtt[s]://user:pass@host:port"
+    )
 
     @classmethod
     def settings_customise_sources(
