@@ -113,7 +113,7 @@ class BrokerFiles:
                 f"max_inflight_messages {max_inflight_messages}",
                 "max_keepalive 300",
                 f"pid_file {self.pid_file}",
-                "log_dest stdout",
+                "log_dest stderr",
                 "log_type error",
                 "log_type warning",
                 "log_type notice",
