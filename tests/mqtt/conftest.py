@@ -24,7 +24,7 @@ from telemetry.ingest.deadletters import DeadLetter
 from telemetry.ingest.lastseen import DeviceLastSeen
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
 
-MQTT_TABLES = [MqttCredential.__table__, DeadLetter.__table__, DeviceLastSeen.__table__]
+MQTT_TABLES = [Base.metadata.tables[m.__tablename__] for m in (MqttCredential, DeadLetter, DeviceLastSeen)]
 INGEST_USER = "ioc-ingest"
 
 

@@ -23,7 +23,7 @@ async def collect(client: aiomqtt.Client, seconds: float) -> list[tuple[str, byt
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             async for message in client.messages:
-                got.append((message.topic.value, bytes(message.payload)))  # type: ignore[arg-type]
+                got.append((message.topic.value, bytes(message.payload)))
     return got
 
 
