@@ -1,0 +1,129 @@
+"""The ingest against a real Mosquitto: good values reach the sink, everything else is a dead letter."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+
+import aiomqtt
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from provisioning.mqtt.credentials import issue_credential, revoke_credential
+from provisioning.mqtt.topics import TopicKind, device_topic
+from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter, list_dead_letters
+from telemetry.ingest.directory import CredentialDirectory
+from telemetry.ingest.lastseen import LastSeenStore, last_seen
+from telemetry.ingest.records import Rejection, RejectReason
+from telemetry.ingest.service import IngestConfig, IngestService
+from tests.mqtt.conftest import Broker
+from tests.mqtt.sinks import RecordingSink
+
+
+@pytest.fixture
+async def ingest(
+    broker: Broker, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[IngestService, RecordingSink]]:
+    sink = RecordingSink()
+    service = IngestService(
+        IngestConfig(url=broker.ingest_url, client_id="ingest-test", last_seen_flush_s=0.2),
+        sink=sink,
+        dead_letters=DeadLetterStore(sessions),
+        last_seen=LastSeenStore(sessions),
+        directory=CredentialDirectory(sessions, miss_refresh_s=0.0),
+    )
+    task = asyncio.create_task(service.run())
+    async with asyncio.timeout(10):
+        await service.subscribed.wait()
+    yield service, sink
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def wait_until(condition: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_forged_unknown_and_malformed_messages_end_as_dead_letters_and_good_ones_in_the_sink(
+    broker: Broker, sessions: async_sessionmaker[AsyncSession], ingest: tuple[IngestService, RecordingSink]
+) -> None:
+    service, sink = ingest
+    a = await issue_credential(sessions, 41)
+    await issue_credential(sessions, 42)
+    stale = await issue_credential(sessions, 43)
+    await broker.sync(sessions)
+    await revoke_credential(sessions, 43)  # registry revoked, broker not reloaded yet: the ingest must refuse
+    senml = device_topic(41, TopicKind.SENML)
+    bad = {
+        b"not json at all": RejectReason.NOT_JSON,
+        b'[{"n":"level","v":NaN}]': RejectReason.NOT_FINITE,
+        b'[{"n":"level","v":' + b"[" * 500 + b"]" * 500 + b"}]": RejectReason.SCHEMA,
+        b'[{"n":"level","vs":"\xff\xfe"}]': RejectReason.NOT_JSON,
+        b'[{"n":"level","v":1,"x_":2}]': RejectReason.MUST_UNDERSTAND,
+        b'[{"bn":"urn:dev:ioc:42:","n":"level","v":9}]': RejectReason.IDENTITY_MISMATCH,
+    }
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, username="41", password=a.password.get_secret_value()
+    ) as dev:
+        await dev.publish(device_topic(42, TopicKind.SENML), b'[{"n":"level","u":"m","v":99}]', qos=1)
+        await dev.publish(
+            senml, json.dumps([{"bn": "urn:dev:ioc:41:", "n": "level", "u": "m", "v": 1.25}]), qos=1
+        )
+        await dev.publish(device_topic(41, TopicKind.TELEMETRY), b'{"fields": {"pump_on": true}}', qos=1)
+        for payload in bad:
+            await dev.publish(senml, payload, qos=1)
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, username="43", password=stale.password.get_secret_value()
+    ) as dev43:
+        await dev43.publish(device_topic(43, TopicKind.SENML), b'[{"n":"level","v":1}]', qos=1)
+
+    async def settled() -> bool:
+        return len(sink.points) >= 2 and len(await list_dead_letters(sessions)) >= len(bad) + 1
+
+    await wait_until(settled)
+    await asyncio.sleep(0.3)  # anything forged would have arrived by now
+    assert sorted((p.tags["device_id"], p.tags["name"], dict(p.fields)) for p in sink.points) == [
+        ("41", "level", {"v": 1.25}),
+        ("41", "pump_on", {"vb": True}),
+    ]
+    letters = await list_dead_letters(sessions)
+    by_payload = {letter.payload_base64: letter for letter in letters}
+    assert len(letters) == len(bad) + 1
+    for payload, reason in bad.items():
+        letter = by_payload[base64.b64encode(payload).decode()]
+        assert (letter.reason, letter.device_id, letter.topic) == (reason, 41, senml)
+    unknown = [letter for letter in letters if letter.device_id == 43]
+    assert [letter.reason for letter in unknown] == [RejectReason.UNKNOWN_DEVICE]
+    await wait_until(lambda: _seen(sessions, 41))
+    assert 42 not in await last_seen(sessions)
+    assert service.stats.points == 2
+
+
+async def _seen(sessions: async_sessionmaker[AsyncSession], device_id: int) -> bool:
+    return device_id in await last_seen(sessions)
+
+
+async def test_dead_letters_are_bounded_and_queryable(sessions: async_sessionmaker[AsyncSession]) -> None:
+    store = DeadLetterStore(sessions, max_rows=5, max_payload_bytes=8)
+    for i in range(12):
+        rejection = Rejection(RejectReason.SCHEMA if i % 2 else RejectReason.NOT_JSON, f"case {i}")
+        await store.add([NewDeadLetter(f"ioc/v1/d/{i}/senml", i, rejection, b"0123456789abcdef", 1.8e9 + i)])
+    letters = await list_dead_letters(sessions)
+    assert [letter.detail for letter in letters] == [f"case {i}" for i in (11, 10, 9, 8, 7)]
+    assert (
+        letters[0].payload_size == 16
+        and letters[0].payload_truncated
+        and letters[0].payload_text == "01234567"
+    )
+    schema_only = await list_dead_letters(sessions, reason=RejectReason.SCHEMA)
+    assert [letter.device_id for letter in schema_only] == [11, 9, 7]
+    assert [letter.device_id for letter in await list_dead_letters(sessions, device_id=10)] == [10]
+    page = await list_dead_letters(sessions, limit=2, before_id=letters[1].id)
+    assert [letter.detail for letter in page] == ["case 9", "case 8"]
