@@ -11,21 +11,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
-from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from device_registry.db import Base, transaction
+from device_registry.db import Base
+from device_registry.models.types import UTCDateTime
 from provisioning.mqtt.passwords import generate_password, hash_password
 
 
 class MqttCredential(Base):
     __tablename__ = "mqtt_credentials"
 
-    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -41,29 +42,28 @@ def username_for(device_id: int) -> str:
     return str(device_id)
 
 
-async def issue_credential(sessions: async_sessionmaker[AsyncSession], device_id: int) -> IssuedCredential:
-    if device_id <= 0:
-        raise ValueError("device_id must be positive")
+async def issue_credential(session: AsyncSession, device_id: int) -> IssuedCredential:
+    """Inside the caller's transaction, so onboarding creates the device and its credential together."""
     password = generate_password()
     encoded = hash_password(password)
     now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        row = await session.get(MqttCredential, device_id)
-        if row is None:
-            session.add(MqttCredential(device_id=device_id, password_hash=encoded, created_at=now))
-        else:
-            row.password_hash, row.created_at, row.revoked_at = encoded, now, None
+    row = await session.get(MqttCredential, device_id)
+    if row is None:
+        session.add(MqttCredential(device_id=device_id, password_hash=encoded, created_at=now))
+    else:
+        row.password_hash, row.created_at, row.revoked_at = encoded, now, None
+    await session.flush()
     return IssuedCredential(device_id, username_for(device_id), SecretStr(password))
 
 
-async def revoke_credential(sessions: async_sessionmaker[AsyncSession], device_id: int) -> bool:
+async def revoke_credential(session: AsyncSession, device_id: int) -> bool:
     """True when an active credential was revoked; False when there was none (idempotent)."""
-    async with transaction(sessions) as session:
-        row = await session.get(MqttCredential, device_id)
-        if row is None or row.revoked_at is not None:
-            return False
-        row.revoked_at = datetime.now(UTC)
-        return True
+    row = await session.get(MqttCredential, device_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = datetime.now(UTC)
+    await session.flush()
+    return True
 
 
 async def active_credentials(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, func, select
+from sqlalchemy import Integer, LargeBinary, String, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from device_registry.db import Base, transaction
+from device_registry.models.types import UTCDateTime
 from telemetry.ingest.records import Rejection, RejectReason
-from telemetry.ingest.timeutil import as_utc, from_epoch
+from telemetry.ingest.timeutil import from_epoch
 
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_PAYLOAD_BYTES = 4096
@@ -29,7 +30,7 @@ class DeadLetter(Base):
     __tablename__ = "mqtt_dead_letters"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     device_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
     topic: Mapped[str] = mapped_column(String(256))
     reason: Mapped[str] = mapped_column(String(32), index=True)
@@ -119,7 +120,7 @@ async def list_dead_letters(
     return [
         DeadLetterView(
             id=row.id,
-            received_at=as_utc(row.received_at),
+            received_at=row.received_at,
             device_id=row.device_id,
             topic=row.topic,
             reason=RejectReason(row.reason),

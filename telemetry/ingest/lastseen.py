@@ -10,20 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, case, select
+from sqlalchemy import ForeignKey, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from device_registry.db import Base, transaction
-from telemetry.ingest.timeutil import as_utc, from_epoch
+from device_registry.models.types import UTCDateTime
+from telemetry.ingest.timeutil import from_epoch
 
 
 class DeviceLastSeen(Base):
     __tablename__ = "mqtt_last_seen"
 
-    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LastSeenStore:
@@ -75,4 +76,4 @@ async def last_seen(
     if device_ids is not None:
         query = query.where(DeviceLastSeen.device_id.in_(list(device_ids)))
     async with sessions() as session:
-        return {device: as_utc(seen) for device, seen in (await session.execute(query)).all()}
+        return {device: seen for device, seen in (await session.execute(query)).all()}

@@ -11,9 +11,8 @@ from pathlib import Path
 import aiomqtt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from provisioning.mqtt.credentials import issue_credential
 from provisioning.mqtt.topics import TopicKind, device_topic
-from tests.mqtt.conftest import Broker
+from tests.mqtt.conftest import Broker, onboard
 from tests.mqtt.sinks import read_points
 from tests.support.process import ManagedProcess
 
@@ -75,12 +74,12 @@ async def wait_for(predicate: object, seconds: float, what: str) -> None:
 async def test_messages_received_but_not_acked_are_redelivered_after_the_ingest_is_killed(
     broker: Broker, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    issued = await issue_credential(sessions, 41)
+    [(device, password)] = await onboard(sessions, 1)
     await broker.sync(sessions)
     sink = tmp_path / "sink-ingest-a.jsonl"
     crashing = ingest_process(broker, tmp_path, "ingest-a", hang=True).start()
     try:
-        await publish_sequence(broker, [41], [issued.password.get_secret_value()], 200)
+        await publish_sequence(broker, [device], [password], 200)
         await wait_for(lambda: (tmp_path / "received-ingest-a").exists(), 20, "receipt")
         crashing.kill()  # SIGKILL: received, handed to the sink, never durable, never acked
     finally:
@@ -99,8 +98,9 @@ async def test_messages_received_but_not_acked_are_redelivered_after_the_ingest_
 async def test_two_ingest_processes_split_one_stream_without_loss_or_duplicates(
     broker: Broker, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    devices = [41, 42, 43, 44]
-    passwords = [(await issue_credential(sessions, d)).password.get_secret_value() for d in devices]
+    onboarded = await onboard(sessions, 4)
+    devices = [device for device, _ in onboarded]
+    passwords = [password for _, password in onboarded]
     await broker.sync(sessions)
     first = ingest_process(broker, tmp_path, "ingest-a").start()
     second = ingest_process(broker, tmp_path, "ingest-b").start()

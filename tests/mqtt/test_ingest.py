@@ -12,14 +12,14 @@ import aiomqtt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from provisioning.mqtt.credentials import issue_credential, revoke_credential
+from provisioning.mqtt.onboarding import revoke_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter, list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.lastseen import LastSeenStore, last_seen
 from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.ingest.service import IngestConfig, IngestService
-from tests.mqtt.conftest import Broker
+from tests.mqtt.conftest import ADMIN, Broker, onboard
 from tests.mqtt.sinks import RecordingSink
 
 
@@ -55,34 +55,29 @@ async def test_forged_unknown_and_malformed_messages_end_as_dead_letters_and_goo
     broker: Broker, sessions: async_sessionmaker[AsyncSession], ingest: tuple[IngestService, RecordingSink]
 ) -> None:
     service, sink = ingest
-    a = await issue_credential(sessions, 41)
-    await issue_credential(sessions, 42)
-    stale = await issue_credential(sessions, 43)
+    (a, a_password), (b, _), (stale, stale_password) = await onboard(sessions, 3)
     await broker.sync(sessions)
-    await revoke_credential(sessions, 43)  # registry revoked, broker not reloaded yet: the ingest must refuse
-    senml = device_topic(41, TopicKind.SENML)
+    async with sessions() as session, session.begin():  # revoked, broker not reloaded yet: ingest refuses
+        await revoke_sensor(session, ADMIN, stale)
+    senml = device_topic(a, TopicKind.SENML)
     bad = {
         b"not json at all": RejectReason.NOT_JSON,
         b'[{"n":"level","v":NaN}]': RejectReason.NOT_FINITE,
         b'[{"n":"level","v":' + b"[" * 500 + b"]" * 500 + b"}]": RejectReason.SCHEMA,
         b'[{"n":"level","vs":"\xff\xfe"}]': RejectReason.NOT_JSON,
         b'[{"n":"level","v":1,"x_":2}]': RejectReason.MUST_UNDERSTAND,
-        b'[{"bn":"urn:dev:ioc:42:","n":"level","v":9}]': RejectReason.IDENTITY_MISMATCH,
+        f'[{{"bn":"urn:dev:ioc:{b}:","n":"level","v":9}}]'.encode(): RejectReason.IDENTITY_MISMATCH,
     }
-    async with aiomqtt.Client(
-        "127.0.0.1", broker.port, username="41", password=a.password.get_secret_value()
-    ) as dev:
-        await dev.publish(device_topic(42, TopicKind.SENML), b'[{"n":"level","u":"m","v":99}]', qos=1)
-        await dev.publish(
-            senml, json.dumps([{"bn": "urn:dev:ioc:41:", "n": "level", "u": "m", "v": 1.25}]), qos=1
-        )
-        await dev.publish(device_topic(41, TopicKind.TELEMETRY), b'{"fields": {"pump_on": true}}', qos=1)
+    device = aiomqtt.Client("127.0.0.1", broker.port, username=str(a), password=a_password)
+    async with device as dev:
+        await dev.publish(device_topic(b, TopicKind.SENML), b'[{"n":"level","u":"m","v":99}]', qos=1)
+        good = [{"bn": f"urn:dev:ioc:{a}:", "n": "level", "u": "m", "v": 1.25}]
+        await dev.publish(senml, json.dumps(good), qos=1)
+        await dev.publish(device_topic(a, TopicKind.TELEMETRY), b'{"fields": {"pump_on": true}}', qos=1)
         for payload in bad:
             await dev.publish(senml, payload, qos=1)
-    async with aiomqtt.Client(
-        "127.0.0.1", broker.port, username="43", password=stale.password.get_secret_value()
-    ) as dev43:
-        await dev43.publish(device_topic(43, TopicKind.SENML), b'[{"n":"level","v":1}]', qos=1)
+    async with aiomqtt.Client("127.0.0.1", broker.port, username=str(stale), password=stale_password) as old:
+        await old.publish(device_topic(stale, TopicKind.SENML), b'[{"n":"level","v":1}]', qos=1)
 
     async def settled() -> bool:
         return len(sink.points) >= 2 and len(await list_dead_letters(sessions)) >= len(bad) + 1
@@ -90,19 +85,19 @@ async def test_forged_unknown_and_malformed_messages_end_as_dead_letters_and_goo
     await wait_until(settled)
     await asyncio.sleep(0.3)  # anything forged would have arrived by now
     assert sorted((p.tags["device_id"], p.tags["name"], dict(p.fields)) for p in sink.points) == [
-        ("41", "level", {"v": 1.25}),
-        ("41", "pump_on", {"vb": True}),
+        (str(a), "level", {"v": 1.25}),
+        (str(a), "pump_on", {"vb": True}),
     ]
     letters = await list_dead_letters(sessions)
     by_payload = {letter.payload_base64: letter for letter in letters}
     assert len(letters) == len(bad) + 1
     for payload, reason in bad.items():
         letter = by_payload[base64.b64encode(payload).decode()]
-        assert (letter.reason, letter.device_id, letter.topic) == (reason, 41, senml)
-    unknown = [letter for letter in letters if letter.device_id == 43]
+        assert (letter.reason, letter.device_id, letter.topic) == (reason, a, senml)
+    unknown = [letter for letter in letters if letter.device_id == stale]
     assert [letter.reason for letter in unknown] == [RejectReason.UNKNOWN_DEVICE]
-    await wait_until(lambda: _seen(sessions, 41))
-    assert 42 not in await last_seen(sessions)
+    await wait_until(lambda: _seen(sessions, a))
+    assert b not in await last_seen(sessions)
     assert service.stats.points == 2
 
 
@@ -112,7 +107,7 @@ async def _seen(sessions: async_sessionmaker[AsyncSession], device_id: int) -> b
 
 async def test_dead_letters_are_bounded_and_queryable(sessions: async_sessionmaker[AsyncSession]) -> None:
     store = DeadLetterStore(sessions, max_rows=5, max_payload_bytes=8)
-    for i in range(12):
+    for i in range(12):  # dead letters name any device id, registered or not: no foreign key
         rejection = Rejection(RejectReason.SCHEMA if i % 2 else RejectReason.NOT_JSON, f"case {i}")
         await store.add([NewDeadLetter(f"ioc/v1/d/{i}/senml", i, rejection, b"0123456789abcdef", 1.8e9 + i)])
     letters = await list_dead_letters(sessions)
