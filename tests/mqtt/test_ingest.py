@@ -16,7 +16,9 @@ from provisioning.mqtt.onboarding import revoke_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter, list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory
+from telemetry.ingest.importer import import_payloads, split_payloads
 from telemetry.ingest.lastseen import LastSeenStore, last_seen
+from telemetry.ingest.parse import PayloadFormat
 from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.ingest.service import IngestConfig, IngestService
 from tests.mqtt.conftest import ADMIN, Broker, onboard
@@ -122,3 +124,33 @@ async def test_dead_letters_are_bounded_and_queryable(sessions: async_sessionmak
     assert [letter.device_id for letter in await list_dead_letters(sessions, device_id=10)] == [10]
     page = await list_dead_letters(sessions, limit=2, before_id=letters[1].id)
     assert [letter.detail for letter in page] == ["case 9", "case 8"]
+
+
+async def test_file_import_stores_accepted_records_through_the_sink_and_reports_rejections(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    [(device, _)] = await onboard(sessions, 1)
+    sink = RecordingSink()
+    lines = b'[{"n":"level","u":"m","v":1.5}]\n[{"n":"level","u":"furlong","v":2}]\n'
+    result = await import_payloads(
+        split_payloads(lines),
+        device,
+        PayloadFormat.SENML,
+        directory=CredentialDirectory(sessions),
+        now=1.79e9,
+        sink=sink,
+    )
+    assert [(p.tags["name"], p.fields, p.time_ns) for p in sink.points] == [
+        ("level", {"v": 1.5}, 1790 * 10**15)
+    ]
+    assert [(item, r.reason) for item, r in result.rejected] == [(2, RejectReason.UNKNOWN_UNIT)]
+    unknown = await import_payloads(
+        split_payloads(lines),
+        999,
+        PayloadFormat.SENML,
+        directory=CredentialDirectory(sessions),
+        now=1.79e9,
+        sink=sink,
+    )
+    assert {r.reason for _, r in unknown.rejected} == {RejectReason.UNKNOWN_DEVICE} and not unknown.accepted
+    assert len(sink.points) == 1
