@@ -109,6 +109,7 @@ class BrokerFiles:
                 "persistence true",
                 f"persistence_location {self.folder / 'data'}/",
                 "autosave_interval 60",
+                "persistent_client_expiration 7d",
                 f"max_queued_messages {max_queued_messages}",
                 f"max_inflight_messages {max_inflight_messages}",
                 "max_keepalive 300",

@@ -63,10 +63,16 @@ class ResolvedRecord:
 
     def to_point(self, device_id: int) -> Point:
         fields: dict[str, float | bool | str] = {}
-        for key in ("v", "vs", "vb", "vd", "s"):
-            value = getattr(self, key)
-            if value is not None:
-                fields[key] = value
+        if self.v is not None:
+            fields["v"] = self.v
+        elif self.vs is not None:
+            fields["vs"] = self.vs
+        elif self.vb is not None:
+            fields["vb"] = self.vb
+        elif self.vd is not None:
+            fields["vd"] = self.vd
+        if self.s is not None:
+            fields["s"] = self.s
         tags = {"device_id": str(device_id), "name": self.n}
         if self.u is not None:
             tags["unit"] = self.u

@@ -94,10 +94,13 @@ def _check_extra(extra: dict[str, Any] | None) -> None:
 def _resolve_one(
     record: SenmlRecord, device_id: int, now: float, bn: str, bt: float, bu: str | None, bv: float, bs: float
 ) -> ResolvedRecord | None:
-    present = [key for key in VALUE_KEYS if getattr(record, key) is not None]
-    if len(present) > 1:
+    values = (
+        (record.v is not None) + (record.vs is not None) + (record.vb is not None) + (record.vd is not None)
+    )
+    if values > 1:
+        present = [key for key in VALUE_KEYS if getattr(record, key) is not None]
         raise Rejected(RejectReason.SCHEMA, f"more than one value field: {', '.join(present)}")
-    if not present and record.s is None:
+    if not values and record.s is None:
         if record.model_fields_set <= _BASE_ONLY_KEYS:
             return None
         raise Rejected(RejectReason.SCHEMA, "record has no value (v, vs, vb, vd) and no sum (s)")

@@ -3,7 +3,7 @@
 Shape of one cycle: take every message already received (up to ``max_batch``), parse each, write
 all accepted points to the sink in one call, record dead letters, then acknowledge the batch in
 arrival order. Acks go out only after ``Sink.write`` returned, so a crash anywhere before leaves the
-messages in the broker's persistent session (MQTT 5, clean start off, session expiry) and they are
+messages in the broker's persistent session (clean session off, a stable client id) and they are
 delivered again: at-least-once, never lost. Several processes split the stream through the shared
 subscription ``$share/<group>/ioc/v1/d/+/<kind>``.
 
@@ -22,15 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiomqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from provisioning.mqtt.topics import INGEST_KINDS, TopicError, TopicKind, ingest_filter, parse_topic
 from provisioning.mqtt.url import MqttUrl
+from telemetry.ingest.aiomqtt_compat import ack, enable_manual_ack, take_ready
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter
 from telemetry.ingest.directory import DeviceDirectory
 from telemetry.ingest.lastseen import LastSeenStore
-from telemetry.ingest.manual_ack import ack, enable_manual_ack
 from telemetry.ingest.parse import PayloadFormat, parse_payload
 from telemetry.ingest.records import Accepted, Rejection, RejectReason
 from telemetry.ingest.status import parse_status
@@ -49,8 +47,8 @@ class IngestConfig:
     """Stable per ingest instance: the broker keeps this id's session (and un-acked messages)."""
     share_group: str | None = "ioc"
     max_batch: int = 1000
-    receive_maximum: int = 1000
-    session_expiry_s: int = 7 * 24 * 3600
+    linger_s: float = 0.002
+    linger_below: int = 100
     last_seen_flush_s: float = 5.0
     reconnect_max_s: float = 30.0
     sink_retry_s: float = 1.0
@@ -116,19 +114,19 @@ class IngestService:
                 await asyncio.shield(self._last_seen.flush())
 
     def _client(self) -> aiomqtt.Client:
+        """MQTT 3.1.1 with a persistent session (clean session off) on purpose: paho builds a
+        ``Properties`` object for every MQTT 5 PUBLISH, which cost ~250 µs per message in the bench,
+        ten times the rest of the ingest. In 3.1.1 the broker's ``max_inflight_messages`` bounds the
+        un-acked window and ``persistent_client_expiration`` expires abandoned sessions."""
         url = self.config.url
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = self.config.session_expiry_s
-        properties.ReceiveMaximum = self.config.receive_maximum
         client = aiomqtt.Client(
             url.host,
             url.port,
             username=url.username,
             password=url.password.get_secret_value() if url.password else None,
             identifier=self.config.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=properties,
+            protocol=aiomqtt.ProtocolVersion.V311,
+            clean_session=False,
             tls_context=ssl.create_default_context() if url.tls else None,
             keepalive=30,
         )
@@ -146,8 +144,11 @@ class IngestService:
             messages = client.messages
             while True:
                 batch = [await anext(messages)]
-                for _ in range(min(len(messages), self.config.max_batch - 1)):
-                    batch.append(await anext(messages))
+                batch += take_ready(client, self.config.max_batch - 1)
+                if len(batch) < self.config.linger_below:
+                    # A short wait under load turns many tiny batches (one fsync each) into few large ones.
+                    await asyncio.sleep(self.config.linger_s)
+                    batch += take_ready(client, self.config.max_batch - len(batch))
                 await self._handle(batch)
                 for message in batch:
                     ack(client, message)

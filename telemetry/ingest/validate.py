@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from telemetry.ingest import limits
 from telemetry.ingest.records import Rejection, RejectReason
@@ -20,7 +21,9 @@ class Rejected(Exception):
         self.rejection = Rejection(reason, detail)
 
 
+@lru_cache(maxsize=8192)
 def local_name(name: str, device_id: int) -> str:
+    """Cached: a fleet repeats the same few names in every message (rejections are not cached)."""
     if not name:
         raise Rejected(RejectReason.BAD_NAME, "record has no name (n and bn both empty)")
     if len(name) > limits.MAX_NAME_CHARS:
