@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -23,6 +25,7 @@ from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.ingest.service import IngestConfig, IngestService
 from tests.mqtt.conftest import ADMIN, Broker, onboard
 from tests.mqtt.sinks import RecordingSink
+from tests.support.process import require_binary
 
 
 @pytest.fixture
@@ -154,3 +157,59 @@ async def test_file_import_stores_accepted_records_through_the_sink_and_reports_
     )
     assert {r.reason for _, r in unknown.rejected} == {RejectReason.UNKNOWN_DEVICE} and not unknown.accepted
     assert len(sink.points) == 1
+
+
+async def test_status_will_message_becomes_a_point_but_a_replayed_retained_status_does_not(
+    broker: Broker,
+    sessions: async_sessionmaker[AsyncSession],
+    ingest: tuple[IngestService, RecordingSink],
+    tmp_path: Path,
+) -> None:
+    _, sink = ingest
+    [(device, password)] = await onboard(sessions, 1)
+    await broker.sync(sessions)
+    status = device_topic(device, TopicKind.STATUS)
+    publisher = require_binary("mosquitto_pub", "mosquitto-clients")
+    # A sensor that says "online" (retained) and then loses power: the broker publishes its will.
+    argv = [publisher, "-h", "127.0.0.1", "-p", str(broker.port), "-u", str(device), "-P", password,
+            "-t", status, "-q", "1", "-r", "-l", "--will-topic", status, "--will-payload", "offline",
+            "--will-qos", "1", "--will-retain"]  # fmt: skip
+    sensor = await asyncio.create_subprocess_exec(
+        *argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert sensor.stdin is not None
+        sensor.stdin.write(b"online\n")
+        await sensor.stdin.drain()
+        await wait_until(lambda: _has_status(sink, [True]))
+    finally:
+        sensor.kill()  # power loss: no DISCONNECT, so the broker publishes the will
+        await sensor.wait()
+    await wait_until(lambda: _has_status(sink, [True, False]))
+    # An ingest subscribing afresh (no shared group) gets the retained "offline" replayed: not news.
+    late = IngestService(
+        IngestConfig(url=broker.ingest_url, client_id="ingest-late", share_group=None),
+        sink=sink,
+        dead_letters=DeadLetterStore(sessions),
+        last_seen=LastSeenStore(sessions),
+        directory=CredentialDirectory(sessions),
+    )
+    task = asyncio.create_task(late.run())
+    try:
+        await wait_until(lambda: _received(late))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert _statuses(sink) == [True, False]
+
+
+async def _received(service: IngestService) -> bool:
+    return service.stats.received >= 1
+
+
+def _statuses(sink: RecordingSink) -> list[object]:
+    return [p.fields["online"] for p in sink.points if p.measurement == "device_status"]
+
+
+async def _has_status(sink: RecordingSink, expected: list[bool]) -> bool:
+    return _statuses(sink) == expected
