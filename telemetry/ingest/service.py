@@ -63,9 +63,19 @@ class IngestStats:
     batches: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A message's points, with what a dead letter needs if the sink refuses them."""
+
+    topic: str
+    device_id: int
+    payload: bytes
+    points: list[Point]
+
+
 @dataclass
 class _Outcome:
-    points: list[tuple[int, list[Point]]] = field(default_factory=list)
+    points: list[_Stored] = field(default_factory=list)
     letters: list[NewDeadLetter] = field(default_factory=list)
 
 
@@ -89,6 +99,7 @@ class IngestService:
         self.stats = IngestStats()
         self.subscribed = asyncio.Event()
         self._broker_down_logged = False
+        self._sink_down_logged = False
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush_last_seen_forever(), name="ingest-last-seen")
@@ -190,43 +201,50 @@ class IngestService:
             if isinstance(status, Rejection):
                 outcome.letters.append(NewDeadLetter(topic, device_id, status, payload, now))
             elif not message.retain:  # a retained status is old news replayed at subscribe time
-                outcome.points.append((len(outcome.letters), [status]))
+                outcome.points.append(_Stored(topic, device_id, payload, [status]))
                 self._last_seen.touch(device_id, now)
             return
         self._last_seen.touch(device_id, now)
         result = parse_payload(payload, device_id, FORMATS[target.kind], now)
         if isinstance(result, Accepted):
-            outcome.points.append((len(outcome.letters), result.points()))
+            outcome.points.append(_Stored(topic, device_id, payload, result.points()))
         else:
             outcome.letters.append(NewDeadLetter(topic, device_id, result, payload, now))
 
     async def _write_points(self, outcome: _Outcome) -> None:
-        points = [point for _, group in outcome.points for point in group]
+        points = [point for stored in outcome.points for point in stored.points]
         if not points:
             return
         while True:
             try:
                 await self._sink.write(points)
-                self.stats.points += len(points)
-                return
             except ValueError:
                 await self._write_one_by_one(outcome)
                 return
             except Exception as error:
-                log.error("sink refused a batch of %d points, retrying: %s", len(points), error)
+                if not self._sink_down_logged:
+                    log.error("telemetry sink failing, holding acks and retrying: %s", error)
+                    self._sink_down_logged = True
                 await asyncio.sleep(self.config.sink_retry_s)
+                continue
+            if self._sink_down_logged:
+                log.warning("telemetry sink writing again")
+                self._sink_down_logged = False
+            self.stats.points += len(points)
+            return
 
     async def _write_one_by_one(self, outcome: _Outcome) -> None:
         """The sink said some point can never be stored: find which message, dead-letter only it."""
-        for _, group in outcome.points:
+        for stored in outcome.points:
             try:
-                await self._sink.write(group)
-                self.stats.points += len(group)
+                await self._sink.write(stored.points)
+                self.stats.points += len(stored.points)
             except ValueError as error:
-                tags = group[0].tags
-                device = int(tags.get("device_id", "0")) or None
-                rejection = Rejection(RejectReason.STORE_REFUSED, str(error)[:500])
-                outcome.letters.append(NewDeadLetter("", device, rejection, b"", self._clock()))
+                why = Rejection(RejectReason.STORE_REFUSED, str(error)[:500])
+                now = self._clock()
+                outcome.letters.append(
+                    NewDeadLetter(stored.topic, stored.device_id, why, stored.payload, now)
+                )
 
     async def _flush_last_seen_forever(self) -> None:
         while True:

@@ -7,7 +7,7 @@ import base64
 import json
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiomqtt
@@ -23,6 +23,7 @@ from telemetry.ingest.lastseen import LastSeenStore, last_seen
 from telemetry.ingest.parse import PayloadFormat
 from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.ingest.service import IngestConfig, IngestService
+from telemetry.points import Point
 from tests.mqtt.conftest import ADMIN, Broker, onboard
 from tests.mqtt.sinks import RecordingSink
 from tests.support.process import require_binary
@@ -213,3 +214,60 @@ def _statuses(sink: RecordingSink) -> list[object]:
 
 async def _has_status(sink: RecordingSink, expected: list[bool]) -> bool:
     return _statuses(sink) == expected
+
+
+class FlakySink(RecordingSink):
+    """Fails twice with a disk error, then refuses any point named ``bad`` as unstorable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 2
+
+    async def write(self, points: Sequence[Point]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("spool disk full")
+        if any(p.tags.get("name") == "bad" for p in points):
+            raise ValueError("field v of point 'bad' cannot be stored")
+        await super().write(points)
+
+
+async def test_sink_errors_hold_the_acks_and_an_unstorable_message_becomes_a_dead_letter(
+    broker: Broker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    [(device, password)] = await onboard(sessions, 1)
+    await broker.sync(sessions)
+    sink = FlakySink()
+    service = IngestService(
+        IngestConfig(url=broker.ingest_url, client_id="ingest-flaky", sink_retry_s=0.05, linger_s=0.2),
+        sink=sink,
+        dead_letters=DeadLetterStore(sessions),
+        last_seen=LastSeenStore(sessions),
+        directory=CredentialDirectory(sessions),
+    )
+    task = asyncio.create_task(service.run())
+    try:
+        await wait_until(lambda: _subscribed(service))
+        topic = device_topic(device, TopicKind.SENML)
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, username=str(device), password=password
+        ) as sensor:
+            await sensor.publish(topic, b'[{"n":"good","v":1}]', qos=1)
+            await sensor.publish(topic, b'[{"n":"bad","v":2}]', qos=1)
+        await wait_until(lambda: _dead_letters(sessions, 1))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sink.failures == 0
+    assert [p.tags["name"] for p in sink.points] == ["good"]
+    [letter] = await list_dead_letters(sessions)
+    assert (letter.reason, letter.device_id, letter.topic) == (RejectReason.STORE_REFUSED, device, topic)
+    assert letter.payload_text == '[{"n":"bad","v":2}]' and "cannot be stored" in letter.detail
+
+
+async def _subscribed(service: IngestService) -> bool:
+    return service.subscribed.is_set()
+
+
+async def _dead_letters(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
+    return len(await list_dead_letters(sessions)) >= count
