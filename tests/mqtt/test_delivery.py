@@ -120,3 +120,31 @@ async def test_two_ingest_processes_split_one_stream_without_loss_or_duplicates(
     everything = a + b
     assert len(everything) == len(set(everything)) == per_device * len(devices)
     assert set(everything) == {(str(d), float(i)) for d in devices for i in range(per_device)}
+
+
+async def test_a_crashed_ingest_keeps_its_share_in_its_session_and_gets_it_on_return(
+    broker: Broker, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """Mosquitto 2.0 hands a shared subscription's messages round-robin to every member session,
+    offline persistent ones included: nothing is lost, but an instance's share waits for it to
+    come back under the same client id (see docs/mqtt.md, scale-out)."""
+    [(device, password)] = await onboard(sessions, 1)
+    await broker.sync(sessions)
+    survivor = ingest_process(broker, tmp_path, "ingest-a").start()
+    crashed = ingest_process(broker, tmp_path, "ingest-b").start()
+    crashed.kill()
+    sinks = [tmp_path / "sink-ingest-a.jsonl", tmp_path / "sink-ingest-b.jsonl"]
+    try:
+        await publish_sequence(broker, [device], [password], 100)
+        await wait_for(lambda: len(seqs(sinks[0])) > 0, 30, "the survivor's share")
+        await asyncio.sleep(1.0)
+        kept = len(seqs(sinks[0]))
+        assert 0 < kept < 100 and seqs(sinks[1]) == [], kept  # the rest waits in the crashed session
+        returned = ingest_process(broker, tmp_path, "ingest-b").start()
+        try:
+            await wait_for(lambda: len(seqs(sinks[1])) >= 100 - kept, 30, "the returning instance's share")
+        finally:
+            returned.stop()
+    finally:
+        survivor.stop()
+    assert sorted(v for s in sinks for _, v in seqs(s)) == [float(i) for i in range(100)]
