@@ -3,14 +3,28 @@
 Resolution: ``n = bn + n``, ``t = bt + t`` (relative to receipt time when below 2**28), ``u`` defaults
 to ``bu``, ``v = bv + v``, ``s = bs + s``. A record carrying only base fields just sets the bases.
 Fields ending in ``_`` are "must understand" (section 4.4) and we understand none, so they reject the
-pack; other unknown fields are ignored as the RFC requires.
+pack; other unknown fields are ignored as the RFC requires. JSON ``null`` is not a SenML value and is
+rejected as a wrong type.
+
+Records validate into typed dicts rather than models: half the cost per message, on the ingest's
+hottest path.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    with_config,
+)
+from typing_extensions import TypedDict
 
 from telemetry.ingest import limits
 from telemetry.ingest.records import RejectReason, ResolvedRecord
@@ -18,29 +32,29 @@ from telemetry.ingest.validate import Rejected, absolute_time, check_unit, finit
 
 SENML_VERSION = 10
 VALUE_KEYS = ("v", "vs", "vb", "vd")
-_BASE_ONLY_KEYS = frozenset({"bn", "bt", "bu", "bv", "bs", "bver"})
+_BASE_KEYS = frozenset({"bn", "bt", "bu", "bv", "bs", "bver"})
+_RECORD_KEYS = frozenset({"n", "u", "v", "vs", "vb", "vd", "s", "t", "ut"})
 
 Number = StrictFloat | StrictInt
 
 
-class SenmlRecord(BaseModel):
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False, frozen=True)
-
-    bn: StrictStr | None = None
-    bt: Number | None = None
-    bu: StrictStr | None = None
-    bv: Number | None = None
-    bs: Number | None = None
-    bver: StrictInt | None = None
-    n: StrictStr | None = None
-    u: StrictStr | None = None
-    v: Number | None = None
-    vs: StrictStr | None = Field(default=None, max_length=limits.MAX_STRING_CHARS)
-    vb: StrictBool | None = None
-    vd: StrictStr | None = Field(default=None, max_length=limits.MAX_DATA_CHARS)
-    s: Number | None = None
-    t: Number | None = None
-    ut: Number | None = None
+@with_config(ConfigDict(extra="allow", allow_inf_nan=False))
+class SenmlRecord(TypedDict, total=False):
+    bn: StrictStr
+    bt: Number
+    bu: StrictStr
+    bv: Number
+    bs: Number
+    bver: StrictInt
+    n: StrictStr
+    u: StrictStr
+    v: Number
+    vs: Annotated[StrictStr, Field(max_length=limits.MAX_STRING_CHARS)]
+    vb: StrictBool
+    vd: Annotated[StrictStr, Field(max_length=limits.MAX_DATA_CHARS)]
+    s: Number
+    t: Number
+    ut: Number
 
 
 PACK = TypeAdapter(list[SenmlRecord])
@@ -56,26 +70,17 @@ def resolve(pack: list[SenmlRecord], device_id: int, now: float) -> list[Resolve
     out: list[ResolvedRecord] = []
     for index, record in enumerate(pack):
         try:
-            _check_extra(record.model_extra)
-            if record.bver is not None and record.bver > SENML_VERSION:
-                raise Rejected(
-                    RejectReason.MUST_UNDERSTAND, f"bver {record.bver} is newer than {SENML_VERSION}"
-                )
-            if record.bn is not None:
-                bn = record.bn
-            if record.bt is not None:
-                bt = finite(float(record.bt), "bt")
-            if record.bu is not None:
-                bu = record.bu
-            if record.bv is not None:
-                bv = finite(float(record.bv), "bv")
-            if record.bs is not None:
-                bs = finite(float(record.bs), "bs")
+            _check_keys(record)
+            if "bn" in record or "bt" in record or "bu" in record or "bv" in record or "bs" in record:
+                bn = record.get("bn", bn)
+                bt = finite(float(record.get("bt", bt)), "bt")
+                bu = record.get("bu", bu)
+                bv = finite(float(record.get("bv", bv)), "bv")
+                bs = finite(float(record.get("bs", bs)), "bs")
             resolved = _resolve_one(record, device_id, now, bn, bt, bu, bv, bs)
         except Rejected as rejected:
-            raise Rejected(
-                rejected.rejection.reason, f"record {index}: {rejected.rejection.detail}"
-            ) from None
+            detail = f"record {index}: {rejected.rejection.detail}"
+            raise Rejected(rejected.rejection.reason, detail) from None
         if resolved is not None:
             out.append(resolved)
     if not out:
@@ -83,32 +88,40 @@ def resolve(pack: list[SenmlRecord], device_id: int, now: float) -> list[Resolve
     return out
 
 
-def _check_extra(extra: dict[str, Any] | None) -> None:
-    for key in extra or ():
+def _check_keys(record: SenmlRecord) -> None:
+    for key in record:
         if key.endswith("_"):
-            raise Rejected(
-                RejectReason.MUST_UNDERSTAND, f"must-understand field {key[:40]!r} is not supported"
-            )
+            detail = f"must-understand field {key[:40]!r} is not supported"
+            raise Rejected(RejectReason.MUST_UNDERSTAND, detail)
+    version = record.get("bver")
+    if version is not None and version > SENML_VERSION:
+        raise Rejected(RejectReason.MUST_UNDERSTAND, f"bver {version} is newer than {SENML_VERSION}")
 
 
 def _resolve_one(
     record: SenmlRecord, device_id: int, now: float, bn: str, bt: float, bu: str | None, bv: float, bs: float
 ) -> ResolvedRecord | None:
-    values = (
-        (record.v is not None) + (record.vs is not None) + (record.vb is not None) + (record.vd is not None)
-    )
+    v, vs, vb, vd, s = record.get("v"), record.get("vs"), record.get("vb"), record.get("vd"), record.get("s")
+    values = (v is not None) + (vs is not None) + (vb is not None) + (vd is not None)
     if values > 1:
-        present = [key for key in VALUE_KEYS if getattr(record, key) is not None]
+        present = [key for key in VALUE_KEYS if key in record]
         raise Rejected(RejectReason.SCHEMA, f"more than one value field: {', '.join(present)}")
-    if not values and record.s is None:
-        if record.model_fields_set <= _BASE_ONLY_KEYS:
-            return None
+    if not values and s is None:
+        if not (record.keys() & _RECORD_KEYS):
+            return None  # only base fields (and ignorable extensions): it just set the bases
         raise Rejected(RejectReason.SCHEMA, "record has no value (v, vs, vb, vd) and no sum (s)")
-    name = local_name(bn + (record.n or ""), device_id)
-    t = absolute_time(bt + (float(record.t) if record.t is not None else 0.0), now)
-    unit = check_unit(record.u if record.u is not None else bu)
-    v = finite(bv + float(record.v), "v") if record.v is not None else None
-    s = finite(bs + float(record.s), "s") if record.s is not None else None
-    if record.vd is not None and not limits.BASE64URL_RE.match(record.vd):
+    name = local_name(bn + record.get("n", ""), device_id)
+    t = absolute_time(bt + float(record.get("t", 0.0)), now)
+    unit = check_unit(record.get("u", bu))
+    if vd is not None and not limits.BASE64URL_RE.match(vd):
         raise Rejected(RejectReason.SCHEMA, "vd is not base64url without padding")
-    return ResolvedRecord(n=name, t=t, u=unit, v=v, vs=record.vs, vb=record.vb, vd=record.vd, s=s)
+    return ResolvedRecord(
+        n=name,
+        t=t,
+        u=unit,
+        v=finite(bv + float(v), "v") if v is not None else None,
+        vs=vs,
+        vb=vb,
+        vd=vd,
+        s=finite(bs + float(s), "s") if s is not None else None,
+    )
