@@ -170,6 +170,7 @@ MALFORMED: list[tuple[str, bytes, PayloadFormat, RejectReason, str]] = [
     ("overflow", b'[{"n":"a","v":1e400}]', PayloadFormat.SENML, RejectReason.NOT_FINITE, "0.v"),
     ("string value", b'[{"n":"a","v":"1.5"}]', PayloadFormat.SENML, RejectReason.SCHEMA, "0.v"),
     ("bool as number", b'[{"n":"a","v":true}]', PayloadFormat.SENML, RejectReason.SCHEMA, "0.v"),
+    ("null value", b'[{"n":"a","v":null}]', PayloadFormat.SENML, RejectReason.SCHEMA, "0.v"),
     ("object not list", b'{"n":"a","v":1}', PayloadFormat.SENML, RejectReason.SCHEMA, "array"),
     ("nested field", b'{"fields":{"a":{"b":1}}}', PayloadFormat.JSON, RejectReason.SCHEMA, "fields.a"),
     ("typo key", b'{"feilds":{"a":1}}', PayloadFormat.JSON, RejectReason.SCHEMA, "feilds"),
