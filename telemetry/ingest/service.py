@@ -37,6 +37,7 @@ from telemetry.sink import Sink
 
 log = logging.getLogger(__name__)
 
+RECONNECT_FIRST_S = 0.5
 FORMATS = {TopicKind.TELEMETRY: PayloadFormat.JSON, TopicKind.SENML: PayloadFormat.SENML}
 
 
@@ -100,10 +101,10 @@ class IngestService:
         self.subscribed = asyncio.Event()
         self._broker_down_logged = False
         self._sink_down_logged = False
+        self._reconnect_delay = RECONNECT_FIRST_S
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush_last_seen_forever(), name="ingest-last-seen")
-        delay = 0.5
         try:
             while True:
                 try:
@@ -113,10 +114,8 @@ class IngestService:
                     if not self._broker_down_logged:
                         log.warning("MQTT broker %s unreachable or lost: %s", self.config.url, error)
                         self._broker_down_logged = True
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.config.reconnect_max_s)
-                else:
-                    delay = 0.5
+                    await asyncio.sleep(self._reconnect_delay)
+                    self._reconnect_delay = min(self._reconnect_delay * 2, self.config.reconnect_max_s)
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -151,6 +150,7 @@ class IngestService:
             if self._broker_down_logged:
                 log.warning("MQTT broker %s reachable again", self.config.url)
                 self._broker_down_logged = False
+            self._reconnect_delay = RECONNECT_FIRST_S
             self.subscribed.set()
             messages = client.messages
             while True:

@@ -271,3 +271,31 @@ async def _subscribed(service: IngestService) -> bool:
 
 async def _dead_letters(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
     return len(await list_dead_letters(sessions)) >= count
+
+
+async def test_ingest_reconnects_after_a_broker_restart(
+    broker: Broker, sessions: async_sessionmaker[AsyncSession], ingest: tuple[IngestService, RecordingSink]
+) -> None:
+    """Mosquitto 2.0.11 does not restore *shared* subscriptions from its persistence file (plain ones
+    it does), so the ingest must re-subscribe on every connection, which it does; a message published
+    between the broker's restart and that re-subscription has no subscriber (docs/mqtt.md)."""
+    _, sink = ingest
+    [(device, password)] = await onboard(sessions, 1)
+    await broker.sync(sessions)
+    topic = device_topic(device, TopicKind.SENML)
+    await asyncio.to_thread(broker.process.restart)
+    await wait_until(lambda: _connections(broker, "ingest-test", 2), seconds=20)
+    await asyncio.sleep(0.2)  # SUBSCRIBE follows CONNACK
+    async with aiomqtt.Client("127.0.0.1", broker.port, username=str(device), password=password) as sensor:
+        await sensor.publish(topic, b'[{"n":"level","v":3}]', qos=1)
+    await wait_until(lambda: _points(sink, 1), seconds=20)
+    assert [dict(p.fields) for p in sink.points] == [{"v": 3.0}]
+
+
+async def _connections(broker: Broker, client_id: str, count: int) -> bool:
+    log = await asyncio.to_thread(broker.process.log_path.read_text, errors="replace")
+    return log.count(f" as {client_id} ") >= count
+
+
+async def _points(sink: RecordingSink, count: int) -> bool:
+    return len(sink.points) >= count
