@@ -16,6 +16,11 @@ from provisioning.mqtt.credentials import active_credentials
 
 
 class DeviceDirectory(Protocol):
+    def cached(self, device_id: int) -> bool | None:
+        """The answer from memory when it is fresh, ``None`` when :meth:`is_known` must look it up;
+        lets the ingest skip a coroutine per message on its hot path."""
+        ...
+
     async def is_known(self, device_id: int) -> bool: ...
 
 
@@ -36,6 +41,11 @@ class CredentialDirectory:
     async def refresh(self) -> None:
         self._known = frozenset(await active_credentials(self._sessions))
         self._loaded_at = time.monotonic()
+
+    def cached(self, device_id: int) -> bool | None:
+        if time.monotonic() - self._loaded_at > self._refresh_s:
+            return None
+        return True if device_id in self._known else None
 
     async def is_known(self, device_id: int) -> bool:
         age = time.monotonic() - self._loaded_at

@@ -40,9 +40,12 @@ class Rejection:
         return f"{self.reason.value}: {self.detail}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResolvedRecord:
-    """One resolved SenML record: exactly one of ``v``/``vs``/``vb``/``vd`` and/or a sum ``s``."""
+    """One resolved SenML record: exactly one of ``v``/``vs``/``vb``/``vd`` and/or a sum ``s``.
+
+    Not frozen: a frozen dataclass's ``__init__`` costs a ``object.__setattr__`` per field, and this
+    is built for every value on the ingest's hot path. Treat it as immutable anyway."""
 
     n: str
     t: float

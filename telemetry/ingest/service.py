@@ -192,7 +192,10 @@ class IngestService:
             )
             return
         device_id = target.device_id
-        if not await self._directory.is_known(device_id):
+        known = self._directory.cached(device_id)
+        if known is None:
+            known = await self._directory.is_known(device_id)
+        if not known:
             rejection = Rejection(RejectReason.UNKNOWN_DEVICE, f"device {device_id} has no active credential")
             outcome.letters.append(NewDeadLetter(topic, device_id, rejection, payload, now))
             return
