@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import time
+from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +19,8 @@ from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
 from ioc.cli.onboard_group import onboard_app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
-from ioc.cli.telemetry_group import telemetry_app
-from ioc.runtime import Platform
+from ioc.cli.telemetry import telemetry_app
+from ioc.runtime import Platform, writer_config
 from ioc.settings import Settings
 from provisioning.mqtt.broker import BrokerFiles, ServiceUser
 from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
@@ -27,6 +31,8 @@ from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.importer import import_payloads, split_payloads
 from telemetry.ingest.parse import PayloadFormat
 from telemetry.ingest.records import RejectReason
+from telemetry.spool import SPOOL_FILE, read_status
+from telemetry.writer import TelemetryWriter
 
 mqtt_app = typer.Typer(
     help="The MQTT broker: generated config, credentials, revocation.", no_args_is_help=True
@@ -226,22 +232,32 @@ def telemetry_import(
     payloads = split_payloads(file.read_bytes())
 
     async def main(platform: Platform) -> dict[str, Any]:
-        sink = None if dry_run else _telemetry_sink(platform)
-        result = await import_payloads(
-            payloads,
-            device,
-            format,
-            directory=CredentialDirectory(platform.sessions),
-            now=time.time(),
-            sink=sink,
-        )
-        return result.to_json()
+        directory = CredentialDirectory(platform.sessions)
+        if dry_run:
+            result = await import_payloads(
+                payloads, device, format, directory=directory, now=time.time(), sink=None
+            )
+            return result.to_json()
+        # Its own spool: a writer owns its spool folder, and `ioc serve` may be running on the main one.
+        config = replace(writer_config(platform.settings), spool_dir=import_spool(platform.settings))
+        async with TelemetryWriter(config) as writer:
+            result = await import_payloads(
+                payloads, device, format, directory=directory, now=time.time(), sink=writer
+            )
+        out = result.to_json()
+        out["spool"] = str(config.spool_dir)
+        out["pending_delivery"] = await asyncio.to_thread(_pending, config.spool_dir)
+        return out
 
     result = _with_platform(main)
 
     def human(d: dict[str, Any]) -> None:
         verb = "valid (dry run)" if dry_run else "stored"
         stdout_console.print(f"{len(d['accepted'])} records {verb}, {len(d['rejected'])} payloads rejected")
+        if d.get("pending_delivery"):
+            stdout_console.print(
+                f"{d['pending_delivery']} points not yet delivered wait in {d['spool']} for the next import"
+            )
         for item in d["rejected"]:
             stdout_console.print(f"  item {item['item']}: {item['reason']}: {item['detail']}", markup=False)
 
@@ -250,6 +266,11 @@ def telemetry_import(
         raise CliError(f"{len(result['rejected'])} payload(s) rejected", exit_code=1)
 
 
-def _telemetry_sink(platform: Platform) -> Any:
-    """The durable telemetry writer; wired at integration with the telemetry writer issue."""
-    raise CliError("the telemetry writer is not wired into this build yet: use --dry-run")
+def import_spool(settings: Settings) -> Path:
+    return settings.home / "spool-import"
+
+
+def _pending(spool_dir: Path) -> int:
+    """Points the import's writer could not deliver before it stopped; sent by the next import."""
+    with closing(sqlite3.connect(spool_dir / SPOOL_FILE)) as conn:
+        return read_status(conn, spool_dir / SPOOL_FILE).pending_points

@@ -1,9 +1,13 @@
-"""``IOC_MQTT_URL`` (``mqtt://user:pass@host:port``, ``mqtts://`` for TLS) as a typed setting."""
+"""``IOC_MQTT_URL`` (``mqtt://user:pass@host:port``, ``mqtts://`` for TLS) as a typed setting.
+
+An optional ``?client_id=NAME`` names this process's persistent MQTT session; every ingest instance
+needs its own stable one (docs/mqtt.md, scale-out).
+"""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -17,6 +21,7 @@ class MqttUrl(BaseModel):
     tls: bool = False
     username: str | None = None
     password: SecretStr | None = None
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)
 
     @model_validator(mode="before")
     @classmethod
@@ -46,8 +51,12 @@ def parse_mqtt_url(text: str) -> dict[str, Any]:
         raise ValueError(f"IOC_MQTT_URL: scheme must be mqtt or mqtts, not {parts.scheme!r}")
     if not parts.hostname:
         raise ValueError("IOC_MQTT_URL: host is missing")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError("IOC_MQTT_URL: must not have a path, query or fragment")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ValueError("IOC_MQTT_URL: must not have a path or fragment")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"client_id"})
+    if unknown:
+        raise ValueError(f"IOC_MQTT_URL: unknown query parameter(s) {unknown}; only client_id is known")
     tls = parts.scheme == "mqtts"
     return {
         "host": parts.hostname,
@@ -55,4 +64,5 @@ def parse_mqtt_url(text: str) -> dict[str, Any]:
         "tls": tls,
         "username": unquote(parts.username) if parts.username else None,
         "password": SecretStr(unquote(parts.password)) if parts.password is not None else None,
+        "client_id": query["client_id"][-1] if "client_id" in query else None,
     }
