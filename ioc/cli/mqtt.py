@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import time
 from contextlib import closing
@@ -20,12 +19,10 @@ from ioc.cli.main import app
 from ioc.cli.onboard_group import onboard_app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.cli.telemetry import telemetry_app
+from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config
 from ioc.settings import Settings
-from provisioning.mqtt.broker import BrokerFiles, ServiceUser
 from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
-from provisioning.mqtt.passwords import hash_password
-from provisioning.mqtt.sync import sync_broker
 from telemetry.ingest.deadletters import list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.importer import import_payloads, split_payloads
@@ -42,36 +39,11 @@ deadletters_app = typer.Typer(help="Payloads the ingest refused, with the reason
 app.add_typer(deadletters_app, name="deadletters")
 
 
-def broker_files(settings: Settings) -> BrokerFiles:
-    return BrokerFiles(settings.home / "mosquitto")
-
-
-def _service_users(settings: Settings) -> list[ServiceUser]:
-    url = settings.mqtt_url
-    if url is None or not url.username or url.password is None:
-        raise CliError(
-            "IOC_MQTT_URL must be set as mqtt://USER:PASSWORD@HOST:PORT (the platform's broker user)"
-        )
-    return [ServiceUser(url.username, hash_password(url.password.get_secret_value()))]
-
-
-def _running_pid(files: BrokerFiles) -> int | None:
-    try:
-        pid = int(files.pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
-
-
 async def _push(platform: Platform) -> str:
-    """Regenerate the broker's files and reload it; says what happened, for the operator."""
-    files = broker_files(platform.settings)
-    if not files.config_file.exists():
-        return "broker not set up here (run `ioc mqtt broker-config`); credentials saved in the registry"
-    pid = _running_pid(files)
-    count = await sync_broker(platform.sessions, files, _service_users(platform.settings), pid)
-    return f"broker {'reloaded' if pid else 'files written (broker not running)'}: {count} sensors"
+    try:
+        return await push_credentials(platform.settings, platform.sessions)
+    except BrokerNotConfigured as error:
+        raise CliError(str(error)) from None
 
 
 def _open() -> Platform:

@@ -106,8 +106,10 @@ async def list_dead_letters(
     reason: RejectReason | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    device_ids: set[int] | None = None,
 ) -> list[DeadLetterView]:
-    """Newest first; ``before_id`` pages backwards (pass the last id of the previous page)."""
+    """Newest first; ``before_id`` pages backwards (pass the last id of the previous page);
+    ``device_ids`` limits to those devices (a scoped user's)."""
     query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(max(1, min(limit, 1000)))
     if device_id is not None:
         query = query.where(DeadLetter.device_id == device_id)
@@ -115,6 +117,8 @@ async def list_dead_letters(
         query = query.where(DeadLetter.reason == reason.value)
     if before_id is not None:
         query = query.where(DeadLetter.id < before_id)
+    if device_ids is not None:
+        query = query.where(DeadLetter.device_id.in_(sorted(device_ids)))
     async with sessions() as session:
         rows = (await session.execute(query)).scalars().all()
     return [
