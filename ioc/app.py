@@ -11,10 +11,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from device_registry.api import registry_router
 from device_registry.api.deps import CurrentPrincipal, RegistryRuntime
 from device_registry.api.errors import install_error_handlers
+from ioc.mqtt_broker import push_credentials
 from ioc.runtime import Platform
 from ioc.settings import Settings
 from monitors.api import monitors_router
+from provisioning.mqtt.api import router as mqtt_router
 from telemetry import metrics as telemetry_metrics
+from telemetry.ingest.api import router as deadletters_router
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -28,6 +31,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         current = platform or Platform.open(settings)
         app.state.platform = current
         app.state.registry = RegistryRuntime(sessions=current.sessions, box=current.box)
+        app.state.mqtt_push = lambda: push_credentials(settings, current.sessions)
         try:
             yield
         finally:
@@ -43,6 +47,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     install_error_handlers(app)
     app.include_router(registry_router())
     app.include_router(monitors_router())
+    app.include_router(mqtt_router, prefix="/api/v1")
+    app.include_router(deadletters_router, prefix="/api/v1")
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)
     async def metrics(_: CurrentPrincipal) -> Response:

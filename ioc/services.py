@@ -7,6 +7,7 @@ Each entry is an async callable that runs until cancelled, given the process's :
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -34,13 +35,43 @@ async def api_service(platform: Platform) -> None:
 
 async def monitors_service(platform: Platform) -> None:
     from monitors.runner import run_monitors
+    from telemetry.ingest.lastseen import LastSeenLookup
 
     await run_monitors(
-        platform.settings.monitors, platform.sessions, events=platform.bus, sink=platform.writer
+        platform.settings.monitors,
+        platform.sessions,
+        events=platform.bus,
+        sink=platform.writer,
+        last_seen=LastSeenLookup(platform.sessions),
     )
 
 
-SERVICES: dict[str, Service] = {"api": api_service, "monitors": monitors_service}
+async def ingest_service(platform: Platform) -> None:
+    """MQTT ingest (docs/mqtt.md) into the process's telemetry writer."""
+    import socket
+
+    from telemetry.ingest.deadletters import DeadLetterStore
+    from telemetry.ingest.directory import CredentialDirectory
+    from telemetry.ingest.lastseen import LastSeenStore
+    from telemetry.ingest.service import IngestConfig, IngestService
+
+    url = platform.settings.mqtt_url
+    if url is None:  # a deployment without MQTT sensors: `ioc serve` runs the rest
+        logging.getLogger(__name__).warning("MQTT ingest not started: IOC_MQTT_URL is not set")
+        return
+    if platform.writer is None:
+        raise RuntimeError("the MQTT ingest needs the process's started telemetry writer")
+    client_id = url.client_id or f"ioc-ingest-{socket.gethostname()}"
+    await IngestService(
+        IngestConfig(url=url, client_id=client_id),
+        sink=platform.writer,
+        dead_letters=DeadLetterStore(platform.sessions),
+        last_seen=LastSeenStore(platform.sessions),
+        directory=CredentialDirectory(platform.sessions),
+    ).run()
+
+
+SERVICES: dict[str, Service] = {"api": api_service, "ingest": ingest_service, "monitors": monitors_service}
 
 
 async def run_services(settings: Settings, names: list[str]) -> None:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 from monitors.config import MonitorSettings
+from provisioning.mqtt.url import MqttUrl
 
 
 def default_home() -> Path:
@@ -45,7 +47,10 @@ class ApiSettings(BaseSettings):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IOC_", env_nested_delimiter="__", extra="ignore")
+    # hide_input_in_errors: URLs (database, MQTT) carry passwords; a bad value must not echo them.
+    model_config = SettingsConfigDict(
+        env_prefix="IOC_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
+    )
 
     home: Path = Field(default_factory=default_home)
     database_url: str | None = Field(
@@ -57,6 +62,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
     monitors: MonitorSettings = Field(default_factory=MonitorSettings)
+    mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(
+        default=None, description="Broker for the platform (ingest, commands): mqtt[s]://user:pass@host:port"
+    )
 
     # Telemetry writer (docs/telemetry.md). Flat fields so the documented names IOC_INFLUX_URL etc. work
     # as-is; telemetry.config.WriterConfig.from_settings turns them into the writer's typed config.

@@ -13,6 +13,9 @@ from sqlalchemy.engine import Connection
 
 import device_registry.models  # noqa: F401  (registers tables)
 import monitors.models  # noqa: F401
+import provisioning.mqtt.credentials  # noqa: F401
+import telemetry.ingest.deadletters
+import telemetry.ingest.lastseen  # noqa: F401
 from device_registry.db import Base, create_engine
 
 target_metadata = Base.metadata

@@ -1,0 +1,248 @@
+"""MQTT sensors on the command line: onboarding, broker files, revocation, dead letters, file import."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from device_registry.models import DeviceKind
+from ioc.cli.context import cli_principal, in_transaction, run
+from ioc.cli.main import app
+from ioc.cli.onboard_group import onboard_app
+from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.telemetry import telemetry_app
+from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
+from ioc.runtime import Platform, writer_config
+from ioc.settings import Settings
+from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
+from telemetry.ingest.deadletters import list_dead_letters
+from telemetry.ingest.directory import CredentialDirectory
+from telemetry.ingest.importer import import_payloads, split_payloads
+from telemetry.ingest.parse import PayloadFormat
+from telemetry.ingest.records import RejectReason
+from telemetry.spool import SPOOL_FILE, read_status
+from telemetry.writer import TelemetryWriter
+
+mqtt_app = typer.Typer(
+    help="The MQTT broker: generated config, credentials, revocation.", no_args_is_help=True
+)
+app.add_typer(mqtt_app, name="mqtt")
+deadletters_app = typer.Typer(help="Payloads the ingest refused, with the reason.", no_args_is_help=True)
+app.add_typer(deadletters_app, name="deadletters")
+
+
+async def _push(platform: Platform) -> str:
+    try:
+        return await push_credentials(platform.settings, platform.sessions)
+    except BrokerNotConfigured as error:
+        raise CliError(str(error)) from None
+
+
+def _open() -> Platform:
+    return Platform.open(Settings())
+
+
+@onboard_app.command("sensor")
+def onboard_sensor_command(
+    name: str,
+    site: str = typer.Option(..., help="Site code."),
+    kind: DeviceKind = typer.Option(DeviceKind.SENSOR, help="Device kind (sensor, gateway, …)."),
+    tag: list[str] = typer.Option([], help="Repeat for several."),
+) -> None:
+    """Register an MQTT sensor and issue its broker password (shown once, stored hashed)."""
+
+    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
+        sensor = await onboard_sensor(session, cli_principal(), platform.box, name, site, kind=kind, tags=tag)
+        return {
+            "device_id": sensor.device_id,
+            "name": sensor.name,
+            "site": sensor.site_code,
+            "username": sensor.username,
+            "password": sensor.password.get_secret_value(),
+            "topics": sensor.topics,
+        }
+
+    result = in_transaction(body)
+    result["broker"] = _with_platform(_push)
+
+    def human(d: dict[str, Any]) -> None:
+        stdout_console.print(f"sensor {d['device_id']} [bold]{d['name']}[/] at {d['site']}", highlight=False)
+        stdout_console.print(f"MQTT user name: {d['username']}\npassword (shown once, keep it safe):")
+        stdout_console.print(d["password"], markup=False, highlight=False)
+        for kind_name, topic in d["topics"].items():
+            stdout_console.print(f"  {kind_name:<9} {topic}", markup=False, highlight=False)
+        stdout_console.print(d["broker"], markup=False, highlight=False)
+
+    emit(result, human)
+
+
+def _with_platform(action: Any) -> Any:
+    async def main() -> Any:
+        platform = _open()
+        try:
+            return await action(platform)
+        finally:
+            await platform.close()
+
+    return run(main())
+
+
+@mqtt_app.command("broker-config")
+def broker_config(
+    port: int | None = typer.Option(None, help="Listener port (default: IOC_MQTT_URL's port)."),
+    host: str = typer.Option("127.0.0.1", help="Listener address."),
+    run_as: str | None = typer.Option(None, help="User Mosquitto runs as when started as root."),
+) -> None:
+    """Write mosquitto.conf, the password and ACL files under IOC_HOME/mosquitto."""
+    settings = Settings()
+    files = broker_files(settings)
+    listen = port or (settings.mqtt_url.port if settings.mqtt_url else 1883)
+    files.write_config(listen, host=host, run_as_user=run_as)
+
+    async def fill(platform: Platform) -> str:
+        return await _push(platform)
+
+    status = _with_platform(fill)
+    emit(
+        {"config": str(files.config_file), "port": listen, "broker": status},
+        lambda d: stdout_console.print(
+            f"wrote {d['config']}\nstart it with: mosquitto -c {d['config']}\n{d['broker']}", highlight=False
+        ),
+    )
+
+
+@mqtt_app.command("sync")
+def sync_command() -> None:
+    """Regenerate the broker's password/ACL files from the registry and reload the broker."""
+    emit({"broker": _with_platform(_push)}, lambda d: stdout_console.print(d["broker"], highlight=False))
+
+
+@mqtt_app.command("revoke")
+def revoke_command(device: int = typer.Argument(..., help="Device id.")) -> None:
+    """Revoke a sensor's broker credential; a connected sensor is cut off at the reload."""
+
+    async def body(_: Platform, session: AsyncSession) -> bool:
+        return await revoke_sensor(session, cli_principal(), device)
+
+    revoked = in_transaction(body)
+    status = _with_platform(_push)
+    emit(
+        {"device_id": device, "revoked": revoked, "broker": status},
+        lambda d: stdout_console.print(
+            f"device {device}: {'revoked' if d['revoked'] else 'had no active credential'}; {d['broker']}",
+            highlight=False,
+        ),
+    )
+
+
+@mqtt_app.command("rotate")
+def rotate_command(device: int = typer.Argument(..., help="Device id.")) -> None:
+    """Issue a new broker password for a sensor (shown once); the old one stops working at the reload."""
+
+    async def body(_: Platform, session: AsyncSession) -> str:
+        return (await rotate_sensor_password(session, cli_principal(), device)).get_secret_value()
+
+    password = in_transaction(body)
+    status = _with_platform(_push)
+    emit(
+        {"device_id": device, "username": str(device), "password": password, "broker": status},
+        lambda d: stdout_console.print(
+            f"new password for {d['username']} (shown once):\n{d['password']}\n{d['broker']}",
+            markup=False,
+            highlight=False,
+        ),
+    )
+
+
+@deadletters_app.command("list")
+def deadletters_list(
+    device: int | None = typer.Option(None, help="Only this device id."),
+    reason: RejectReason | None = typer.Option(None, help="Only this reason."),
+    limit: int = typer.Option(50, min=1, max=1000),
+    before: int | None = typer.Option(None, help="Page back: ids below this one."),
+) -> None:
+    """Newest first."""
+
+    async def query(platform: Platform) -> list[dict[str, Any]]:
+        rows = await list_dead_letters(
+            platform.sessions, device_id=device, reason=reason, limit=limit, before_id=before
+        )
+        return [row.model_dump(mode="json") for row in rows]
+
+    rows = _with_platform(query)
+
+    def human(items: list[dict[str, Any]]) -> None:
+        print_table(
+            f"{len(items)} dead letters",
+            ["id", "received", "device", "reason", "detail", "bytes", "payload"],
+            [
+                (r["id"], r["received_at"], r["device_id"], r["reason"], r["detail"], r["payload_size"],
+                 r["payload_text"][:60])
+                for r in items
+            ],
+        )  # fmt: skip
+
+    emit(rows, human)
+
+
+@telemetry_app.command("import")
+def telemetry_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    device: int = typer.Option(..., "--device", help="Device id the payloads belong to."),
+    format: PayloadFormat = typer.Option(..., "--format", help="senml or json"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and resolve; store nothing."),
+) -> None:
+    """Check a file (one payload, or JSON Lines) as the MQTT ingest would; exit 1 on any rejection."""
+    payloads = split_payloads(file.read_bytes())
+
+    async def main(platform: Platform) -> dict[str, Any]:
+        directory = CredentialDirectory(platform.sessions)
+        if dry_run:
+            result = await import_payloads(
+                payloads, device, format, directory=directory, now=time.time(), sink=None
+            )
+            return result.to_json()
+        # Its own spool: a writer owns its spool folder, and `ioc serve` may be running on the main one.
+        config = replace(writer_config(platform.settings), spool_dir=import_spool(platform.settings))
+        async with TelemetryWriter(config) as writer:
+            result = await import_payloads(
+                payloads, device, format, directory=directory, now=time.time(), sink=writer
+            )
+        out = result.to_json()
+        out["spool"] = str(config.spool_dir)
+        out["pending_delivery"] = await asyncio.to_thread(_pending, config.spool_dir)
+        return out
+
+    result = _with_platform(main)
+
+    def human(d: dict[str, Any]) -> None:
+        verb = "valid (dry run)" if dry_run else "stored"
+        stdout_console.print(f"{len(d['accepted'])} records {verb}, {len(d['rejected'])} payloads rejected")
+        if d.get("pending_delivery"):
+            stdout_console.print(
+                f"{d['pending_delivery']} points not yet delivered wait in {d['spool']} for the next import"
+            )
+        for item in d["rejected"]:
+            stdout_console.print(f"  item {item['item']}: {item['reason']}: {item['detail']}", markup=False)
+
+    emit(result, human)
+    if result["rejected"]:
+        raise CliError(f"{len(result['rejected'])} payload(s) rejected", exit_code=1)
+
+
+def import_spool(settings: Settings) -> Path:
+    return settings.home / "spool-import"
+
+
+def _pending(spool_dir: Path) -> int:
+    """Points the import's writer could not deliver before it stopped; sent by the next import."""
+    with closing(sqlite3.connect(spool_dir / SPOOL_FILE)) as conn:
+        return read_status(conn, spool_dir / SPOOL_FILE).pending_points

@@ -1,0 +1,1 @@
+"""MQTT on the broker side: topic scheme, per-device credentials, Mosquitto password/ACL/config files."""

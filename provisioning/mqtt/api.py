@@ -1,0 +1,100 @@
+"""REST: onboard an MQTT sensor (password shown once), rotate or revoke its broker credential.
+
+After the transaction commits, the change is pushed to the broker through ``app.state.mqtt_push``
+(set by the composition root; absent, the credential is saved and the response says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.models import DeviceKind
+from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
+
+BrokerPush = Callable[[], Awaitable[str]]
+
+router = APIRouter(tags=["mqtt"])
+
+
+class SensorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=255)
+    site_code: str = Field(min_length=1, max_length=64)
+    kind: DeviceKind = DeviceKind.SENSOR
+    tags: list[str] = []
+
+
+class SensorCredentials(BaseModel):
+    """The only response that ever carries the password."""
+
+    device_id: int
+    name: str
+    username: str
+    password: str
+    topics: dict[str, str]
+    broker: str
+
+
+class NewPassword(BaseModel):
+    device_id: int
+    username: str
+    password: str
+    broker: str
+
+
+class Revocation(BaseModel):
+    device_id: int
+    revoked: bool
+    broker: str
+
+
+async def _push(request: Request) -> str:
+    push: BrokerPush | None = getattr(request.app.state, "mqtt_push", None)
+    return await push() if push is not None else "broker push not configured; credential saved"
+
+
+@router.post("/sensors", status_code=status.HTTP_201_CREATED)
+async def create_sensor(
+    data: SensorCreate, request: Request, session: Session, principal: CurrentPrincipal, rt: Runtime
+) -> SensorCredentials:
+    sensor = await onboard_sensor(
+        session, principal, rt.box, data.name, data.site_code, kind=data.kind, tags=data.tags
+    )
+    await session.commit()
+    return SensorCredentials(
+        device_id=sensor.device_id,
+        name=sensor.name,
+        username=sensor.username,
+        password=sensor.password.get_secret_value(),
+        topics=sensor.topics,
+        broker=await _push(request),
+    )
+
+
+@router.post("/devices/{device_id}/mqtt/password")
+async def rotate_password(
+    device_id: int, request: Request, session: Session, principal: CurrentPrincipal
+) -> NewPassword:
+    """A new broker password for the sensor, shown once; the old one stops at the broker reload."""
+    password = await rotate_sensor_password(session, principal, device_id)
+    await session.commit()
+    return NewPassword(
+        device_id=device_id,
+        username=str(device_id),
+        password=password.get_secret_value(),
+        broker=await _push(request),
+    )
+
+
+@router.post("/devices/{device_id}/mqtt/revoke")
+async def revoke(
+    device_id: int, request: Request, session: Session, principal: CurrentPrincipal
+) -> Revocation:
+    revoked = await revoke_sensor(session, principal, device_id)
+    await session.commit()
+    return Revocation(device_id=device_id, revoked=revoked, broker=await _push(request))

@@ -1,0 +1,77 @@
+"""Per-device MQTT credentials: the broker user name is the device id, the password is shown once.
+
+Only the Mosquitto hash is stored, so the registry can rebuild the broker's password file at any time
+but can never reveal a password. Issuing again rotates the password; revoking keeps the row (with
+``revoked_at``) as a record of when the device lost access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import SecretStr
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from device_registry.db import Base
+from device_registry.models.types import UTCDateTime
+from provisioning.mqtt.passwords import generate_password, hash_password
+
+
+class MqttCredential(Base):
+    __tablename__ = "mqtt_credentials"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """Returned once at onboarding; the password is not stored anywhere in clear."""
+
+    device_id: int
+    username: str
+    password: SecretStr
+
+
+def username_for(device_id: int) -> str:
+    return str(device_id)
+
+
+async def issue_credential(session: AsyncSession, device_id: int) -> IssuedCredential:
+    """Inside the caller's transaction, so onboarding creates the device and its credential together."""
+    password = generate_password()
+    encoded = hash_password(password)
+    now = datetime.now(UTC)
+    row = await session.get(MqttCredential, device_id)
+    if row is None:
+        session.add(MqttCredential(device_id=device_id, password_hash=encoded, created_at=now))
+    else:
+        row.password_hash, row.created_at, row.revoked_at = encoded, now, None
+    await session.flush()
+    return IssuedCredential(device_id, username_for(device_id), SecretStr(password))
+
+
+async def revoke_credential(session: AsyncSession, device_id: int) -> bool:
+    """True when an active credential was revoked; False when there was none (idempotent)."""
+    row = await session.get(MqttCredential, device_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = datetime.now(UTC)
+    await session.flush()
+    return True
+
+
+async def active_credentials(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:
+    """Device id -> Mosquitto password hash, for every credential not revoked."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(MqttCredential.device_id, MqttCredential.password_hash).where(
+                MqttCredential.revoked_at.is_(None)
+            )
+        )
+        return {device_id: encoded for device_id, encoded in rows.all()}

@@ -1,0 +1,16 @@
+"""The retained status topic: ``online`` / ``offline`` (the device's will), as a point."""
+
+from __future__ import annotations
+
+from telemetry.ingest.records import Rejection, RejectReason
+from telemetry.points import Point
+
+STATUS_MEASUREMENT = "device_status"
+_STATES = {b"online": True, b"offline": False}
+
+
+def parse_status(payload: bytes, device_id: int, now: float) -> Point | Rejection:
+    state = _STATES.get(payload.strip().lower())
+    if state is None:
+        return Rejection(RejectReason.SCHEMA, "status payload must be 'online' or 'offline'")
+    return Point(STATUS_MEASUREMENT, {"online": state}, round(now * 1e9), {"device_id": str(device_id)})

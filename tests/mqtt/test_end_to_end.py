@@ -1,0 +1,90 @@
+"""Done when: a sensor onboarded with the CLI publishes with its credentials and its values reach
+InfluxDB through `ioc serve --only ingest` and the telemetry writer; a file import reaches it too."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import aiomqtt
+
+from provisioning.mqtt.topics import TopicKind, device_topic
+from tests.mqtt.test_cli import ioc
+from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
+from tests.telemetry.servers import INFLUX_DB, start_influxdb
+
+T0 = 1_790_000_000  # 2026-09-21, inside the accepted window
+
+
+async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
+    mosquitto = require_binary("mosquitto", "mosquitto", search=["/usr/sbin"])
+    influx = start_influxdb(tmp_path / "influxdb")
+    port = free_port()
+    env = {
+        **os.environ,
+        "IOC_HOME": str(tmp_path / "home"),
+        "IOC_MQTT_URL": f"mqtt://ioc-ingest:platform-pass@127.0.0.1:{port}?client_id=ingest-e2e",
+        "IOC_INFLUX_URL": influx.url,
+        "IOC_INFLUX_DATABASE": INFLUX_DB,
+        "IOC_INFLUX_FLUSH_INTERVAL": "0.2",
+    }
+    broker = serve = None
+    try:
+        influx.create_database()
+        assert ioc(env, "init").returncode == 0
+        assert ioc(env, "sites", "add", "HL", "Xã Hồng Lý", "--kind", "commune").returncode == 0
+        run_as = ["--run-as", getpass.getuser()] if os.geteuid() == 0 else []
+        config = json.loads(ioc(env, "mqtt", "broker-config", *run_as).stdout)["config"]
+        broker = ManagedProcess(
+            [mosquitto, "-c", config], tmp_path / "broker.log", ready=lambda: wait_for_tcp(port)
+        )
+        broker.start()
+        sensor = json.loads(ioc(env, "onboard", "sensor", "water-level-hl-1", "--site", "HL").stdout)
+        device = sensor["device_id"]
+
+        def subscribed() -> None:
+            deadline = time.monotonic() + 60
+            while "as ingest-e2e" not in broker.log_path.read_text(errors="replace"):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the ingest did not connect")
+                time.sleep(0.1)
+            time.sleep(0.5)  # SUBSCRIBE follows CONNECT
+
+        serve = ManagedProcess(
+            [sys.executable, "-m", "ioc", "serve", "--only", "ingest"],
+            tmp_path / "serve.log",
+            ready=subscribed,
+            env=env,
+        )
+        serve.start()
+        pack = [{"bn": f"urn:dev:ioc:{device}:", "bt": T0, "n": "level", "u": "m", "v": 1.25}]
+        async with aiomqtt.Client(
+            "127.0.0.1", port, username=str(device), password=sensor["password"]
+        ) as client:
+            await client.publish(device_topic(device, TopicKind.SENML), json.dumps(pack), qos=1)
+        backfill = tmp_path / "logger.jsonl"
+        backfill.write_text(json.dumps({"ts": T0 - 60, "fields": {"level": 1.0}}) + "\n")
+        imported = ioc(env, "telemetry", "import", str(backfill), "--device", str(device), "--format", "json")
+        assert imported.returncode == 0, imported.stderr
+        assert json.loads(imported.stdout)["pending_delivery"] == 0
+
+        query = f'SELECT "v" FROM "sensor" WHERE "device_id" = \'{device}\' AND "name" = \'level\''
+        deadline = time.monotonic() + 30
+        rows: list[list[object]] = []
+        while time.monotonic() < deadline and len(rows) < 2:
+            series = await asyncio.to_thread(influx.query, query)
+            rows = series[0]["values"] if series else []
+            await asyncio.sleep(0.2)
+        assert [(row[0], row[1]) for row in rows] == [((T0 - 60) * 10**9, 1.0), (T0 * 10**9, 1.25)], (
+            serve.log_tail()
+        )
+    finally:
+        for process in (serve, broker):
+            if process is not None:
+                process.stop()
+        influx.process.stop()
