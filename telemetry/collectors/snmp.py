@@ -1,0 +1,188 @@
+"""SNMP interface and health polling: two round trips per device, rates from counters, typed points.
+
+Per poll: one GET of sysUpTime (gives ``up``, ``rtt_ms``, restart detection), then one multi-column
+GETBULK walk of ifTable + ifXTable columns. 64-bit HC octet counters are used where the agent has them,
+32-bit ones otherwise. Counter state (last samples per device and interface) belongs to this collector
+instance; rates need two polls, so the first poll of a device writes status fields only.
+
+Points (tags: ``device_id``, ``site_0``.. from the site chain root first, and ``if_name``):
+* ``snmp_interface``: ``in_bps``/``out_bps`` (bits/s), ``in_errors``/``out_errors``/``in_discards``/
+  ``out_discards`` (per second), ``oper_up`` (1/0). A rate that cannot be known this poll (first poll,
+  agent restart, counter reset) is left out, never written as a spike or zero.
+* ``device_health``: ``up`` (1/0), ``rtt_ms``, ``uptime_s``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from device_registry.targets import DeviceTarget
+from provisioning.errors import DeviceError, NotSupported
+from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
+from telemetry.collectors.counter_rates import CounterSample, PollClock, per_second
+from telemetry.cycle import site_tags
+from telemetry.points import Point
+
+SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+_IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+_IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
+COLUMNS: dict[str, Oid] = {
+    "descr": (*_IF, 2),
+    "speed": (*_IF, 5),
+    "oper": (*_IF, 8),
+    "in_octets": (*_IF, 10),
+    "in_discards": (*_IF, 13),
+    "in_errors": (*_IF, 14),
+    "out_octets": (*_IF, 16),
+    "out_discards": (*_IF, 19),
+    "out_errors": (*_IF, 20),
+    "name": (*_IFX, 1),
+    "hc_in_octets": (*_IFX, 6),
+    "hc_out_octets": (*_IFX, 10),
+    "high_speed": (*_IFX, 15),
+}
+_RATES = {  # field -> (counter column, HC column, scale)
+    "in_bps": ("in_octets", "hc_in_octets", 8.0),
+    "out_bps": ("out_octets", "hc_out_octets", 8.0),
+    "in_errors": ("in_errors", None, 1.0),
+    "out_errors": ("out_errors", None, 1.0),
+    "in_discards": ("in_discards", None, 1.0),
+    "out_discards": ("out_discards", None, 1.0),
+}
+
+
+@dataclass(slots=True)
+class _DeviceState:
+    clock: PollClock
+    counters: dict[tuple[int, str], CounterSample] = field(default_factory=dict)
+
+
+def endpoint_for(target: DeviceTarget, *, timeout: float, retries: int) -> SnmpEndpoint:
+    credential = target.credential
+    if not isinstance(credential, SnmpCommunityCredential | SnmpV3Credential):
+        raise NotSupported(f"device {target.device_id}: no SNMP credential")
+    return SnmpEndpoint(target.address, credential, port=target.port or 161, timeout=timeout, retries=retries)
+
+
+def _counter(vb: VarBind | None, bits: int) -> CounterSample | None:
+    if vb is None or vb.missing or not isinstance(vb.value, int):
+        return None
+    return CounterSample(vb.value, bits)
+
+
+def _text(vb: VarBind | None) -> str | None:
+    if vb is None or not isinstance(vb.value, bytes):
+        return None
+    return vb.value.rstrip(b"\x00").decode("utf-8", errors="replace").strip() or None
+
+
+class SnmpCollector:
+    """Implements ``telemetry.collector.Collector`` for SNMP devices."""
+
+    name: str = "snmp"
+
+    def __init__(
+        self,
+        client: SnmpClient,
+        *,
+        timeout: float = 2.0,
+        retries: int = 1,
+        max_interfaces: int = 1024,
+        max_repetitions: int = 10,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.retries = retries
+        self.max_interfaces = max_interfaces
+        self.max_repetitions = max_repetitions
+        self._state: dict[int, _DeviceState] = {}
+        self._monotonic = monotonic
+
+    def forget(self, device_id: int) -> None:
+        self._state.pop(device_id, None)
+
+    async def collect(self, target: DeviceTarget) -> list[Point]:
+        endpoint = endpoint_for(target, timeout=self.timeout, retries=self.retries)
+        started = time.perf_counter()
+        (uptime_vb,) = await self.client.get(endpoint, [SYS_UPTIME])
+        rtt_ms = (time.perf_counter() - started) * 1000
+        uptime = uptime_vb.value if isinstance(uptime_vb.value, int) and not uptime_vb.missing else None
+        try:
+            walk = await self.client.walk_table(
+                endpoint,
+                list(COLUMNS.values()),
+                max_rows=self.max_interfaces,
+                max_time=endpoint.worst_case_s * 4,
+                max_repetitions=self.max_repetitions,
+            )
+            columns = {name: walk.columns[oid] for name, oid in COLUMNS.items()}
+        except DeviceError:
+            columns = {name: {} for name in COLUMNS}  # health still counts: the agent answered
+        now_ns = time.time_ns()
+        clock = PollClock(self._monotonic(), uptime)
+        base_tags = {"device_id": str(target.device_id), **site_tags(target.site_codes)}
+        points = [
+            Point(
+                "device_health",
+                {
+                    "up": 1,
+                    "rtt_ms": round(rtt_ms, 3),
+                    **({"uptime_s": uptime / 100} if uptime is not None else {}),
+                },
+                now_ns,
+                base_tags,
+            )
+        ]
+        previous = self._state.get(target.device_id)
+        state = _DeviceState(clock)
+        indexes = sorted({i for rows in columns.values() for i in rows if len(i) == 1})
+        for index in indexes:
+            ifi = index[0]
+            if_name = _text(columns["name"].get(index)) or _text(columns["descr"].get(index)) or f"if{ifi}"
+            high = columns["high_speed"].get(index)
+            low = columns["speed"].get(index)
+            speed_bps: float | None = None
+            if high is not None and isinstance(high.value, int) and high.value > 0:
+                speed_bps = high.value * 1e6
+            elif low is not None and isinstance(low.value, int) and 0 < low.value < 2**32 - 1:
+                speed_bps = float(low.value)
+            fields: dict[str, float | int] = {}
+            oper = columns["oper"].get(index)
+            if oper is not None and isinstance(oper.value, int):
+                fields["oper_up"] = int(oper.value == 1)
+            for field_name, (column, hc_column, scale) in _RATES.items():
+                sample = _counter(columns[hc_column].get(index), 64) if hc_column else None
+                if sample is None:
+                    sample = _counter(columns[column].get(index), 32)
+                if sample is None:
+                    continue
+                state.counters[(ifi, field_name)] = sample
+                rate = per_second(
+                    previous.counters.get((ifi, field_name)) if previous else None,
+                    sample,
+                    previous.clock if previous else None,
+                    clock,
+                    scale=scale,
+                    max_rate=speed_bps if scale == 8.0 else None,
+                )
+                if rate is not None:
+                    fields[field_name] = round(rate, 3)
+            if fields:
+                points.append(Point("snmp_interface", fields, now_ns, {**base_tags, "if_name": if_name}))
+        self._state[target.device_id] = state
+        return points
+
+    def points_on_failure(self, target: DeviceTarget, error: BaseException) -> list[Point]:
+        """What the cycle runner writes when this device did not answer: ``up=0``."""
+        return [
+            Point(
+                "device_health",
+                {"up": 0},
+                time.time_ns(),
+                {"device_id": str(target.device_id), **site_tags(target.site_codes)},
+            )
+        ]
