@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import device_registry.models  # noqa: F401  (registers tables)
+import provisioning.snmp.onboard  # noqa: F401  (snmp_interfaces)
 from device_registry.db import Base, create_engine
 
 target_metadata = Base.metadata
