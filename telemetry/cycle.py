@@ -1,8 +1,11 @@
 """Run one collector over many devices: bounded concurrency, a deadline per device, failures contained.
 
 Shared by every collector. Why it is shaped this way:
-* Devices are polled concurrently (``concurrency`` at a time), each under its own deadline, so a cycle
-  where 10% of devices never answer lasts about one device timeout, not N x timeout.
+* Devices are polled concurrently, each under its own deadline, so a cycle where 10% of devices never
+  answer lasts about one device timeout, not N x timeout. Devices that failed last cycle ("suspects")
+  get their own, wider lane: a dead device's requests get no answers, so they cost no receive buffer
+  and must not hold the slots of the live ones (``concurrency`` is sized for answers: ~100 in flight
+  overflow UDP receive buffers on a small host).
 * A device's failure never leaves :meth:`CycleRunner.run_once`; it is logged once when the device's
   state changes (up -> failing, failing for a new reason, failing -> up), never every cycle. That state
   lives in the runner's :class:`DeviceStates`, so two runners (tests, two collectors) never share it.
@@ -91,6 +94,10 @@ class DeviceStates:
     def state(self, device_id: int) -> str | None:
         return self._last.get(device_id)
 
+    def failing(self, device_id: int) -> bool:
+        """True when the device's last poll failed (never-polled devices are not suspects)."""
+        return self._last.get(device_id) is not None
+
     def forget(self, keep: set[int]) -> None:
         for device_id in set(self._last) - keep:
             del self._last[device_id]
@@ -111,17 +118,21 @@ class CycleRunner:
         sink: Sink,
         *,
         concurrency: int = 64,
+        suspect_concurrency: int = 256,
         device_timeout: float = 10.0,
         logger: logging.Logger = log,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency: must be >= 1")
+        if suspect_concurrency < 1:
+            raise ValueError("suspect_concurrency: must be >= 1")
         if device_timeout <= 0:
             raise ValueError("device_timeout: must be positive")
         self.collector = collector
         self.sink = sink
         self.concurrency = concurrency
+        self.suspect_concurrency = suspect_concurrency
         self.device_timeout = device_timeout
         self.states = DeviceStates(logger)
         self._clock_ns = clock_ns
@@ -129,11 +140,13 @@ class CycleRunner:
     async def run_once(self, targets: Sequence[DeviceTarget]) -> CycleSummary:
         started_ns = self._clock_ns()
         started = time.perf_counter()
-        slots = asyncio.Semaphore(self.concurrency)
+        healthy = asyncio.Semaphore(self.concurrency)
+        suspect = asyncio.Semaphore(self.suspect_concurrency)
         points: list[Point] = []
 
         async def one(target: DeviceTarget) -> DeviceOutcome:
-            async with slots:
+            lane = suspect if self.states.failing(target.device_id) else healthy
+            async with lane:
                 return await self._poll(target, points)
 
         outcomes = list(await asyncio.gather(*(one(t) for t in targets)))

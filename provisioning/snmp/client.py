@@ -116,6 +116,7 @@ class TableWalk:
     """
 
     columns: dict[Oid, dict[Oid, VarBind]]
+    scalars: list[VarBind] = field(default_factory=list)
     complete: bool = True
     stopped: str | None = None
 
@@ -191,16 +192,21 @@ def _no_answer(endpoint: SnmpEndpoint) -> DeviceTimeout:
 
 
 class SnmpClient:
-    """Asks many agents concurrently through one dispatcher, at most ``max_in_flight`` at a time.
+    """Asks many agents concurrently through one dispatcher.
 
-    Create with ``await SnmpClient.create()`` inside the running loop; ``close()`` when done.
+    ``max_in_flight`` caps concurrent requests when given. By default callers bound it (the cycle
+    runner's lanes, the discovery sweep), because only they know which devices are expected to
+    answer: silent devices cost no receive buffer, answering ones do (~100 in flight is the measured
+    limit on a small host). Create inside the running loop; ``close()`` when done.
     """
 
-    def __init__(self, *, max_in_flight: int = 100) -> None:
-        if max_in_flight < 1:
+    def __init__(self, *, max_in_flight: int | None = None) -> None:
+        if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight: must be >= 1")
         self._dispatcher = v1.SnmpDispatcher()
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self._slots: asyncio.Semaphore | contextlib.nullcontext[None] = (
+            asyncio.Semaphore(max_in_flight) if max_in_flight else contextlib.nullcontext()
+        )
         self._targets: dict[tuple[str, int, float, int], Any] = {}
         self._v3_targets: dict[tuple[str, int, float, int], Any] = {}
         self._v3_auth: dict[tuple[Any, ...], Any] = {}
@@ -209,7 +215,7 @@ class SnmpClient:
         self._communities: dict[tuple[str, int], Any] = {}
 
     @classmethod
-    async def create(cls, *, max_in_flight: int = 100) -> SnmpClient:
+    async def create(cls, *, max_in_flight: int | None = None) -> SnmpClient:
         return cls(max_in_flight=max_in_flight)
 
     async def __aenter__(self) -> SnmpClient:
@@ -246,11 +252,16 @@ class SnmpClient:
         """One GETNEXT for several OIDs (the v1 way to walk)."""
         return await self._request(endpoint, "next", list(oids))
 
-    async def bulk(self, endpoint: SnmpEndpoint, oids: Sequence[Oid], max_repetitions: int) -> list[VarBind]:
-        """One GETBULK (v2c/v3); on v1 falls back to GETNEXT."""
+    async def bulk(
+        self, endpoint: SnmpEndpoint, oids: Sequence[Oid], max_repetitions: int, non_repeaters: int = 0
+    ) -> list[VarBind]:
+        """One GETBULK (v2c/v3): the first ``non_repeaters`` OIDs get one GETNEXT each, the rest
+        ``max_repetitions``. On v1 falls back to one GETNEXT of every OID (same leading layout)."""
         if self._is_v1(endpoint):
             return await self.next(endpoint, oids)
-        return await self._request(endpoint, "bulk", list(oids), max_repetitions=max_repetitions)
+        return await self._request(
+            endpoint, "bulk", list(oids), max_repetitions=max_repetitions, non_repeaters=non_repeaters
+        )
 
     async def walk_table(
         self,
@@ -260,15 +271,19 @@ class SnmpClient:
         max_rows: int = 10_000,
         max_time: float = 30.0,
         max_repetitions: int = 25,
+        scalars: Sequence[str | Oid] = (),
     ) -> TableWalk:
         """Walk several columns side by side, each inside its own subtree, bounded by rows and time.
 
         One GETBULK carries every still-open column, so a 5-column table of 48 rows costs ~10
         round trips, not 240. A column that leaves its subtree, hits ``endOfMibView`` or repeats an
         OID is closed; the rest go on. Errors after the first answer stop the walk with what was read.
+        ``scalars`` ride along in the first request as GETBULK non-repeaters (GETNEXT semantics: pass
+        ``sysUpTime`` as ``1.3.6.1.2.1.1.3`` to get ``...3.0``); their answers land in ``scalars``.
         """
         bases = [parse_oid(c) for c in columns]
         result = TableWalk(columns={b: {} for b in bases})
+        pending_scalars = [parse_oid(o) for o in scalars]
         cursor: dict[Oid, Oid] = {b: b for b in bases}
         open_cols = list(bases)
         rows = 0
@@ -283,13 +298,19 @@ class SnmpClient:
                 break
             reps = max(1, min(max_repetitions, max_rows - rows))
             try:
-                answer = await self.bulk(endpoint, [cursor[c] for c in open_cols], reps)
+                answer = await self.bulk(
+                    endpoint, pending_scalars + [cursor[c] for c in open_cols], reps, len(pending_scalars)
+                )
             except DeviceError as error:
                 if first:
                     raise
                 result.complete, result.stopped = False, f"walk interrupted: {error}"
                 break
             first = False
+            if pending_scalars:
+                result.scalars = answer[: len(pending_scalars)]
+                answer = answer[len(pending_scalars) :]
+                pending_scalars = []
             if not answer:
                 result.complete, result.stopped = False, "agent answered an empty PDU"
                 break
@@ -342,24 +363,34 @@ class SnmpClient:
             raise error.as_device_error() from None
 
     async def _request(
-        self, endpoint: SnmpEndpoint, op: str, oids: list[Oid], *, max_repetitions: int = 0
+        self,
+        endpoint: SnmpEndpoint,
+        op: str,
+        oids: list[Oid],
+        *,
+        max_repetitions: int = 0,
+        non_repeaters: int = 0,
     ) -> list[VarBind]:
         try:
             if isinstance(endpoint.credential, SnmpV3Credential):
-                raw = await self._request_v3(endpoint, op, oids, max_repetitions)
+                raw = await self._request_v3(endpoint, op, oids, max_repetitions, non_repeaters)
             else:
-                raw = await self._request_v1(endpoint, op, oids, max_repetitions)
+                raw = await self._request_v1(endpoint, op, oids, max_repetitions, non_repeaters)
         except _PduError as error:
             if op == "get":
                 raise
             if op == "bulk" and error.status == "tooBig" and max_repetitions > 1:
-                return await self._request(endpoint, op, oids, max_repetitions=max_repetitions // 2)
+                return await self._request(
+                    endpoint, op, oids, max_repetitions=max_repetitions // 2, non_repeaters=non_repeaters
+                )
             if error.status == "noSuchName":  # v1 GETNEXT past the end of the MIB
                 return [VarBind(o, "endOfMibView", None) for o in oids]
             raise error.as_device_error() from None
         return raw
 
-    async def _request_v1(self, endpoint: SnmpEndpoint, op: str, oids: list[Oid], reps: int) -> list[VarBind]:
+    async def _request_v1(
+        self, endpoint: SnmpEndpoint, op: str, oids: list[Oid], reps: int, nonrep: int
+    ) -> list[VarBind]:
         cred = endpoint.credential
         assert isinstance(cred, SnmpCommunityCredential)
         auth_key = (cred.community.get_secret_value(), 0 if cred.version == "1" else 1)
@@ -375,7 +406,7 @@ class SnmpClient:
                 elif op == "next":
                     reply = await v1.next_cmd(self._dispatcher, auth, target, *pairs)
                 else:
-                    reply = await v1.bulk_cmd(self._dispatcher, auth, target, 0, reps, *pairs)
+                    reply = await v1.bulk_cmd(self._dispatcher, auth, target, nonrep, reps, *pairs)
             except DeviceError:
                 raise
             except Exception as error:  # pyasn1 decode errors and the like from a broken agent
@@ -384,7 +415,9 @@ class SnmpClient:
                 ) from None
         return self._unpack(endpoint, reply, op)
 
-    async def _request_v3(self, endpoint: SnmpEndpoint, op: str, oids: list[Oid], reps: int) -> list[VarBind]:
+    async def _request_v3(
+        self, endpoint: SnmpEndpoint, op: str, oids: list[Oid], reps: int, nonrep: int
+    ) -> list[VarBind]:
         from pysnmp.hlapi.v3arch import asyncio as v3
 
         engine = await self._engine()
@@ -399,7 +432,7 @@ class SnmpClient:
                     reply = await v3.next_cmd(engine, auth, target, v3.ContextData(), *pairs, lookupMib=False)
                 else:
                     reply = await v3.bulk_cmd(
-                        engine, auth, target, v3.ContextData(), 0, reps, *pairs, lookupMib=False
+                        engine, auth, target, v3.ContextData(), nonrep, reps, *pairs, lookupMib=False
                     )
             except DeviceError:
                 raise

@@ -1,7 +1,8 @@
 """SNMP interface and health polling: two round trips per device, rates from counters, typed points.
 
-Per poll: one GET of sysUpTime (gives ``up``, ``rtt_ms``, restart detection), then one multi-column
-GETBULK walk of ifTable + ifXTable columns. 64-bit HC octet counters are used where the agent has them,
+Per poll: one multi-column GETBULK walk of ifTable + ifXTable columns with sysUpTime as a non-repeater
+(``up``, ``rtt_ms``, restart detection); usually one round trip, since the repetitions follow the row
+count seen last time. 64-bit HC octet counters are used where the agent has them,
 32-bit ones otherwise. Counter state (last samples per device and interface) belongs to this collector
 instance; rates need two polls, so the first poll of a device writes status fields only.
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.targets import DeviceTarget
-from provisioning.errors import DeviceError, NotSupported
+from provisioning.errors import NotSupported
 from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
 from telemetry.collectors.counter_rates import CounterSample, PollClock, per_second
 from telemetry.cycle import site_tags
@@ -101,27 +102,33 @@ class SnmpCollector:
         self.max_repetitions = max_repetitions
         self._state: dict[int, _DeviceState] = {}
         self._monotonic = monotonic
+        self._rows: dict[int, int] = {}
 
     def forget(self, device_id: int) -> None:
         self._state.pop(device_id, None)
+        self._rows.pop(device_id, None)
 
     async def collect(self, target: DeviceTarget) -> list[Point]:
         endpoint = endpoint_for(target, timeout=self.timeout, retries=self.retries)
         started = time.perf_counter()
-        (uptime_vb,) = await self.client.get(endpoint, [SYS_UPTIME])
+        # One round trip: sysUpTime rides along as a GETBULK non-repeater. A device that does not
+        # answer raises here; the cycle runner records it as down.
+        walk = await self.client.walk_table(
+            endpoint,
+            list(COLUMNS.values()),
+            max_rows=self.max_interfaces,
+            max_time=endpoint.worst_case_s * 4,
+            max_repetitions=self._repetitions(target.device_id),
+            scalars=[SYS_UPTIME[:-1]],
+        )
         rtt_ms = (time.perf_counter() - started) * 1000
-        uptime = uptime_vb.value if isinstance(uptime_vb.value, int) and not uptime_vb.missing else None
-        try:
-            walk = await self.client.walk_table(
-                endpoint,
-                list(COLUMNS.values()),
-                max_rows=self.max_interfaces,
-                max_time=endpoint.worst_case_s * 4,
-                max_repetitions=self.max_repetitions,
-            )
-            columns = {name: walk.columns[oid] for name, oid in COLUMNS.items()}
-        except DeviceError:
-            columns = {name: {} for name in COLUMNS}  # health still counts: the agent answered
+        columns = {name: walk.columns[oid] for name, oid in COLUMNS.items()}
+        uptime_vb = walk.scalars[0] if walk.scalars else None
+        uptime = (
+            uptime_vb.value
+            if uptime_vb is not None and uptime_vb.oid == SYS_UPTIME and isinstance(uptime_vb.value, int)
+            else None
+        )
         now_ns = time.time_ns()
         clock = PollClock(self._monotonic(), uptime)
         base_tags = {"device_id": str(target.device_id), **site_tags(target.site_codes)}
@@ -174,7 +181,17 @@ class SnmpCollector:
             if fields:
                 points.append(Point("snmp_interface", fields, now_ns, {**base_tags, "if_name": if_name}))
         self._state[target.device_id] = state
+        self._rows[target.device_id] = len(indexes)
         return points
+
+    def _repetitions(self, device_id: int) -> int:
+        """Rows seen last poll + 1, so one GETBULK usually covers the table without overshooting it.
+
+        Overshoot costs the agent a lookup per column per extra row; on a 2-interface box polled
+        with the default 10 repetitions that is 80% wasted work.
+        """
+        rows = self._rows.get(device_id)
+        return self.max_repetitions if rows is None else max(1, min(self.max_repetitions, rows + 1))
 
     def points_on_failure(self, target: DeviceTarget, error: BaseException) -> list[Point]:
         """What the cycle runner writes when this device did not answer: ``up=0``."""

@@ -123,7 +123,9 @@ async def test_cycle_with_dead_devices_lasts_one_timeout_and_logs_each_failure_o
         down_logs = [r for r in caplog.records if "DOWN" in r.getMessage()]
         assert len(down_logs) == 2
 
-        await runner.run_once(live + dead)
+        assert runner.states.failing(100) and not runner.states.failing(1)  # next cycle: suspect lane
+        second = await runner.run_once(live + dead)
+        assert (second.ok, second.failed) == (18, 2)
         assert len([r for r in caplog.records if "DOWN" in r.getMessage()]) == 2  # not logged again
 
     polls = {p.tags["device_id"]: p for p in sink.last(SELF_POLL)}
