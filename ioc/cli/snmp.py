@@ -21,6 +21,7 @@ from ioc.cli.context import cli_principal, in_transaction, progress_bar, run
 from ioc.cli.output import MODE, CliError, emit, print_table, stdout_console
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from ioc.runtime import Platform
+from ioc.settings import Settings
 from provisioning.errors import DeviceError
 from provisioning.snmp.client import SnmpClient, SnmpCredential, SnmpEndpoint
 from provisioning.snmp.discover import DiscoveryHit, sweep
@@ -35,8 +36,22 @@ _auth_proto_opt = typer.Option("none", "--auth-proto", help="none, MD5, SHA, SHA
 _auth_key_opt = typer.Option(None, "--auth-key", envvar="IOC_SNMP_AUTH_KEY")
 _priv_proto_opt = typer.Option("none", "--priv-proto", help="none, DES, AES, AES192, AES256")
 _priv_key_opt = typer.Option(None, "--priv-key", envvar="IOC_SNMP_PRIV_KEY")
-_timeout_opt = typer.Option(2.0, "--timeout", min=0.05, help="Seconds per request.")
-_retries_opt = typer.Option(1, "--retries", min=0, max=10)
+_timeout_opt = typer.Option(None, "--timeout", min=0.05, help="Seconds per request [settings: snmp.timeout].")
+_retries_opt = typer.Option(None, "--retries", min=0, max=10, help="[settings: snmp.retries]")
+
+
+def _endpoint(
+    host: str, credential: SnmpCredential, timeout: float | None, retries: int | None
+) -> SnmpEndpoint:
+    address, port = split_host(host)
+    defaults = Settings().snmp
+    return SnmpEndpoint(
+        address,
+        credential,
+        port=port,
+        timeout=defaults.timeout if timeout is None else timeout,
+        retries=defaults.retries if retries is None else retries,
+    )
 
 
 def split_host(value: str, default_port: int = 161) -> tuple[str, int]:
@@ -148,13 +163,12 @@ def probe_snmp(
     auth_key: str | None = _auth_key_opt,
     priv_proto: str = _priv_proto_opt,
     priv_key: str | None = _priv_key_opt,
-    timeout: float = _timeout_opt,
-    retries: int = _retries_opt,
+    timeout: float | None = _timeout_opt,
+    retries: int | None = _retries_opt,
 ) -> None:
     """Identify one SNMP agent: vendor, model, OS, interfaces. Saves nothing."""
-    address, port = split_host(host)
     credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
-    endpoint = SnmpEndpoint(address, credential, port=port, timeout=timeout, retries=retries)
+    endpoint = _endpoint(host, credential, timeout, retries)
     emit(probe_view(run(_probe(endpoint))), _show_probe)
 
 
@@ -171,15 +185,14 @@ def onboard_snmp(
     auth_key: str | None = _auth_key_opt,
     priv_proto: str = _priv_proto_opt,
     priv_key: str | None = _priv_key_opt,
-    timeout: float = _timeout_opt,
-    retries: int = _retries_opt,
+    timeout: float | None = _timeout_opt,
+    retries: int | None = _retries_opt,
 ) -> None:
     """Probe an SNMP agent, then save it with its credential and interfaces (nothing saved if it fails)."""
     from provisioning.snmp.onboard import onboard
 
-    address, port = split_host(host)
     credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
-    endpoint = SnmpEndpoint(address, credential, port=port, timeout=timeout, retries=retries)
+    endpoint = _endpoint(host, credential, timeout, retries)
     result = run(_probe(endpoint))
 
     async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
