@@ -1,8 +1,12 @@
 """SNMP interface and health polling: two round trips per device, rates from counters, typed points.
 
-Per poll: one multi-column GETBULK walk of ifTable + ifXTable columns with sysUpTime as a non-repeater
-(``up``, ``rtt_ms``, restart detection); usually one round trip, since the repetitions follow the row
-count seen last time. 64-bit HC octet counters are used where the agent has them,
+How a device is read, cheapest first:
+* steady state: GETs of exactly the cells the last walk found (plus sysUpTime and ifNumber), in
+  PDUs of at most ``max_get_varbinds``; an exact GET is the cheapest request for an agent;
+* a walk - one multi-column GETBULK of ifTable + ifXTable with sysUpTime and ifNumber as
+  non-repeaters, usually one round trip since the repetitions follow the row count seen last time -
+  on the first poll, every ``rewalk_every`` polls, and as soon as ifNumber changes or a known cell
+  vanishes (interfaces added or removed). 64-bit HC octet counters are used where the agent has them,
 32-bit ones otherwise. Counter state (last samples per device and interface) belongs to this collector
 instance; rates need two polls, so the first poll of a device writes status fields only.
 
@@ -28,6 +32,7 @@ from telemetry.cycle import site_tags
 from telemetry.points import Point
 
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+IF_NUMBER = (1, 3, 6, 1, 2, 1, 2, 1, 0)
 _IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)
 _IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
 COLUMNS: dict[str, Oid] = {
@@ -55,10 +60,28 @@ _RATES = {  # field -> (counter column, HC column, scale)
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the last walk found: the (column, ifIndex) cells that exist, and ifNumber then."""
+
+    cells: tuple[tuple[str, int], ...]
+    if_number: int | None
+    polls: int = 0
+
+
 @dataclass(slots=True)
 class _DeviceState:
     clock: PollClock
     counters: dict[tuple[int, str], CounterSample] = field(default_factory=dict)
+
+
+_Read = tuple[float, VarBind | None, dict[str, dict[Oid, VarBind]]]
+
+
+def _if_number(vb: VarBind | None) -> int | None:
+    if vb is None or vb.oid != IF_NUMBER or not isinstance(vb.value, int):
+        return None
+    return vb.value
 
 
 def endpoint_for(target: DeviceTarget, *, timeout: float, retries: int) -> SnmpEndpoint:
@@ -93,6 +116,8 @@ class SnmpCollector:
         retries: int = 1,
         max_interfaces: int = 1024,
         max_repetitions: int = 10,
+        max_get_varbinds: int = 60,
+        rewalk_every: int = 10,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
@@ -100,6 +125,9 @@ class SnmpCollector:
         self.retries = retries
         self.max_interfaces = max_interfaces
         self.max_repetitions = max_repetitions
+        self.max_get_varbinds = max_get_varbinds
+        self.rewalk_every = rewalk_every
+        self._layouts: dict[int, _Layout] = {}
         self._state: dict[int, _DeviceState] = {}
         self._monotonic = monotonic
         self._rows: dict[int, int] = {}
@@ -107,23 +135,15 @@ class SnmpCollector:
     def forget(self, device_id: int) -> None:
         self._state.pop(device_id, None)
         self._rows.pop(device_id, None)
+        self._layouts.pop(device_id, None)
 
     async def collect(self, target: DeviceTarget) -> list[Point]:
         endpoint = endpoint_for(target, timeout=self.timeout, retries=self.retries)
-        started = time.perf_counter()
-        # One round trip: sysUpTime rides along as a GETBULK non-repeater. A device that does not
-        # answer raises here; the cycle runner records it as down.
-        walk = await self.client.walk_table(
-            endpoint,
-            list(COLUMNS.values()),
-            max_rows=self.max_interfaces,
-            max_time=endpoint.worst_case_s * 4,
-            max_repetitions=self._repetitions(target.device_id),
-            scalars=[SYS_UPTIME[:-1]],
-        )
-        rtt_ms = (time.perf_counter() - started) * 1000
-        columns = {name: walk.columns[oid] for name, oid in COLUMNS.items()}
-        uptime_vb = walk.scalars[0] if walk.scalars else None
+        # A device that does not answer raises here; the cycle runner records it as down.
+        read = await self._read_known(endpoint, target.device_id)
+        if read is None:
+            read = await self._walk(endpoint, target.device_id)
+        rtt_ms, uptime_vb, columns = read
         uptime = (
             uptime_vb.value
             if uptime_vb is not None and uptime_vb.oid == SYS_UPTIME and isinstance(uptime_vb.value, int)
@@ -183,6 +203,50 @@ class SnmpCollector:
         self._state[target.device_id] = state
         self._rows[target.device_id] = len(indexes)
         return points
+
+    async def _walk(self, endpoint: SnmpEndpoint, device_id: int) -> _Read:
+        started = time.perf_counter()
+        walk = await self.client.walk_table(
+            endpoint,
+            list(COLUMNS.values()),
+            max_rows=self.max_interfaces,
+            max_time=endpoint.worst_case_s * 4,
+            max_repetitions=self._repetitions(device_id),
+            scalars=[SYS_UPTIME[:-1], IF_NUMBER[:-1]],
+        )
+        rtt_ms = (time.perf_counter() - started) * 1000
+        columns = {name: walk.columns[oid] for name, oid in COLUMNS.items()}
+        uptime_vb = walk.scalars[0] if walk.scalars else None
+        if_number = walk.scalars[1] if len(walk.scalars) > 1 else None
+        if walk.complete:
+            cells = tuple(
+                (name, index[0]) for name, rows in columns.items() for index in rows if len(index) == 1
+            )
+            self._layouts[device_id] = _Layout(cells, _if_number(if_number))
+        else:
+            self._layouts.pop(device_id, None)
+        return rtt_ms, uptime_vb, columns
+
+    async def _read_known(self, endpoint: SnmpEndpoint, device_id: int) -> _Read | None:
+        """GET the cells the last walk found; None when the layout is unknown, stale or changed."""
+        layout = self._layouts.get(device_id)
+        if layout is None or layout.polls >= self.rewalk_every:
+            return None
+        wanted = [SYS_UPTIME, IF_NUMBER] + [(*COLUMNS[name], index) for name, index in layout.cells]
+        answers: list[VarBind] = []
+        started = time.perf_counter()
+        rtt_ms = 0.0
+        for offset in range(0, len(wanted), self.max_get_varbinds):
+            answers += await self.client.get(endpoint, wanted[offset : offset + self.max_get_varbinds])
+            rtt_ms = rtt_ms or (time.perf_counter() - started) * 1000
+        if _if_number(answers[1]) != layout.if_number or any(vb.missing for vb in answers[2:]):
+            self._layouts.pop(device_id, None)  # interfaces came or went: walk again, now
+            return None
+        columns: dict[str, dict[Oid, VarBind]] = {name: {} for name in COLUMNS}
+        for (name, index), vb in zip(layout.cells, answers[2:], strict=True):
+            columns[name][(index,)] = vb
+        self._layouts[device_id] = _Layout(layout.cells, layout.if_number, layout.polls + 1)
+        return rtt_ms, answers[0], columns
 
     def _repetitions(self, device_id: int) -> int:
         """Rows seen last poll + 1, so one GETBULK usually covers the table without overshooting it.

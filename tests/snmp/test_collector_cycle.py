@@ -156,3 +156,18 @@ async def test_a_device_that_recovers_is_logged_up_once(
 def test_runner_rejects_bad_settings_naming_the_field() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         CycleRunner(SnmpCollector.__new__(SnmpCollector), MemorySink(), concurrency=0)
+
+
+async def test_steady_polls_notice_when_the_interface_table_changes(snmpsim: Agent) -> None:
+    """Same device id, other agent data (as after a line-card swap): the collector walks again."""
+    sink = MemorySink()
+    async with SnmpClient() as client:
+        collector = SnmpCollector(client, timeout=1, retries=0)
+        runner = CycleRunner(collector, sink, device_timeout=5)
+        for _ in range(2):  # a walk, then steady-state GETs of the known cells
+            await runner.run_once([target(9, snmpsim.port, community("linux-full-walk"))])
+            assert sorted(p.tags["if_name"] for p in sink.last("snmp_interface")) == ["eth0", "lo"]
+        assert collector._layouts[9].polls == 1  # the second poll was served by GETs of known cells
+        await runner.run_once([target(9, snmpsim.port, community("winxp-full-walk"))])
+        names = [p.tags["if_name"] for p in sink.last("snmp_interface")]
+    assert len(names) == 3 and "MS TCP Loopback interface" in names
