@@ -75,6 +75,15 @@ def _port(raw: str) -> int:
     return int(raw)
 
 
+_OPTION_FOR = {
+    "auth_protocol": "--auth-proto",
+    "priv_protocol": "--priv-proto",
+    "username": "--v3-user",
+    "community": "--community",
+    "version": "--snmp-version",
+}
+
+
 def build_credential(
     community: str | None,
     version: str,
@@ -103,7 +112,7 @@ def build_credential(
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "credential"
-        raise CliError(f"{field}: {first['msg']}") from None
+        raise CliError(f"{_OPTION_FOR.get(field, field)}: {first['msg']}") from None
 
 
 def probe_view(result: ProbeResult) -> dict[str, Any]:

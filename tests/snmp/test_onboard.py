@@ -161,6 +161,9 @@ def test_cli_discover_finds_only_answering_addresses_and_refuses_huge_networks(
     assert "linux-full-walk" not in json.dumps(found)
     huge = ioc(home, "discover", "snmp", "10.0.0.0/15", "--community", "public", check=False)
     assert huge.returncode != 0 and "--force" in huge.stderr
+    bad = ioc(home, "probe", "snmp", "127.0.0.1", "--v3-user", "u", "--auth-proto", "SHA9", "--auth-key", "k" * 8,
+              check=False)  # fmt: skip
+    assert bad.returncode != 0 and "--auth-proto" in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.fixture
