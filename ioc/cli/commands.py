@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from ioc.cli import admin, devices, probe_groups, sites, snmp, users  # noqa: F401
+from ioc.cli import admin, devices, probe_groups, sites, snmp, telemetry, users  # noqa: F401
