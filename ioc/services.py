@@ -30,7 +30,13 @@ async def api_service(settings: Settings) -> None:
     await uvicorn.Server(config).serve()
 
 
-SERVICES: dict[str, Service] = {"api": api_service}
+async def snmp_service(settings: Settings) -> None:
+    from ioc.snmp_poller import snmp_service as run
+
+    await run(settings)
+
+
+SERVICES: dict[str, Service] = {"api": api_service, "snmp": snmp_service}
 
 
 async def run_services(settings: Settings, names: list[str]) -> None:
