@@ -98,9 +98,12 @@ class DeviceStates:
         """True when the device's last poll failed (never-polled devices are not suspects)."""
         return self._last.get(device_id) is not None
 
-    def forget(self, keep: set[int]) -> None:
-        for device_id in set(self._last) - keep:
+    def forget(self, keep: set[int]) -> set[int]:
+        """Drop devices no longer polled; returns their ids."""
+        gone = set(self._last) - keep
+        for device_id in gone:
             del self._last[device_id]
+        return gone
 
 
 class CycleRunner:
@@ -109,7 +112,8 @@ class CycleRunner:
     ``device_timeout`` bounds one device's whole ``collect`` (all its requests and retries); pick it
     at least the protocol's timeout x (retries + 1) so the protocol's own retries get to run.
     If the collector has ``points_on_failure(target, error)``, its points are written for failed
-    devices (e.g. ``device_health up=0``).
+    devices (e.g. ``device_health up=0``); if it has ``forget(device_id)``, it is called for devices
+    that left the target list, so per-device state does not outlive the device.
     """
 
     def __init__(
@@ -150,7 +154,11 @@ class CycleRunner:
                 return await self._poll(target, points)
 
         outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
-        self.states.forget({t.device_id for t in targets})
+        gone = self.states.forget({t.device_id for t in targets})
+        drop = getattr(self.collector, "forget", None)  # per-device state a collector may keep
+        if drop is not None:
+            for device_id in gone:
+                drop(device_id)
         duration = time.perf_counter() - started
         summary = CycleSummary(
             collector=self.collector.name,

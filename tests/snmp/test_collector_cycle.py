@@ -170,4 +170,6 @@ async def test_steady_polls_notice_when_the_interface_table_changes(snmpsim: Age
         assert collector._layouts[9].polls == 1  # the second poll was served by GETs of known cells
         await runner.run_once([target(9, snmpsim.port, community("winxp-full-walk"))])
         names = [p.tags["if_name"] for p in sink.last("snmp_interface")]
+        await runner.run_once([])  # the device left the registry: its state goes with it
+        assert 9 not in collector._layouts and runner.states.state(9) is None
     assert len(names) == 3 and "MS TCP Loopback interface" in names
