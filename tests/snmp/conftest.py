@@ -87,6 +87,12 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
         "rocommunity public 127.0.0.1\n"
         f'createUser {V3_USER} SHA "{V3_AUTH}" AES "{V3_PRIV}"\n'
         f"rouser {V3_USER} priv\n"
+        f'createUser sha2user SHA-256 "{V3_AUTH}" AES "{V3_PRIV}"\n'
+        "rouser sha2user priv\n"
+        f'createUser authonly SHA-512 "{V3_AUTH}"\n'
+        "rouser authonly auth\n"
+        "createUser noauth\n"
+        "rouser noauth noauth\n"
         "sysName snmpd-under-test\nsysLocation Test rack\nsysContact noc@example.org\n"
         "dontLogTCPWrappersConnects yes\n"
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import socket
 
 import pytest
+from pydantic import SecretStr
 
+from device_registry.credentials import SnmpV3Credential
 from provisioning.errors import AuthFailed, DeviceTimeout
 from provisioning.snmp.client import NoSuchObject, SnmpClient, SnmpEndpoint, parse_oid
-from tests.snmp.conftest import Agent, community, v3_credential
+from tests.snmp.conftest import V3_AUTH, V3_PRIV, Agent, community, v3_credential
 from tests.support.process import free_port
 
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
@@ -46,6 +48,31 @@ async def test_v3_auth_priv_sha_aes_reads_and_walks(snmpd: Agent) -> None:
         walk = await client.walk_table(endpoint, [IF_DESCR, "1.3.6.1.2.1.31.1.1.1.1"])
     assert name.value == b"snmpd-under-test"
     assert walk.complete and len(walk.indexes()) >= 1
+
+
+@pytest.mark.parametrize(
+    ("user", "auth", "priv"),
+    [("sha2user", "SHA256", "AES"), ("authonly", "SHA512", "none"), ("noauth", "none", "none")],
+)
+async def test_v3_security_levels_and_sha2(snmpd: Agent, user: str, auth: str, priv: str) -> None:
+    credential = SnmpV3Credential(
+        username=user,
+        auth_protocol=auth,
+        auth_key=SecretStr(V3_AUTH) if auth != "none" else None,
+        priv_protocol=priv,
+        priv_key=SecretStr(V3_PRIV) if priv != "none" else None,
+    )
+    async with SnmpClient() as client:
+        endpoint = SnmpEndpoint("127.0.0.1", credential, port=snmpd.port, timeout=1, retries=0)
+        name = await client.get_one(endpoint, SYS_NAME)
+    assert name.value == b"snmpd-under-test"
+
+
+async def test_walk_stops_at_time_bound_and_says_so(snmpd: Agent) -> None:
+    async with SnmpClient() as client:
+        endpoint = SnmpEndpoint("127.0.0.1", community("public"), port=snmpd.port, timeout=1, retries=0)
+        walk = await client.walk_table(endpoint, [IF_DESCR], max_time=0.0)
+    assert not walk.complete and walk.stopped == "stopped after 0s"
 
 
 async def test_wrong_v3_auth_key_is_auth_failed_not_retryable(snmpd: Agent) -> None:
