@@ -7,7 +7,6 @@ Secrets may come from the environment instead of the command line (visible in ``
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from dataclasses import asdict
 from typing import Any
 
@@ -24,10 +23,8 @@ from ioc.runtime import Platform
 from ioc.settings import Settings
 from provisioning.errors import DeviceError
 from provisioning.snmp.client import SnmpClient, SnmpCredential, SnmpEndpoint
-from provisioning.snmp.discover import DiscoveryHit, sweep
+from provisioning.snmp.discover import MAX_SWEEP_PREFIX, DiscoveryHit, sweep, sweep_addresses
 from provisioning.snmp.probe import ProbeResult, probe
-
-MAX_SWEEP_PREFIX = 16
 
 _community_opt = typer.Option(None, "--community", envvar="IOC_SNMP_COMMUNITY", help="v1/v2c community.")
 _version_opt = typer.Option("2c", "--snmp-version", help="1 or 2c (with --community).")
@@ -238,14 +235,9 @@ def discover_snmp(
 ) -> None:
     """Sweep a network for SNMP agents; prints a table of those that answered."""
     try:
-        network = ipaddress.ip_network(cidr, strict=False)
+        network, hosts = sweep_addresses(cidr, force=force)
     except ValueError as error:
-        raise CliError(f"CIDR: {error}") from None
-    if network.num_addresses > 2 ** (network.max_prefixlen - MAX_SWEEP_PREFIX) and not force:
-        raise CliError(
-            f"CIDR: {network} has {network.num_addresses} addresses, more than a /{MAX_SWEEP_PREFIX}; "
-            "add --force if you mean it"
-        )
+        raise CliError(str(error).replace("cidr:", "CIDR:", 1)) from None
     if do_onboard and not site:
         raise CliError("--site: required with --onboard")
     credentials: list[SnmpCredential] = [
@@ -255,7 +247,6 @@ def discover_snmp(
         credentials.append(build_credential(None, "2c", v3_user, auth_proto, auth_key, priv_proto, priv_key))
     if not credentials:
         raise CliError("credentials: give --community (repeatable) and/or --v3-user")
-    hosts = [str(h) for h in (network.hosts() if network.num_addresses > 2 else network)]
 
     async def main(update: Any) -> list[DiscoveryHit]:
         async with SnmpClient(max_in_flight=concurrency) as client:

@@ -1,4 +1,4 @@
-"""REST: ``POST /api/v1/snmp/probe`` (identify, save nothing) and ``POST /api/v1/snmp/onboard``.
+"""REST: ``POST /api/v1/snmp/probe`` (identify, save nothing), ``/snmp/onboard`` and ``/snmp/discover``.
 
 A device that does not answer is a 502 with the typed error's kind and message (never a secret);
 onboarding writes only after a successful probe, in one transaction.
@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
 from provisioning.errors import DeviceError
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
+from provisioning.snmp.discover import sweep, sweep_addresses
 from provisioning.snmp.onboard import onboard
 from provisioning.snmp.probe import ProbeResult, probe
 
@@ -39,6 +41,18 @@ class SnmpOnboardRequest(SnmpProbeRequest):
     site_code: str = Field(min_length=1)
     name: str | None = Field(default=None, max_length=255)
     kind: DeviceKind | None = None
+
+
+class SnmpDiscoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cidr: str = Field(min_length=1, max_length=64)
+    port: int = Field(default=161, ge=1, le=65535)
+    credentials: list[SnmpCredentialIn] = Field(min_length=1, max_length=16)
+    timeout: float = Field(default=1.0, gt=0, le=10)
+    retries: int = Field(default=0, ge=0, le=3)
+    concurrency: int = Field(default=64, ge=1, le=100)
+    force: bool = False
 
 
 def _view(result: ProbeResult) -> dict[str, Any]:
@@ -86,3 +100,24 @@ async def onboard_route(
     device_id, name = device.id, device.name
     await session.commit()
     return {"device_id": device_id, "name": name, **_view(result)}
+
+
+@router.post("/discover")
+async def discover_route(request: SnmpDiscoverRequest, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Sweep ``cidr`` and answer with the agents that replied (synchronous: keep networks small)."""
+    principal.require(Role.ENGINEER, action="discover devices")
+    try:
+        network, hosts = sweep_addresses(request.cidr, force=request.force)
+    except ValueError as error:
+        raise InvalidInput(str(error), field="cidr") from None
+    async with SnmpClient() as client:
+        hits = await sweep(
+            client,
+            hosts,
+            request.port,
+            request.credentials,
+            timeout=request.timeout,
+            retries=request.retries,
+            concurrency=request.concurrency,
+        )
+    return {"network": network, "asked": len(hosts), "found": [hit.view() for hit in hits]}

@@ -8,6 +8,7 @@ silent address per community, not a probe each.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,9 @@ from device_registry.credentials import SnmpCommunityCredential
 from provisioning.errors import DeviceError
 from provisioning.snmp import identify
 from provisioning.snmp.client import SnmpClient, SnmpCredential, SnmpEndpoint
+
+MAX_SWEEP_PREFIX = 16
+"""Networks larger than a /16 (65,536 addresses) need an explicit ``force``."""
 
 _SYS_DESCR, _SYS_OBJECT_ID, _SYS_NAME = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"
 
@@ -51,6 +55,25 @@ class DiscoveryHit:
             "model": self.model,
             "credential": self.credential_label,
         }
+
+
+def sweep_addresses(cidr: str, *, force: bool = False) -> tuple[str, list[str]]:
+    """``"10.1.2.0/24"`` -> (normalised network, its host addresses); ``ValueError`` naming ``cidr``.
+
+    Network and broadcast addresses are left out (a /31 or /32 keeps all), so nothing is sent to a
+    broadcast address.
+    """
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError as error:
+        raise ValueError(f"cidr: {error}") from None
+    if network.num_addresses > 2 ** (network.max_prefixlen - MAX_SWEEP_PREFIX) and not force:
+        raise ValueError(
+            f"cidr: {network} has {network.num_addresses} addresses, more than a /{MAX_SWEEP_PREFIX}; "
+            "add --force (or force=true) if you mean it"
+        )
+    hosts = network.hosts() if network.num_addresses > 2 else iter(network)
+    return str(network), [str(h) for h in hosts]
 
 
 def _text(value: object) -> str | None:

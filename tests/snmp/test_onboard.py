@@ -196,6 +196,18 @@ async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, s
     )
     assert probed.status_code == 200 and probed.json()["os"] == "Linux 2.6.21.5-smp"
 
+    swept = await client.post(
+        "/api/v1/snmp/discover",
+        json={"cidr": "127.0.0.0/30", "port": snmpsim.port, "credentials": [credential], "timeout": 0.3},
+        headers=auth,
+    )
+    assert swept.status_code == 200, swept.text
+    assert swept.json()["asked"] == 2 and [h["address"] for h in swept.json()["found"]] == ["127.0.0.1"]
+    huge = await client.post(
+        "/api/v1/snmp/discover", json={"cidr": "10.0.0.0/8", "credentials": [credential]}, headers=auth
+    )
+    assert huge.status_code == 422 and "cidr" in huge.text
+
     silent = await client.post(
         "/api/v1/snmp/onboard",
         json={
