@@ -17,13 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.models import Credential, Device, Lifecycle, Site
 from device_registry.targets import DeviceTarget
 from ioc.runtime import Platform
-from ioc.settings import Settings
 from provisioning.snmp.client import SnmpClient
 from telemetry.collectors.snmp import SnmpCollector
-from telemetry.config import WriterConfig
 from telemetry.cycle import CycleRunner, CycleSummary
 from telemetry.sink import Sink
-from telemetry.writer import TelemetryWriter
 
 log = logging.getLogger(__name__)
 POLLED = (Lifecycle.ACTIVE, Lifecycle.MAINTENANCE)
@@ -105,11 +102,11 @@ def _log_cycle(summary: CycleSummary) -> None:
     )
 
 
-async def snmp_service(settings: Settings) -> None:
-    platform = Platform.open(settings)
-    try:
-        async with TelemetryWriter(WriterConfig.from_settings(settings)) as writer, SnmpClient() as client:
-            poller = SnmpPoller(platform, client, writer)
-            await poller.runner.run_forever(poller.targets, settings.snmp.interval_s, on_cycle=_log_cycle)
-    finally:
-        await platform.close()
+async def snmp_service(platform: Platform) -> None:
+    """Runs until cancelled, writing through the process's telemetry writer."""
+    writer = platform.writer or await platform.start_writer()
+    async with SnmpClient() as client:
+        poller = SnmpPoller(platform, client, writer)
+        await poller.runner.run_forever(
+            poller.targets, platform.settings.snmp.interval_s, on_cycle=_log_cycle
+        )

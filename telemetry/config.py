@@ -1,16 +1,12 @@
-"""The writer's typed configuration, built from :class:`ioc.settings.Settings` or directly in tests."""
+"""The writer's typed configuration, built from the settings by ``ioc.runtime.writer_config`` or in tests."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from telemetry.influx_output import InfluxTarget
 from telemetry.line_protocol import TimeWindow
-
-if TYPE_CHECKING:  # ioc sits above telemetry; only its type is needed here.
-    from ioc.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -41,28 +37,3 @@ class WriterConfig:
             raise ValueError(f"flush_interval: must be > 0, got {self.flush_interval}")
         if not 0 < self.retry_initial <= self.retry_max:
             raise ValueError("retry_initial/retry_max: need 0 < retry_initial <= retry_max")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WriterConfig:
-        target = None
-        if settings.influx_url:
-            target = InfluxTarget(
-                url=settings.influx_url,
-                api=settings.influx_api,
-                database=settings.influx_database,
-                retention_policy=settings.influx_retention_policy,
-                bucket=settings.influx_bucket,
-                org=settings.influx_org,
-                token=settings.influx_token,
-                username=settings.influx_username,
-                password=settings.influx_password,
-                gzip=settings.influx_gzip,
-                timeout=settings.influx_timeout,
-            )
-        return cls(
-            spool_dir=settings.spool_dir,
-            target=target,
-            batch_size=settings.influx_batch_size,
-            flush_interval=settings.influx_flush_interval,
-            spool_max_bytes=settings.telemetry_spool_max_bytes,
-        )

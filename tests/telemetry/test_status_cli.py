@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ioc.runtime import writer_config as settings_writer_config
 from ioc.settings import Settings
-from telemetry.config import WriterConfig
 from telemetry.points import Point
 from telemetry.writer import TelemetryWriter
 from tests.telemetry.helpers import BASE_NS, numbered_points, v1_target, wait_drained, writer_config
@@ -44,7 +44,7 @@ def test_documented_env_names_configure_the_writer(monkeypatch: pytest.MonkeyPat
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    config = WriterConfig.from_settings(Settings())
+    config = settings_writer_config(Settings())
     assert config.target is not None
     assert config.spool_dir == tmp_path / "spool"
     assert (config.batch_size, config.flush_interval, config.spool_max_bytes) == (2500, 2.5, 1048576)
@@ -62,7 +62,7 @@ def test_documented_env_names_configure_the_writer(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("IOC_INFLUX_API", "v1")
     monkeypatch.delenv("IOC_INFLUX_DATABASE")
     with pytest.raises(ValueError, match="IOC_INFLUX_DATABASE"):
-        WriterConfig.from_settings(Settings())
+        settings_writer_config(Settings())
 
 
 async def test_status_and_quarantine_commands_read_the_spool(tmp_path: Path, influxdb: InfluxServer) -> None:
