@@ -71,7 +71,18 @@ async def ingest_service(platform: Platform) -> None:
     ).run()
 
 
-SERVICES: dict[str, Service] = {"api": api_service, "ingest": ingest_service, "monitors": monitors_service}
+async def snmp_service(platform: Platform) -> None:
+    from ioc.snmp_poller import snmp_service as run
+
+    await run(platform)
+
+
+SERVICES: dict[str, Service] = {
+    "api": api_service,
+    "ingest": ingest_service,
+    "monitors": monitors_service,
+    "snmp": snmp_service,
+}
 
 
 async def run_services(settings: Settings, names: list[str]) -> None:

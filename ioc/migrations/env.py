@@ -13,7 +13,8 @@ from sqlalchemy.engine import Connection
 
 import device_registry.models  # noqa: F401  (registers tables)
 import monitors.models  # noqa: F401
-import provisioning.mqtt.credentials  # noqa: F401
+import provisioning.mqtt.credentials
+import provisioning.snmp.onboard  # noqa: F401  (snmp_interfaces)
 import telemetry.ingest.deadletters
 import telemetry.ingest.lastseen  # noqa: F401
 from device_registry.db import Base, create_engine

@@ -1,0 +1,328 @@
+"""`ioc probe snmp`, `ioc discover snmp`, `ioc onboard snmp`: identify SNMP gear, sweep a subnet, save it.
+
+Secrets may come from the environment instead of the command line (visible in ``ps``):
+``IOC_SNMP_COMMUNITY``, ``IOC_SNMP_AUTH_KEY``, ``IOC_SNMP_PRIV_KEY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+import typer
+from pydantic import SecretStr, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from device_registry.models import DeviceKind
+from ioc.cli.context import cli_principal, in_transaction, progress_bar, run
+from ioc.cli.output import MODE, CliError, emit, print_table, stdout_console
+from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
+from ioc.runtime import Platform
+from ioc.settings import Settings
+from provisioning.errors import DeviceError
+from provisioning.snmp.client import SnmpClient, SnmpCredential, SnmpEndpoint
+from provisioning.snmp.discover import MAX_SWEEP_PREFIX, DiscoveryHit, sweep, sweep_addresses
+from provisioning.snmp.probe import ProbeResult, probe
+
+_community_opt = typer.Option(None, "--community", envvar="IOC_SNMP_COMMUNITY", help="v1/v2c community.")
+_version_opt = typer.Option("2c", "--snmp-version", help="1 or 2c (with --community).")
+_user_opt = typer.Option(None, "--v3-user", help="SNMPv3 user name (instead of --community).")
+_auth_proto_opt = typer.Option("none", "--auth-proto", help="none, MD5, SHA, SHA224, SHA256, SHA384, SHA512")
+_auth_key_opt = typer.Option(None, "--auth-key", envvar="IOC_SNMP_AUTH_KEY")
+_priv_proto_opt = typer.Option("none", "--priv-proto", help="none, DES, AES, AES192, AES256")
+_priv_key_opt = typer.Option(None, "--priv-key", envvar="IOC_SNMP_PRIV_KEY")
+_timeout_opt = typer.Option(None, "--timeout", min=0.05, help="Seconds per request [settings: snmp.timeout].")
+_retries_opt = typer.Option(None, "--retries", min=0, max=10, help="[settings: snmp.retries]")
+
+
+def _endpoint(
+    host: str, credential: SnmpCredential, timeout: float | None, retries: int | None
+) -> SnmpEndpoint:
+    address, port = split_host(host)
+    defaults = Settings().snmp
+    return SnmpEndpoint(
+        address,
+        credential,
+        port=port,
+        timeout=defaults.timeout if timeout is None else timeout,
+        retries=defaults.retries if retries is None else retries,
+    )
+
+
+def split_host(value: str, default_port: int = 161) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]:port`` -> (host, port); a clear error naming HOST otherwise."""
+    host, port = value, default_port
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            port = _port(rest.lstrip(":"))
+    elif value.count(":") == 1:
+        host, raw = value.split(":")
+        port = _port(raw)
+    if not host:
+        raise CliError(f"HOST: {value!r} has no host")
+    return host, port
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise CliError(f"HOST: port {raw!r} is not 1..65535")
+    return int(raw)
+
+
+_OPTION_FOR = {
+    "auth_protocol": "--auth-proto",
+    "priv_protocol": "--priv-proto",
+    "username": "--v3-user",
+    "community": "--community",
+    "version": "--snmp-version",
+}
+
+
+def build_credential(
+    community: str | None,
+    version: str,
+    user: str | None,
+    auth_proto: str,
+    auth_key: str | None,
+    priv_proto: str,
+    priv_key: str | None,
+) -> SnmpCredential:
+    try:
+        if user:
+            if auth_proto != "none" and not auth_key:
+                raise CliError("--auth-key: required with --auth-proto")
+            if priv_proto != "none" and (auth_proto == "none" or not priv_key):
+                raise CliError("--priv-key: privacy needs --auth-proto and --priv-key")
+            return SnmpV3Credential(
+                username=user,
+                auth_protocol=auth_proto,
+                auth_key=SecretStr(auth_key) if auth_key else None,
+                priv_protocol=priv_proto,
+                priv_key=SecretStr(priv_key) if priv_key else None,
+            )
+        if community is None:
+            raise CliError("credentials: give --community or --v3-user")
+        return SnmpCommunityCredential(community=SecretStr(community), version=version)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "credential"
+        raise CliError(f"{_OPTION_FOR.get(field, field)}: {first['msg']}") from None
+
+
+def probe_view(result: ProbeResult) -> dict[str, Any]:
+    data = asdict(result)
+    data["interfaces"] = [asdict(i) for i in result.interfaces]
+    return data
+
+
+def _show_probe(data: dict[str, Any]) -> None:
+    stdout_console.print(
+        f"[bold]{data['sys_name'] or data['host']}[/] {data['vendor'] or '?'} {data['model'] or ''} "
+        f"({data['family'] or 'unknown family'}), {data['os'] or 'OS unknown'}",
+        highlight=False,
+    )
+    stdout_console.print(
+        f"sysObjectID {data['sys_object_id']} (enterprise {data['enterprise_number']}), "
+        f"uptime {data['uptime_s']} s, rtt {data['rtt_ms']} ms",
+        highlight=False,
+    )
+    print_table(
+        f"{len(data['interfaces'])} interfaces",
+        ["index", "name", "descr", "alias", "type", "speed", "admin", "oper", "mac"],
+        [
+            (
+                i["index"],
+                i["name"],
+                i["descr"],
+                i["alias"],
+                i["type"],
+                i["speed_bps"],
+                i["admin_status"],
+                i["oper_status"],
+                i["mac"],
+            )
+            for i in data["interfaces"]
+        ],
+    )
+    if data["missing"]:
+        stdout_console.print("[yellow]not read:[/] " + "; ".join(data["missing"]), highlight=False)
+
+
+async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
+    try:
+        async with SnmpClient() as client:
+            return await probe(client, endpoint)
+    except DeviceError as error:
+        raise CliError(str(error), exit_code=3) from None
+
+
+@probe_app.command("snmp")
+def probe_snmp(
+    host: str = typer.Argument(..., metavar="HOST[:PORT]"),
+    community: str | None = _community_opt,
+    version: str = _version_opt,
+    v3_user: str | None = _user_opt,
+    auth_proto: str = _auth_proto_opt,
+    auth_key: str | None = _auth_key_opt,
+    priv_proto: str = _priv_proto_opt,
+    priv_key: str | None = _priv_key_opt,
+    timeout: float | None = _timeout_opt,
+    retries: int | None = _retries_opt,
+) -> None:
+    """Identify one SNMP agent: vendor, model, OS, interfaces. Saves nothing."""
+    credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
+    endpoint = _endpoint(host, credential, timeout, retries)
+    emit(probe_view(run(_probe(endpoint))), _show_probe)
+
+
+@onboard_app.command("snmp")
+def onboard_snmp(
+    host: str = typer.Argument(..., metavar="HOST[:PORT]"),
+    site: str = typer.Option(..., "--site", help="Site code to place the device in."),
+    name: str | None = typer.Option(None, help="Device name (default: sysName, else the address)."),
+    kind: DeviceKind | None = typer.Option(None, help="Override the kind guessed from the probe."),
+    community: str | None = _community_opt,
+    version: str = _version_opt,
+    v3_user: str | None = _user_opt,
+    auth_proto: str = _auth_proto_opt,
+    auth_key: str | None = _auth_key_opt,
+    priv_proto: str = _priv_proto_opt,
+    priv_key: str | None = _priv_key_opt,
+    timeout: float | None = _timeout_opt,
+    retries: int | None = _retries_opt,
+) -> None:
+    """Probe an SNMP agent, then save it with its credential and interfaces (nothing saved if it fails)."""
+    from provisioning.snmp.onboard import onboard
+
+    credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
+    endpoint = _endpoint(host, credential, timeout, retries)
+    result = run(_probe(endpoint))
+
+    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
+        device = await onboard(
+            session, cli_principal(), platform.box, result, credential, site_code=site, name=name, kind=kind
+        )
+        return {"device_id": device.id, "name": device.name, "kind": str(device.kind), **probe_view(result)}
+
+    def human(data: dict[str, Any]) -> None:
+        stdout_console.print(f"saved device {data['device_id']} [bold]{data['name']}[/]", highlight=False)
+        _show_probe(data)
+
+    emit(in_transaction(body), human)
+
+
+@discover_app.command("snmp")
+def discover_snmp(
+    cidr: str = typer.Argument(
+        ..., help="Network to sweep, e.g. 10.1.2.0/24; only these addresses are asked."
+    ),
+    port: int = typer.Option(161, "--port", min=1, max=65535),
+    community: list[str] = typer.Option([], "--community", help="Repeat to try several, in order."),
+    v3_user: str | None = _user_opt,
+    auth_proto: str = _auth_proto_opt,
+    auth_key: str | None = _auth_key_opt,
+    priv_proto: str = _priv_proto_opt,
+    priv_key: str | None = _priv_key_opt,
+    timeout: float = typer.Option(1.0, "--timeout", min=0.05),
+    retries: int = typer.Option(0, "--retries", min=0, max=5),
+    concurrency: int = typer.Option(64, "--concurrency", min=1, max=100),
+    force: bool = typer.Option(False, "--force", help=f"Allow networks larger than /{MAX_SWEEP_PREFIX}."),
+    site: str | None = typer.Option(None, "--site", help="Site code for --onboard."),
+    do_onboard: bool = typer.Option(False, "--onboard", help="Probe and save every agent that answered."),
+) -> None:
+    """Sweep a network for SNMP agents; prints a table of those that answered."""
+    try:
+        network, hosts = sweep_addresses(cidr, force=force)
+    except ValueError as error:
+        raise CliError(str(error).replace("cidr:", "CIDR:", 1)) from None
+    if do_onboard and not site:
+        raise CliError("--site: required with --onboard")
+    credentials: list[SnmpCredential] = [
+        build_credential(c, "2c", None, "none", None, "none", None) for c in community
+    ]
+    if v3_user:
+        credentials.append(build_credential(None, "2c", v3_user, auth_proto, auth_key, priv_proto, priv_key))
+    if not credentials:
+        raise CliError("credentials: give --community (repeatable) and/or --v3-user")
+
+    async def main(update: Any) -> list[DiscoveryHit]:
+        async with SnmpClient(max_in_flight=concurrency) as client:
+            return await sweep(
+                client,
+                hosts,
+                port,
+                credentials,
+                timeout=timeout,
+                retries=retries,
+                concurrency=concurrency,
+                progress=update,
+            )
+
+    if MODE.json:
+        hits = run(main(None))
+    else:
+        with progress_bar(f"sweeping {network}") as update:
+            hits = run(main(update))
+    rows = [hit.view() for hit in hits]
+    if do_onboard:
+        rows = _onboard_hits(hits, site or "", timeout, retries)
+
+    def human(data: list[dict[str, Any]]) -> None:
+        print_table(
+            f"{len(data)} SNMP agents answered in {network}",
+            ["address", "port", "sys_name", "vendor", "model", "sys_object_id", "credential", "device_id"],
+            [
+                (
+                    d["address"],
+                    d["port"],
+                    d["sys_name"],
+                    d["vendor"],
+                    d["model"],
+                    d["sys_object_id"],
+                    d["credential"],
+                    d.get("device_id"),
+                )
+                for d in data
+            ],
+        )
+
+    emit(rows, human)
+
+
+def _onboard_hits(hits: list[DiscoveryHit], site: str, timeout: float, retries: int) -> list[dict[str, Any]]:
+    from provisioning.snmp.onboard import onboard
+
+    async def probe_all() -> list[ProbeResult | str]:
+        async with SnmpClient() as client:
+
+            async def one(hit: DiscoveryHit) -> ProbeResult | str:
+                endpoint = SnmpEndpoint(
+                    hit.address, hit.credential, port=hit.port, timeout=timeout, retries=retries
+                )
+                try:
+                    return await probe(client, endpoint)
+                except DeviceError as error:
+                    return str(error)
+
+            return list(await asyncio.gather(*(one(h) for h in hits)))
+
+    results = run(probe_all())
+
+    async def body(platform: Platform, session: AsyncSession) -> list[dict[str, Any]]:
+        out = []
+        for hit, result in zip(hits, results, strict=True):
+            view = hit.view()
+            if isinstance(result, str):
+                view["error"] = result
+            else:
+                device = await onboard(
+                    session, cli_principal(), platform.box, result, hit.credential, site_code=site
+                )
+                view["device_id"] = device.id
+            out.append(view)
+        return out
+
+    return in_transaction(body)

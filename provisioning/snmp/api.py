@@ -1,0 +1,123 @@
+"""REST: ``POST /api/v1/snmp/probe`` (identify, save nothing), ``/snmp/onboard`` and ``/snmp/discover``.
+
+A device that does not answer is a 502 with the typed error's kind and message (never a secret);
+onboarding writes only after a successful probe, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from device_registry.errors import InvalidInput
+from device_registry.models import DeviceKind, Role
+from provisioning.errors import DeviceError
+from provisioning.snmp.client import SnmpClient, SnmpEndpoint
+from provisioning.snmp.discover import sweep, sweep_addresses
+from provisioning.snmp.onboard import onboard
+from provisioning.snmp.probe import ProbeResult, probe
+
+router = APIRouter(prefix="/snmp", tags=["snmp"])
+
+SnmpCredentialIn = Annotated[SnmpCommunityCredential | SnmpV3Credential, Field(discriminator="protocol")]
+
+
+class SnmpProbeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(default=161, ge=1, le=65535)
+    credential: SnmpCredentialIn
+    timeout: float = Field(default=2.0, gt=0, le=30)
+    retries: int = Field(default=1, ge=0, le=5)
+
+
+class SnmpOnboardRequest(SnmpProbeRequest):
+    site_code: str = Field(min_length=1)
+    name: str | None = Field(default=None, max_length=255)
+    kind: DeviceKind | None = None
+
+
+class SnmpDiscoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cidr: str = Field(min_length=1, max_length=64)
+    port: int = Field(default=161, ge=1, le=65535)
+    credentials: list[SnmpCredentialIn] = Field(min_length=1, max_length=16)
+    timeout: float = Field(default=1.0, gt=0, le=10)
+    retries: int = Field(default=0, ge=0, le=3)
+    concurrency: int = Field(default=64, ge=1, le=100)
+    force: bool = False
+
+
+def _view(result: ProbeResult) -> dict[str, Any]:
+    data = asdict(result)
+    data["interfaces"] = [asdict(i) for i in result.interfaces]
+    return data
+
+
+async def _probe(request: SnmpProbeRequest) -> ProbeResult:
+    endpoint = SnmpEndpoint(
+        request.host, request.credential, port=request.port, timeout=request.timeout, retries=request.retries
+    )
+    try:
+        async with SnmpClient() as client:
+            return await probe(client, endpoint)
+    except DeviceError as error:
+        raise HTTPException(
+            status.HTTP_502_BAD_GATEWAY,
+            {"kind": error.kind, "message": str(error), "retryable": error.retryable},
+        ) from None
+
+
+@router.post("/probe")
+async def probe_route(request: SnmpProbeRequest, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require(Role.ENGINEER, action="probe devices")
+    return _view(await _probe(request))
+
+
+@router.post("/onboard", status_code=status.HTTP_201_CREATED)
+async def onboard_route(
+    request: SnmpOnboardRequest, session: Session, principal: CurrentPrincipal, rt: Runtime
+) -> dict[str, Any]:
+    principal.require(Role.ENGINEER, action="onboard devices")
+    result = await _probe(request)
+    device = await onboard(
+        session,
+        principal,
+        rt.box,
+        result,
+        request.credential,
+        site_code=request.site_code,
+        name=request.name,
+        kind=request.kind,
+    )
+    device_id, name = device.id, device.name
+    await session.commit()
+    return {"device_id": device_id, "name": name, **_view(result)}
+
+
+@router.post("/discover")
+async def discover_route(request: SnmpDiscoverRequest, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Sweep ``cidr`` and answer with the agents that replied (synchronous: keep networks small)."""
+    principal.require(Role.ENGINEER, action="discover devices")
+    try:
+        network, hosts = sweep_addresses(request.cidr, force=request.force)
+    except ValueError as error:
+        raise InvalidInput(str(error), field="cidr") from None
+    async with SnmpClient() as client:
+        hits = await sweep(
+            client,
+            hosts,
+            request.port,
+            request.credentials,
+            timeout=request.timeout,
+            retries=request.retries,
+            concurrency=request.concurrency,
+        )
+    return {"network": network, "asked": len(hosts), "found": [hit.view() for hit in hits]}

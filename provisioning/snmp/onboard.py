@@ -1,0 +1,116 @@
+"""Save a probed SNMP device: registry device + its credential + its interfaces, in the caller's transaction.
+
+Probe first, write after: nothing is saved unless the agent answered, and everything is written in one
+transaction, so a failure leaves nothing half-written. Interfaces live in this package's own table
+(``snmp_interfaces``), keyed by device and ifIndex, as read at onboarding time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from device_registry.authz import Principal
+from device_registry.crypto import SecretBox
+from device_registry.db import Base
+from device_registry.models import Device, DeviceKind, Protocol
+from device_registry.schemas.devices import DeviceCreate
+from device_registry.services import devices as device_service
+from provisioning.snmp.client import SnmpCredential
+from provisioning.snmp.probe import ProbeResult
+
+
+class SnmpInterface(Base):
+    __tablename__ = "snmp_interfaces"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    if_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    descr: Mapped[str | None] = mapped_column(String(255))
+    alias: Mapped[str | None] = mapped_column(String(255))
+    if_type: Mapped[int | None] = mapped_column(Integer)
+    speed_bps: Mapped[int | None] = mapped_column(BigInteger)
+    mac: Mapped[str | None] = mapped_column(String(17))
+    admin_status: Mapped[str | None] = mapped_column(String(16))
+    oper_status: Mapped[str | None] = mapped_column(String(16))
+
+
+_KIND_BY_FAMILY = {
+    "switch": DeviceKind.SWITCH,
+    "nexus switch": DeviceKind.SWITCH,
+    "router": DeviceKind.ROUTER,
+    "firewall": DeviceKind.FIREWALL,
+    "asa firewall": DeviceKind.FIREWALL,
+    "ups": DeviceKind.UPS,
+    "ip camera": DeviceKind.CAMERA,
+    "wireless access point": DeviceKind.GATEWAY,
+}
+
+
+def kind_for(result: ProbeResult) -> DeviceKind:
+    return _KIND_BY_FAMILY.get((result.family or "").lower(), DeviceKind.OTHER)
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    return value[:size] if value else value
+
+
+async def onboard(
+    session: AsyncSession,
+    principal: Principal,
+    box: SecretBox,
+    result: ProbeResult,
+    credential: SnmpCredential,
+    *,
+    site_code: str,
+    name: str | None = None,
+    kind: DeviceKind | None = None,
+) -> Device:
+    """Create the device from ``result`` (name: ``name``, else sysName, else the address)."""
+    data = DeviceCreate(
+        name=name or result.sys_name or result.host,
+        kind=kind or kind_for(result),
+        site_code=site_code,
+        address=result.host,
+        port=None if result.port == 161 else result.port,
+        protocols=[Protocol.SNMP],
+        vendor=_cut(result.vendor, 128),
+        model=_cut(result.model, 128),
+        firmware=_cut(result.os, 128),
+        description=_cut(result.sys_descr, 1024),
+        credential=credential,
+    )
+    device = await device_service.create_device(session, principal, box, data)
+    device.attributes = {
+        "snmp": {
+            "sys_object_id": result.sys_object_id,
+            "enterprise_number": result.enterprise_number,
+            "vendor_registry_name": result.vendor_registry_name,
+            "family": result.family,
+            "sys_location": result.sys_location,
+            "sys_contact": result.sys_contact,
+            "missing": list(result.missing),
+        }
+    }
+    await session.execute(delete(SnmpInterface).where(SnmpInterface.device_id == device.id))
+    for interface in result.interfaces:
+        row = asdict(interface)
+        session.add(
+            SnmpInterface(
+                device_id=device.id,
+                if_index=row["index"],
+                name=_cut(row["name"], 255),
+                descr=_cut(row["descr"], 255),
+                alias=_cut(row["alias"], 255),
+                if_type=row["type"],
+                speed_bps=row["speed_bps"],
+                mac=row["mac"],
+                admin_status=row["admin_status"],
+                oper_status=row["oper_status"],
+            )
+        )
+    await session.flush()
+    return device

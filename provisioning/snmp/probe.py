@@ -1,0 +1,207 @@
+"""Probe one agent: system group, vendor/model/OS, interfaces. Read-only; saving is the caller's job.
+
+A probe only fails when the agent gives nothing at all (no answer, wrong credentials). Anything odd
+after that - a missing sysDescr, no ifXTable, a walk that ends early, values of the wrong type - is
+recorded in ``ProbeResult.missing`` and the probe returns what it could read, so the device can still
+be onboarded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from provisioning.snmp import identify
+from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
+
+SYSTEM = "1.3.6.1.2.1.1"
+SYSTEM_OIDS = {
+    "sys_descr": f"{SYSTEM}.1.0",
+    "sys_object_id": f"{SYSTEM}.2.0",
+    "uptime": f"{SYSTEM}.3.0",
+    "sys_contact": f"{SYSTEM}.4.0",
+    "sys_name": f"{SYSTEM}.5.0",
+    "sys_location": f"{SYSTEM}.6.0",
+}
+IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+IFX_ENTRY = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
+IF_COLUMNS = {
+    "descr": (*IF_ENTRY, 2),
+    "type": (*IF_ENTRY, 3),
+    "speed": (*IF_ENTRY, 5),
+    "mac": (*IF_ENTRY, 6),
+    "admin": (*IF_ENTRY, 7),
+    "oper": (*IF_ENTRY, 8),
+}
+IFX_COLUMNS = {
+    "name": (*IFX_ENTRY, 1),
+    "high_speed": (*IFX_ENTRY, 15),
+    "alias": (*IFX_ENTRY, 18),
+}
+# IF-MIB ifOperStatus / ifAdminStatus
+STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    index: int
+    name: str | None
+    descr: str | None
+    alias: str | None
+    type: int | None
+    speed_bps: int | None
+    admin_status: str | None
+    oper_status: str | None
+    mac: str | None
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    host: str
+    port: int
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+    sys_name: str | None = None
+    sys_contact: str | None = None
+    sys_location: str | None = None
+    uptime_s: float | None = None
+    enterprise_number: int | None = None
+    vendor: str | None = None
+    vendor_registry_name: str | None = None
+    family: str | None = None
+    model: str | None = None
+    os: str | None = None
+    rtt_ms: float | None = None
+    has_ifx_table: bool = False
+    interfaces: list[Interface] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """What could not be read, in words: ``"sysDescr"``, ``"ifXTable"``, ``"ifTable (partial: ...)"``."""
+
+
+def _text(vb: VarBind | None) -> str | None:
+    if vb is None or vb.missing or vb.value is None:
+        return None
+    if isinstance(vb.value, bytes):
+        return vb.value.rstrip(b"\x00").decode("utf-8", errors="replace").strip() or None
+    return str(vb.value)
+
+
+def _int(vb: VarBind | None) -> int | None:
+    return vb.value if vb is not None and isinstance(vb.value, int) and not vb.missing else None
+
+
+def _mac(vb: VarBind | None) -> str | None:
+    if vb is None or not isinstance(vb.value, bytes) or len(vb.value) != 6:
+        return None
+    return ":".join(f"{b:02x}" for b in vb.value)
+
+
+async def probe(
+    client: SnmpClient, endpoint: SnmpEndpoint, *, max_interfaces: int = 2048, walk_time: float = 20.0
+) -> ProbeResult:
+    """Identify one agent. Raises ``DeviceError`` only when the system group gets no answer at all."""
+    await identify.load_async()
+    result = ProbeResult(host=endpoint.host, port=endpoint.port)
+    started = time.perf_counter()
+    system = await client.get(endpoint, list(SYSTEM_OIDS.values()))
+    result.rtt_ms = round((time.perf_counter() - started) * 1000, 2)
+    got = dict(zip(SYSTEM_OIDS, system, strict=True))
+
+    result.sys_descr = _text(got["sys_descr"])
+    oid_vb = got["sys_object_id"]
+    result.sys_object_id = oid_vb.value if isinstance(oid_vb.value, str) and not oid_vb.missing else None
+    result.sys_name = _text(got["sys_name"])
+    result.sys_contact = _text(got["sys_contact"])
+    result.sys_location = _text(got["sys_location"])
+    ticks = _int(got["uptime"])
+    result.uptime_s = ticks / 100 if ticks is not None else None
+    for key, label in (("sys_descr", "sysDescr"), ("sys_object_id", "sysObjectID"), ("uptime", "sysUpTime")):
+        if (getattr(result, key) if key != "uptime" else result.uptime_s) is None:
+            result.missing.append(label)
+
+    result.enterprise_number = identify.enterprise_number(result.sys_object_id)
+    if result.enterprise_number is not None:
+        known = identify.enterprises().get(result.enterprise_number)
+        if known is not None:
+            result.vendor_registry_name = known.registry_name
+    fetched = await _fetch_vendor_oids(client, endpoint, result.sys_object_id)
+    ident = identify.identify(result.sys_object_id, result.sys_descr, fetched)
+    result.vendor, result.family, result.model, result.os = ident.vendor, ident.family, ident.model, ident.os
+
+    await _read_interfaces(client, endpoint, result, max_interfaces=max_interfaces, walk_time=walk_time)
+    return result
+
+
+async def _fetch_vendor_oids(
+    client: SnmpClient, endpoint: SnmpEndpoint, sys_object_id: str | None
+) -> dict[str, str]:
+    wanted = identify.oids_to_fetch(sys_object_id)
+    if not wanted:
+        return {}
+    from provisioning.errors import DeviceError
+
+    try:
+        answer = await client.get(endpoint, list(wanted.values()))
+    except DeviceError:
+        return {}
+    return {name: text for name, vb in zip(wanted, answer, strict=True) if (text := _text(vb))}
+
+
+async def _read_interfaces(
+    client: SnmpClient, endpoint: SnmpEndpoint, result: ProbeResult, *, max_interfaces: int, walk_time: float
+) -> None:
+    from provisioning.errors import DeviceError
+
+    deadline = time.monotonic() + walk_time
+    try:
+        if_walk = await client.walk_table(
+            endpoint, list(IF_COLUMNS.values()), max_rows=max_interfaces, max_time=walk_time
+        )
+    except DeviceError as error:
+        result.missing.append(f"ifTable ({error})")
+        return
+    if not if_walk.complete:
+        result.missing.append(f"ifTable (partial: {if_walk.stopped})")
+    try:
+        ifx_walk = await client.walk_table(
+            endpoint,
+            list(IFX_COLUMNS.values()),
+            max_rows=max_interfaces,
+            max_time=max(1.0, deadline - time.monotonic()),
+        )
+    except DeviceError as error:
+        result.missing.append(f"ifXTable ({error})")
+        ifx_walk = None
+    if ifx_walk is not None and not ifx_walk.complete:
+        result.missing.append(f"ifXTable (partial: {ifx_walk.stopped})")
+
+    ifc = {k: if_walk.columns[v] for k, v in IF_COLUMNS.items()}
+    ifx = {k: (ifx_walk.columns[v] if ifx_walk else {}) for k, v in IFX_COLUMNS.items()}
+    result.has_ifx_table = any(ifx.values())
+    if ifx_walk is not None and not result.has_ifx_table:
+        result.missing.append("ifXTable")
+    indexes: set[Oid] = set(if_walk.indexes()) | ({i for c in ifx.values() for i in c})
+    odd = 0
+    for index in sorted(indexes):
+        if len(index) != 1:
+            odd += 1  # ifIndex is a single sub-identifier; anything else is a broken row
+            continue
+        high = _int(ifx["high_speed"].get(index))
+        speed = high * 1_000_000 if high else _int(ifc["speed"].get(index))
+        result.interfaces.append(
+            Interface(
+                index=index[0],
+                name=_text(ifx["name"].get(index)),
+                descr=_text(ifc["descr"].get(index)),
+                alias=_text(ifx["alias"].get(index)),
+                type=_int(ifc["type"].get(index)),
+                speed_bps=speed,
+                admin_status=STATUS.get(_int(ifc["admin"].get(index)) or 0),
+                oper_status=STATUS.get(_int(ifc["oper"].get(index)) or 0),
+                mac=_mac(ifc["mac"].get(index)),
+            )
+        )
+    if odd:
+        result.missing.append(f"{odd} interface row(s) with malformed index skipped")
+    if not result.interfaces and "ifTable" not in " ".join(result.missing):
+        result.missing.append("ifTable")

@@ -1,0 +1,21 @@
+"""SNMP polling and probing settings (``IOC_SNMP__TIMEOUT=1.5`` etc., or ``[snmp]`` in ioc.toml)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SnmpSettings(BaseModel):
+    timeout: float = Field(default=2.0, gt=0, le=30, description="Seconds per request.")
+    retries: int = Field(default=1, ge=0, le=5, description="Extra tries after a timeout.")
+    interval_s: float = Field(default=60.0, ge=5, description="Polling cycle length.")
+    concurrency: int = Field(
+        default=64,
+        ge=1,
+        le=100,
+        description="Devices polled at once; ~100 answers in flight overflow UDP buffers.",
+    )
+    suspect_concurrency: int = Field(
+        default=256, ge=1, description="Lane for devices that failed last cycle."
+    )
+    max_interfaces: int = Field(default=1024, ge=1, description="Rows read per interface table walk.")

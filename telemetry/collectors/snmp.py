@@ -1,0 +1,269 @@
+"""SNMP interface and health polling: two round trips per device, rates from counters, typed points.
+
+How a device is read, cheapest first:
+* steady state: GETs of exactly the cells the last walk found (plus sysUpTime and ifNumber), in
+  PDUs of at most ``max_get_varbinds``; an exact GET is the cheapest request for an agent;
+* a walk - one multi-column GETBULK of ifTable + ifXTable with sysUpTime and ifNumber as
+  non-repeaters, usually one round trip since the repetitions follow the row count seen last time -
+  on the first poll, every ``rewalk_every`` polls, and as soon as ifNumber changes or a known cell
+  vanishes (interfaces added or removed). 64-bit HC octet counters are used where the agent has them,
+32-bit ones otherwise. Counter state (last samples per device and interface) belongs to this collector
+instance; rates need two polls, so the first poll of a device writes status fields only.
+
+Points (tags: ``device_id``, ``site_0``.. from the site chain root first, and ``if_name``):
+* ``snmp_interface``: ``in_bps``/``out_bps`` (bits/s), ``in_errors``/``out_errors``/``in_discards``/
+  ``out_discards`` (per second), ``oper_up`` (1/0). A rate that cannot be known this poll (first poll,
+  agent restart, counter reset) is left out, never written as a spike or zero.
+* ``device_health``: ``up`` (1/0), ``rtt_ms``, ``uptime_s``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from device_registry.targets import DeviceTarget
+from provisioning.errors import NotSupported
+from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
+from telemetry.collectors.counter_rates import CounterSample, PollClock, per_second
+from telemetry.cycle import site_tags
+from telemetry.points import Point
+
+SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+IF_NUMBER = (1, 3, 6, 1, 2, 1, 2, 1, 0)
+_IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+_IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
+COLUMNS: dict[str, Oid] = {
+    "descr": (*_IF, 2),
+    "speed": (*_IF, 5),
+    "oper": (*_IF, 8),
+    "in_octets": (*_IF, 10),
+    "in_discards": (*_IF, 13),
+    "in_errors": (*_IF, 14),
+    "out_octets": (*_IF, 16),
+    "out_discards": (*_IF, 19),
+    "out_errors": (*_IF, 20),
+    "name": (*_IFX, 1),
+    "hc_in_octets": (*_IFX, 6),
+    "hc_out_octets": (*_IFX, 10),
+    "high_speed": (*_IFX, 15),
+}
+_RATES = {  # field -> (counter column, HC column, scale)
+    "in_bps": ("in_octets", "hc_in_octets", 8.0),
+    "out_bps": ("out_octets", "hc_out_octets", 8.0),
+    "in_errors": ("in_errors", None, 1.0),
+    "out_errors": ("out_errors", None, 1.0),
+    "in_discards": ("in_discards", None, 1.0),
+    "out_discards": ("out_discards", None, 1.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the last walk found: the (column, ifIndex) cells that exist, and ifNumber then."""
+
+    cells: tuple[tuple[str, int], ...]
+    if_number: int | None
+    polls: int = 0
+
+
+@dataclass(slots=True)
+class _DeviceState:
+    clock: PollClock
+    counters: dict[tuple[int, str], CounterSample] = field(default_factory=dict)
+
+
+_Read = tuple[float, VarBind | None, dict[str, dict[Oid, VarBind]]]
+
+
+def _if_number(vb: VarBind | None) -> int | None:
+    if vb is None or vb.oid != IF_NUMBER or not isinstance(vb.value, int):
+        return None
+    return vb.value
+
+
+def endpoint_for(target: DeviceTarget, *, timeout: float, retries: int) -> SnmpEndpoint:
+    credential = target.credential
+    if not isinstance(credential, SnmpCommunityCredential | SnmpV3Credential):
+        raise NotSupported(f"device {target.device_id}: no SNMP credential")
+    return SnmpEndpoint(target.address, credential, port=target.port or 161, timeout=timeout, retries=retries)
+
+
+def _counter(vb: VarBind | None, bits: int) -> CounterSample | None:
+    if vb is None or vb.missing or not isinstance(vb.value, int):
+        return None
+    return CounterSample(vb.value, bits)
+
+
+def _text(vb: VarBind | None) -> str | None:
+    if vb is None or not isinstance(vb.value, bytes):
+        return None
+    return vb.value.rstrip(b"\x00").decode("utf-8", errors="replace").strip() or None
+
+
+class SnmpCollector:
+    """Implements ``telemetry.collector.Collector`` for SNMP devices."""
+
+    name: str = "snmp"
+
+    def __init__(
+        self,
+        client: SnmpClient,
+        *,
+        timeout: float = 2.0,
+        retries: int = 1,
+        max_interfaces: int = 1024,
+        max_repetitions: int = 10,
+        max_get_varbinds: int = 60,
+        rewalk_every: int = 10,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.retries = retries
+        self.max_interfaces = max_interfaces
+        self.max_repetitions = max_repetitions
+        self.max_get_varbinds = max_get_varbinds
+        self.rewalk_every = rewalk_every
+        self._layouts: dict[int, _Layout] = {}
+        self._state: dict[int, _DeviceState] = {}
+        self._monotonic = monotonic
+        self._rows: dict[int, int] = {}
+
+    def forget(self, device_id: int) -> None:
+        self._state.pop(device_id, None)
+        self._rows.pop(device_id, None)
+        self._layouts.pop(device_id, None)
+
+    async def collect(self, target: DeviceTarget) -> list[Point]:
+        endpoint = endpoint_for(target, timeout=self.timeout, retries=self.retries)
+        # A device that does not answer raises here; the cycle runner records it as down.
+        read = await self._read_known(endpoint, target.device_id)
+        if read is None:
+            read = await self._walk(endpoint, target.device_id)
+        rtt_ms, uptime_vb, columns = read
+        uptime = (
+            uptime_vb.value
+            if uptime_vb is not None and uptime_vb.oid == SYS_UPTIME and isinstance(uptime_vb.value, int)
+            else None
+        )
+        now_ns = time.time_ns()
+        clock = PollClock(self._monotonic(), uptime)
+        base_tags = {"device_id": str(target.device_id), **site_tags(target.site_codes)}
+        points = [
+            Point(
+                "device_health",
+                {
+                    "up": 1,
+                    "rtt_ms": round(rtt_ms, 3),
+                    **({"uptime_s": uptime / 100} if uptime is not None else {}),
+                },
+                now_ns,
+                base_tags,
+            )
+        ]
+        previous = self._state.get(target.device_id)
+        state = _DeviceState(clock)
+        indexes = sorted({i for rows in columns.values() for i in rows if len(i) == 1})
+        for index in indexes:
+            ifi = index[0]
+            if_name = _text(columns["name"].get(index)) or _text(columns["descr"].get(index)) or f"if{ifi}"
+            high = columns["high_speed"].get(index)
+            low = columns["speed"].get(index)
+            speed_bps: float | None = None
+            if high is not None and isinstance(high.value, int) and high.value > 0:
+                speed_bps = high.value * 1e6
+            elif low is not None and isinstance(low.value, int) and 0 < low.value < 2**32 - 1:
+                speed_bps = float(low.value)
+            fields: dict[str, float | int] = {}
+            oper = columns["oper"].get(index)
+            if oper is not None and isinstance(oper.value, int):
+                fields["oper_up"] = int(oper.value == 1)
+            for field_name, (column, hc_column, scale) in _RATES.items():
+                sample = _counter(columns[hc_column].get(index), 64) if hc_column else None
+                if sample is None:
+                    sample = _counter(columns[column].get(index), 32)
+                if sample is None:
+                    continue
+                state.counters[(ifi, field_name)] = sample
+                rate = per_second(
+                    previous.counters.get((ifi, field_name)) if previous else None,
+                    sample,
+                    previous.clock if previous else None,
+                    clock,
+                    scale=scale,
+                    max_rate=speed_bps if scale == 8.0 else None,
+                )
+                if rate is not None:
+                    fields[field_name] = round(rate, 3)
+            if fields:
+                points.append(Point("snmp_interface", fields, now_ns, {**base_tags, "if_name": if_name}))
+        self._state[target.device_id] = state
+        self._rows[target.device_id] = len(indexes)
+        return points
+
+    async def _walk(self, endpoint: SnmpEndpoint, device_id: int) -> _Read:
+        started = time.perf_counter()
+        walk = await self.client.walk_table(
+            endpoint,
+            list(COLUMNS.values()),
+            max_rows=self.max_interfaces,
+            max_time=endpoint.worst_case_s * 4,
+            max_repetitions=self._repetitions(device_id),
+            scalars=[SYS_UPTIME[:-1], IF_NUMBER[:-1]],
+        )
+        rtt_ms = (time.perf_counter() - started) * 1000
+        columns = {name: walk.columns[oid] for name, oid in COLUMNS.items()}
+        uptime_vb = walk.scalars[0] if walk.scalars else None
+        if_number = walk.scalars[1] if len(walk.scalars) > 1 else None
+        if walk.complete:
+            cells = tuple(
+                (name, index[0]) for name, rows in columns.items() for index in rows if len(index) == 1
+            )
+            self._layouts[device_id] = _Layout(cells, _if_number(if_number))
+        else:
+            self._layouts.pop(device_id, None)
+        return rtt_ms, uptime_vb, columns
+
+    async def _read_known(self, endpoint: SnmpEndpoint, device_id: int) -> _Read | None:
+        """GET the cells the last walk found; None when the layout is unknown, stale or changed."""
+        layout = self._layouts.get(device_id)
+        if layout is None or layout.polls >= self.rewalk_every:
+            return None
+        wanted = [SYS_UPTIME, IF_NUMBER] + [(*COLUMNS[name], index) for name, index in layout.cells]
+        answers: list[VarBind] = []
+        started = time.perf_counter()
+        rtt_ms = 0.0
+        for offset in range(0, len(wanted), self.max_get_varbinds):
+            answers += await self.client.get(endpoint, wanted[offset : offset + self.max_get_varbinds])
+            rtt_ms = rtt_ms or (time.perf_counter() - started) * 1000
+        if _if_number(answers[1]) != layout.if_number or any(vb.missing for vb in answers[2:]):
+            self._layouts.pop(device_id, None)  # interfaces came or went: walk again, now
+            return None
+        columns: dict[str, dict[Oid, VarBind]] = {name: {} for name in COLUMNS}
+        for (name, index), vb in zip(layout.cells, answers[2:], strict=True):
+            columns[name][(index,)] = vb
+        self._layouts[device_id] = _Layout(layout.cells, layout.if_number, layout.polls + 1)
+        return rtt_ms, answers[0], columns
+
+    def _repetitions(self, device_id: int) -> int:
+        """Rows seen last poll + 1, so one GETBULK usually covers the table without overshooting it.
+
+        Overshoot costs the agent a lookup per column per extra row; on a 2-interface box polled
+        with the default 10 repetitions that is 80% wasted work.
+        """
+        rows = self._rows.get(device_id)
+        return self.max_repetitions if rows is None else max(1, min(self.max_repetitions, rows + 1))
+
+    def points_on_failure(self, target: DeviceTarget, error: BaseException) -> list[Point]:
+        """What the cycle runner writes when this device did not answer: ``up=0``."""
+        return [
+            Point(
+                "device_health",
+                {"up": 0},
+                time.time_ns(),
+                {"device_id": str(target.device_id), **site_tags(target.site_codes)},
+            )
+        ]

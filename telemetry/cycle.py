@@ -1,0 +1,262 @@
+"""Run one collector over many devices: bounded concurrency, a deadline per device, failures contained.
+
+Shared by every collector. Why it is shaped this way:
+* Devices are polled concurrently, each under its own deadline, so a cycle where 10% of devices never
+  answer lasts about one device timeout, not N x timeout. Devices that failed last cycle ("suspects")
+  get their own, wider lane: a dead device's requests get no answers, so they cost no receive buffer
+  and must not hold the slots of the live ones (``concurrency`` is sized for answers: ~100 in flight
+  overflow UDP receive buffers on a small host).
+* A device's failure never leaves :meth:`CycleRunner.run_once`; it is logged once when the device's
+  state changes (up -> failing, failing for a new reason, failing -> up), never every cycle. That state
+  lives in the runner's :class:`DeviceStates`, so two runners (tests, two collectors) never share it.
+* All points of a cycle, plus self-metrics, go to the sink in one ``write`` after the devices finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from device_registry.targets import DeviceTarget
+from provisioning.errors import DeviceError, DeviceTimeout
+from telemetry.collector import Collector
+from telemetry.points import Point
+from telemetry.sink import Sink
+
+log = logging.getLogger(__name__)
+
+SELF_POLL = "collector_poll"
+SELF_CYCLE = "collector_cycle"
+
+
+def site_tags(site_codes: Sequence[str]) -> dict[str, str]:
+    """``("VN-HN", "HN-BD", "HN-BD-01")`` -> ``{"site_0": "VN-HN", "site_1": "HN-BD", "site_2": ...}``.
+
+    Depth-indexed keys (root first: province, district, commune in this deployment) keep the tag set
+    the same for every tree depth, so dashboards group by ``site_0`` for provinces, ``site_1`` for
+    districts and so on.
+    """
+    return {f"site_{depth}": code for depth, code in enumerate(site_codes)}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOutcome:
+    device_id: int
+    ok: bool
+    duration_s: float
+    points: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class CycleSummary:
+    collector: str
+    started_ns: int
+    duration_s: float
+    devices: int
+    ok: int
+    failed: int
+    points: int
+    outcomes: list[DeviceOutcome] = field(default_factory=list)
+
+    @property
+    def failures(self) -> dict[int, str]:
+        return {o.device_id: o.error or "" for o in self.outcomes if not o.ok}
+
+
+class DeviceStates:
+    """Last known state per device, so a failure is logged when it changes and not every cycle."""
+
+    def __init__(self, logger: logging.Logger = log) -> None:
+        self._last: dict[int, str | None] = {}
+        self._log = logger
+
+    def record(self, target: DeviceTarget, outcome: DeviceOutcome) -> bool:
+        """Remember ``outcome``; return True (and log) when it differs from the previous one."""
+        state = None if outcome.ok else f"{outcome.error_kind}: {outcome.error}"
+        previous = self._last.get(target.device_id, "never polled")
+        self._last[target.device_id] = state
+        if previous == state:
+            return False
+        if state is None:
+            if previous != "never polled":
+                self._log.warning("device %s (%s) UP again", target.device_id, target.name)
+        else:
+            self._log.warning("device %s (%s) DOWN: %s", target.device_id, target.name, state)
+        return True
+
+    def state(self, device_id: int) -> str | None:
+        return self._last.get(device_id)
+
+    def failing(self, device_id: int) -> bool:
+        """True when the device's last poll failed (never-polled devices are not suspects)."""
+        return self._last.get(device_id) is not None
+
+    def forget(self, keep: set[int]) -> set[int]:
+        """Drop devices no longer polled; returns their ids."""
+        gone = set(self._last) - keep
+        for device_id in gone:
+            del self._last[device_id]
+        return gone
+
+
+class CycleRunner:
+    """Polls every target with ``collector`` and writes the points through ``sink``.
+
+    ``device_timeout`` bounds one device's whole ``collect`` (all its requests and retries); pick it
+    at least the protocol's timeout x (retries + 1) so the protocol's own retries get to run.
+    If the collector has ``points_on_failure(target, error)``, its points are written for failed
+    devices (e.g. ``device_health up=0``); if it has ``forget(device_id)``, it is called for devices
+    that left the target list, so per-device state does not outlive the device.
+    """
+
+    def __init__(
+        self,
+        collector: Collector[Any],
+        sink: Sink,
+        *,
+        concurrency: int = 64,
+        suspect_concurrency: int = 256,
+        device_timeout: float = 10.0,
+        logger: logging.Logger = log,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency: must be >= 1")
+        if suspect_concurrency < 1:
+            raise ValueError("suspect_concurrency: must be >= 1")
+        if device_timeout <= 0:
+            raise ValueError("device_timeout: must be positive")
+        self.collector = collector
+        self.sink = sink
+        self.concurrency = concurrency
+        self.suspect_concurrency = suspect_concurrency
+        self.device_timeout = device_timeout
+        self.states = DeviceStates(logger)
+        self._clock_ns = clock_ns
+
+    async def run_once(self, targets: Sequence[DeviceTarget]) -> CycleSummary:
+        started_ns = self._clock_ns()
+        started = time.perf_counter()
+        healthy = asyncio.Semaphore(self.concurrency)
+        suspect = asyncio.Semaphore(self.suspect_concurrency)
+        points: list[Point] = []
+
+        async def one(target: DeviceTarget) -> DeviceOutcome:
+            lane = suspect if self.states.failing(target.device_id) else healthy
+            async with lane:
+                return await self._poll(target, points)
+
+        outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
+        gone = self.states.forget({t.device_id for t in targets})
+        drop = getattr(self.collector, "forget", None)  # per-device state a collector may keep
+        if drop is not None:
+            for device_id in gone:
+                drop(device_id)
+        duration = time.perf_counter() - started
+        summary = CycleSummary(
+            collector=self.collector.name,
+            started_ns=started_ns,
+            duration_s=duration,
+            devices=len(outcomes),
+            ok=sum(o.ok for o in outcomes),
+            failed=sum(not o.ok for o in outcomes),
+            points=len(points),
+            outcomes=outcomes,
+        )
+        now = self._clock_ns()
+        by_id = {t.device_id: t for t in targets}
+        for outcome in outcomes:
+            target = by_id[outcome.device_id]
+            fields: dict[str, float | int | str] = {
+                "up": int(outcome.ok),
+                "duration_ms": round(outcome.duration_s * 1000, 3),
+            }
+            if outcome.error_kind:
+                fields["error_kind"] = outcome.error_kind
+            points.append(
+                Point(
+                    SELF_POLL,
+                    fields,
+                    now,
+                    {
+                        "collector": self.collector.name,
+                        "device_id": str(target.device_id),
+                        **site_tags(target.site_codes),
+                    },
+                )
+            )
+        points.append(
+            Point(
+                SELF_CYCLE,
+                {
+                    "duration_s": round(duration, 4),
+                    "devices": summary.devices,
+                    "ok": summary.ok,
+                    "failed": summary.failed,
+                    "points": summary.points,
+                },
+                now,
+                {"collector": self.collector.name},
+            )
+        )
+        await self.sink.write(points)
+        return summary
+
+    async def _poll(self, target: DeviceTarget, points: list[Point]) -> DeviceOutcome:
+        started = time.perf_counter()
+        error: BaseException | None = None
+        got: list[Point] = []
+        try:
+            async with asyncio.timeout(self.device_timeout):
+                got = await self.collector.collect(target)
+        except TimeoutError:
+            error = DeviceTimeout(f"no result within {self.device_timeout:g}s")
+        except DeviceError as failure:
+            error = failure
+        except Exception as failure:  # a collector bug must not stop the other devices
+            error = failure
+            log.debug(
+                "collector %s crashed on device %s", self.collector.name, target.device_id, exc_info=True
+            )
+        duration = time.perf_counter() - started
+        if error is None:
+            points.extend(got)
+            outcome = DeviceOutcome(target.device_id, True, duration, len(got))
+        else:
+            kind = error.kind if isinstance(error, DeviceError) else f"bug:{type(error).__name__}"
+            outcome = DeviceOutcome(target.device_id, False, duration, 0, kind, str(error))
+            hook = getattr(self.collector, "points_on_failure", None)
+            if hook is not None:
+                with contextlib.suppress(Exception):
+                    points.extend(hook(target, error))
+        self.states.record(target, outcome)
+        return outcome
+
+    async def run_forever(
+        self,
+        targets: Callable[[], Awaitable[Sequence[DeviceTarget]]],
+        interval: float,
+        *,
+        on_cycle: Callable[[CycleSummary], None] | None = None,
+    ) -> None:
+        """One cycle every ``interval`` seconds, on a fixed grid; a cycle that overruns skips slots."""
+        next_start = time.monotonic()
+        while True:
+            try:
+                summary = await self.run_once(await targets())
+                if on_cycle is not None:
+                    on_cycle(summary)
+            except Exception:
+                log.exception("%s cycle failed", self.collector.name)
+            next_start += interval
+            now = time.monotonic()
+            if next_start < now:
+                next_start += interval * ((now - next_start) // interval + 1)
+            await asyncio.sleep(next_start - now)

@@ -1,0 +1,118 @@
+"""End to end: devices onboarded in the registry are polled and their points land in InfluxDB."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from device_registry.authz import Principal
+from device_registry.crypto import generate_key
+from device_registry.models import DeviceKind, Protocol, SiteKind
+from device_registry.schemas.devices import DeviceCreate
+from device_registry.schemas.sites import SiteCreate
+from device_registry.services.devices import create_device
+from device_registry.services.sites import create_site
+from ioc.migrate import upgrade
+from ioc.runtime import Platform
+from ioc.settings import Settings
+from ioc.snmp_poller import SnmpPoller
+from provisioning.snmp.client import SnmpClient, SnmpEndpoint
+from provisioning.snmp.onboard import onboard
+from provisioning.snmp.probe import probe
+from provisioning.snmp.settings import SnmpSettings
+from telemetry.config import WriterConfig
+from telemetry.influx_output import InfluxTarget
+from telemetry.writer import TelemetryWriter
+from tests.snmp.conftest import Agent, community
+from tests.support.process import free_port
+from tests.telemetry.servers import INFLUX_DB, InfluxServer, start_influxdb
+
+ADMIN = Principal.system("test-admin")
+
+
+@pytest.fixture
+def influxdb(tmp_path: Path) -> InfluxServer:  # type: ignore[misc]
+    server = start_influxdb(tmp_path / "influxdb")
+    try:
+        yield server
+    finally:
+        server.process.stop()
+
+
+@pytest.fixture
+async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
+    await asyncio.to_thread(upgrade, db_url)
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=db_url,
+        secret_key=generate_key(),
+        snmp=SnmpSettings(timeout=0.5, retries=0),
+    )
+    opened = Platform.open(settings)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_down(
+    platform: Platform, influxdb: InfluxServer, snmpsim: Agent, tmp_path: Path
+) -> None:
+    async with platform.sessions() as session, session.begin():
+        await create_site(session, ADMIN, SiteCreate(code="TB", name="Thái Bình", kind=SiteKind.PROVINCE))
+        await create_site(
+            session, ADMIN, SiteCreate(code="TB-VT", name="Vũ Thư", kind=SiteKind.DISTRICT, parent_code="TB")
+        )
+        async with SnmpClient() as client:
+            credential = community("linux-full-walk")
+            result = await probe(client, SnmpEndpoint("127.0.0.1", credential, port=snmpsim.port, timeout=1))
+        switch = await onboard(
+            session, ADMIN, platform.box, result, credential, site_code="TB-VT", name="vt-core"
+        )
+        dead = await create_device(
+            session,
+            ADMIN,
+            platform.box,
+            DeviceCreate(
+                name="vt-dead",
+                kind=DeviceKind.SWITCH,
+                site_code="TB-VT",
+                address="127.0.0.1",
+                port=free_port(socket.SOCK_DGRAM),
+                protocols=[Protocol.SNMP],
+                credential=community("public"),
+            ),
+        )
+        switch_id, dead_id = switch.id, dead.id
+
+    config = WriterConfig(
+        spool_dir=tmp_path / "spool",
+        target=InfluxTarget(url=influxdb.url, api="v1", database=INFLUX_DB),
+        flush_interval=0.2,
+    )
+    async with TelemetryWriter(config) as writer, SnmpClient() as client:
+        poller = SnmpPoller(platform, client, writer)
+        targets = {t.device_id: t for t in await poller.targets()}
+        assert targets[switch_id].site_codes == ("TB", "TB-VT")
+        assert targets[switch_id].credential is not None
+        first = await poller.run_once()
+        await asyncio.sleep(0.3)
+        second = await poller.run_once()
+    assert (first.ok, first.failed, second.ok, second.failed) == (1, 1, 1, 1)
+
+    rows = influxdb.query(
+        f"SELECT oper_up, in_bps FROM snmp_interface WHERE device_id = '{switch_id}' AND if_name = 'eth0'"
+    )
+    values = rows[0]["values"]
+    assert len(values) == 2 and values[0][1] == 1
+    assert values[1][2] is not None and values[1][2] >= 0  # a rate from the second poll
+    health = influxdb.query("SELECT up FROM device_health GROUP BY device_id, site_0, site_1")
+    up_by_device = {s["tags"]["device_id"]: [v[1] for v in s["values"]] for s in health}
+    assert up_by_device == {str(switch_id): [1, 1], str(dead_id): [0, 0]}
+    assert all(s["tags"]["site_0"] == "TB" and s["tags"]["site_1"] == "TB-VT" for s in health)
+    assert influxdb.count("collector_cycle", "devices") == 2
