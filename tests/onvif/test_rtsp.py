@@ -64,5 +64,6 @@ async def test_stream_uri_from_an_onvif_probe_is_live(fleet, rtsp_server):
     result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
     stream_uri = result.profiles[0].stream_uri
     assert stream_uri == rtsp_server.url
+    assert stream_uri is not None
     live = await check_rtsp(stream_uri, RTSP_USER, SecretStr(RTSP_PASSWORD))
     assert live.media == ["video JPEG"]
