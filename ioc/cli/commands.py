@@ -2,4 +2,5 @@
 
 from __future__ import annotations
 
+from ioc.cli import admin, devices, sites, users  # noqa: F401
 from ioc.cli import onvif  # noqa: F401
