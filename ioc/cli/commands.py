@@ -2,5 +2,4 @@
 
 from __future__ import annotations
 
-from ioc.cli import admin, devices, sites, users  # noqa: F401
-from ioc.cli import onvif  # noqa: F401
+from ioc.cli import admin, devices, onvif, sites, users  # noqa: F401

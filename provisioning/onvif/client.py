@@ -288,11 +288,9 @@ class OnvifClient:
     async def profiles(self, *, with_snapshot: bool = True) -> tuple[list[MediaProfile], list[str]]:
         """Profiles with their stream (and snapshot) URIs, from Media2 when offered; plus notes on gaps."""
         notes: list[str] = []
-        if self.has_media2:
-            profiles = await self._media2_profiles()
-        else:
+        if not self.has_media2:
             notes.append("device offers no Media2 service: profiles read from Media1 (no H.265)")
-            profiles = await self._media1_profiles()
+        profiles = await self.list_profiles()
         filled = []
         snapshot_missing = False
         for profile in profiles:
@@ -307,6 +305,10 @@ class OnvifClient:
         if snapshot_missing:
             notes.append("device offers no snapshot URI")
         return filled, notes
+
+    async def list_profiles(self) -> list[MediaProfile]:
+        """Profiles without URIs (one call): Media2 when offered, Media1 otherwise."""
+        return await (self._media2_profiles() if self.has_media2 else self._media1_profiles())
 
     async def _media1(self) -> ONVIFService:
         if NS_MEDIA not in self.xaddrs:
