@@ -1,4 +1,4 @@
-"""``ioc probe onvif`` and ``ioc discover onvif``."""
+"""``ioc probe onvif``, ``ioc discover onvif`` and ``ioc onboard onvif``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from pydantic import SecretStr
 
 from ioc.cli.output import CliError, emit, print_table, stdout_console
-from ioc.cli.probe_groups import discover_app, probe_app
+from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from provisioning.errors import DeviceError
 
 DEFAULT_ONVIF_PORT = 80
@@ -115,12 +115,124 @@ def _show_discovery(rows: list[dict[str, Any]]) -> None:
 def discover_onvif_command(
     interface: str = typer.Option(..., "--interface", "-i", help="Send probes on this interface only."),
     timeout: float = typer.Option(3.0, "--timeout", min=0.1, max=60.0, help="Seconds to wait for answers."),
+    onboard: bool = typer.Option(False, "--onboard", help="Onboard every device found (needs --site)."),
+    site: str | None = typer.Option(None, "--site", help="Site code for --onboard."),
+    user: str | None = typer.Option(None, "--user", "-u", help="ONVIF user name for --onboard."),
+    password: str | None = typer.Option(
+        None, "--password", "-p", envvar="IOC_ONVIF_PASSWORD", help="ONVIF password for --onboard."
+    ),
 ) -> None:
-    """WS-Discovery on one interface: list cameras' address, scopes and XAddrs."""
+    """WS-Discovery on one interface: list cameras' address, scopes and XAddrs (and onboard them)."""
     from provisioning.onvif.discovery import DiscoveryError, discover
 
+    if onboard:
+        missing = [
+            flag
+            for flag, value in (("--site", site), ("--user", user), ("--password", password))
+            if not value
+        ]
+        if missing:
+            raise CliError(f"--onboard needs {', '.join(missing)}", exit_code=2)
     try:
         found = asyncio.run(discover(interface, listen_s=timeout))
     except DiscoveryError as error:
         raise CliError(str(error), exit_code=2) from None
-    emit([device.to_dict() for device in found], _show_discovery)
+    rows = [device.to_dict() for device in found]
+    if onboard and site and user and password:
+        for row, device in zip(rows, found, strict=True):
+            row["onboard"] = _onboard_discovered(device.xaddrs, device.address, site, user, password)
+    emit(rows, _show_discovery)
+
+
+def _onboard_discovered(
+    xaddrs: list[str], address: str, site: str, user: str, password: str
+) -> dict[str, Any]:
+    """Onboard one discovered device; its failure is reported in its row, the others go on."""
+    from urllib.parse import urlsplit
+
+    from ioc.cli.context import in_transaction
+
+    target = urlsplit(xaddrs[0]) if xaddrs else None
+    host = (target.hostname if target else None) or address
+    port = (target.port if target else None) or DEFAULT_ONVIF_PORT
+    try:
+        return _run_onboard(host, port, user, password, site, None, None, 10.0, in_transaction)
+    except CliError as error:
+        return {"error": str(error), **(error.details if isinstance(error.details, dict) else {})}
+
+
+def _run_onboard(
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    site: str,
+    name: str | None,
+    set_ntp: str | None,
+    timeout: float,
+    in_transaction: Any,
+) -> dict[str, Any]:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from ioc.cli.context import cli_principal
+    from ioc.runtime import Platform
+    from provisioning.onvif.onboard import onboard_onvif
+
+    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
+        try:
+            result = await onboard_onvif(
+                session,
+                cli_principal(),
+                platform.box,
+                host=host,
+                port=port,
+                username=user,
+                password=SecretStr(password),
+                site=site,
+                name=name,
+                set_ntp=set_ntp,
+                call_timeout_s=timeout,
+            )
+        except DeviceError as error:
+            raise device_error(error) from None
+        return result.to_dict()
+
+    return dict(in_transaction(body))
+
+
+def _show_onboard(data: dict[str, Any]) -> None:
+    stdout_console.print(
+        f"onboarded device {data['device_id']} [bold]{data['name']}[/] ({data['kind']})", highlight=False
+    )
+    _show_probe(data["probe"])
+
+
+@onboard_app.command("onvif")
+def onboard_onvif_command(
+    target: str = typer.Argument(
+        ..., metavar="HOST[:PORT]", help="Camera or NVR address (port 80 by default)."
+    ),
+    site: str = typer.Option(..., "--site", help="Site code the device stands at."),
+    user: str = typer.Option(..., "--user", "-u", help="ONVIF user name."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        "-p",
+        envvar="IOC_ONVIF_PASSWORD",
+        prompt=True,
+        hide_input=True,
+        help="ONVIF password.",
+    ),
+    name: str | None = typer.Option(None, "--name", help="Device name (default: manufacturer model serial)."),
+    set_ntp: str | None = typer.Option(
+        None, "--set-ntp", metavar="SERVER", help="Point the camera at this NTP."
+    ),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds per ONVIF call."),
+) -> None:
+    """Probe the device, then save it with its (encrypted) credential and media profiles."""
+    from ioc.cli.context import in_transaction
+
+    host, port = parse_host_port(target)
+    emit(
+        _run_onboard(host, port, user, password, site, name, set_ntp, timeout, in_transaction), _show_onboard
+    )
