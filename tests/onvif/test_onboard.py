@@ -104,7 +104,7 @@ async def test_nvr_is_saved_with_channels_profiles_and_encrypted_credential(flee
         assert credential is not None
         assert b"admin123" not in credential.secret
         decrypted = box.open(credential.secret)
-        assert decrypted.password.get_secret_value() == "admin123"  # type: ignore[union-attr]
+        assert decrypted.password.get_secret_value() == "admin123"
     assert cam.ntp_servers == ["10.0.0.1"]
 
 
