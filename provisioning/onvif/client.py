@@ -10,6 +10,7 @@ huge trees, whatever the library's defaults are).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
 import logging
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import onvif.client
 from onvif import ONVIFCamera, ONVIFService
+from onvif.transport import ASYNC_TRANSPORT
 from pydantic import SecretStr
 from zeep import Settings
 
@@ -60,6 +62,16 @@ RESPONSE_SETTINGS = Settings(
     forbid_external=True,
 )
 """How every device answer is parsed: no DOCTYPE, no entity, no external fetch (XML bombs, XXE)."""
+
+
+# The library's module-level WSDL transport holds a requests session whose __del__ runs during
+# interpreter teardown and prints an ImportError on every CLI exit; close it while Python still can.
+def close_wsdl_transport() -> None:
+    ASYNC_TRANSPORT.session.close()
+    ASYNC_TRANSPORT._close_session = False  # __del__ would close it again, mid-teardown
+
+
+atexit.register(close_wsdl_transport)
 
 _warm_lock: asyncio.Lock | None = None
 _warm = False

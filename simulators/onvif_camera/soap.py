@@ -6,6 +6,7 @@ by every simulated camera, which is what lets one process host hundreds of them.
 
 from __future__ import annotations
 
+import atexit
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from zeep import Settings
 from zeep.wsdl import Document
 from zeep.wsdl.definitions import Binding
 
+from provisioning.onvif.client import close_wsdl_transport
+
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
@@ -27,6 +30,8 @@ TER = "http://www.onvif.org/ver10/error"
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
 NS_MEDIA2 = "http://www.onvif.org/ver20/media/wsdl"
+
+atexit.register(close_wsdl_transport)  # quiet interpreter exit, see provisioning.onvif.client
 
 _ONVIF_WSDL = Path(onvif.__file__).parent / "wsdl"
 _MEDIA2_WSDL = Path(__file__).resolve().parents[2] / "provisioning" / "onvif" / "wsdl" / "media2.wsdl"
