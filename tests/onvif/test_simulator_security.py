@@ -26,11 +26,11 @@ def _token(password: str = "admin123", created: datetime | None = None, digest: 
 
 
 async def _post(port: int, body: bytes) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            f"http://127.0.0.1:{port}/onvif/device_service", data=body, headers=SOAP
-        ) as answer:
-            return answer.status, await answer.text()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"http://127.0.0.1:{port}/onvif/device_service", data=body, headers=SOAP) as answer,
+    ):
+        return answer.status, await answer.text()
 
 
 async def test_digest_accepted_once_then_replay_refused(fleet):
