@@ -11,8 +11,23 @@ from pydantic import SecretStr
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from provisioning.errors import DeviceError
+from provisioning.onvif.settings import OnvifSettings
 
 DEFAULT_ONVIF_PORT = 80
+
+
+def _settings() -> OnvifSettings:
+    """The ``onvif`` section of the settings; invalid values are reported naming the variable."""
+    from pydantic import ValidationError
+
+    from ioc.settings import Settings
+
+    try:
+        return Settings().onvif
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise CliError(f"settings: {where}: {first['msg']}", exit_code=2) from None
 
 
 def parse_host_port(value: str, default_port: int = DEFAULT_ONVIF_PORT) -> tuple[str, int]:
@@ -83,15 +98,20 @@ def probe_onvif_command(
         hide_input=True,
         help="ONVIF password.",
     ),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds per ONVIF call."),
-    adjust_time: bool = typer.Option(
-        True, "--adjust-time/--no-adjust-time", help="Shift WS-Security timestamps to the device clock."
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, help="Seconds per ONVIF call (default: settings onvif.call_timeout_s)."
+    ),
+    adjust_time: bool | None = typer.Option(
+        None, "--adjust-time/--no-adjust-time", help="Shift WS-Security timestamps to the device clock."
     ),
 ) -> None:
     """Read identity, clock offset, services and stream profiles of one ONVIF device."""
     from provisioning.onvif.probe import probe_onvif
 
     host, port = parse_host_port(target)
+    config = _settings()
+    timeout = config.call_timeout_s if timeout is None else timeout
+    adjust_time = config.adjust_time if adjust_time is None else adjust_time
     try:
         result = asyncio.run(
             probe_onvif(
@@ -114,7 +134,9 @@ def _show_discovery(rows: list[dict[str, Any]]) -> None:
 @discover_app.command("onvif")
 def discover_onvif_command(
     interface: str = typer.Option(..., "--interface", "-i", help="Send probes on this interface only."),
-    timeout: float = typer.Option(3.0, "--timeout", min=0.1, max=60.0, help="Seconds to wait for answers."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, max=60.0, help="Seconds to wait for answers (default: 3)."
+    ),
     onboard: bool = typer.Option(False, "--onboard", help="Onboard every device found (needs --site)."),
     site: str | None = typer.Option(None, "--site", help="Site code for --onboard."),
     user: str | None = typer.Option(None, "--user", "-u", help="ONVIF user name for --onboard."),
@@ -133,8 +155,9 @@ def discover_onvif_command(
         ]
         if missing:
             raise CliError(f"--onboard needs {', '.join(missing)}", exit_code=2)
+    listen_s = _settings().discovery_listen_s if timeout is None else timeout
     try:
-        found = asyncio.run(discover(interface, listen_s=timeout))
+        found = asyncio.run(discover(interface, listen_s=listen_s))
     except DiscoveryError as error:
         raise CliError(str(error), exit_code=2) from None
     rows = [device.to_dict() for device in found]
@@ -156,7 +179,9 @@ def _onboard_discovered(
     host = (target.hostname if target else None) or address
     port = (target.port if target else None) or DEFAULT_ONVIF_PORT
     try:
-        return _run_onboard(host, port, user, password, site, None, None, 10.0, in_transaction)
+        return _run_onboard(
+            host, port, user, password, site, None, None, _settings().call_timeout_s, in_transaction
+        )
     except CliError as error:
         return {"error": str(error), **(error.details if isinstance(error.details, dict) else {})}
 
@@ -227,12 +252,13 @@ def onboard_onvif_command(
     set_ntp: str | None = typer.Option(
         None, "--set-ntp", metavar="SERVER", help="Point the camera at this NTP."
     ),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds per ONVIF call."),
+    timeout: float | None = typer.Option(None, "--timeout", min=0.1, help="Seconds per ONVIF call."),
 ) -> None:
     """Probe the device, then save it with its (encrypted) credential and media profiles."""
     from ioc.cli.context import in_transaction
 
     host, port = parse_host_port(target)
+    timeout = _settings().call_timeout_s if timeout is None else timeout
     emit(
         _run_onboard(host, port, user, password, site, name, set_ntp, timeout, in_transaction), _show_onboard
     )

@@ -228,8 +228,9 @@ class OnvifClient:
             )
         except (AttributeError, TypeError, ValueError) as error:
             raise MalformedResponse(f"{self.where} GetSystemDateAndTime: no usable UTCDateTime") from error
-        # The device's second was read somewhere within the round trip: compare with its midpoint.
-        return round(device.timestamp() - (sent + received) / 2, 1)
+        # The device reports whole seconds (truncated, so on average 0.5 s early) read somewhere
+        # within the round trip: compare the middle of its second with the middle of the round trip.
+        return round(device.timestamp() + 0.5 - (sent + received) / 2, 1)
 
     async def _read_xaddrs(self, devicemgmt: ONVIFService) -> dict[str, str]:
         xaddrs: dict[str, str] = {}

@@ -36,6 +36,8 @@ class CameraConfig:
     """Video sources; more than one makes the device an NVR with two profiles per channel."""
     h265_only: bool = False
     media1_only: bool = False
+    get_services: bool = True
+    """False: old firmware without GetServices; clients must fall back to GetCapabilities."""
     no_snapshot: bool = False
     slow_s: float = 0.0
     """Delay before every answer."""

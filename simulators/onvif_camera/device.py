@@ -146,6 +146,8 @@ class SimulatedCamera:
         return services
 
     def _device_GetServices(self, _: dict[str, Any]) -> dict[str, Any]:
+        if not self.config.get_services:
+            raise _not_supported("GetServices")
         return {
             "Service": [
                 {

@@ -34,7 +34,7 @@ async def test_healthy_camera_reports_up_with_clock_offset(fleet, rtsp_server):
         clock_offset_s=95,
         rtsp_url=f"{rtsp_server.url}?t={{token}}",
     )
-    [point] = await CameraHealthCollector().collect(_target(cam.port))
+    [point] = await CameraHealthCollector(rtsp_timeout_s=20).collect(_target(cam.port))
     assert point.measurement == "camera_health"
     assert point.tags == {"device_id": "4711", "site": "34.D1.C7", "site_path": "34/34.D1/34.D1.C7"}
     assert point.fields["onvif_up"] == 1

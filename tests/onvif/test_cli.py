@@ -49,8 +49,8 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
         process.stop()
 
 
-def ioc(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IOC_HOME": str(home), "COLUMNS": "250"}
+def ioc(home: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IOC_HOME": str(home), "COLUMNS": "250", **extra_env}
     env.pop("IOC_DATABASE_URL", None)
     return subprocess.run([IOC, *args], capture_output=True, text=True, timeout=60, env=env)
 
@@ -111,6 +111,16 @@ def test_wrong_password_is_one_clear_line(simulator, tmp_path):
     assert error["error"].endswith("authentication failed")
     assert error["details"] == {"kind": "auth_failed", "retryable": False}
     assert "s3cr3t-guess" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_bad_setting_names_the_variable(tmp_path):
+    done = ioc(
+        tmp_path, "--json", "probe", "onvif", "127.0.0.1", "-u", "a", "-p", "b", IOC_ONVIF__CALL_TIMEOUT_S="0"
+    )
+    assert done.returncode == 2
+    assert json.loads(done.stderr)["error"].startswith(
+        "settings: onvif.call_timeout_s: Input should be greater than 0"
+    )
 
 
 def test_bad_port_names_the_argument(tmp_path):

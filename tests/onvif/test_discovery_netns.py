@@ -98,9 +98,16 @@ def _responder(ns: Namespaces, tmp: Path, n: int, cameras: list[dict[str, object
     return ManagedProcess(argv, log_path=log, ready=lambda: _wait_ready(log)).start()
 
 
-def _ioc_in_probe_ns(ns: Namespaces, *args: str) -> subprocess.CompletedProcess[str]:
+def _ioc_in_probe_ns(
+    ns: Namespaces, *args: str, home: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IOC_HOME": str(home)} if home else None
     return subprocess.run(
-        ["ip", "netns", "exec", ns.probe, IOC, "--json", *args], capture_output=True, text=True, timeout=60
+        ["ip", "netns", "exec", ns.probe, IOC, "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
 
 
@@ -140,12 +147,30 @@ def test_discovery_sees_only_the_named_interface(namespaces, tmp_path, malformed
         assert nvr["address"] == "10.213.78.1" and nvr["name"] == "Kho Y"
         assert "onvif://www.onvif.org/type/NVR" in nvr["scopes"]
 
-        # What discovery found can be probed from the same side.
-        probe = _ioc_in_probe_ns(
-            namespaces, "probe", "onvif", "10.213.78.1:8083", "--user", "admin", "--password", "admin123"
+        # What discovery finds can be onboarded in the same step.
+        home = tmp_path / "home"
+        assert _ioc_in_probe_ns(namespaces, "init", home=home).returncode == 0
+        assert _ioc_in_probe_ns(namespaces, "sites", "add", "KHO", "Kho Y", home=home).returncode == 0
+        onboarded = _ioc_in_probe_ns(
+            namespaces,
+            "discover",
+            "onvif",
+            "--interface",
+            namespaces.iface("b", 2),
+            "--timeout",
+            "1",
+            "--onboard",
+            "--site",
+            "KHO",
+            "--user",
+            "admin",
+            "--password",
+            "admin123",
+            home=home,
         )
-        assert probe.returncode == 0, probe.stderr
-        assert len(json.loads(probe.stdout)["channels"]) == 4
+        assert onboarded.returncode == 0, onboarded.stderr
+        [row] = json.loads(onboarded.stdout)
+        assert row["onboard"]["kind"] == "nvr" and len(row["onboard"]["probe"]["channels"]) == 4
     finally:
         first.stop()
         if second is not None:

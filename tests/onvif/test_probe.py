@@ -28,7 +28,7 @@ async def test_plain_camera_reports_identity_services_and_media2_profiles(fleet)
     assert data["firmware"] == "V5.6.3 build 210315"
     assert data["services"] == ["device", "media", "media2"]
     assert data["media_service"] == "media2"
-    assert abs(data["clock_offset_s"]) < 2
+    assert abs(data["clock_offset_s"]) <= 0.6
     main, sub = data["profiles"]
     assert main == {
         "token": "MainStream",
@@ -101,6 +101,13 @@ async def test_media1_only_camera_is_probed_with_a_note(fleet):
     assert [p.encoding for p in result.profiles] == ["H264", "H264"]
     assert result.profiles[0].stream_uri == "rtsp://127.0.0.1:554/Streaming/MainStream"
     assert any("no Media2" in note for note in result.notes)
+
+
+async def test_old_firmware_without_getservices_falls_back_to_getcapabilities(fleet):
+    cam = await fleet(get_services=False)
+    result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
+    assert result.services == ["device", "media"]
+    assert result.media_service == "media" and len(result.profiles) == 2
 
 
 async def test_camera_without_snapshot_is_probed_with_a_note(fleet):
