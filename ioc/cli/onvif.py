@@ -51,6 +51,10 @@ def device_error(error: DeviceError) -> CliError:
     return CliError(str(error), details={"kind": error.kind, "retryable": error.retryable})
 
 
+def _offset(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:+.1f} s"
+
+
 def _show_probe(data: dict[str, Any]) -> None:
     stdout_console.print(
         f"[bold]{data['manufacturer']} {data['model']}[/] firmware {data['firmware']} "
@@ -58,7 +62,7 @@ def _show_probe(data: dict[str, Any]) -> None:
         highlight=False,
     )
     stdout_console.print(
-        f"clock offset {data['clock_offset_s']:+.1f} s · services: {', '.join(data['services'])} · "
+        f"clock offset {_offset(data['clock_offset_s'])} · services: {', '.join(data['services'])} · "
         f"profiles via {data['media_service']}"
         + (f" · NVR, {len(data['channels'])} channels" if data["is_nvr"] else ""),
         highlight=False,

@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from zeep import Settings
 
 from provisioning.errors import AuthFailed, DeviceError, MalformedResponse, NotSupported
+from provisioning.onvif.clock import device_utc
 from provisioning.onvif.errors import ClockSkew, translate
 from provisioning.onvif.models import DeviceInfo, MediaProfile, VideoSource
 
@@ -171,7 +172,11 @@ class OnvifClient:
         )
         devicemgmt = await self._service("devicemgmt")
         self.clock_offset_s = await self._read_clock_offset(devicemgmt)
-        if self.adjust_time and abs(self.clock_offset_s) > CLOCK_ADJUST_THRESHOLD_S:
+        if (
+            self.adjust_time
+            and self.clock_offset_s is not None
+            and abs(self.clock_offset_s) > CLOCK_ADJUST_THRESHOLD_S
+        ):
             # Services capture the offset when created: rebuild the device service with it.
             self._camera.dt_diff = dt.timedelta(seconds=self.clock_offset_s)
             await devicemgmt.close()
@@ -205,29 +210,25 @@ class OnvifClient:
                 )
             raise typed from error
 
-    async def _read_clock_offset(self, devicemgmt: ONVIFService) -> float:
+    async def _read_clock_offset(self, devicemgmt: ONVIFService) -> float | None:
+        """Device clock minus ours; None when the device does not tell (then nothing is adjusted)."""
         sent = time.time()
         try:
             answer = await self._call("GetSystemDateAndTime", devicemgmt.authless_GetSystemDateAndTime)
         except DeviceError as error:
-            if error.kind not in ("auth_failed", "device_fault"):
+            if error.kind not in ("auth_failed", "device_fault", "not_supported", "malformed_response"):
                 raise
-            # Some firmwares (Axis) authenticate even this call.
-            answer = await self._call("GetSystemDateAndTime", devicemgmt.GetSystemDateAndTime)
+            try:  # some firmwares (Axis) authenticate even this call
+                answer = await self._call("GetSystemDateAndTime", devicemgmt.GetSystemDateAndTime)
+            except DeviceError as again:
+                if again.kind not in ("device_fault", "not_supported", "malformed_response"):
+                    raise
+                answer = None
         received = time.time()
-        try:
-            utc = answer.UTCDateTime
-            device = dt.datetime(
-                utc.Date.Year,
-                utc.Date.Month,
-                utc.Date.Day,
-                utc.Time.Hour,
-                utc.Time.Minute,
-                utc.Time.Second,
-                tzinfo=dt.UTC,
-            )
-        except (AttributeError, TypeError, ValueError) as error:
-            raise MalformedResponse(f"{self.where} GetSystemDateAndTime: no usable UTCDateTime") from error
+        device = device_utc(answer)
+        if device is None:
+            log.debug("%s: no usable device clock in GetSystemDateAndTime", self.where)
+            return None
         # The device reports whole seconds (truncated, so on average 0.5 s early) read somewhere
         # within the round trip: compare the middle of its second with the middle of the round trip.
         return round(device.timestamp() + 0.5 - (sent + received) / 2, 1)

@@ -22,7 +22,8 @@ class ProbeResult:
     host: str
     port: int
     device: DeviceInfo
-    clock_offset_s: float
+    clock_offset_s: float | None
+    """Device clock minus ours, seconds; None when the device did not report a usable clock."""
     services: list[str]
     profiles: list[MediaProfile]
     channels: list[Channel]
@@ -98,7 +99,8 @@ async def probe_onvif(
             sources = [source.token for source in await client.video_sources()]
         except NotSupported:
             sources = []
-        assert client.clock_offset_s is not None
+        if client.clock_offset_s is None:
+            notes = [*notes, "device did not report a usable clock: offset unknown, not adjusted"]
         return ProbeResult(
             host=host,
             port=port,

@@ -30,6 +30,8 @@ class CameraConfig:
     host: str = "127.0.0.1"
     clock_offset_s: float = 0.0
     """Device clock minus the real clock: what a camera without NTP drifts to."""
+    utc_in_clock: bool = True
+    """False: GetSystemDateAndTime gives only LocalDateTime and a POSIX TZ (ICT-7), as some firmware does."""
     max_created_skew_s: float = 300.0
     """A UsernameToken whose Created is further than this from the device clock is refused."""
     channels: int = 1

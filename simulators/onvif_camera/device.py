@@ -104,7 +104,7 @@ class SimulatedCamera:
                 "DateTimeType": "NTP" if self.ntp_servers else "Manual",
                 "DaylightSavings": False,
                 "TimeZone": {"TZ": "ICT-7"},
-                "UTCDateTime": utc,
+                "UTCDateTime": utc if self.config.utc_in_clock else None,
                 "LocalDateTime": {
                     "Time": {"Hour": local.hour, "Minute": local.minute, "Second": local.second},
                     "Date": {"Year": local.year, "Month": local.month, "Day": local.day},

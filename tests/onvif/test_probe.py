@@ -62,6 +62,12 @@ async def test_clock_far_off_is_compensated_and_reported(fleet):
     assert result.device.manufacturer == "SimCam"
 
 
+async def test_clock_given_only_as_local_time_with_posix_zone(fleet):
+    cam = await fleet(clock_offset_s=1800, utc_in_clock=False)
+    result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
+    assert result.clock_offset_s == pytest.approx(1800, abs=2)
+
+
 async def test_clock_far_off_without_adjustment_is_a_clock_skew_error(fleet):
     cam = await fleet(clock_offset_s=2 * 3600)
     expected = r"authentication failed; device clock is off by \+(7199|7200|7201) s"
