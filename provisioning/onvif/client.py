@@ -27,7 +27,7 @@ from zeep import Settings
 from provisioning.errors import AuthFailed, DeviceError, MalformedResponse, NotSupported
 from provisioning.onvif.clock import device_utc
 from provisioning.onvif.errors import ClockSkew, translate
-from provisioning.onvif.models import DeviceInfo, MediaProfile, VideoSource
+from provisioning.onvif.models import DeviceInfo, MediaProfile, NetworkInterface, VideoSource
 
 log = logging.getLogger(__name__)
 
@@ -432,6 +432,50 @@ class OnvifClient:
             else {"Type": "DNS", "DNSname": server}
         )
         await self._call("SetNTP", lambda: devicemgmt.SetNTP({"FromDHCP": False, "NTPManual": [entry]}))
+
+    async def network_interfaces(self) -> list[NetworkInterface]:
+        devicemgmt = await self._service("devicemgmt")
+        answer = await self._call("GetNetworkInterfaces", devicemgmt.GetNetworkInterfaces)
+        interfaces = []
+        for item in answer or []:
+            info = getattr(item, "Info", None)
+            config = getattr(getattr(item, "IPv4", None), "Config", None)
+            manual = [
+                m.Address for m in (getattr(config, "Manual", None) or []) if getattr(m, "Address", None)
+            ]
+            interfaces.append(
+                NetworkInterface(
+                    token=_text(item.token),
+                    name=_text(getattr(info, "Name", None)) or None,
+                    mac=_text(getattr(info, "HwAddress", None)).lower() or None,
+                    enabled=bool(getattr(item, "Enabled", False)),
+                    ipv4=tuple(str(a) for a in manual),
+                )
+            )
+        return interfaces
+
+    async def sync_device_clock(self) -> None:
+        """Set the camera's clock to ours (UTC, manual), for cameras without a reachable NTP server.
+
+        WS-Security timestamps follow: the stored offset is cleared and the device service rebuilt.
+        """
+        devicemgmt = await self._service("devicemgmt")
+        now = dt.datetime.now(dt.UTC)
+        request = {
+            "DateTimeType": "Manual",
+            "DaylightSavings": False,
+            "TimeZone": None,
+            "UTCDateTime": {
+                "Date": {"Year": now.year, "Month": now.month, "Day": now.day},
+                "Time": {"Hour": now.hour, "Minute": now.minute, "Second": now.second},
+            },
+        }
+        await self._call("SetSystemDateAndTime", lambda: devicemgmt.SetSystemDateAndTime(request))
+        assert self._camera is not None
+        self._camera.dt_diff = None
+        await devicemgmt.close()
+        self._camera.services.pop(("devicemgmt", None), None)
+        self.clock_offset_s = await self._read_clock_offset(await self._service("devicemgmt"))
 
     async def ntp_servers(self) -> list[str]:
         devicemgmt = await self._service("devicemgmt")

@@ -46,3 +46,12 @@ class Channel:
 
     video_source_token: str
     profiles: tuple[MediaProfile, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInterface:
+    token: str
+    name: str | None
+    mac: str | None
+    enabled: bool
+    ipv4: tuple[str, ...] = ()

@@ -163,3 +163,25 @@ async def test_set_ntp_points_the_camera_at_our_server(fleet):
         await client.set_ntp("ntp.ioc.example.vn")
         assert await client.ntp_servers() == ["ntp.ioc.example.vn"]
     assert cam.ntp_servers == ["ntp.ioc.example.vn"]
+
+
+async def test_network_interfaces_report_the_mac(fleet):
+    cam = await fleet(mac="00:1A:2B:3C:4D:5E")
+    async with OnvifClient("127.0.0.1", cam.port, "admin", PASSWORD) as client:
+        [eth0] = await client.network_interfaces()
+    assert (eth0.token, eth0.mac, eth0.enabled, eth0.ipv4) == (
+        "eth0",
+        "00:1a:2b:3c:4d:5e",
+        True,
+        ("127.0.0.1",),
+    )
+
+
+async def test_syncing_a_drifted_clock(fleet):
+    cam = await fleet(clock_offset_s=-5000)
+    async with OnvifClient("127.0.0.1", cam.port, "admin", PASSWORD) as client:
+        assert client.clock_offset_s == pytest.approx(-5000, abs=2)
+        await client.sync_device_clock()
+        assert client.clock_offset_s is not None and abs(client.clock_offset_s) < 2
+        assert (await client.device_info()).manufacturer == "SimCam"  # still authenticates
+    assert abs(cam.clock_offset.total_seconds()) < 2
