@@ -179,7 +179,9 @@ def _onboard_discovered(
 
     from ioc.cli.context import in_transaction
 
-    target = urlsplit(xaddrs[0]) if xaddrs else None
+    # A device may list several XAddrs (IPv6, other subnets): prefer the one it answered from.
+    parsed = [urlsplit(x) for x in xaddrs]
+    target = next((p for p in parsed if p.hostname == address), parsed[0] if parsed else None)
     host = (target.hostname if target else None) or address
     port = (target.port if target else None) or DEFAULT_ONVIF_PORT
     try:

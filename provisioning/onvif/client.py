@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -315,7 +316,7 @@ class OnvifClient:
                     snapshot_uri = await self.snapshot_uri(profile.token)
                 except NotSupported:
                     snapshot_missing = True
-            filled.append(_replace(profile, stream_uri=stream_uri, snapshot_uri=snapshot_uri))
+            filled.append(replace(profile, stream_uri=stream_uri, snapshot_uri=snapshot_uri))
         if snapshot_missing:
             notes.append("device offers no snapshot URI")
         return filled, notes
@@ -493,9 +494,3 @@ def _float(value: Any) -> float | None:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _replace(profile: MediaProfile, **changes: Any) -> MediaProfile:
-    from dataclasses import replace
-
-    return replace(profile, **changes)

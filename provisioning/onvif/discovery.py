@@ -67,7 +67,10 @@ class _Collector(asyncio.DatagramProtocol):
         self.found: dict[str, DiscoveredDevice] = {}
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        for match in parse_probe_matches(data):
+        matches = parse_probe_matches(data)
+        if not matches:
+            log.debug("discovery: unreadable answer from %s", addr[0])
+        for match in matches:
             if match.relates_to and match.relates_to != self.message_id:
                 continue  # an answer to somebody else's probe
             key = match.endpoint or f"{addr[0]}:{','.join(match.xaddrs)}"
@@ -75,8 +78,6 @@ class _Collector(asyncio.DatagramProtocol):
                 self.found[key] = DiscoveredDevice(
                     addr[0], match.endpoint, match.scopes, match.xaddrs, match.types
                 )
-        if not self.found and data:
-            log.debug("discovery: unreadable answer from %s", addr[0])
 
 
 async def discover(interface: str, *, listen_s: float = 3.0, port: int = PORT) -> list[DiscoveredDevice]:
