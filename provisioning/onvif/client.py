@@ -79,13 +79,17 @@ _warm_lock: asyncio.Lock | None = None
 _warm = False
 
 
-def _load_documents() -> None:
-    """Blocking part of set-up: list the WSDL folders and parse every WSDL we use, once per process."""
+def _list_our_wsdl_dir() -> None:
+    """The library checks WSDL paths against a cached folder listing; add ours, off the loop."""
     onvif.client._WSDL_DIR_FILES[str(WSDL_DIR)] = onvif.client._list_wsdl_dir(str(WSDL_DIR))
 
 
 async def warm_up() -> None:
-    """Load WSDLs and the shared cache off the event loop, once; later calls return at once."""
+    """Parse the WSDLs off the event loop, once per process; later calls return at once.
+
+    No zeep SqliteCache: every document is a local file, so the cache would only add a database
+    file in the user's home directory.
+    """
     global _warm, _warm_lock
     if _warm:
         return
@@ -94,7 +98,7 @@ async def warm_up() -> None:
     async with _warm_lock:
         if _warm:
             return
-        await asyncio.to_thread(_load_documents)
+        await asyncio.to_thread(_list_our_wsdl_dir)
         wsdl = Path(onvif.client._WSDL_PATH)
         # The library parses each WSDL in an executor and caches the Document process-wide.
         for name in ("devicemgmt.wsdl", "media.wsdl"):
@@ -169,7 +173,12 @@ class OnvifClient:
     async def connect(self) -> None:
         await warm_up()
         self._camera = ONVIFCamera(
-            self.host, self.port, self.username, self._password.get_secret_value(), adjust_time=False
+            self.host,
+            self.port,
+            self.username,
+            self._password.get_secret_value(),
+            no_cache=True,
+            adjust_time=False,
         )
         devicemgmt = await self._service("devicemgmt")
         self.clock_offset_s = await self._read_clock_offset(devicemgmt)
@@ -338,6 +347,7 @@ class OnvifClient:
                 self.username,
                 self._password.get_secret_value(),
                 str(MEDIA2_WSDL),
+                no_cache=True,
                 dt_diff=self._camera.dt_diff,
                 binding_name=MEDIA2_BINDING,
                 binding_key=("media2", None),
