@@ -54,6 +54,8 @@ class SimulatedCamera:
         self.ntp_servers: list[str] = []
         self.ntp_from_dhcp = True
         self.port = config.port
+        self.requests = 0
+        """SOAP requests received: lets tests prove a device was (not) contacted."""
 
     # -- helpers -----------------------------------------------------------------------------------
     def now(self) -> datetime:

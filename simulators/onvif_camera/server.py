@@ -55,7 +55,6 @@ _EXTERNAL_ENTITY = (
 class _Instance:
     camera: SimulatedCamera
     checker: UsernameTokenChecker
-    requests: int = 0
 
 
 class CameraFleet:
@@ -116,8 +115,8 @@ class CameraFleet:
 
     async def _soap(self, request: web.Request) -> web.Response:
         instance = self._instance(request)
-        instance.requests += 1
         camera = instance.camera
+        camera.requests += 1
         body = await request.read()
         if camera.config.slow_s:
             await asyncio.sleep(camera.config.slow_s)

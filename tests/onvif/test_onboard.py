@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox, generate_key
 from device_registry.db import create_engine, session_factory
-from device_registry.errors import Forbidden
+from device_registry.errors import Forbidden, NotFound
 from device_registry.models import Credential, Device
 from ioc.app import create_app
 from ioc.migrate import upgrade
@@ -131,6 +131,15 @@ async def test_failed_probe_leaves_the_registry_untouched(fleet, sessions, box, 
     assert await _count_devices(sessions) == 0
     async with sessions() as session:
         assert await session.scalar(select(func.count(Credential.id))) == 0
+
+
+async def test_unknown_site_is_refused_before_the_camera_is_contacted(fleet, sessions, box, world):
+    cam = await fleet()
+    with pytest.raises(NotFound) as caught:
+        await _onboard(sessions, box, cam.port, site="NO-SUCH-SITE")
+    assert caught.value.field == "site"
+    assert cam.requests == 0
+    assert await _count_devices(sessions) == 0
 
 
 async def test_same_serial_twice_is_a_conflict(fleet, sessions, box, world):
