@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import re
+from collections.abc import Callable
 
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
@@ -30,8 +31,15 @@ def _md5(text: str) -> str:
 class Authorizer:
     """Builds the Authorization header for each request once a challenge has been seen."""
 
-    def __init__(self, username: str, password: str, challenges: dict[str, dict[str, str]]) -> None:
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        challenges: dict[str, dict[str, str]],
+        cnonce: Callable[[], str] = lambda: os.urandom(8).hex(),
+    ) -> None:
         self.username = username
+        self._cnonce = cnonce
         self._password = password
         self.scheme = "digest" if "digest" in challenges else "basic" if "basic" in challenges else None
         self.params = challenges.get(self.scheme or "", {})
@@ -50,7 +58,7 @@ class Authorizer:
         qops = [q.strip() for q in self.params.get("qop", "").split(",") if q.strip()]
         if "auth" in qops:
             self._count += 1
-            nc, cnonce = f"{self._count:08x}", os.urandom(8).hex()
+            nc, cnonce = f"{self._count:08x}", self._cnonce()
             response = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
             parts += ["qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
         else:
