@@ -28,3 +28,26 @@ async def test_library_camera_with_its_own_time_adjustment(fleet):
         assert (await camera.get_snapshot("MainStream"))[:2] == b"\xff\xd8"  # a JPEG
     finally:
         await camera.close()
+
+
+async def test_wsdls_are_parsed_once_per_process(fleet, monkeypatch):
+    import onvif.client
+
+    from provisioning.onvif.client import MEDIA2_WSDL
+    from provisioning.onvif.probe import probe_onvif
+    from tests.onvif.conftest import PASSWORD
+
+    await warm_up()
+    assert str(MEDIA2_WSDL) in onvif.client._DOCUMENT_CACHE
+    parsed: list[str] = []
+    original = onvif.client.DocumentWithDeferredLoad.original_load
+
+    def counting_load(self, url, *args, **kwargs):
+        parsed.append(url)
+        return original(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(onvif.client.DocumentWithDeferredLoad, "original_load", counting_load)
+    cam = await fleet(h265_only=True)
+    for _ in range(3):
+        await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
+    assert parsed == []
