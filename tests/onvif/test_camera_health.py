@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from telemetry.collectors.camera import CameraHealthCollector
+from telemetry.line_protocol import encode_point
 from tests.onvif.conftest import RTSP_PASSWORD, RTSP_USER
 from tests.support.process import free_port
 
@@ -41,6 +42,9 @@ async def test_healthy_camera_reports_up_with_clock_offset(fleet, rtsp_server):
     assert point.fields["rtsp_up"] == 1
     assert point.fields["clock_offset_s"] == pytest.approx(95, abs=2)
     assert isinstance(point.fields["probe_ms"], float) and point.fields["probe_ms"] > 0
+    line = encode_point(point)  # what the telemetry writer will send
+    assert line.startswith("camera_health,device_id=4711,site=34.D1.C7,site_path=34/34.D1/34.D1.C7 ")
+    assert "onvif_up=1i" in line and "rtsp_up=1i" in line
 
 
 async def test_dead_stream_and_dead_camera_are_points_not_exceptions(fleet, caplog):
