@@ -13,6 +13,7 @@ from device_registry.api.deps import CurrentPrincipal, RegistryRuntime
 from device_registry.api.errors import install_error_handlers
 from ioc.runtime import Platform
 from ioc.settings import Settings
+from monitors.api import monitors_router
 from provisioning.onvif.api import router as onvif_router
 from telemetry import metrics as telemetry_metrics
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     install_error_handlers(app)
     app.include_router(registry_router())
+    app.include_router(monitors_router())
     app.include_router(onvif_router, prefix="/api/v1")
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)

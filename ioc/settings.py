@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from monitors.config import MonitorSettings
 from provisioning.onvif.settings import OnvifSettings
 
 
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
+    monitors: MonitorSettings = Field(default_factory=MonitorSettings)
     onvif: OnvifSettings = Field(default_factory=OnvifSettings)
 
     # Telemetry writer (docs/telemetry.md). Flat fields so the documented names IOC_INFLUX_URL etc. work

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from ioc.cli import admin, devices, onvif, sites, telemetry, users  # noqa: F401
+from ioc.cli import admin, devices, monitors, onvif, sites, telemetry, users  # noqa: F401
