@@ -16,6 +16,7 @@ from ioc.runtime import Platform
 from ioc.settings import Settings
 from monitors.api import monitors_router
 from provisioning.mqtt.api import router as mqtt_router
+from provisioning.onvif.api import router as onvif_router
 from provisioning.snmp import api as snmp_api
 from telemetry import metrics as telemetry_metrics
 from telemetry.ingest.api import router as deadletters_router
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(mqtt_router, prefix="/api/v1")
     app.include_router(deadletters_router, prefix="/api/v1")
     app.include_router(snmp_api.router, prefix="/api/v1")
+    app.include_router(onvif_router, prefix="/api/v1")
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)
     async def metrics(_: CurrentPrincipal) -> Response:

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from monitors.config import MonitorSettings
 from provisioning.mqtt.url import MqttUrl
+from provisioning.onvif.settings import OnvifSettings
 from provisioning.snmp.settings import SnmpSettings
 
 
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
         default=None, description="Broker for the platform (ingest, commands): mqtt[s]://user:pass@host:port"
     )
     snmp: SnmpSettings = Field(default_factory=SnmpSettings)
+    onvif: OnvifSettings = Field(default_factory=OnvifSettings)
 
     # Telemetry writer (docs/telemetry.md). Flat fields so the documented names IOC_INFLUX_URL etc. work
     # as-is; telemetry.config.WriterConfig.from_settings turns them into the writer's typed config.

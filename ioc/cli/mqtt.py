@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.models import DeviceKind
 from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
-from ioc.cli.onboard_group import onboard_app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.probe_groups import onboard_app
 from ioc.cli.telemetry import telemetry_app
 from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config

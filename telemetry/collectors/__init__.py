@@ -1,0 +1,1 @@
+"""One module per input: each turns a protocol client's answers into points."""

@@ -1,0 +1,270 @@
+"""``ioc probe onvif``, ``ioc discover onvif`` and ``ioc onboard onvif``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import typer
+from pydantic import SecretStr
+
+from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
+from provisioning.errors import DeviceError
+from provisioning.onvif.settings import OnvifSettings
+
+DEFAULT_ONVIF_PORT = 80
+
+
+def _settings() -> OnvifSettings:
+    """The ``onvif`` section of the settings; invalid values are reported naming the variable."""
+    from pydantic import ValidationError
+
+    from ioc.settings import Settings
+
+    try:
+        return Settings().onvif
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise CliError(f"settings: {where}: {first['msg']}", exit_code=2) from None
+
+
+def parse_host_port(value: str, default_port: int = DEFAULT_ONVIF_PORT) -> tuple[str, int]:
+    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``; a bad port is reported naming the argument."""
+    host, port_text = value, ""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+    if not host:
+        raise CliError(f"HOST[:PORT]: no host in {value!r}", exit_code=2)
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise CliError(f"HOST[:PORT]: port must be 1-65535, got {port_text!r}", exit_code=2)
+    return host, int(port_text)
+
+
+def device_error(error: DeviceError) -> CliError:
+    return CliError(str(error), details={"kind": error.kind, "retryable": error.retryable})
+
+
+def _offset(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:+.1f} s"
+
+
+def _show_probe(data: dict[str, Any]) -> None:
+    stdout_console.print(
+        f"[bold]{data['manufacturer']} {data['model']}[/] firmware {data['firmware']} "
+        f"serial {data['serial']} hardware {data['hardware_id']}",
+        highlight=False,
+    )
+    stdout_console.print(
+        f"clock offset {_offset(data['clock_offset_s'])} · services: {', '.join(data['services'])} · "
+        f"profiles via {data['media_service']}"
+        + (f" · NVR, {len(data['channels'])} channels" if data["is_nvr"] else ""),
+        highlight=False,
+    )
+    print_table(
+        "Profiles",
+        ["token", "name", "encoding", "resolution", "fps", "stream_uri", "snapshot_uri"],
+        [
+            [
+                p["token"],
+                p["name"],
+                p["encoding"],
+                p["resolution"],
+                p["fps"],
+                p["stream_uri"],
+                p["snapshot_uri"],
+            ]
+            for p in data["profiles"]
+        ],
+    )
+    for note in data["notes"]:
+        stdout_console.print(f"note: {note}", highlight=False, markup=False)
+
+
+@probe_app.command("onvif")
+def probe_onvif_command(
+    target: str = typer.Argument(
+        ..., metavar="HOST[:PORT]", help="Camera or NVR address (port 80 by default)."
+    ),
+    user: str = typer.Option(..., "--user", "-u", help="ONVIF user name."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        "-p",
+        envvar="IOC_ONVIF_PASSWORD",
+        prompt=True,
+        hide_input=True,
+        help="ONVIF password.",
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, help="Seconds per ONVIF call (default: settings onvif.call_timeout_s)."
+    ),
+    adjust_time: bool | None = typer.Option(
+        None, "--adjust-time/--no-adjust-time", help="Shift WS-Security timestamps to the device clock."
+    ),
+) -> None:
+    """Read identity, clock offset, services and stream profiles of one ONVIF device."""
+    from provisioning.onvif.probe import probe_onvif
+
+    host, port = parse_host_port(target)
+    config = _settings()
+    timeout = config.call_timeout_s if timeout is None else timeout
+    adjust_time = config.adjust_time if adjust_time is None else adjust_time
+    try:
+        result = asyncio.run(
+            probe_onvif(
+                host, port, user, SecretStr(password), call_timeout_s=timeout, adjust_time=adjust_time
+            )
+        )
+    except DeviceError as error:
+        raise device_error(error) from None
+    emit(result.to_dict(), _show_probe)
+
+
+def _show_discovery(rows: list[dict[str, Any]]) -> None:
+    print_table(
+        "ONVIF devices",
+        ["address", "name", "hardware", "location", "xaddrs"],
+        [[r["address"], r["name"], r["hardware"], r["location"], " ".join(r["xaddrs"])] for r in rows],
+    )
+
+
+@discover_app.command("onvif")
+def discover_onvif_command(
+    interface: str = typer.Option(..., "--interface", "-i", help="Send probes on this interface only."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, max=60.0, help="Seconds to wait for answers (default: 3)."
+    ),
+    onboard: bool = typer.Option(False, "--onboard", help="Onboard every device found (needs --site)."),
+    site: str | None = typer.Option(None, "--site", help="Site code for --onboard."),
+    user: str | None = typer.Option(None, "--user", "-u", help="ONVIF user name for --onboard."),
+    password: str | None = typer.Option(
+        None, "--password", "-p", envvar="IOC_ONVIF_PASSWORD", help="ONVIF password for --onboard."
+    ),
+) -> None:
+    """WS-Discovery on one interface: list cameras' address, scopes and XAddrs (and onboard them)."""
+    from provisioning.onvif.discovery import DiscoveryError, discover
+
+    if onboard:
+        missing = [
+            flag
+            for flag, value in (("--site", site), ("--user", user), ("--password", password))
+            if not value
+        ]
+        if missing:
+            raise CliError(f"--onboard needs {', '.join(missing)}", exit_code=2)
+    listen_s = _settings().discovery_listen_s if timeout is None else timeout
+    try:
+        found = asyncio.run(discover(interface, listen_s=listen_s))
+    except DiscoveryError as error:
+        raise CliError(str(error), exit_code=2) from None
+    rows = [device.to_dict() for device in found]
+    if onboard and site and user and password:
+        for row, device in zip(rows, found, strict=True):
+            row["onboard"] = _onboard_discovered(device.xaddrs, device.address, site, user, password)
+    emit(rows, _show_discovery)
+
+
+def _onboard_discovered(
+    xaddrs: list[str], address: str, site: str, user: str, password: str
+) -> dict[str, Any]:
+    """Onboard one discovered device; its failure is reported in its row, the others go on."""
+    from urllib.parse import urlsplit
+
+    from ioc.cli.context import in_transaction
+
+    # A device may list several XAddrs (IPv6, other subnets): prefer the one it answered from.
+    parsed = [urlsplit(x) for x in xaddrs]
+    target = next((p for p in parsed if p.hostname == address), parsed[0] if parsed else None)
+    host = (target.hostname if target else None) or address
+    port = (target.port if target else None) or DEFAULT_ONVIF_PORT
+    try:
+        return _run_onboard(
+            host, port, user, password, site, None, None, _settings().call_timeout_s, in_transaction
+        )
+    except CliError as error:
+        return {"error": str(error), **(error.details if isinstance(error.details, dict) else {})}
+
+
+def _run_onboard(
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    site: str,
+    name: str | None,
+    set_ntp: str | None,
+    timeout: float,
+    in_transaction: Any,
+) -> dict[str, Any]:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from ioc.cli.context import cli_principal
+    from ioc.runtime import Platform
+    from provisioning.onvif.onboard import onboard_onvif
+
+    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
+        try:
+            result = await onboard_onvif(
+                session,
+                cli_principal(),
+                platform.box,
+                host=host,
+                port=port,
+                username=user,
+                password=SecretStr(password),
+                site=site,
+                name=name,
+                set_ntp=set_ntp,
+                call_timeout_s=timeout,
+            )
+        except DeviceError as error:
+            raise device_error(error) from None
+        return result.to_dict()
+
+    return dict(in_transaction(body))
+
+
+def _show_onboard(data: dict[str, Any]) -> None:
+    stdout_console.print(
+        f"onboarded device {data['device_id']} [bold]{data['name']}[/] ({data['kind']})", highlight=False
+    )
+    _show_probe(data["probe"])
+
+
+@onboard_app.command("onvif")
+def onboard_onvif_command(
+    target: str = typer.Argument(
+        ..., metavar="HOST[:PORT]", help="Camera or NVR address (port 80 by default)."
+    ),
+    site: str = typer.Option(..., "--site", help="Site code the device stands at."),
+    user: str = typer.Option(..., "--user", "-u", help="ONVIF user name."),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        "-p",
+        envvar="IOC_ONVIF_PASSWORD",
+        prompt=True,
+        hide_input=True,
+        help="ONVIF password.",
+    ),
+    name: str | None = typer.Option(None, "--name", help="Device name (default: manufacturer model serial)."),
+    set_ntp: str | None = typer.Option(
+        None, "--set-ntp", metavar="SERVER", help="Point the camera at this NTP."
+    ),
+    timeout: float | None = typer.Option(None, "--timeout", min=0.1, help="Seconds per ONVIF call."),
+) -> None:
+    """Probe the device, then save it with its (encrypted) credential and media profiles."""
+    from ioc.cli.context import in_transaction
+
+    host, port = parse_host_port(target)
+    timeout = _settings().call_timeout_s if timeout is None else timeout
+    emit(
+        _run_onboard(host, port, user, password, site, name, set_ntp, timeout, in_transaction), _show_onboard
+    )

@@ -1,0 +1,1 @@
+"""ONVIF cameras and NVRs: client, probe, WS-Discovery and onboarding."""

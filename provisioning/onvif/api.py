@@ -1,0 +1,76 @@
+"""REST: ``POST /api/v1/onboard/onvif``, the same onboarding as ``ioc onboard onvif``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.schemas.devices import check_address
+from provisioning.errors import AuthFailed, DeviceError
+from provisioning.onvif.onboard import onboard_onvif
+
+router = APIRouter(prefix="/onboard", tags=["onboarding"])
+
+
+class OnvifOnboardRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    address: str
+    port: int = Field(default=80, ge=1, le=65535)
+    username: str = Field(min_length=1, max_length=128)
+    password: SecretStr
+    site_code: str = Field(min_length=1)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    set_ntp: str | None = Field(default=None, min_length=1, max_length=255)
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        checked = check_address(value)
+        if checked is None:
+            raise ValueError("address is required")
+        return checked
+
+
+def device_error_response(error: DeviceError) -> JSONResponse:
+    """The camera failed, not the caller: 422 naming ``password`` for bad credentials, else 502."""
+    auth = isinstance(error, AuthFailed)
+    return JSONResponse(
+        status_code=422 if auth else status.HTTP_502_BAD_GATEWAY,
+        content={
+            "detail": str(error),
+            "field": "password" if auth else None,
+            "kind": error.kind,
+            "retryable": error.retryable,
+        },
+    )
+
+
+@router.post("/onvif", status_code=status.HTTP_201_CREATED, response_model=None)
+async def onboard(
+    data: OnvifOnboardRequest, session: Session, principal: CurrentPrincipal, rt: Runtime
+) -> dict[str, Any] | JSONResponse:
+    try:
+        result = await onboard_onvif(
+            session,
+            principal,
+            rt.box,
+            host=data.address,
+            port=data.port,
+            username=data.username,
+            password=data.password,
+            site=data.site_code,
+            name=data.name,
+            set_ntp=data.set_ntp,
+            call_timeout_s=data.timeout_s,
+        )
+    except DeviceError as error:
+        await session.rollback()
+        return device_error_response(error)
+    await session.commit()
+    return result.to_dict()

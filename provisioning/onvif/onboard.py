@@ -1,0 +1,106 @@
+"""Onboarding: probe the camera, optionally set its NTP server, then save device, credential, profiles.
+
+Nothing is written unless the probe succeeded (the Home Assistant config-flow habit), and everything
+is written in the caller's one transaction: a failure leaves the registry as it was. Profiles,
+channels and notes go to ``device.attributes["onvif"]``, where monitors read stream URIs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from device_registry.authz import Principal
+from device_registry.credentials import UsernamePasswordCredential
+from device_registry.crypto import SecretBox
+from device_registry.errors import Conflict
+from device_registry.models import Device, DeviceKind, Protocol
+from device_registry.schemas.devices import DeviceCreate
+from device_registry.services.devices import WRITERS, create_device, placeable_site
+from provisioning.onvif.client import OnvifClient
+from provisioning.onvif.probe import ProbeResult, probe_onvif
+
+
+@dataclass(frozen=True)
+class OnboardResult:
+    device_id: int
+    name: str
+    kind: str
+    probe: ProbeResult
+    ntp_server: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id,
+            "name": self.name,
+            "kind": self.kind,
+            "ntp_server": self.ntp_server,
+            "notes": self.probe.notes,
+            "probe": self.probe.to_dict(),
+        }
+
+
+def default_name(probe: ProbeResult) -> str:
+    identity = " ".join(x for x in (probe.device.manufacturer, probe.device.model) if x) or "ONVIF device"
+    return f"{identity} {probe.device.serial or probe.host}"[:255]
+
+
+async def onboard_onvif(
+    session: AsyncSession,
+    principal: Principal,
+    box: SecretBox,
+    *,
+    host: str,
+    port: int,
+    username: str,
+    password: SecretStr,
+    site: str,
+    name: str | None = None,
+    set_ntp: str | None = None,
+    call_timeout_s: float = 10.0,
+) -> OnboardResult:
+    """Raises ``DeviceError`` (device side) or ``RegistryError`` (bad site, duplicate, not allowed)."""
+    principal.require(*WRITERS, action="onboard devices")
+    await placeable_site(session, principal, site)  # bad input fails before we talk to the camera
+    probe = await probe_onvif(host, port, username, password, call_timeout_s=call_timeout_s)
+    if probe.device.serial:
+        existing = await session.scalar(
+            select(Device.id).where(
+                Device.serial == probe.device.serial, Device.vendor == probe.device.manufacturer
+            )
+        )
+        if existing is not None:
+            raise Conflict(
+                f"serial: device {existing} already has serial {probe.device.serial}", field="serial"
+            )
+    if set_ntp:
+        async with OnvifClient(host, port, username, password, timeout=call_timeout_s) as client:
+            await client.set_ntp(set_ntp)
+    data = DeviceCreate(
+        name=name or default_name(probe),
+        kind=DeviceKind.NVR if probe.is_nvr else DeviceKind.CAMERA,
+        site_code=site,
+        address=host,
+        port=port,
+        protocols=[Protocol.ONVIF],
+        vendor=probe.device.manufacturer[:128] or None,
+        model=probe.device.model[:128] or None,
+        serial=probe.device.serial[:128] or None,
+        firmware=probe.device.firmware[:128] or None,
+        credential=UsernamePasswordCredential(protocol="onvif", username=username, password=password),
+    )
+    device = await create_device(session, principal, box, data)
+    device.attributes = {
+        "onvif": {
+            **{k: v for k, v in probe.to_dict().items() if k not in ("host", "port")},
+            "ntp_server": set_ntp,
+            "probed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    }
+    await session.flush()
+    return OnboardResult(device.id, device.name, str(device.kind), probe, set_ntp)

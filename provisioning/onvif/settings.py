@@ -1,0 +1,16 @@
+"""ONVIF/RTSP settings: the ``onvif`` field of ``ioc.settings.Settings`` (``IOC_ONVIF__CALL_TIMEOUT_S=5``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class OnvifSettings(BaseModel):
+    call_timeout_s: float = Field(default=10.0, gt=0, le=300, description="Seconds per ONVIF call.")
+    adjust_time: bool = Field(
+        default=True, description="Shift WS-Security timestamps to a camera clock that is far off."
+    )
+    rtsp_timeout_s: float = Field(default=5.0, gt=0, le=300, description="Seconds for an RTSP check.")
+    discovery_listen_s: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds to collect WS-Discovery answers."
+    )

@@ -1,0 +1,67 @@
+"""A real RTSP server for tests and the demo fleet: GStreamer's gst-rtsp-server with Digest auth.
+
+Run with Debian's interpreter (it needs python3-gi and gir1.2-gst-rtsp-server-1.0, which a virtualenv
+does not see): ``/usr/bin/python3 gst_rtsp_server.py --port 8554 --user u --password p``. Serves a
+live test pattern as MJPEG/RTP at ``rtsp://127.0.0.1:PORT/stream``; prints ``READY`` once listening.
+Deliberately imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+PIPELINE = (
+    "( videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,height=240,framerate=10/1 "
+    "! jpegenc ! rtpjpegpay name=pay0 pt=26 )"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--path", default="/stream")
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(args.address)
+    server.set_service(str(args.port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(PIPELINE)
+    factory.set_shared(True)
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        token = GstRtspServer.RTSPToken.new()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+        auth.add_digest(args.user, args.password or "", token)
+        server.set_auth(auth)
+        role = Gst.Structure.new_from_string(
+            "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+        )
+        factory.add_role_from_structure(role)
+    server.get_mount_points().add_factory(args.path, factory)
+    if server.attach(None) == 0:
+        print(f"cannot listen on {args.address}:{args.port}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    loop = GLib.MainLoop()
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, loop.quit)
+    print(f"READY rtsp://{args.address}:{args.port}{args.path}", flush=True)
+    loop.run()
+
+
+if __name__ == "__main__":
+    main()

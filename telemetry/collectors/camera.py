@@ -1,0 +1,90 @@
+"""``camera_health``: is the camera's ONVIF service up, is its main stream live, how far is its clock.
+
+A down camera is a measurement here, not an exception: the point carries ``onvif_up=0`` or
+``rtsp_up=0`` so dashboards see the outage; the reason is logged once when it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from device_registry.credentials import UsernamePasswordCredential
+from device_registry.targets import DeviceTarget
+from provisioning.errors import DeviceError
+from provisioning.onvif.client import OnvifClient
+from provisioning.rtsp.check import check_rtsp
+from telemetry.points import FieldValue, Point
+
+log = logging.getLogger(__name__)
+
+MEASUREMENT = "camera_health"
+DEFAULT_ONVIF_PORT = 80
+
+
+def site_tags(target: DeviceTarget) -> dict[str, str]:
+    """``site``: the device's own site code; ``site_path``: root-to-site codes joined by ``/``."""
+    if not target.site_codes:
+        return {}
+    return {"site": target.site_codes[-1], "site_path": "/".join(target.site_codes)}
+
+
+class CameraHealthCollector:
+    """Collector protocol: ``await collector.collect(target)`` returns one ``camera_health`` point."""
+
+    name = MEASUREMENT
+
+    def __init__(self, *, call_timeout_s: float = 10.0, rtsp_timeout_s: float = 5.0) -> None:
+        self.call_timeout_s = call_timeout_s
+        self.rtsp_timeout_s = rtsp_timeout_s
+        self._last_state: dict[int, str] = {}
+
+    async def collect(self, target: DeviceTarget) -> list[Point]:
+        credential = target.credential
+        if not isinstance(credential, UsernamePasswordCredential):
+            raise ValueError(f"device {target.device_id}: credential must be a user name and password")
+        started = time.perf_counter()
+        fields: dict[str, FieldValue] = {"onvif_up": 0, "rtsp_up": 0}
+        problems: list[str] = []
+        stream_uri: str | None = None
+        try:
+            async with OnvifClient(
+                target.address,
+                target.port or DEFAULT_ONVIF_PORT,
+                credential.username,
+                credential.password,
+                timeout=self.call_timeout_s,
+            ) as client:
+                if client.clock_offset_s is not None:
+                    fields["clock_offset_s"] = float(client.clock_offset_s)
+                profiles = await client.list_profiles()
+                fields["onvif_up"] = 1
+                if profiles:
+                    stream_uri = await client.stream_uri(profiles[0].token)
+        except DeviceError as error:
+            problems.append(f"ONVIF {error.kind}: {error}")
+        fields["probe_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if stream_uri:
+            try:
+                await check_rtsp(
+                    stream_uri, credential.username, credential.password, timeout_s=self.rtsp_timeout_s
+                )
+                fields["rtsp_up"] = 1
+            except DeviceError as error:
+                problems.append(f"RTSP {error.kind}: {error}")
+        elif fields["onvif_up"]:
+            problems.append("RTSP: device gave no stream URI")
+        self._log_change(target, problems)
+        tags = {"device_id": str(target.device_id), **site_tags(target)}
+        return [Point(MEASUREMENT, fields, time.time_ns(), tags)]
+
+    def _log_change(self, target: DeviceTarget, problems: list[str]) -> None:
+        state = "; ".join(problems) or "ok"
+        previous = self._last_state.get(target.device_id)
+        if state == previous:
+            return
+        self._last_state[target.device_id] = state
+        if problems:
+            log.warning("camera %s (%s) DOWN: %s", target.device_id, target.name, state)
+        elif previous is not None:
+            log.warning("camera %s (%s) UP again", target.device_id, target.name)
