@@ -77,3 +77,11 @@ def change(
         at=at,
         **extra,
     )
+
+
+async def drain(worker: Any) -> int:
+    """Run the outbox until nothing is due now (rows of one lane go out one pass at a time)."""
+    total = 0
+    while attempted := await worker.run_once():
+        total += attempted
+    return total
