@@ -1,3 +1,5 @@
 """Every sub-command module, imported once so it registers itself on the root app."""
 
 from __future__ import annotations
+
+from ioc.cli import admin, devices, sites, users  # noqa: F401

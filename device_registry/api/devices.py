@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response, status
+
+from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.errors import InvalidInput
+from device_registry.models import DeviceKind, Lifecycle
+from device_registry.queries.devices import DeviceFilter, device_views, filtered, list_devices, site_history
+from device_registry.schemas.common import Page
+from device_registry.schemas.devices import DeviceCreate, DevicePublic, DeviceUpdate, SiteHistoryPublic
+from device_registry.services import devices as service
+from device_registry.services.importer import detect_format, export_devices, import_devices
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+@router.get("", response_model=Page[DevicePublic])
+async def list_(
+    session: Session,
+    principal: CurrentPrincipal,
+    site: str | None = None,
+    kind: DeviceKind | None = None,
+    lifecycle: Lifecycle | None = None,
+    tag: str | None = None,
+    vendor: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[DevicePublic]:
+    flt = DeviceFilter(site=site, kind=kind, lifecycle=lifecycle, tag=tag, vendor=vendor, search=search)
+    return await list_devices(session, principal, flt, min(max(limit, 1), 1000), max(offset, 0))
+
+
+@router.post("", response_model=DevicePublic, status_code=status.HTTP_201_CREATED)
+async def create(
+    data: DeviceCreate, session: Session, principal: CurrentPrincipal, rt: Runtime
+) -> DevicePublic:
+    device = await service.create_device(session, principal, rt.box, data)
+    await session.commit()
+    return (await device_views(session, [device]))[0]
+
+
+@router.post("/import")
+async def import_(
+    request: Request,
+    session: Session,
+    principal: CurrentPrincipal,
+    dry_run: bool = False,
+    format: Literal["csv", "yaml"] | None = None,
+) -> dict[str, object]:
+    """Body: the CSV or YAML file itself (``Content-Type: text/csv`` or ``application/yaml``)."""
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise InvalidInput(f"body: larger than {MAX_IMPORT_BYTES} bytes", field="body")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"body: not UTF-8 at byte {error.start}", field="body") from None
+    fmt = format or detect_format(None, request.headers.get("content-type"))
+    result = await import_devices(session, principal, text, fmt, dry_run=dry_run)
+    if dry_run:
+        await session.rollback()
+    else:
+        await session.commit()
+    return {**result.as_dict(), "created_names": result.created[:100], "updated_names": result.updated[:100]}
+
+
+@router.get("/export")
+async def export(
+    session: Session,
+    principal: CurrentPrincipal,
+    format: Literal["csv", "yaml"] = "csv",
+    site: str | None = None,
+) -> Response:
+    query = await filtered(session, principal, DeviceFilter(site=site))
+    devices = list((await session.scalars(query)).all())
+    body = await export_devices(session, principal, devices, format)
+    media = "text/csv" if format == "csv" else "application/yaml"
+    return Response(body, media_type=f"{media}; charset=utf-8")
+
+
+@router.get("/{device_id}", response_model=DevicePublic)
+async def get(device_id: int, session: Session, principal: CurrentPrincipal) -> DevicePublic:
+    return (await device_views(session, [await service.get_device(session, principal, device_id)]))[0]
+
+
+@router.get("/{device_id}/history", response_model=list[SiteHistoryPublic])
+async def history(device_id: int, session: Session, principal: CurrentPrincipal) -> list[SiteHistoryPublic]:
+    await service.get_device(session, principal, device_id)
+    return await site_history(session, device_id)
+
+
+@router.patch("/{device_id}", response_model=DevicePublic)
+async def update(
+    device_id: int, data: DeviceUpdate, session: Session, principal: CurrentPrincipal, rt: Runtime
+) -> DevicePublic:
+    device = await service.update_device(session, principal, rt.box, device_id, data)
+    await session.commit()
+    return (await device_views(session, [device]))[0]
+
+
+@router.delete("/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(device_id: int, session: Session, principal: CurrentPrincipal) -> Response:
+    await service.delete_device(session, principal, device_id)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,45 @@
+"""The FastAPI application: registry routes, /metrics, and the lifespan that owns async resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from device_registry.api import registry_router
+from device_registry.api.deps import CurrentPrincipal, RegistryRuntime
+from device_registry.api.errors import install_error_handlers
+from ioc.runtime import Platform
+from ioc.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        platform = Platform.open(settings)
+        app.state.platform = platform
+        app.state.registry = RegistryRuntime(sessions=platform.sessions, box=platform.box)
+        try:
+            yield
+        finally:
+            await platform.close()
+
+    app = FastAPI(
+        title="IOC platform",
+        version="0.1.0",
+        description="Device registry and telemetry for provincial smart-city operations centres.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(registry_router())
+
+    @app.get("/metrics", tags=["metrics"], response_class=Response)
+    async def metrics(_: CurrentPrincipal) -> Response:
+        """Prometheus text format; authenticated like every route but health."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,213 @@
+"""`ioc users …` and `ioc credentials …`: people, scopes, tokens and stored device credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from device_registry.credentials import Credential, SnmpCommunityCredential, UsernamePasswordCredential
+from device_registry.errors import NotFound
+from device_registry.models import Credential as CredentialRow
+from device_registry.models import Role, User
+from device_registry.queries.audit import AuditFilter, list_audit
+from device_registry.schemas.users import TokenCreate, UserCreate, UserUpdate
+from device_registry.services import users as service
+from device_registry.services.credentials import create_credential
+from ioc.cli.context import cli_principal, in_transaction
+from ioc.cli.main import app
+from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.runtime import Platform
+
+users_app = typer.Typer(help="Users, roles, scopes and API tokens.", no_args_is_help=True)
+credentials_app = typer.Typer(help="Stored device credentials (write-only secrets).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(credentials_app, name="credentials")
+app.add_typer(audit_app, name="audit")
+
+
+async def _user(session: AsyncSession, username: str) -> User:
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    return user
+
+
+@users_app.command("add")
+def add(
+    username: str,
+    role: Role = typer.Option(..., help="admin, engineer, operator or maintenance"),
+    scope: str | None = typer.Option(None, help="Site code: the user's subtree (none = everything)."),
+    full_name: str = typer.Option(""),
+    email: str | None = typer.Option(None),
+    token: bool = typer.Option(True, help="Also issue an API token (printed once)."),
+) -> None:
+    """Create a user (and an API token)."""
+
+    async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
+        principal = cli_principal()
+        data = UserCreate(
+            username=username, role=role, scope_site_code=scope, full_name=full_name, email=email
+        )
+        user = await service.create_user(session, principal, data)
+        view = (await service.user_view(session, user)).model_dump(mode="json")
+        if token:
+            view["token"] = (
+                await service.issue_token(session, principal, user, TokenCreate(name="cli"))
+            ).token
+        return view
+
+    def human(d: dict[str, Any]) -> None:
+        stdout_console.print(f"user {d['username']} ({d['role']}) created, id {d['id']}")
+        if d.get("token"):
+            stdout_console.print("token (shown once):")
+            stdout_console.print(d["token"], markup=False, highlight=False)
+
+    emit(in_transaction(body), human)
+
+
+@users_app.command("list")
+def list_() -> None:
+    """List users with their role and scope."""
+
+    async def body(_: Platform, session: AsyncSession) -> list[dict[str, Any]]:
+        users = (await session.scalars(select(User).order_by(User.id))).all()
+        return [(await service.user_view(session, u)).model_dump(mode="json") for u in users]
+
+    emit(
+        in_transaction(body),
+        lambda rows: print_table(
+            "users",
+            ["id", "username", "role", "scope", "frozen", "active"],
+            [
+                (
+                    u["id"],
+                    u["username"],
+                    u["role"],
+                    u["scope_site_code"] or "(all)",
+                    u["scope_frozen"],
+                    u["active"],
+                )
+                for u in rows
+            ],
+        ),
+    )
+
+
+@users_app.command("update")
+def update(
+    username: str,
+    role: Role | None = typer.Option(None),
+    scope: str | None = typer.Option(None, help="New scope site code (clears a frozen scope)."),
+    clear_scope: bool = typer.Option(False, help="Remove the scope: the user sees everything."),
+    active: bool | None = typer.Option(None, "--active/--inactive"),
+) -> None:
+    """Change a user's role, scope or state."""
+
+    async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
+        data = UserUpdate(role=role, scope_site_code=scope, clear_scope=clear_scope, active=active)
+        user = await service.update_user(session, cli_principal(), await _user(session, username), data)
+        return (await service.user_view(session, user)).model_dump(mode="json")
+
+    emit(
+        in_transaction(body),
+        lambda d: stdout_console.print(
+            f"user {d['username']}: {d['role']}, scope {d['scope_site_code'] or '(all)'}"
+        ),
+    )
+
+
+@users_app.command("token")
+def token(username: str, name: str = typer.Option("cli")) -> None:
+    """Issue another API token for a user (printed once)."""
+
+    async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
+        issued = await service.issue_token(
+            session, cli_principal(), await _user(session, username), TokenCreate(name=name)
+        )
+        return issued.model_dump(mode="json")
+
+    emit(in_transaction(body), lambda d: stdout_console.print(d["token"], markup=False, highlight=False))
+
+
+@credentials_app.command("add")
+def add_credential(
+    name: str,
+    protocol: str = typer.Option(..., help="snmp (v1/v2c community), onvif, rtsp or http"),
+    community: str | None = typer.Option(None, help="SNMP community (prompted when omitted)."),
+    snmp_version: str = typer.Option("2c", help="1 or 2c"),
+    username: str | None = typer.Option(None),
+    password: str | None = typer.Option(
+        None, help="Prompted when omitted; avoid putting it in shell history."
+    ),
+) -> None:
+    """Store a credential under a name that devices and imports refer to."""
+    value: Credential
+    if protocol == "snmp":
+        secret = community or typer.prompt("community", hide_input=True)
+        if snmp_version not in ("1", "2c"):
+            raise CliError("--snmp-version: 1 or 2c")
+        value = SnmpCommunityCredential(
+            community=SecretStr(secret), version="1" if snmp_version == "1" else "2c"
+        )
+    elif protocol in ("onvif", "rtsp", "http"):
+        if not username:
+            raise CliError("--username is required for this protocol")
+        secret = password or typer.prompt("password", hide_input=True)
+        value = UsernamePasswordCredential(protocol=protocol, username=username, password=SecretStr(secret))
+    else:
+        raise CliError("--protocol: snmp, onvif, rtsp or http (SNMPv3 credentials: see `ioc onboard snmp`)")
+
+    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
+        row = await create_credential(session, cli_principal(), platform.box, name, value)
+        return {"id": row.id, "name": row.name, "protocol": row.protocol}
+
+    emit(in_transaction(body), lambda d: stdout_console.print(f"credential {d['name']} stored (encrypted)"))
+
+
+@credentials_app.command("list")
+def list_credentials() -> None:
+    """Names and protocols; secrets are never shown."""
+
+    async def body(_: Platform, session: AsyncSession) -> list[dict[str, Any]]:
+        rows = (
+            await session.scalars(select(CredentialRow).where(CredentialRow.name.not_like("device/%")))
+        ).all()
+        return [{"id": r.id, "name": r.name, "protocol": r.protocol} for r in rows]
+
+    emit(
+        in_transaction(body),
+        lambda rows: print_table(
+            "credentials", ["id", "name", "protocol"], [(r["id"], r["name"], r["protocol"]) for r in rows]
+        ),
+    )
+
+
+@audit_app.command("list")
+def audit_list(
+    object_type: str | None = typer.Option(None, help="site, device, user, token, credential"),
+    object_id: int | None = typer.Option(None),
+    action: str | None = typer.Option(None),
+    limit: int = typer.Option(50, min=1, max=10000),
+) -> None:
+    """Most recent changes first."""
+
+    async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
+        flt = AuditFilter(object_type=object_type, object_id=object_id, action=action)
+        return (await list_audit(session, flt, limit)).model_dump(mode="json")
+
+    emit(
+        in_transaction(body),
+        lambda d: print_table(
+            "audit",
+            ["at", "actor", "action", "object", "id", "name"],
+            [
+                (e["at"], e["actor"], e["action"], e["object_type"], e["object_id"], e["object_repr"])
+                for e in d["items"]
+            ],
+        ),
+    )

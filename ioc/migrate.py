@@ -1,0 +1,25 @@
+"""Run the Alembic migrations programmatically (``ioc init``, ``ioc migrate``, tests).
+
+Synchronous on purpose: Alembic's env starts its own event loop, so callers inside a loop use
+``asyncio.to_thread(upgrade, url)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    command.upgrade(alembic_config(database_url), revision)
