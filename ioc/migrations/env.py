@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import device_registry.models  # noqa: F401  (registers tables)
+import monitors.alerting.models  # noqa: F401
 from device_registry.db import Base, create_engine
 
 target_metadata = Base.metadata

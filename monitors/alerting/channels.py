@@ -46,9 +46,7 @@ def send(url: str, subject: str, body: str, *, timeout: float = 30.0) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(url):
         raise DeliveryError("channel URL is no longer valid", retryable=False)
-    result = notifier.notify(
-        body=body, title=subject, body_format=apprise.NotifyFormat.TEXT, timeout=timeout
-    )
+    result = notifier.notify(body=body, title=subject, body_format=apprise.NotifyFormat.TEXT, timeout=timeout)
     if result.failed_count or not result.success_count:
         messages = [
             _without(entry.message, url) for entry in result.logs() if entry.level in ("WARNING", "ERROR")

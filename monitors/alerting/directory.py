@@ -1,15 +1,21 @@
-"""What alerting needs to know about sites and devices, as two small protocols.
+"""What alerting needs to know about sites and devices, as two small protocols and their registry answer.
 
-The registry owns sites and devices; alerting only asks questions (which subtree is this site in, what is
-its path called, what is this device). Keeping that behind a protocol lets the registry implement it
-with its materialised site paths, and lets tests and the benchmark use :class:`StaticDirectory`.
+Alerting only asks questions of the registry (which subtree is this site in, what is its path called,
+what is this device); keeping them behind protocols keeps the one-way layering and makes the questions
+explicit. :class:`RegistryDirectory` answers them from the registry's tables, using the materialised
+site path (``/1/7/42/``) so a device's whole ancestry costs one query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from device_registry.models import Device, Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +25,7 @@ class DeviceInfo:
     kind: str
     site_id: int
     site_codes: Sequence[str] = ()
+    """Codes of the site and its ancestors, root first (Grafana tags)."""
 
 
 class SiteDirectory(Protocol):
@@ -37,33 +44,41 @@ class DeviceDirectory(Protocol):
     async def device(self, device_id: int) -> DeviceInfo | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class SiteEntry:
-    name: str
-    parent_id: int | None = None
-    code: str = ""
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
 
 
-@dataclass
-class StaticDirectory:
-    """Sites and devices held in memory: for tests, the benchmark, and a deployment without a registry."""
+class RegistryDirectory:
+    """Both protocols, answered from the registry database."""
 
-    sites: Mapping[int, SiteEntry] = field(default_factory=dict)
-    devices: Mapping[int, DeviceInfo] = field(default_factory=dict)
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
 
     async def exists(self, site_id: int) -> bool:
-        return site_id in self.sites
+        async with self._sessions() as session:
+            return await session.get(Site, site_id) is not None
 
     async def ancestors(self, site_id: int) -> Sequence[int]:
-        chain: list[int] = []
-        current: int | None = site_id
-        while current is not None and current in self.sites and current not in chain:
-            chain.append(current)
-            current = self.sites[current].parent_id
-        return list(reversed(chain))
+        async with self._sessions() as session:
+            path = await session.scalar(select(Site.path).where(Site.id == site_id))
+        return _path_ids(path) if path else []
+
+    async def _chain(self, session: AsyncSession, site_id: int) -> list[Site]:
+        path = await session.scalar(select(Site.path).where(Site.id == site_id))
+        ids = _path_ids(path) if path else []
+        sites = {s.id: s for s in await session.scalars(select(Site).where(Site.id.in_(ids)))}
+        return [sites[i] for i in ids if i in sites]
 
     async def path_names(self, site_id: int) -> Sequence[str]:
-        return [self.sites[s].name for s in await self.ancestors(site_id)]
+        async with self._sessions() as session:
+            return [site.name for site in await self._chain(session, site_id)]
 
     async def device(self, device_id: int) -> DeviceInfo | None:
-        return self.devices.get(device_id)
+        async with self._sessions() as session:
+            device = await session.get(Device, device_id)
+            if device is None:
+                return None
+            chain = await self._chain(session, device.site_id)
+            return DeviceInfo(
+                device.id, device.name, str(device.kind), device.site_id, [s.code for s in chain]
+            )

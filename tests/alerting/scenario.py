@@ -11,7 +11,7 @@ from device_registry.db import transaction
 from monitors.alerting import admin
 from monitors.alerting.context import AlertingContext
 from monitors.events import DeviceState, Severity, StateChange
-from tests.alerting.conftest import TAN_HOA, VU_THU
+from tests.alerting.world import TAN_HOA, VU_THU, World
 
 _ids = itertools.count(1)
 
@@ -30,7 +30,13 @@ class Province:
 
 
 async def configure(
-    ctx: AlertingContext, *, commune_url: str, district_url: str, province_url: str, escalate: bool = False
+    ctx: AlertingContext,
+    world: World,
+    *,
+    commune_url: str,
+    district_url: str,
+    province_url: str,
+    escalate: bool = False,
 ) -> Province:
     """Tân Hòa commune team (Vietnamese), Vũ Thư district team (Vietnamese), province centre (English)."""
     async with transaction(ctx.sessions) as session:
@@ -42,8 +48,8 @@ async def configure(
             for team, url in ((commune, commune_url), (district, district_url), (province, province_url))
         ]
         routes = [
-            await admin.add_route(session, ctx.sites, "tan-hoa", commune.id, site_id=TAN_HOA),
-            await admin.add_route(session, ctx.sites, "vu-thu", district.id, site_id=VU_THU),
+            await admin.add_route(session, ctx.sites, "tan-hoa", commune.id, site_id=world.sites[TAN_HOA]),
+            await admin.add_route(session, ctx.sites, "vu-thu", district.id, site_id=world.sites[VU_THU]),
             await admin.add_route(session, ctx.sites, "province", province.id),
         ]
         if escalate:

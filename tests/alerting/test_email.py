@@ -10,9 +10,11 @@ from tests.alerting.scenario import change, configure
 
 
 async def test_commune_team_receives_vietnamese_mail_with_site_path_and_local_time(
-    context, service, smtp, webhook, clock
+    context, world, service, smtp, webhook, clock
 ):
-    await configure(context, commune_url=smtp.url(), district_url=webhook.url, province_url=webhook.url)
+    await configure(
+        context, world, commune_url=smtp.url(), district_url=webhook.url, province_url=webhook.url
+    )
 
     outcome = await service.handle(
         change(101, DeviceState.DOWN, clock.now(), affected_device_ids=(201, 202, 203), outage_id=7)
@@ -33,8 +35,12 @@ async def test_commune_team_receives_vietnamese_mail_with_site_path_and_local_ti
     assert webhook.received == []  # the district and province were not paged for a commune camera
 
 
-async def test_smtp_outage_delivers_exactly_once_after_it_returns(context, service, smtp, webhook, clock):
-    await configure(context, commune_url=smtp.url(), district_url=webhook.url, province_url=webhook.url)
+async def test_smtp_outage_delivers_exactly_once_after_it_returns(
+    context, world, service, smtp, webhook, clock
+):
+    await configure(
+        context, world, commune_url=smtp.url(), district_url=webhook.url, province_url=webhook.url
+    )
     smtp.stop()
     await service.handle(change(101, DeviceState.DOWN, clock.now(), event_id="evt-down-1"))
     await service.handle(change(101, DeviceState.DOWN, clock.now(), event_id="evt-down-1"))  # redelivered

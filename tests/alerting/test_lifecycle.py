@@ -22,9 +22,11 @@ async def _outbox(context) -> list[OutboxItem]:
 
 
 async def test_repeated_and_redelivered_down_events_make_one_alert_and_one_message(
-    context, service, webhook, clock
+    context, world, service, webhook, clock
 ):
-    await configure(context, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url)
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
     first = change(101, DeviceState.DOWN, clock.now(), outage_id=3)
     assert await service.handle(first) == "fired"
     assert await service.handle(first) == "deduplicated"
@@ -37,8 +39,10 @@ async def test_repeated_and_redelivered_down_events_make_one_alert_and_one_messa
     assert len(webhook.wait_for(1)) == 1
 
 
-async def test_flapping_gives_one_flapping_alert_instead_of_a_storm(context, service, webhook, clock):
-    await configure(context, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url)
+async def test_flapping_gives_one_flapping_alert_instead_of_a_storm(context, world, service, webhook, clock):
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
     assert await service.handle(change(101, DeviceState.DOWN, clock.now())) == "fired"
     assert await service.handle(change(101, DeviceState.FLAPPING, clock.now())) == "flapping"
     for _ in range(5):
@@ -57,8 +61,12 @@ async def test_flapping_gives_one_flapping_alert_instead_of_a_storm(context, ser
     ]
 
 
-async def test_unreachable_secondary_and_maintenance_events_never_page(context, service, webhook, clock):
-    await configure(context, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url)
+async def test_unreachable_secondary_and_maintenance_events_never_page(
+    context, world, service, webhook, clock
+):
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
     assert await service.handle(change(101, DeviceState.UNREACHABLE, clock.now())) == "ignored"
     assert (
         await service.handle(change(103, DeviceState.DOWN, clock.now(), root_cause_device_id=102))
@@ -78,8 +86,10 @@ async def test_unreachable_secondary_and_maintenance_events_never_page(context, 
     assert webhook.received == []
 
 
-async def test_recovery_resolves_and_tells_the_same_channels(context, service, webhook, smtp, clock):
-    await configure(context, commune_url=smtp.url(), district_url=webhook.url, province_url=webhook.url)
+async def test_recovery_resolves_and_tells_the_same_channels(context, world, service, webhook, smtp, clock):
+    await configure(
+        context, world, commune_url=smtp.url(), district_url=webhook.url, province_url=webhook.url
+    )
     await service.handle(change(101, DeviceState.DOWN, clock.now()))
     clock.advance(minutes=75)
     assert await service.handle(change(101, DeviceState.UP, clock.now())) == "resolved"
@@ -99,32 +109,42 @@ async def test_recovery_resolves_and_tells_the_same_channels(context, service, w
     assert webhook.received == []
 
 
-async def test_acknowledge_records_who_when_and_why(context, service, webhook, clock):
-    await configure(context, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url)
+async def test_acknowledge_records_who_when_and_why(context, world, service, webhook, clock):
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
     await service.handle(change(101, DeviceState.DOWN, clock.now()))
     [alert] = await _alerts(context)
     clock.advance(minutes=4)
-    acked = await service.lifecycle.acknowledge(alert.id, 1, "Đang cử người ra kiểm tra cột điện")
+    acked = await service.lifecycle.acknowledge(
+        alert.id, world.users["lan"], "Đang cử người ra kiểm tra cột điện"
+    )
     assert acked.status == AlertStatus.ACKNOWLEDGED
     async with context.sessions() as session:
         ack = await session.scalar(select(Acknowledgement))
     assert ack is not None
-    assert (ack.user_id, ack.comment, ack.at) == (1, "Đang cử người ra kiểm tra cột điện", clock.now())
+    assert (ack.user_id, ack.comment, ack.at) == (
+        world.users["lan"],
+        "Đang cử người ra kiểm tra cột điện",
+        clock.now(),
+    )
 
-    resolved = await service.lifecycle.resolve(alert.id, 2, user_name="minh")
-    assert (resolved.status, resolved.resolved_by) == (AlertStatus.RESOLVED, 2)
+    resolved = await service.lifecycle.resolve(alert.id, world.users["minh"], user_name="minh")
+    assert (resolved.status, resolved.resolved_by) == (AlertStatus.RESOLVED, world.users["minh"])
     with pytest.raises(AlertStateError, match="already resolved"):
-        await service.lifecycle.acknowledge(alert.id, 1, "late")
+        await service.lifecycle.acknowledge(alert.id, world.users["lan"], "late")
     with pytest.raises(AlertNotFound):
-        await service.lifecycle.acknowledge(999, 1, "")
+        await service.lifecycle.acknowledge(999, world.users["lan"], "")
     kinds = [item.message_kind for item in await _outbox(context)]
     assert kinds == ["firing", "resolved"]
     assert await drain(service.worker) == 2
     assert "đóng thủ công bởi minh" in webhook.wait_for(2)[1]["message"]
 
 
-async def test_device_down_again_after_recovery_is_a_new_alert(context, service, webhook, clock):
-    await configure(context, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url)
+async def test_device_down_again_after_recovery_is_a_new_alert(context, world, service, webhook, clock):
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
     await service.handle(change(101, DeviceState.DOWN, clock.now()))
     await service.handle(change(101, DeviceState.UP, clock.now()))
     assert await service.handle(change(101, DeviceState.DOWN, clock.now())) == "fired"
