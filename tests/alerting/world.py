@@ -60,13 +60,13 @@ async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
                 session, ADMIN, SiteCreate(code=code, name=name, kind=kind, parent_code=parent)
             )
             world.sites[code] = site.id
-        for device_id, (name, kind, site_code) in DEVICES.items():
+        for device_id, (name, device_kind, site_code) in DEVICES.items():
             session.add(
                 Device(
                     id=device_id,
                     name=name,
                     name_folded=fold(name),
-                    kind=DeviceKind(kind),
+                    kind=DeviceKind(device_kind),
                     site_id=world.sites[site_code],
                 )
             )
