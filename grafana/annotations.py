@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import niquests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaServerError
 
@@ -42,6 +43,8 @@ class GrafanaAnnotations:
             return getattr(self._api.client, method)(path, **kwargs)
         except GrafanaException as error:
             raise _mapped(error) from error
+        except niquests.exceptions.RequestException as error:
+            raise GrafanaError(f"Grafana unavailable (no connection): {error}", retryable=True) from error
 
     def open_region(self, *, start_ms: int, text: str, tags: Sequence[str], dashboard_uid: str | None) -> int:
         """Create a region annotation that starts at ``start_ms``; returns its id."""

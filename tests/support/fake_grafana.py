@@ -56,7 +56,8 @@ class FakeGrafana:
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     mode: str = "up"
-    """``up``, ``503`` (answers every request with 503) or ``closed`` (nothing listens on the port)."""
+    """``up``, ``503`` (answers every request with 503), ``closed`` (nothing listens on the port), or
+    ``lose-answer`` (stores a created annotation, then answers 503 as if the reply was lost)."""
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -132,6 +133,8 @@ class FakeGrafana:
                 annotation_id = self._next_id
                 self._next_id += 1
                 self.annotations[annotation_id] = {"id": annotation_id, **body}
+                if self.mode == "lose-answer":
+                    return Response("lost", status=503)
                 return _json({"message": "Annotation added", "id": annotation_id})
             if request.method == "PATCH" and parts[:2] == ["api", "annotations"] and len(parts) == 3:
                 annotation_id = int(parts[2])
