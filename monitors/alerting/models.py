@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     Time,
     UniqueConstraint,
@@ -197,14 +198,17 @@ class Delivery(Base):
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
 
 
-ALERTING_TABLES = [
-    Team.__table__,
-    TeamMember.__table__,
-    Channel.__table__,
-    Route.__table__,
-    EscalationStep.__table__,
-    Alert.__table__,
-    Acknowledgement.__table__,
-    OutboxItem.__table__,
-    Delivery.__table__,
+ALERTING_TABLES: list[Table] = [
+    Base.metadata.tables[name]
+    for name in (
+        "alert_teams",
+        "alert_team_members",
+        "alert_channels",
+        "alert_routes",
+        "alert_escalation_steps",
+        "alerts",
+        "alert_acknowledgements",
+        "alert_outbox",
+        "alert_deliveries",
+    )
 ]

@@ -4,6 +4,7 @@ and configuration mistakes are refused with the reason before anything is writte
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -136,7 +137,7 @@ async def test_channel_and_escalation_inputs_are_checked(context, world):
             session, context.sites, "tan-hoa", team.id, site_id=world.sites[TAN_HOA]
         )
         await admin.add_escalation_step(session, route.id, 15, team_id=team.id)
-    cases = [
+    cases: list[tuple[Any, tuple[Any, ...], dict[str, Any], str]] = [
         (admin.add_channel, (team.id, "x", "json://127.0.0.1/x"), {"quiet_start": time(22)}, "quiet_end"),
         (admin.add_channel, (999, "x", "json://127.0.0.1/x"), {}, "team_id"),
         (admin.add_escalation_step, (route.id, 30), {}, "team_id"),
