@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from monitors.alerting.config import AlertingSettings
+
 
 def default_home() -> Path:
     """``$XDG_DATA_HOME/ioc``, falling back to ``~/.local/share/ioc`` as the XDG spec says."""
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
 
     @classmethod
     def settings_customise_sources(

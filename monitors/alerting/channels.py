@@ -13,6 +13,10 @@ import apprise
 
 from monitors.alerting.errors import AlertConfigError, DeliveryError
 
+logging.getLogger(apprise.logger.name).propagate = False
+"""apprise logs every failed attempt, sometimes quoting the URL. Its lines are captured into the typed
+errors below and recorded on each delivery row instead; the outbox logs a failing channel once."""
+
 
 def _without(text: str, secret: str) -> str:
     return text.replace(secret, "<url>") if secret else text
