@@ -13,6 +13,7 @@ from device_registry.api.deps import CurrentPrincipal, RegistryRuntime
 from device_registry.api.errors import install_error_handlers
 from ioc.runtime import Platform
 from ioc.settings import Settings
+from monitors.alerting.api import router as alerts_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(registry_router())
+    app.include_router(alerts_router, prefix="/api/v1")
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)
     async def metrics(_: CurrentPrincipal) -> Response:
