@@ -26,6 +26,10 @@ class DeviceInfo:
     site_id: int
     site_codes: Sequence[str] = ()
     """Codes of the site and its ancestors, root first (Grafana tags)."""
+    site_ids: Sequence[int] = ()
+    """Ids of the same chain, root first: what routing matches subtrees against."""
+    site_names: Sequence[str] = ()
+    """Names of the same chain, root first: the path shown in messages."""
 
 
 class SiteDirectory(Protocol):
@@ -41,7 +45,9 @@ class SiteDirectory(Protocol):
 
 
 class DeviceDirectory(Protocol):
-    async def device(self, device_id: int) -> DeviceInfo | None: ...
+    async def device(self, device_id: int) -> DeviceInfo | None:
+        """The device with its whole site chain, in one call: it is asked once per new alert."""
+        ...
 
 
 def _path_ids(path: str) -> list[int]:
@@ -63,8 +69,9 @@ class RegistryDirectory:
             path = await session.scalar(select(Site.path).where(Site.id == site_id))
         return _path_ids(path) if path else []
 
-    async def _chain(self, session: AsyncSession, site_id: int) -> list[Site]:
-        path = await session.scalar(select(Site.path).where(Site.id == site_id))
+    async def _chain(self, session: AsyncSession, site_id: int, path: str | None = None) -> list[Site]:
+        if path is None:
+            path = await session.scalar(select(Site.path).where(Site.id == site_id))
         ids = _path_ids(path) if path else []
         sites = {s.id: s for s in await session.scalars(select(Site).where(Site.id.in_(ids)))}
         return [sites[i] for i in ids if i in sites]
@@ -75,10 +82,23 @@ class RegistryDirectory:
 
     async def device(self, device_id: int) -> DeviceInfo | None:
         async with self._sessions() as session:
-            device = await session.get(Device, device_id)
-            if device is None:
+            row = (
+                await session.execute(
+                    select(Device, Site.path)
+                    .join(Site, Site.id == Device.site_id)
+                    .where(Device.id == device_id)
+                )
+            ).first()
+            if row is None:
                 return None
-            chain = await self._chain(session, device.site_id)
+            device, path = row
+            chain = await self._chain(session, device.site_id, path)
             return DeviceInfo(
-                device.id, device.name, str(device.kind), device.site_id, [s.code for s in chain]
+                device.id,
+                device.name,
+                str(device.kind),
+                device.site_id,
+                site_codes=[s.code for s in chain],
+                site_ids=[s.id for s in chain],
+                site_names=[s.name for s in chain],
             )

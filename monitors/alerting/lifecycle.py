@@ -144,15 +144,15 @@ class AlertLifecycle:
         dedup_key = (
             f"outage:{event.outage_id}" if event.outage_id is not None else f"device:{event.device_id}"
         )
-        info = await ctx.devices.device(event.device_id)
-        ancestors = list(await ctx.sites.ancestors(info.site_id)) if info else []
-        path = list(await ctx.sites.path_names(info.site_id)) if info else []
-        kind = info.kind if info else "other"
         flapping = event.current == DeviceState.FLAPPING
         async with transaction(ctx.sessions) as session:
             existing = await open_alert(session, event.device_id, dedup_key)
             if existing is not None:
                 return await self._fold(session, existing, event, flapping)
+            info = await ctx.devices.device(event.device_id)
+            ancestors = list(info.site_ids) if info else []
+            path = list(info.site_names) if info else []
+            kind = info.kind if info else "other"
             rules = [
                 RouteRule(r.id, r.team_id, r.site_id, r.device_kind, r.severity)
                 for r in await session.scalars(select(Route))

@@ -50,9 +50,9 @@ async def test_unacknowledged_alert_escalates_to_district_then_province(
         ("[Escalation level 2] Unacknowledged: CAM-TANHOA-01 – Xã Tân Hòa", province.province_channel),
     ]
     assert await drain(service.worker) == 3
-    received = webhook.wait_for(2)
-    assert "chưa được xác nhận sau 15 phút" in received[0]["message"]
-    assert "not acknowledged within 45 minutes" in received[1]["message"]
+    received = {m["title"]: m["message"] for m in webhook.wait_for(2)}  # two lanes: any order
+    assert "chưa được xác nhận sau 15 phút" in received[sent[1][0]]
+    assert "not acknowledged within 45 minutes" in received[sent[2][0]]
 
     # Recovery goes to everyone who was paged, each in their team's language.
     clock.advance(minutes=1)
