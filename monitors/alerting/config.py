@@ -18,6 +18,9 @@ class OutboxSettings(BaseModel):
     poll_interval_s: float = Field(default=1.0, gt=0)
     batch_size: int = Field(default=200, ge=1)
     concurrency: int = Field(default=8, ge=1, description="Deliveries running at once (threads)")
+    gather_s: float = Field(
+        default=0.05, ge=0, description="After a wake-up, wait this long for more rows to batch them"
+    )
     base_backoff_s: float = Field(default=5.0, gt=0)
     max_backoff_s: float = Field(default=900.0, gt=0)
 

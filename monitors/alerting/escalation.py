@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from device_registry.db import transaction
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.lifecycle import notify, team_channels
 from monitors.alerting.models import Alert, AlertStatus, Channel, EscalationStep
@@ -25,7 +24,7 @@ class Escalator:
         """Take every escalation step that is due now; returns the number of steps taken."""
         now = self.ctx.clock.now()
         taken = 0
-        async with transaction(self.ctx.sessions) as session:
+        async with self.ctx.writing() as session:
             alerts = await session.scalars(
                 select(Alert).where(Alert.status == AlertStatus.FIRING, Alert.route_id.is_not(None))
             )

@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from device_registry.db import transaction
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.errors import AlertNotFound, AlertStateError
 from monitors.alerting.models import (
@@ -131,7 +130,7 @@ class AlertLifecycle:
                 return Outcome.SECONDARY
             return await self._fire(event)
         if event.current == DeviceState.UP:
-            async with transaction(self.ctx.sessions) as session:
+            async with self.ctx.writing() as session:
                 alert = await open_alert(session, event.device_id)
                 if alert is None:
                     return Outcome.IGNORED
@@ -145,7 +144,7 @@ class AlertLifecycle:
             f"outage:{event.outage_id}" if event.outage_id is not None else f"device:{event.device_id}"
         )
         flapping = event.current == DeviceState.FLAPPING
-        async with transaction(ctx.sessions) as session:
+        async with ctx.writing() as session:
             existing = await open_alert(session, event.device_id, dedup_key)
             if existing is not None:
                 return await self._fold(session, existing, event, flapping)
@@ -259,7 +258,7 @@ class AlertLifecycle:
 
     async def acknowledge(self, alert_id: int, user_id: int, comment: str = "") -> Alert:
         """Stop escalation: the alert is in someone's hands. Acknowledging twice records both."""
-        async with transaction(self.ctx.sessions) as session:
+        async with self.ctx.writing() as session:
             alert = await session.get(Alert, alert_id)
             if alert is None:
                 raise AlertNotFound(alert_id)
@@ -273,7 +272,7 @@ class AlertLifecycle:
 
     async def resolve(self, alert_id: int, user_id: int, *, user_name: str = "") -> Alert:
         """Close an alert by hand (the device was removed, the monitors missed the recovery)."""
-        async with transaction(self.ctx.sessions) as session:
+        async with self.ctx.writing() as session:
             alert = await session.get(Alert, alert_id)
             if alert is None:
                 raise AlertNotFound(alert_id)

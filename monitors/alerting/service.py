@@ -23,11 +23,14 @@ from monitors.alerting.config import AlertingSettings
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import DeviceDirectory, SiteDirectory
 from monitors.alerting.escalation import Escalator
-from monitors.alerting.lifecycle import AlertLifecycle
+from monitors.alerting.lifecycle import AlertLifecycle, Outcome
 from monitors.alerting.worker import OutboxWorker, Sender
 from monitors.events import EventBus, StateChange
 
 log = logging.getLogger(__name__)
+
+QUEUEING = {Outcome.FIRED, Outcome.FLAPPING, Outcome.RESOLVED}
+"""Outcomes that wrote outbox rows: only these wake the worker."""
 
 
 class AlertingService:
@@ -43,6 +46,7 @@ class AlertingService:
         self.escalator = Escalator(ctx)
         self.worker = OutboxWorker(ctx, annotations=annotations, sender=sender)
         self._tasks: list[asyncio.Task[None]] = []
+        self._queue: asyncio.Queue[StateChange] | None = None
 
     @classmethod
     def from_settings(
@@ -65,8 +69,14 @@ class AlertingService:
 
     async def handle(self, event: StateChange) -> str:
         outcome = await self.lifecycle.handle(event)
-        self.worker.wake()
+        if outcome in QUEUEING:
+            self.worker.wake()
         return outcome
+
+    async def drained(self) -> None:
+        """Return once every event published so far has been handled (used by the benchmark)."""
+        if self._queue is not None:
+            await self._queue.join()
 
     async def consume(self, queue: asyncio.Queue[StateChange]) -> None:
         while True:
@@ -89,7 +99,7 @@ class AlertingService:
             await asyncio.sleep(self.ctx.settings.escalation_interval_s)
 
     async def start(self, bus: EventBus) -> None:
-        queue = bus.subscribe()
+        queue = self._queue = bus.subscribe()
         self._tasks = [
             asyncio.create_task(self.consume(queue), name="alerting-consume"),
             asyncio.create_task(self.worker.run_forever(), name="alerting-outbox"),

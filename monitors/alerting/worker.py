@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
 
-from device_registry.db import transaction
 from grafana.annotations import GrafanaAnnotations, GrafanaError
 from monitors.alerting import channels
 from monitors.alerting.context import AlertingContext
@@ -115,10 +114,11 @@ class OutboxWorker:
             *(loop.run_in_executor(self._pool, self._deliver, job) for job in jobs)
         )
         now = self.ctx.clock.now()
-        async with transaction(self.ctx.sessions) as session:
+        async with self.ctx.writing() as session:
+            ids = [job.item.id for job in jobs]
+            rows = {r.id: r for r in await session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids)))}
             for job, result in zip(jobs, results, strict=True):
-                row = await session.get(OutboxItem, job.item.id)
-                assert row is not None
+                row = rows[job.item.id]
                 row.attempts += 1
                 session.add(
                     Delivery(
@@ -207,3 +207,5 @@ class OutboxWorker:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval_s)
+                # Woken by new rows: let a burst of them accumulate so one pass takes them together.
+                await asyncio.sleep(self.settings.gather_s)
