@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,9 @@ from monitors.alerting.service import AlertingService
 from tests.alerting.receivers import SmtpServer, WebhookReceiver
 from tests.alerting.world import World, build_world
 from tests.support.fake_grafana import FakeGrafana
+from tests.support.postgres import PostgresServer, start_postgres
+
+_databases = itertools.count()
 
 
 class FakeClock:
@@ -42,10 +47,33 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db_url(migrated_template: Path, tmp_path: Path) -> str:
+def sqlite_url(migrated_template: Path, tmp_path: Path) -> str:
     target = tmp_path / "registry.db"
     shutil.copy(migrated_template, target)
     return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def alerting_postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    try:
+        asyncio.run(server.execute("CREATE DATABASE alerting_template"))
+        upgrade(server.url("alerting_template"))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Every alerting test runs on SQLite (the embedded default) and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("sqlite_url")
+        return url
+    server: PostgresServer = request.getfixturevalue("alerting_postgres")
+    name = f"alerting_{next(_databases)}"
+    asyncio.run(server.execute(f"CREATE DATABASE {name} TEMPLATE alerting_template"))
+    return server.url(name)
 
 
 @pytest.fixture

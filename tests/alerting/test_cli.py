@@ -8,12 +8,20 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from device_registry.crypto import generate_key
 from monitors.alerting.models import Channel, Route
 from monitors.events import DeviceState
 from tests.alerting.scenario import change, configure
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """The CLI starts a fresh interpreter per command (seconds each): SQLite only here."""
+    return sqlite_url
+
 
 SECRET_KEY = generate_key().get_secret_value()
 IOC = str(Path(sys.executable).with_name("ioc"))
