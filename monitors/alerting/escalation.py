@@ -28,14 +28,11 @@ class Escalator:
             alerts = await session.scalars(
                 select(Alert).where(Alert.status == AlertStatus.FIRING, Alert.route_id.is_not(None))
             )
+            by_route: dict[int, list[EscalationStep]] = {}
+            for step in await session.scalars(select(EscalationStep).order_by(EscalationStep.position)):
+                by_route.setdefault(step.route_id, []).append(step)
             for alert in list(alerts):
-                steps = list(
-                    await session.scalars(
-                        select(EscalationStep)
-                        .where(EscalationStep.route_id == alert.route_id)
-                        .order_by(EscalationStep.position)
-                    )
-                )
+                steps = by_route.get(alert.route_id or 0, [])
                 for step in steps[alert.escalation_level :]:
                     if now < alert.started_at + timedelta(minutes=step.after_minutes):
                         break
