@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,32 @@ from device_registry.schemas.common import Page
 from device_registry.schemas.devices import DevicePublic, SiteHistoryPublic, SiteRef
 from device_registry.services.sites import resolve_site
 from device_registry.text import like_pattern
+
+
+@dataclass
+class Links:
+    """Tags and uplink ids per device id."""
+
+    tags: dict[int, list[str]] = field(default_factory=dict)
+    uplinks: dict[int, list[int]] = field(default_factory=dict)
+
+
+async def links_of(session: AsyncSession, device_ids: Sequence[int]) -> Links:
+    """Tags and uplinks of many devices, a few thousand ids per query (bound-parameter limits)."""
+    links = Links()
+    for start in range(0, len(device_ids), 5000):
+        chunk = list(device_ids[start : start + 5000])
+        tag_rows = await session.execute(
+            select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(chunk))
+        )
+        for device_id, tag in tag_rows.all():
+            links.tags.setdefault(device_id, []).append(tag)
+        uplink_rows = await session.execute(
+            select(DeviceUplink.device_id, DeviceUplink.uplink_id).where(DeviceUplink.device_id.in_(chunk))
+        )
+        for device_id, uplink_id in uplink_rows.all():
+            links.uplinks.setdefault(device_id, []).append(uplink_id)
+    return links
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +90,7 @@ async def device_views(session: AsyncSession, devices: Sequence[Device]) -> list
     """Public shapes for a page of devices: one batched query each for tags, uplinks, sites, credentials."""
     if not devices:
         return []
-    ids = [d.id for d in devices]
-    tags: dict[int, list[str]] = {}
-    for device_id, tag in (
-        await session.execute(select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(ids)))
-    ).all():
-        tags.setdefault(device_id, []).append(tag)
-    uplinks: dict[int, list[int]] = {}
-    for device_id, uplink_id in (
-        await session.execute(
-            select(DeviceUplink.device_id, DeviceUplink.uplink_id).where(DeviceUplink.device_id.in_(ids))
-        )
-    ).all():
-        uplinks.setdefault(device_id, []).append(uplink_id)
+    links = await links_of(session, [d.id for d in devices])
     site_ids = {d.site_id for d in devices}
     sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_(site_ids)))).all()}
     credential_ids = {d.credential_id for d in devices if d.credential_id}
@@ -104,8 +118,8 @@ async def device_views(session: AsyncSession, devices: Sequence[Device]) -> list
                 address=d.address,
                 port=d.port,
                 site=SiteRef(id=site.id, code=site.code, name=site.name, open=site.valid_to is None),
-                uplink_ids=sorted(uplinks.get(d.id, [])),
-                tags=sorted(tags.get(d.id, [])),
+                uplink_ids=sorted(links.uplinks.get(d.id, [])),
+                tags=sorted(links.tags.get(d.id, [])),
                 lifecycle=d.lifecycle,
                 vendor=d.vendor,
                 model=d.model,

@@ -35,9 +35,19 @@ def check_tags(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
-class _DeviceFields(BaseModel):
+class DeviceDetails(BaseModel):
+    """What probes fill in and people may correct; shared by create, update and import rows."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    vendor: str | None = Field(default=None, max_length=128)
+    model: str | None = Field(default=None, max_length=128)
+    serial: str | None = Field(default=None, max_length=128)
+    firmware: str | None = Field(default=None, max_length=128)
+    description: str | None = Field(default=None, max_length=1024)
+
+
+class _DeviceFields(DeviceDetails):
     @field_validator("address", check_fields=False)
     @classmethod
     def _address(cls, value: str | None) -> str | None:
@@ -60,11 +70,6 @@ class DeviceCreate(_DeviceFields):
     uplink_ids: list[int] = []
     tags: list[str] = []
     lifecycle: Lifecycle = Lifecycle.ACTIVE
-    vendor: str | None = Field(default=None, max_length=128)
-    model: str | None = Field(default=None, max_length=128)
-    serial: str | None = Field(default=None, max_length=128)
-    firmware: str | None = Field(default=None, max_length=128)
-    description: str | None = Field(default=None, max_length=1024)
     credential: Credential | None = None
     credential_ref: str | None = None
 
@@ -88,11 +93,6 @@ class DeviceUpdate(_DeviceFields):
     uplink_ids: list[int] | None = None
     tags: list[str] | None = None
     lifecycle: Lifecycle | None = None
-    vendor: str | None = Field(default=None, max_length=128)
-    model: str | None = Field(default=None, max_length=128)
-    serial: str | None = Field(default=None, max_length=128)
-    firmware: str | None = Field(default=None, max_length=128)
-    description: str | None = Field(default=None, max_length=1024)
     credential: Credential | None = None
     credential_ref: str | None = None
     clear_credential: bool = False

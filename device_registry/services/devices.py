@@ -14,6 +14,7 @@ from device_registry.crypto import SecretBox
 from device_registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from device_registry.models import Device, DeviceSiteHistory, DeviceTag, DeviceUplink, Role, Site
 from device_registry.models.types import utcnow
+from device_registry.queries.devices import links_of
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
 from device_registry.services import audit
 from device_registry.services.credentials import credential_by_name, private_credential
@@ -127,11 +128,8 @@ async def _set_tags(session: AsyncSession, device: Device, tags: list[str]) -> N
 
 
 async def tags_and_uplinks(session: AsyncSession, device_id: int) -> tuple[list[str], list[int]]:
-    tags = (await session.scalars(select(DeviceTag.tag).where(DeviceTag.device_id == device_id))).all()
-    uplinks = (
-        await session.scalars(select(DeviceUplink.uplink_id).where(DeviceUplink.device_id == device_id))
-    ).all()
-    return sorted(tags), sorted(uplinks)
+    links = await links_of(session, [device_id])
+    return sorted(links.tags.get(device_id, [])), sorted(links.uplinks.get(device_id, []))
 
 
 async def _name_free(session: AsyncSession, name: str, exclude_id: int | None = None) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,8 @@ from device_registry.models import (
     Site,
 )
 from device_registry.models.types import utcnow
-from device_registry.schemas.devices import check_address, check_tags
+from device_registry.queries.devices import links_of
+from device_registry.schemas.devices import DeviceDetails, check_address, check_tags
 from device_registry.services import audit
 from device_registry.services.devices import WRITERS, device_snapshot
 from device_registry.text import fold
@@ -60,24 +61,17 @@ LIST_COLUMNS = {"protocols", "uplinks", "tags"}
 REQUIRED = {"name", "kind", "site"}
 
 
-class ImportRow(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ImportRow(DeviceDetails):
     name: str = Field(min_length=1, max_length=255)
     kind: DeviceKind
     site: str = Field(min_length=1)
     address: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
-    protocols: list[Protocol] = []
+    protocols: list[Protocol] = Field(default_factory=list)
     credential: str | None = None
-    uplinks: list[str] = []
-    tags: list[str] = []
+    uplinks: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
     lifecycle: Lifecycle = Lifecycle.ACTIVE
-    vendor: str | None = Field(default=None, max_length=128)
-    model: str | None = Field(default=None, max_length=128)
-    serial: str | None = Field(default=None, max_length=128)
-    firmware: str | None = Field(default=None, max_length=128)
-    description: str | None = Field(default=None, max_length=1024)
 
     @field_validator("address")
     @classmethod
@@ -245,11 +239,14 @@ async def _validate(
     principal: Principal,
     raw_rows: list[tuple[int, dict[str, Any]]],
     columns: list[str],
+    progress: Callable[[int, int], None],
 ) -> _Plan:
     errors: list[RowError] = []
     rows: list[tuple[int, ImportRow]] = []
     first_line: dict[str, int] = {}
-    for line, values in raw_rows:
+    for index, (line, values) in enumerate(raw_rows, 1):
+        if index % 1000 == 0:
+            progress(index, 2 * len(raw_rows))
         try:
             row = ImportRow.model_validate(values)
         except ValidationError as error:
@@ -278,7 +275,7 @@ async def _validate(
     credentials: dict[str, int] = {}
     for chunk in _chunks(credential_names):
         query = select(Credential.name, Credential.id).where(Credential.name.in_(chunk))
-        credentials.update((await session.execute(query)).tuples().all())
+        credentials.update({name: id_ for name, id_ in (await session.execute(query)).all()})
     existing: dict[str, Device] = {}
     visible_existing: set[str] = set()
     for chunk in _chunks(first_line):
@@ -289,7 +286,7 @@ async def _validate(
     external: dict[str, int] = {}
     for chunk in _chunks({u for _, row in rows for u in row.uplinks} - set(first_line)):
         query = select(Device.name, Device.id).where(Device.name.in_(chunk), principal.device_clause())
-        external.update((await session.execute(query)).tuples().all())
+        external.update({name: id_ for name, id_ in (await session.execute(query)).all()})
 
     forbidden = False
     for line, row in rows:
@@ -343,12 +340,25 @@ async def _validate(
 _SCALARS = ("kind", "address", "port", "lifecycle", "vendor", "model", "serial", "firmware", "description")
 
 
+def _no_progress(_done: int, _total: int) -> None:
+    return None
+
+
 async def import_devices(
-    session: AsyncSession, principal: Principal, text: str, fmt: Format, *, dry_run: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    text: str,
+    fmt: Format,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] = _no_progress,
 ) -> ImportResult:
+    """Validate the whole file, then write it in the caller's transaction. ``progress(done, total)``
+    counts validation as the first half and writing as the second."""
     principal.require(*WRITERS, action="import devices")
     raw_rows, columns = parse(text, fmt)
-    plan = await _validate(session, principal, raw_rows, columns)
+    plan = await _validate(session, principal, raw_rows, columns, progress)
+    progress(len(raw_rows), 2 * len(raw_rows))
     result = ImportResult(dry_run=dry_run, rows=len(plan.rows))
     present = set(columns)
     now = utcnow()
@@ -360,13 +370,12 @@ async def import_devices(
     entries: list[dict[str, Any]] = []
     changed_ids: list[int] = []
 
+    links = await links_of(session, [d.id for d in plan.existing.values()])
     for _, row in plan.rows:
         device = plan.existing.get(row.name)
         if device is None:
             continue
-        tags, uplinks = (
-            await _current_links(session, device.id) if {"tags", "uplinks"} & present else ([], [])
-        )
+        tags, uplinks = sorted(links.tags.get(device.id, [])), sorted(links.uplinks.get(device.id, []))
         before = device_snapshot(device, tags, uplinks)
         updates = {c: getattr(row, c) for c in _SCALARS if c in present}
         if "protocols" in present:
@@ -484,15 +493,8 @@ async def import_devices(
             await session.execute(insert(DeviceUplink), link_rows)
     await audit.record_many(session, entries)
     await audit.record(session, principal, "import", "device", None, f"{fmt} import", None, result.as_dict())
+    progress(2 * len(raw_rows), 2 * len(raw_rows))
     return result
-
-
-async def _current_links(session: AsyncSession, device_id: int) -> tuple[list[str], list[int]]:
-    tags = (await session.scalars(select(DeviceTag.tag).where(DeviceTag.device_id == device_id))).all()
-    uplinks = (
-        await session.scalars(select(DeviceUplink.uplink_id).where(DeviceUplink.device_id == device_id))
-    ).all()
-    return sorted(tags), sorted(uplinks)
 
 
 def _names_for(uplink_ids: Iterable[int], ids: Mapping[str, int]) -> list[str]:
@@ -507,25 +509,7 @@ async def export_devices(
     session: AsyncSession, principal: Principal, query_devices: list[Device], fmt: Format
 ) -> str:
     """The same columns the importer reads, so export -> import is a no-op."""
-    ids = [d.id for d in query_devices]
-    tags: dict[int, list[str]] = {}
-    uplinks: dict[int, list[int]] = {}
-    for chunk_start in range(0, len(ids), 5000):
-        chunk = ids[chunk_start : chunk_start + 5000]
-        for device_id, tag in (
-            await session.execute(
-                select(DeviceTag.device_id, DeviceTag.tag).where(DeviceTag.device_id.in_(chunk))
-            )
-        ).all():
-            tags.setdefault(device_id, []).append(tag)
-        for device_id, uplink_id in (
-            await session.execute(
-                select(DeviceUplink.device_id, DeviceUplink.uplink_id).where(
-                    DeviceUplink.device_id.in_(chunk)
-                )
-            )
-        ).all():
-            uplinks.setdefault(device_id, []).append(uplink_id)
+    links = await links_of(session, [d.id for d in query_devices])
     names = dict((await session.execute(select(Device.id, Device.name))).all())
     site_codes = dict((await session.execute(select(Site.id, Site.code))).all())
     credential_names = {
@@ -544,8 +528,8 @@ async def export_devices(
                 "port": d.port,
                 "protocols": list(d.protocols or []),
                 "credential": credential_names.get(d.credential_id or -1),
-                "uplinks": sorted(names[u] for u in uplinks.get(d.id, [])),
-                "tags": sorted(tags.get(d.id, [])),
+                "uplinks": sorted(names[u] for u in links.uplinks.get(d.id, [])),
+                "tags": sorted(links.tags.get(d.id, [])),
                 "lifecycle": str(d.lifecycle),
                 "vendor": d.vendor,
                 "model": d.model,

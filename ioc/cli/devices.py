@@ -15,7 +15,7 @@ from device_registry.queries.devices import DeviceFilter, device_views, filtered
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
 from device_registry.services import devices as service
 from device_registry.services.importer import Format, detect_format, export_devices, import_devices
-from ioc.cli.context import cli_principal, in_transaction
+from ioc.cli.context import cli_principal, in_transaction, progress_bar
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.runtime import Platform
@@ -190,15 +190,20 @@ def import_(
     except UnicodeDecodeError as error:
         raise CliError(f"{file}: not UTF-8 (byte {error.start})") from None
 
-    async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
-        result = await import_devices(session, cli_principal(), text, fmt, dry_run=dry_run)
-        if dry_run:
-            await session.rollback()
-            await session.begin()
-        return result.as_dict()
+    with progress_bar(f"importing {file.name}") as update:
 
+        async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
+            result = await import_devices(
+                session, cli_principal(), text, fmt, dry_run=dry_run, progress=update
+            )
+            if dry_run:
+                await session.rollback()
+                await session.begin()
+            return result.as_dict()
+
+        result = in_transaction(body)
     emit(
-        in_transaction(body),
+        result,
         lambda d: stdout_console.print(
             f"{'dry run: ' if d['dry_run'] else ''}{d['rows']} rows: {d['created']} created, "
             f"{d['updated']} updated, {d['unchanged']} unchanged"

@@ -37,21 +37,10 @@ def _register() -> None:
 
 
 def run() -> None:
+    """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here."""
     _register()
     try:
-        app(standalone_mode=False)
+        app()
     except CliError as error:
         report_error(error)
         sys.exit(error.exit_code)
-    except typer.Abort:
-        report_error(CliError("aborted"))
-        sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as error:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise

@@ -45,10 +45,14 @@ async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
     world = World()
     async with sessions() as session, session.begin():
         for code, (name, kind, parent) in TREE.items():
-            site = await create_site(session, ADMIN, SiteCreate(code=code, name=name, kind=kind, parent_code=parent))
+            site = await create_site(
+                session, ADMIN, SiteCreate(code=code, name=name, kind=kind, parent_code=parent)
+            )
             world.site_ids[code] = site.id
         for username, (role, scope) in USERS.items():
-            user = await create_user(session, ADMIN, UserCreate(username=username, role=role, scope_site_code=scope))
+            user = await create_user(
+                session, ADMIN, UserCreate(username=username, role=role, scope_site_code=scope)
+            )
             world.user_ids[username] = user.id
             world.tokens[username] = (await issue_token(session, ADMIN, user, TokenCreate())).token
     return world

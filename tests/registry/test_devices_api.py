@@ -30,12 +30,18 @@ async def test_health_is_public_and_everything_else_needs_a_token(api, world):
     bad = await api.client.get("/api/v1/devices", headers={"Authorization": "Bearer ioc_nope"})
     assert bad.status_code == 401
     metrics = await api.client.get("/metrics", headers=api.as_("operator"))
-    assert metrics.status_code == 200 and "process_" in metrics.text or "python_" in metrics.text
+    assert metrics.status_code == 200 and ("process_" in metrics.text or "python_" in metrics.text)
 
 
 async def test_register_camera_with_credential_that_is_never_returned(api, world, sessions, box):
-    created = await add(api, name="cam-hong-ly-1", address="10.34.1.10", protocols=["onvif"], tags=["traffic"],
-                        credential={"protocol": "onvif", "username": "admin", "password": "S3cret-pass"})
+    created = await add(
+        api,
+        name="cam-hong-ly-1",
+        address="10.34.1.10",
+        protocols=["onvif"],
+        tags=["traffic"],
+        credential={"protocol": "onvif", "username": "admin", "password": "S3cret-pass"},
+    )
     assert created.status_code == 201, created.text
     device = created.json()
     assert device["has_credential"] is True
@@ -46,7 +52,9 @@ async def test_register_camera_with_credential_that_is_never_returned(api, world
         row = await session.scalar(select(Credential))
         assert b"S3cret-pass" not in row.secret
         assert box.open(row.secret).password.get_secret_value() == "S3cret-pass"
-        audit_rows = (await session.scalars(select(AuditEntry).where(AuditEntry.object_type == "device"))).all()
+        audit_rows = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.object_type == "device"))
+        ).all()
     assert audit_rows and all("S3cret-pass" not in str(a.after) for a in audit_rows)
 
 
@@ -81,9 +89,14 @@ async def test_redundant_uplinks_allowed_cycles_rejected(api, world):
     dist2 = (await add(api, name="dist-2", kind="switch", site_code="D1", uplink_ids=[core["id"]])).json()
     cam = await add(api, name="cam", uplink_ids=[dist1["id"], dist2["id"]])
     assert cam.status_code == 201 and cam.json()["uplink_ids"] == sorted([dist1["id"], dist2["id"]])
-    cycle = await api.client.patch(f"/api/v1/devices/{core['id']}", json={"uplink_ids": [cam.json()["id"]]},
-                                   headers=api.as_("admin"))
-    assert cycle.status_code == 422 and "cycle" in cycle.json()["detail"] and cycle.json()["field"] == "uplink_ids"
+    cycle = await api.client.patch(
+        f"/api/v1/devices/{core['id']}", json={"uplink_ids": [cam.json()["id"]]}, headers=api.as_("admin")
+    )
+    assert (
+        cycle.status_code == 422
+        and "cycle" in cycle.json()["detail"]
+        and cycle.json()["field"] == "uplink_ids"
+    )
     in_use = await api.client.delete(f"/api/v1/devices/{dist1['id']}", headers=api.as_("admin"))
     assert in_use.status_code == 409
 
@@ -111,21 +124,66 @@ async def test_filters_search_and_pagination(api, world):
 
 async def test_move_keeps_history_and_audit_has_before_after(api, world):
     device = (await add(api, name="ups-1", kind="ups")).json()
-    moved = await api.client.patch(f"/api/v1/devices/{device['id']}", json={"site_code": "B"}, headers=api.as_("admin"))
+    moved = await api.client.patch(
+        f"/api/v1/devices/{device['id']}", json={"site_code": "B"}, headers=api.as_("admin")
+    )
     assert moved.status_code == 200 and moved.json()["site"]["code"] == "B"
-    history = (await api.client.get(f"/api/v1/devices/{device['id']}/history", headers=api.as_("admin"))).json()
+    history = (
+        await api.client.get(f"/api/v1/devices/{device['id']}/history", headers=api.as_("admin"))
+    ).json()
     assert [h["site"]["code"] for h in history] == ["A", "B"]
     assert history[0]["valid_to"] is not None and history[1]["valid_to"] is None
-    audit = (await api.client.get("/api/v1/audit", params={"object_type": "device", "object_id": device["id"]},
-                                  headers=api.as_("admin"))).json()
+    audit = (
+        await api.client.get(
+            "/api/v1/audit",
+            params={"object_type": "device", "object_id": device["id"]},
+            headers=api.as_("admin"),
+        )
+    ).json()
     update = next(e for e in audit["items"] if e["action"] == "update")
-    assert update["before"]["site_id"] == world.site_ids["A"] and update["after"]["site_id"] == world.site_ids["B"]
+    assert (
+        update["before"]["site_id"] == world.site_ids["A"]
+        and update["after"]["site_id"] == world.site_ids["B"]
+    )
     assert update["actor"] == "admin"
 
 
 async def test_closed_site_refuses_new_devices(api, world):
-    closed = await api.client.post(f"/api/v1/sites/{world.site_ids['A2']}/close", json={"valid_to": "2025-07-01"},
-                                   headers=api.as_("admin"))
+    closed = await api.client.post(
+        f"/api/v1/sites/{world.site_ids['A2']}/close",
+        json={"valid_to": "2025-07-01"},
+        headers=api.as_("admin"),
+    )
     assert closed.status_code == 200 and closed.json()["valid_to"] == "2025-07-01"
     refused = await add(api, name="late", site_code="A2")
     assert refused.status_code == 422 and "closed" in refused.json()["detail"]
+
+
+async def test_import_endpoint_reports_lines_and_export_round_trips(api, world):
+    h = {**api.as_("admin"), "Content-Type": "text/csv"}
+    bad = "name,kind,site,address\nsw-1,switch,A,10.0.0.1\ncam-1,camera,A,10.0.0.999\ncam-2,toaster,B,\n"
+    rejected = await api.client.post("/api/v1/devices/import", content=bad.encode(), headers=h)
+    assert rejected.status_code == 422
+    assert [(e["line"], e["field"]) for e in rejected.json()["errors"]] == [(3, "address"), (4, "kind")]
+    assert (await api.client.get("/api/v1/devices", headers=h)).json()["total"] == 0
+
+    good = "name,kind,site,uplinks,tags\nsw-1,switch,A,,core\ncam-1,camera,A,sw-1,traffic\n"
+    dry = await api.client.post(
+        "/api/v1/devices/import", params={"dry_run": True}, content=good.encode(), headers=h
+    )
+    assert dry.status_code == 200 and dry.json()["created"] == 2
+    assert (await api.client.get("/api/v1/devices", headers=h)).json()["total"] == 0
+    done = await api.client.post("/api/v1/devices/import", content=good.encode(), headers=h)
+    assert done.status_code == 200 and done.json()["created"] == 2
+
+    exported = await api.client.get(
+        "/api/v1/devices/export", params={"format": "yaml"}, headers=api.as_("admin")
+    )
+    assert exported.status_code == 200 and "cam-1" in exported.text
+    again = await api.client.post(
+        "/api/v1/devices/import",
+        params={"format": "yaml"},
+        content=exported.content,
+        headers={**api.as_("admin"), "Content-Type": "application/yaml"},
+    )
+    assert again.json()["unchanged"] == 2

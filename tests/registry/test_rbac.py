@@ -46,8 +46,11 @@ async def world(api, sessions):
     api.tokens.update(w.tokens)
     admin = api.as_("admin")
     for site in ("A", "B"):
-        response = await api.client.post("/api/v1/devices", json={"name": f"dev-{site}", "kind": "switch",
-                                                                    "site_code": site}, headers=admin)
+        response = await api.client.post(
+            "/api/v1/devices",
+            json={"name": f"dev-{site}", "kind": "switch", "site_code": site},
+            headers=admin,
+        )
         assert response.status_code == 201
         w.site_ids[f"dev-{site}"] = response.json()["id"]
     return w
@@ -57,27 +60,40 @@ async def perform(api, world, who, action, target):
     h = api.as_(who)
     c = api.client
     if action == "create":
-        return await c.post("/api/v1/devices", json={"name": f"new-{target}", "kind": "camera", "site_code": target},
-                            headers=h)
+        return await c.post(
+            "/api/v1/devices",
+            json={"name": f"new-{target}", "kind": "camera", "site_code": target},
+            headers=h,
+        )
     if action == "update":
-        return await c.patch(f"/api/v1/devices/{world.site_ids[f'dev-{target}']}", json={"vendor": "Cisco"}, headers=h)
+        return await c.patch(
+            f"/api/v1/devices/{world.site_ids[f'dev-{target}']}", json={"vendor": "Cisco"}, headers=h
+        )
     if action == "move_to":
-        return await c.patch(f"/api/v1/devices/{world.site_ids['dev-A']}", json={"site_code": target}, headers=h)
+        return await c.patch(
+            f"/api/v1/devices/{world.site_ids['dev-A']}", json={"site_code": target}, headers=h
+        )
     if action == "delete":
         return await c.delete(f"/api/v1/devices/{world.site_ids[f'dev-{target}']}", headers=h)
     if action == "import":
         body = CSV_HEADER + f"imported-{target},camera,{target}\n"
-        return await c.post("/api/v1/devices/import", content=body.encode(), headers={**h, "Content-Type": "text/csv"})
+        return await c.post(
+            "/api/v1/devices/import", content=body.encode(), headers={**h, "Content-Type": "text/csv"}
+        )
     if action == "create_site":
-        return await c.post("/api/v1/sites", json={"code": "BLD-1", "name": "Tòa nhà", "kind": "site",
-                                                   "parent_code": target}, headers=h)
+        return await c.post(
+            "/api/v1/sites",
+            json={"code": "BLD-1", "name": "Tòa nhà", "kind": "site", "parent_code": target},
+            headers=h,
+        )
     if action == "create_user":
         return await c.post("/api/v1/users", json={"username": "new-user", "role": "operator"}, headers=h)
     raise AssertionError(action)
 
 
-@pytest.mark.parametrize(("who", "action", "target", "expected"), CASES,
-                         ids=[f"{w}-{a}-{t}" for w, a, t, _ in CASES])
+@pytest.mark.parametrize(
+    ("who", "action", "target", "expected"), CASES, ids=[f"{w}-{a}-{t}" for w, a, t, _ in CASES]
+)
 async def test_write_permissions(api, world, who, action, target, expected):
     response = await perform(api, world, who, action, target)
     assert response.status_code == expected, response.text
@@ -94,5 +110,7 @@ async def test_scoped_reads_see_only_their_subtree(api, world):
 
     assert names(await api.client.get("/api/v1/devices", headers=api.as_("maintenance_a"))) == ["dev-A"]
     assert names(await api.client.get("/api/v1/devices", headers=api.as_("operator"))) == ["dev-A", "dev-B"]
-    hidden = await api.client.get(f"/api/v1/devices/{world.site_ids['dev-B']}", headers=api.as_("maintenance_a"))
+    hidden = await api.client.get(
+        f"/api/v1/devices/{world.site_ids['dev-B']}", headers=api.as_("maintenance_a")
+    )
     assert hidden.status_code == 404

@@ -29,7 +29,11 @@ async def test_load_thai_binh_then_apply_reform(sessions, box):
         legacy = (await session.scalars(select(Site).where(Site.code_version == "legacy"))).all()
         assert len(legacy) == 1 + 8 + 242
         assert all(s.latitude and s.longitude for s in legacy)
-        assert {s.name for s in legacy if s.depth == 1} >= {"Huyện Vũ Thư", "Thành phố Thái Bình", "Huyện Đông Hưng"}
+        assert {s.name for s in legacy if s.depth == 1} >= {
+            "Huyện Vũ Thư",
+            "Thành phố Thái Bình",
+            "Huyện Đông Hưng",
+        }
 
     # Two communes of Thái Bình (no Thái Bình commune was divided between several new ones).
     _, districts = vn.legacy_province("34")
@@ -37,15 +41,29 @@ async def test_load_thai_binh_then_apply_reform(sessions, box):
     divided, ordinary = wards[10], wards[100]
     async with sessions() as session, session.begin():
         ward_site = await resolve_site(session, f"vn-gso:legacy:{ordinary.code}")
-        building = await create_site(session, ADMIN, SiteCreate(code="UBND-1", name="Trụ sở UBND xã", kind="site",
-                                                               parent_code=f"vn-gso:legacy:{ordinary.code}"))
+        building = await create_site(
+            session,
+            ADMIN,
+            SiteCreate(
+                code="UBND-1",
+                name="Trụ sở UBND xã",
+                kind="site",
+                parent_code=f"vn-gso:legacy:{ordinary.code}",
+            ),
+        )
         cams = []
-        for i, (site_ref) in enumerate([f"id:{ward_site.id}", f"vn-gso:legacy:{divided.code}", "UBND-1", "344"]):
-            device = await create_device(session, ADMIN, box, DeviceCreate(name=f"cam-{i}", kind="camera",
-                                                                           site_code=site_ref))
+        for i, (site_ref) in enumerate(
+            [f"id:{ward_site.id}", f"vn-gso:legacy:{divided.code}", "UBND-1", "344"]
+        ):
+            device = await create_device(
+                session, ADMIN, box, DeviceCreate(name=f"cam-{i}", kind="camera", site_code=site_ref)
+            )
             cams.append(device.id)
-        user = await create_user(session, ADMIN, UserCreate(username="team-vu-thu", role="maintenance",
-                                                            scope_site_code="vn-gso:legacy:344"))
+        user = await create_user(
+            session,
+            ADMIN,
+            UserCreate(username="team-vu-thu", role="maintenance", scope_site_code="vn-gso:legacy:344"),
+        )
         before_scope = await list_devices(session, await principal_for(session, user), DeviceFilter())
     building_id = building.id
 
@@ -61,9 +79,13 @@ async def test_load_thai_binh_then_apply_reform(sessions, box):
         province_33 = await resolve_site(session, "vn-gso:2025:33")
         assert province_33.name == "Tỉnh Hưng Yên" and province_33.valid_to is None
         for ward in (s for s in legacy if s.depth == 2):
-            successors = (await session.execute(
-                select(SiteSuccession.is_primary, Site).join(Site, Site.id == SiteSuccession.successor_id)
-                .where(SiteSuccession.predecessor_id == ward.id))).all()
+            successors = (
+                await session.execute(
+                    select(SiteSuccession.is_primary, Site)
+                    .join(Site, Site.id == SiteSuccession.successor_id)
+                    .where(SiteSuccession.predecessor_id == ward.id)
+                )
+            ).all()
             assert successors, ward.name
             assert sum(primary for primary, _ in successors) == 1
             assert all(s.valid_to is None and s.path.startswith(province_33.path) for _, s in successors)
@@ -73,8 +95,13 @@ async def test_load_thai_binh_then_apply_reform(sessions, box):
         expected_code = next(s.ward_code for s in primary if s.primary)
         moved = await session.get(Device, cams[1])
         assert (await session.get(Site, moved.site_id)).code == expected_code
-        history = (await session.scalars(select(DeviceSiteHistory).where(DeviceSiteHistory.device_id == cams[1])
-                                         .order_by(DeviceSiteHistory.id))).all()
+        history = (
+            await session.scalars(
+                select(DeviceSiteHistory)
+                .where(DeviceSiteHistory.device_id == cams[1])
+                .order_by(DeviceSiteHistory.id)
+            )
+        ).all()
         assert [h.reason for h in history] == ["created", "reform-2025"]
         assert history[0].valid_to is not None and history[1].valid_to is None
         # The building keeps its devices and now stands under the new commune.
@@ -89,13 +116,16 @@ async def test_load_thai_binh_then_apply_reform(sessions, box):
         assert "Huyện Vũ Thư" in {s.name for s in found.items}
         closed_district = next(s for s in found.items if s.name == "Huyện Vũ Thư")
         assert closed_district.successor_codes == ["33"]
-        assert "Huyện Vũ Thư" not in {s.name for s in (await list_sites(session, SiteFilter(search="vu thu"))).items}
+        assert "Huyện Vũ Thư" not in {
+            s.name for s in (await list_sites(session, SiteFilter(search="vu thu"))).items
+        }
 
     # The team scoped to the abolished district keeps exactly its devices: none gained, none lost.
     async with sessions() as session, session.begin():
         newcomer_site = await session.get(Site, (await session.get(Device, cams[3])).site_id)
-        await create_device(session, ADMIN, box, DeviceCreate(name="cam-new", kind="camera",
-                                                              site_id=newcomer_site.id))
+        await create_device(
+            session, ADMIN, box, DeviceCreate(name="cam-new", kind="camera", site_id=newcomer_site.id)
+        )
         user = await session.scalar(select(User).where(User.username == "team-vu-thu"))
         after_scope = await list_devices(session, await principal_for(session, user), DeviceFilter())
     assert user.scope_frozen
@@ -116,18 +146,26 @@ async def test_two_old_provinces_merge_into_one_and_divided_communes_have_one_pr
     _, districts = vn.legacy_province("33")
     divided = next(w for _, ws in districts for w in ws if len(vn.successors_2025(w.code)) > 1)
     async with sessions() as session, session.begin():
-        device = await create_device(session, ADMIN, box, DeviceCreate(name="cam-split", kind="camera",
-                                                                       site_code=f"vn-gso:legacy:{divided.code}"))
+        device = await create_device(
+            session,
+            ADMIN,
+            box,
+            DeviceCreate(name="cam-split", kind="camera", site_code=f"vn-gso:legacy:{divided.code}"),
+        )
     async with sessions() as session, session.begin():
         first = await apply_reform_2025(session, ADMIN, "34")
         second = await apply_reform_2025(session, ADMIN, "33")
     assert first.new_units_created > 0 and second.new_units_created == 0, "the new province is created once"
     async with sessions() as session:
-        provinces = (await session.scalars(select(Site).where(Site.code_version == "2025", Site.depth == 0))).all()
+        provinces = (
+            await session.scalars(select(Site).where(Site.code_version == "2025", Site.depth == 0))
+        ).all()
         assert [p.code for p in provinces] == ["33"]
         moved = await session.get(Device, device.id)
         primary = next(s.ward_code for s in vn.successors_2025(divided.code) if s.primary)
         assert (await session.get(Site, moved.site_id)).code == primary
         old = await resolve_site(session, f"vn-gso:legacy:{divided.code}")
-        links = (await session.scalars(select(SiteSuccession).where(SiteSuccession.predecessor_id == old.id))).all()
+        links = (
+            await session.scalars(select(SiteSuccession).where(SiteSuccession.predecessor_id == old.id))
+        ).all()
         assert len(links) == len(vn.successors_2025(divided.code)) > 1

@@ -1,0 +1,3 @@
+from ioc.cli.main import run
+
+run()
