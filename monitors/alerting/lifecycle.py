@@ -148,6 +148,8 @@ class AlertLifecycle:
             existing = await open_alert(session, event.device_id, dedup_key)
             if existing is not None:
                 return await self._fold(session, existing, event, flapping)
+            if await session.scalar(select(Alert.id).where(Alert.opened_by == event.event_id)) is not None:
+                return Outcome.DEDUPLICATED  # a late copy of an event whose alert is already closed
             info = await ctx.devices.device(event.device_id)
             ancestors = list(info.site_ids) if info else []
             path = list(info.site_names) if info else []
@@ -158,6 +160,7 @@ class AlertLifecycle:
             ]
             rule = choose_route(rules, ancestors, kind, event.severity)
             alert = Alert(
+                opened_by=event.event_id,
                 dedup_key=dedup_key,
                 device_id=event.device_id,
                 outage_id=event.outage_id,

@@ -128,6 +128,8 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(128), index=True)
     """``outage:<id>`` when the monitors gave one, else ``device:<id>``: one open alert per key."""
+    opened_by: Mapped[str] = mapped_column(String(128), index=True)
+    """``event_id`` of the event that fired it: a late redelivery of that event opens nothing."""
     device_id: Mapped[int] = mapped_column(Integer, index=True)
     outage_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16), default=AlertKind.DOWN)

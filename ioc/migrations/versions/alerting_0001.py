@@ -103,6 +103,7 @@ def upgrade() -> None:
         "alerts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dedup_key", sa.String(128), nullable=False),
+        sa.Column("opened_by", sa.String(128), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
         sa.Column("outage_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -129,6 +130,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_dedup_key", "alerts", ["dedup_key"])
     op.create_index("ix_alerts_device_id", "alerts", ["device_id"])
+    op.create_index("ix_alerts_opened_by", "alerts", ["opened_by"])
     op.create_index("ix_alerts_status", "alerts", ["status"])
     op.create_index("ix_alerts_open_device", "alerts", ["device_id", "status"])
     op.create_table(
