@@ -35,6 +35,7 @@ from monitors.alerting.models import (
     Language,
     OutboxItem,
     OutboxKind,
+    OutboxStatus,
     Route,
     Team,
 )
@@ -236,9 +237,25 @@ class AlertLifecycle:
             now=self.ctx.clock.now(),
         )
 
+    async def _cancel_held(self, session: AsyncSession, alert: Alert) -> None:
+        """An outage that begins and ends within a channel's quiet hours is not told there at all."""
+        held = await session.scalars(
+            select(OutboxItem).where(
+                OutboxItem.alert_id == alert.id,
+                OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.held_until.is_not(None),
+                OutboxItem.attempts == 0,
+            )
+        )
+        for item in held:
+            item.status = OutboxStatus.CANCELLED
+            item.note = f"{item.note or ''}; cancelled: resolved during quiet hours".lstrip("; ")
+
     async def _paged_channels(self, session: AsyncSession, alert: Alert) -> list[Channel]:
         ids = select(OutboxItem.channel_id).where(
-            OutboxItem.alert_id == alert.id, OutboxItem.kind == OutboxKind.NOTIFY
+            OutboxItem.alert_id == alert.id,
+            OutboxItem.kind == OutboxKind.NOTIFY,
+            OutboxItem.status != OutboxStatus.CANCELLED,
         )
         return list(await session.scalars(select(Channel).where(Channel.id.in_(ids)).order_by(Channel.id)))
 
@@ -247,6 +264,7 @@ class AlertLifecycle:
     ) -> None:
         alert.status = AlertStatus.RESOLVED
         alert.resolved_at = at
+        await self._cancel_held(session, alert)
         channels = await self._paged_channels(session, alert)
         await notify(self.ctx, session, alert, channels, "resolved", transition, ended_at=at, resolved_by=by)
         if self.ctx.annotations_enabled:

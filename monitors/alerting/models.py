@@ -60,6 +60,8 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     """Permanent failure (the channel was deleted, Grafana rejected the request): retrying cannot help."""
+    CANCELLED = "cancelled"
+    """Held by quiet hours and the outage ended before they did: nobody needs to hear of it any more."""
 
 
 class Team(Base):
@@ -182,6 +184,8 @@ class OutboxItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """End of the quiet hours this message waits for, if any."""
     note: Mapped[str | None] = mapped_column(Text)
     """Why this row looks the way it does: a template fallback, a quiet-hours deferral."""
 

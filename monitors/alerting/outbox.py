@@ -64,12 +64,13 @@ async def enqueue_notification(
     if await _exists(session, key):
         return None
     due = now
+    held: datetime | None = None
     notes = [rendered.note] if rendered.note else []
     if message_kind != "resolved":
-        waited = quiet_until(channel, alert.severity, now, zone)
-        if waited is not None:
-            due = waited
-            notes.append(f"quiet hours: held until {waited.astimezone(zone):%H:%M}")
+        held = quiet_until(channel, alert.severity, now, zone)
+        if held is not None:
+            due = held
+            notes.append(f"quiet hours: held until {held.astimezone(zone):%H:%M}")
     item = OutboxItem(
         idempotency_key=key,
         kind=OutboxKind.NOTIFY,
@@ -84,6 +85,7 @@ async def enqueue_notification(
         attempts=0,
         next_attempt_at=due,
         created_at=now,
+        held_until=held,
         note="; ".join(notes) or None,
     )
     session.add(item)

@@ -111,3 +111,24 @@ async def test_quiet_hours_hold_warnings_until_morning_but_not_criticals(
     clock.current = datetime(2026, 11, 25, 23, 0, tzinfo=UTC)  # 06:00
     assert await drain(service.worker) == 1
     assert webhook.wait_for(2)[1]["title"] == "[CẢNH BÁO] Mất kết nối: UPS-TANHOA-01 – Xã Tân Hòa"
+
+
+async def test_outage_over_before_quiet_hours_end_is_never_told_on_that_channel(
+    context, world, service, webhook, clock
+):
+    async with context.writing() as session:
+        team = await admin.create_team(session, "Đội Tân Hòa")
+        await admin.add_channel(
+            session, team.id, "night", webhook.url, quiet_start=time(22), quiet_end=time(6)
+        )
+        await admin.add_route(session, context.sites, "all", team.id)
+    clock.current = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 23:00 in Hà Nội
+    await service.handle(change(105, DeviceState.DOWN, clock.now(), severity=Severity.WARNING))
+    clock.advance(hours=2)
+    await service.handle(change(105, DeviceState.UP, clock.now()))
+    clock.current = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 08:00 next morning
+    assert await drain(service.worker) == 0
+    assert webhook.received == []
+    async with context.sessions() as session:
+        statuses = list(await session.scalars(select(OutboxItem.status)))
+    assert statuses == ["cancelled"]
