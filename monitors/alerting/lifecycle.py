@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,7 @@ class Outcome:
     SUPPRESSED_MAINTENANCE = "suppressed_maintenance"
     SECONDARY = "secondary"
     IGNORED = "ignored"
+    FAILED = "failed"
 
 
 def epoch_ms(at: datetime) -> int:
@@ -116,94 +118,120 @@ class AlertLifecycle:
     def __init__(self, ctx: AlertingContext) -> None:
         self.ctx = ctx
         self.outcomes: Counter[str] = Counter()
+        self._rules: list[RouteRule] | None = None
 
     async def handle(self, event: StateChange) -> str:
-        outcome = await self._handle(event)
-        self.outcomes[outcome] += 1
-        return outcome
+        return (await self.handle_many([event]))[0]
 
-    async def _handle(self, event: StateChange) -> str:
+    async def handle_many(self, events: Sequence[StateChange]) -> list[str]:
+        """Handle events in order in one transaction (cheap during an outage storm).
+
+        If any event fails, the batch is rolled back and its events are handled one by one, so one bad
+        event costs only itself.
+        """
+        try:
+            async with self.ctx.writing() as session:
+                self._rules = None
+                outcomes = [await self._handle(session, event) for event in events]
+        except Exception:
+            if len(events) == 1:
+                raise
+            outcomes = []
+            for event in events:
+                try:
+                    outcomes.extend(await self.handle_many([event]))
+                except Exception:
+                    log.exception(
+                        "alerting could not handle event %s (device %s)", event.event_id, event.device_id
+                    )
+                    outcomes.append(Outcome.FAILED)
+            return outcomes
+        self.outcomes.update(outcomes)
+        return outcomes
+
+    async def _handle(self, session: AsyncSession, event: StateChange) -> str:
         if event.current in PAGING_STATES:
             if event.in_maintenance:
                 log.info("device %s %s during maintenance: not paged", event.device_id, event.current)
                 return Outcome.SUPPRESSED_MAINTENANCE
             if event.root_cause_device_id not in (None, event.device_id):
                 return Outcome.SECONDARY
-            return await self._fire(event)
+            return await self._fire(session, event)
         if event.current == DeviceState.UP:
-            async with self.ctx.writing() as session:
-                alert = await open_alert(session, event.device_id)
-                if alert is None:
-                    return Outcome.IGNORED
-                await self._resolve(session, alert, at=event.at, transition=event.event_id)
-                return Outcome.RESOLVED
+            alert = await open_alert(session, event.device_id)
+            if alert is None:
+                return Outcome.IGNORED
+            await self._resolve(session, alert, at=event.at, transition=event.event_id)
+            return Outcome.RESOLVED
         return Outcome.IGNORED
 
-    async def _fire(self, event: StateChange) -> str:
+    async def _route_rules(self, session: AsyncSession) -> list[RouteRule]:
+        """Routes are read once per batch of events."""
+        if self._rules is None:
+            self._rules = [
+                RouteRule(r.id, r.team_id, r.site_id, r.device_kind, r.severity)
+                for r in await session.scalars(select(Route))
+            ]
+        return self._rules
+
+    async def _fire(self, session: AsyncSession, event: StateChange) -> str:
         ctx = self.ctx
         dedup_key = (
             f"outage:{event.outage_id}" if event.outage_id is not None else f"device:{event.device_id}"
         )
         flapping = event.current == DeviceState.FLAPPING
-        async with ctx.writing() as session:
-            existing = await open_alert(session, event.device_id, dedup_key)
-            if existing is not None:
-                return await self._fold(session, existing, event, flapping)
-            if await session.scalar(select(Alert.id).where(Alert.opened_by == event.event_id)) is not None:
-                return Outcome.DEDUPLICATED  # a late copy of an event whose alert is already closed
-            info = await ctx.devices.device(event.device_id)
-            ancestors = list(info.site_ids) if info else []
-            path = list(info.site_names) if info else []
-            kind = info.kind if info else "other"
-            rules = [
-                RouteRule(r.id, r.team_id, r.site_id, r.device_kind, r.severity)
-                for r in await session.scalars(select(Route))
-            ]
-            rule = choose_route(rules, ancestors, kind, event.severity)
-            alert = Alert(
-                opened_by=event.event_id,
-                dedup_key=dedup_key,
-                device_id=event.device_id,
-                outage_id=event.outage_id,
-                kind=AlertKind.FLAPPING if flapping else AlertKind.DOWN,
-                status=AlertStatus.FIRING,
-                severity=event.severity,
-                route_id=rule.route_id if rule else None,
-                team_id=rule.team_id if rule else None,
-                started_at=event.at,
-                reason=event.reason,
-                affected_count=len(event.affected_device_ids),
-                escalation_level=0,
-                duplicate_events=0,
-                context={},
-            )
-            session.add(alert)
-            await session.flush()
-            name = info.name if info else f"device {event.device_id}"
-            alert.context = {
-                "alert_id": alert.id,
-                "device_id": event.device_id,
-                "device_name": name,
-                "device_kind": kind,
-                "site_path": path,
-                "site_codes": list(info.site_codes) if info else [],
-                "severity": str(event.severity),
-                "started_at": event.at.isoformat(),
-                "reason": event.reason,
-                "affected_count": len(event.affected_device_ids),
-                "root_cause_name": name,
-                "dashboard_url": ctx.settings.dashboard_url,
-            }
-            if rule is None:
-                log.warning("alert %s for device %s matches no route: nobody is paged", alert.id, name)
-            else:
-                channels = await team_channels(session, rule.team_id)
-                await notify(
-                    ctx, session, alert, channels, "flapping" if flapping else "firing", event.event_id
-                )
-            if ctx.annotations_enabled:
-                await self._open_annotation(session, alert, event.event_id)
-            return Outcome.FLAPPING if flapping else Outcome.FIRED
+        existing = await open_alert(session, event.device_id, dedup_key)
+        if existing is not None:
+            return await self._fold(session, existing, event, flapping)
+        if await session.scalar(select(Alert.id).where(Alert.opened_by == event.event_id)) is not None:
+            return Outcome.DEDUPLICATED  # a late copy of an event whose alert is already closed
+        info = await ctx.devices.device(event.device_id)
+        ancestors = list(info.site_ids) if info else []
+        path = list(info.site_names) if info else []
+        kind = info.kind if info else "other"
+        rule = choose_route(await self._route_rules(session), ancestors, kind, event.severity)
+        alert = Alert(
+            opened_by=event.event_id,
+            dedup_key=dedup_key,
+            device_id=event.device_id,
+            outage_id=event.outage_id,
+            kind=AlertKind.FLAPPING if flapping else AlertKind.DOWN,
+            status=AlertStatus.FIRING,
+            severity=event.severity,
+            route_id=rule.route_id if rule else None,
+            team_id=rule.team_id if rule else None,
+            started_at=event.at,
+            reason=event.reason,
+            affected_count=len(event.affected_device_ids),
+            escalation_level=0,
+            duplicate_events=0,
+            context={},
+        )
+        session.add(alert)
+        await session.flush()
+        name = info.name if info else f"device {event.device_id}"
+        alert.context = {
+            "alert_id": alert.id,
+            "device_id": event.device_id,
+            "device_name": name,
+            "device_kind": kind,
+            "site_path": path,
+            "site_codes": list(info.site_codes) if info else [],
+            "severity": str(event.severity),
+            "started_at": event.at.isoformat(),
+            "reason": event.reason,
+            "affected_count": len(event.affected_device_ids),
+            "root_cause_name": name,
+            "dashboard_url": ctx.settings.dashboard_url,
+        }
+        if rule is None:
+            log.warning("alert %s for device %s matches no route: nobody is paged", alert.id, name)
+        else:
+            channels = await team_channels(session, rule.team_id)
+            await notify(ctx, session, alert, channels, "flapping" if flapping else "firing", event.event_id)
+        if ctx.annotations_enabled:
+            await self._open_annotation(session, alert, event.event_id)
+        return Outcome.FLAPPING if flapping else Outcome.FIRED
 
     async def _fold(self, session: AsyncSession, alert: Alert, event: StateChange, flapping: bool) -> str:
         alert.affected_count = max(alert.affected_count, len(event.affected_device_ids))

@@ -29,6 +29,7 @@ from monitors.events import EventBus, StateChange
 
 log = logging.getLogger(__name__)
 
+BATCH_MAX = 200
 QUEUEING = {Outcome.FIRED, Outcome.FLAPPING, Outcome.RESOLVED}
 """Outcomes that wrote outbox rows: only these wake the worker."""
 
@@ -79,16 +80,20 @@ class AlertingService:
             await self._queue.join()
 
     async def consume(self, queue: asyncio.Queue[StateChange]) -> None:
+        """Handle events as they come; during a storm, whatever has queued up is handled as one batch."""
         while True:
-            event = await queue.get()
+            batch = [await queue.get()]
+            while len(batch) < BATCH_MAX and not queue.empty():
+                batch.append(queue.get_nowait())
             try:
-                await self.handle(event)
+                outcomes = await self.lifecycle.handle_many(batch)
+                if QUEUEING.intersection(outcomes):
+                    self.worker.wake()
             except Exception:
-                log.exception(
-                    "alerting could not handle event %s for device %s", event.event_id, event.device_id
-                )
+                log.exception("alerting could not handle %d event(s)", len(batch))
             finally:
-                queue.task_done()
+                for _ in batch:
+                    queue.task_done()
 
     async def _escalate_forever(self) -> None:
         while True:

@@ -149,3 +149,15 @@ async def test_device_down_again_after_recovery_is_a_new_alert(context, world, s
     await service.handle(change(101, DeviceState.UP, clock.now()))
     assert await service.handle(change(101, DeviceState.DOWN, clock.now())) == "fired"
     assert [a.status for a in await _alerts(context)] == [AlertStatus.RESOLVED, AlertStatus.FIRING]
+
+
+async def test_a_bad_event_in_a_batch_costs_only_itself(context, world, service, webhook, clock):
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
+    naive = change(103, DeviceState.DOWN, clock.now().replace(tzinfo=None))  # breaks the contract
+    outcomes = await service.lifecycle.handle_many(
+        [change(101, DeviceState.DOWN, clock.now()), naive, change(104, DeviceState.DOWN, clock.now())]
+    )
+    assert outcomes == ["fired", "failed", "fired"]
+    assert sorted(a.device_id for a in await _alerts(context)) == [101, 104]
