@@ -24,7 +24,7 @@ from monitors.alerting.errors import AlertingError
 from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import AlertStatus
 from monitors.alerting.outbox import quiet_window
-from monitors.alerting.queries import get_alert, list_alerts
+from monitors.alerting.queries import get_alert, list_alerts, list_deliveries
 
 T = TypeVar("T")
 
@@ -103,6 +103,41 @@ def list_(
         return [v.model_dump(mode="json") for v in views]
 
     emit(_with_platform(body), _table)
+
+
+@alerts_app.command("show")
+def show(alert_id: int) -> None:
+    """One alert with every notification and every delivery attempt."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session:
+            view = await get_alert(session, alert_id)
+            if view is None:
+                raise CliError(f"alert {alert_id} does not exist", exit_code=2)
+            deliveries = await list_deliveries(session, alert_id)
+        return {**view.model_dump(mode="json"), "deliveries": [d.model_dump(mode="json") for d in deliveries]}
+
+    def human(a: dict[str, Any]) -> None:
+        _table([a])
+        print_table(
+            "deliveries",
+            ["row", "to", "message", "status", "attempt", "at", "ok", "error / note"],
+            [
+                (
+                    d["outbox_id"],
+                    d["channel"],
+                    d["message_kind"],
+                    d["status"],
+                    d["attempt"],
+                    d["at"],
+                    d["ok"],
+                    d["error"] or d["note"] or "",
+                )
+                for d in a["deliveries"]
+            ],
+        )
+
+    emit(_with_platform(body), human)
 
 
 def _line(verb: str) -> Callable[[dict[str, Any]], None]:

@@ -22,7 +22,7 @@ from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.errors import AlertNotFound, AlertStateError
 from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import AlertStatus
-from monitors.alerting.queries import AlertView, get_alert, list_alerts
+from monitors.alerting.queries import AlertView, DeliveryView, get_alert, list_alerts, list_deliveries
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -68,6 +68,13 @@ async def list_(
 @router.get("/{alert_id}", response_model=AlertView)
 async def show(alert_id: int, session: Session, principal: CurrentPrincipal) -> AlertView:
     return await _visible(session, alert_id, principal)
+
+
+@router.get("/{alert_id}/deliveries", response_model=list[DeliveryView])
+async def deliveries(alert_id: int, session: Session, principal: CurrentPrincipal) -> list[DeliveryView]:
+    """Who was told what and when: every notification of the alert and every attempt at it."""
+    await _visible(session, alert_id, principal)
+    return await list_deliveries(session, alert_id)
 
 
 async def _visible(session: Session, alert_id: int, principal: Principal) -> AlertView:

@@ -13,7 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.authz import Principal
 from device_registry.models import Device, User
 from monitors.alerting.messages import PATH_SEPARATOR
-from monitors.alerting.models import Acknowledgement, Alert, AlertStatus, OutboxItem, OutboxKind, Team
+from monitors.alerting.models import (
+    Acknowledgement,
+    Alert,
+    AlertStatus,
+    Channel,
+    Delivery,
+    OutboxItem,
+    OutboxKind,
+    Team,
+)
 
 
 class AcknowledgementView(BaseModel):
@@ -116,3 +125,44 @@ async def get_alert(
     """None when the alert does not exist or lies outside the principal's scope (indistinguishable)."""
     alert = await session.scalar(_scoped(select(Alert), principal).where(Alert.id == alert_id))
     return (await _views(session, [alert]))[0] if alert is not None else None
+
+
+class DeliveryView(BaseModel):
+    outbox_id: int
+    kind: str
+    message_kind: str
+    channel: str | None
+    subject: str
+    status: str
+    attempt: int | None
+    at: datetime | None
+    ok: bool | None
+    error: str | None
+    note: str | None
+
+
+async def list_deliveries(session: AsyncSession, alert_id: int) -> list[DeliveryView]:
+    """Every outbox row of an alert with every attempt at it (a row never tried yet appears once)."""
+    rows = await session.execute(
+        select(OutboxItem, Delivery, Channel.name)
+        .outerjoin(Delivery, Delivery.outbox_id == OutboxItem.id)
+        .outerjoin(Channel, Channel.id == OutboxItem.channel_id)
+        .where(OutboxItem.alert_id == alert_id)
+        .order_by(OutboxItem.id, Delivery.id)
+    )
+    return [
+        DeliveryView(
+            outbox_id=item.id,
+            kind=item.kind,
+            message_kind=item.message_kind,
+            channel=channel if item.kind == OutboxKind.NOTIFY else "grafana",
+            subject=item.subject,
+            status=item.status,
+            attempt=delivery.attempt if delivery else None,
+            at=delivery.at if delivery else None,
+            ok=delivery.ok if delivery else None,
+            error=delivery.error if delivery else None,
+            note=item.note,
+        )
+        for item, delivery, channel in rows.all()
+    ]

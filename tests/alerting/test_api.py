@@ -57,6 +57,10 @@ async def test_maintenance_sees_and_acknowledges_only_its_commune(
     engineer = await client.post(f"/api/v1/alerts/{vu_le}/ack", json={}, headers=as_(world, "viewer"))
     assert engineer.status_code == 403 and "may not acknowledge alerts" in engineer.json()["detail"]
 
+    told = await client.get(f"/api/v1/alerts/{tan_hoa}/deliveries", headers=as_(world, "lan"))
+    assert [(d["channel"], d["message_kind"], d["status"]) for d in told.json()] == [
+        ("main", "firing", "pending")
+    ]
     resolved = await client.post(f"/api/v1/alerts/{vu_le}/resolve", headers=as_(world, "minh"))
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
     again = await client.post(f"/api/v1/alerts/{vu_le}/resolve", headers=as_(world, "minh"))

@@ -87,6 +87,13 @@ async def test_list_ack_and_resolve_from_the_command_line(
 
     code, out, _ = await ioc(db_url, tmp_path, "alerts", "list")
     assert code == 0 and "CAM-VULE-01" in out and "CAM-TANHOA-01" not in out
+    code, out, _ = await ioc(db_url, tmp_path, "--json", "alerts", "show", str(tan_hoa["id"]))
+    shown = json.loads(out)
+    assert code == 0 and shown["status"] == "resolved"
+    assert [(d["message_kind"], d["status"]) for d in shown["deliveries"]] == [
+        ("firing", "pending"),
+        ("resolved", "pending"),
+    ]
 
     code, _, err = await ioc(db_url, tmp_path, "--json", "alerts", "ack", "999", "--user", "lan")
     assert code == 2 and json.loads(err) == {"error": "alert 999 does not exist"}

@@ -36,3 +36,25 @@ async def test_webhook_outage_loses_nothing_and_sends_nothing_twice(context, wor
         assert list(await session.scalars(select(Alert.status))) == ["resolved"]
         errors = list(await session.scalars(select(Delivery.error).where(Delivery.ok.is_(False))))
     assert len(errors) == 3 and all(e and e.startswith("JSON:") for e in errors)
+
+
+async def test_deliveries_of_an_alert_list_every_attempt(context, world, service, webhook, clock):
+    from monitors.alerting.queries import list_deliveries
+
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
+    webhook.status = 503
+    await service.handle(change(103, DeviceState.DOWN, clock.now()))
+    await drain(service.worker)
+    webhook.status = 200
+    clock.advance(minutes=5)
+    await drain(service.worker)
+    async with context.sessions() as session:
+        alert_id = await session.scalar(select(Alert.id))
+        assert alert_id is not None
+        rows = await list_deliveries(session, alert_id)
+    assert [(r.channel, r.message_kind, r.status, r.attempt, r.ok) for r in rows] == [
+        ("main", "firing", "sent", 1, False),
+        ("main", "firing", "sent", 2, True),
+    ]
