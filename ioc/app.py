@@ -14,20 +14,25 @@ from device_registry.api.errors import install_error_handlers
 from ioc.runtime import Platform
 from ioc.settings import Settings
 from monitors.alerting.api import router as alerts_router
+from telemetry import metrics as telemetry_metrics
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """With ``platform`` (``ioc serve``) the app borrows the process's resources; without one (tests,
+    ``uvicorn ioc.app:create_app --factory``) its lifespan opens and closes its own."""
+    settings = settings or (platform.settings if platform else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        platform = Platform.open(settings)
-        app.state.platform = platform
-        app.state.registry = RegistryRuntime(sessions=platform.sessions, box=platform.box)
+        owned = platform is None
+        current = platform or Platform.open(settings)
+        app.state.platform = current
+        app.state.registry = RegistryRuntime(sessions=current.sessions, box=current.box)
         try:
             yield
         finally:
-            await platform.close()
+            if owned:
+                await current.close()
 
     app = FastAPI(
         title="IOC platform",
@@ -41,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)
     async def metrics(_: CurrentPrincipal) -> Response:
-        """Prometheus text format; authenticated like every route but health."""
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus text format (process + telemetry writer); authenticated like every route but health."""
+        body = generate_latest(REGISTRY) + telemetry_metrics.render()[0]
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -1,19 +1,52 @@
-"""The platform's long-lived resources, opened once per process from the settings."""
+"""The platform's long-lived resources, opened once per process from the settings.
+
+`ioc serve` opens one :class:`Platform` and hands it to every service it runs, so the API, the
+ingest, the collectors and the scheduler share one database pool and one telemetry writer.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from device_registry.crypto import SecretBox, load_or_create_key_file
 from device_registry.db import create_engine, session_factory
 from ioc.settings import Settings
+from telemetry.config import WriterConfig
+from telemetry.influx_output import InfluxTarget
+from telemetry.writer import TelemetryWriter
 
 
 def secret_box(settings: Settings, *, create: bool = False) -> SecretBox:
     key = settings.secret_key or load_or_create_key_file(settings.secret_key_file, create=create)
     return SecretBox(key)
+
+
+def writer_config(settings: Settings) -> WriterConfig:
+    """The telemetry writer's typed config from the flat ``IOC_INFLUX_*`` settings."""
+    target = None
+    if settings.influx_url:
+        target = InfluxTarget(
+            url=settings.influx_url,
+            api=settings.influx_api,
+            database=settings.influx_database,
+            retention_policy=settings.influx_retention_policy,
+            bucket=settings.influx_bucket,
+            org=settings.influx_org,
+            token=settings.influx_token,
+            username=settings.influx_username,
+            password=settings.influx_password,
+            gzip=settings.influx_gzip,
+            timeout=settings.influx_timeout,
+        )
+    return WriterConfig(
+        spool_dir=settings.spool_dir,
+        target=target,
+        batch_size=settings.influx_batch_size,
+        flush_interval=settings.influx_flush_interval,
+        spool_max_bytes=settings.telemetry_spool_max_bytes,
+    )
 
 
 @dataclass
@@ -22,6 +55,8 @@ class Platform:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     box: SecretBox
+    writer: TelemetryWriter | None = field(default=None)
+    """Started by :meth:`start_writer` in serving processes; CLI one-shots leave it unset."""
 
     @classmethod
     def open(cls, settings: Settings, *, create_key: bool = False) -> Platform:
@@ -29,5 +64,14 @@ class Platform:
         engine = create_engine(settings.effective_database_url, pool_pre_ping=True)
         return cls(settings, engine, session_factory(engine), secret_box(settings, create=create_key))
 
+    async def start_writer(self) -> TelemetryWriter:
+        if self.writer is None:
+            self.writer = TelemetryWriter(writer_config(self.settings))
+            await self.writer.start()
+        return self.writer
+
     async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.stop()
+            self.writer = None
         await self.engine.dispose()

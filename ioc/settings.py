@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -56,6 +57,23 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+
+    # Telemetry writer (docs/telemetry.md). Flat fields so the documented names IOC_INFLUX_URL etc. work
+    # as-is; telemetry.config.WriterConfig.from_settings turns them into the writer's typed config.
+    influx_url: str | None = Field(default=None, description="InfluxDB base URL; unset: spool only")
+    influx_api: Literal["v1", "v2"] = "v1"
+    influx_database: str | None = None
+    influx_retention_policy: str | None = None
+    influx_bucket: str | None = None
+    influx_org: str | None = None
+    influx_token: SecretStr | None = None
+    influx_username: str | None = None
+    influx_password: SecretStr | None = None
+    influx_gzip: bool = True
+    influx_timeout: float = Field(default=10.0, gt=0)
+    influx_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    influx_flush_interval: float = Field(default=1.0, gt=0, description="seconds a partial batch waits")
+    telemetry_spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
 
     @classmethod
     def settings_customise_sources(
