@@ -8,6 +8,7 @@ site path (``/1/7/42/``) so a device's whole ancestry costs one query.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -57,8 +58,12 @@ def _path_ids(path: str) -> list[int]:
 class RegistryDirectory:
     """Both protocols, answered from the registry database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, cache_s: float = 30.0) -> None:
         self._sessions = sessions
+        self._cache_s = cache_s
+        self._chains: dict[str, tuple[float, list[tuple[int, str, str]]]] = {}
+        """Site chains by materialised path: thousands of devices share a few hundred communes, and a
+        renamed unit may take ``cache_s`` seconds to show in messages."""
 
     async def exists(self, site_id: int) -> bool:
         async with self._sessions() as session:
@@ -92,13 +97,19 @@ class RegistryDirectory:
             if row is None:
                 return None
             device, path = row
-            chain = await self._chain(session, device.site_id, path)
+            now = time.monotonic()
+            cached = self._chains.get(path)
+            if cached is None or now - cached[0] > self._cache_s:
+                sites = await self._chain(session, device.site_id, path)
+                cached = (now, [(s.id, s.code, s.name) for s in sites])
+                self._chains[path] = cached
+            chain = cached[1]
             return DeviceInfo(
                 device.id,
                 device.name,
                 str(device.kind),
                 device.site_id,
-                site_codes=[s.code for s in chain],
-                site_ids=[s.id for s in chain],
-                site_names=[s.name for s in chain],
+                site_codes=[code for _, code, _ in chain],
+                site_ids=[site_id for site_id, _, _ in chain],
+                site_names=[name for _, _, name in chain],
             )

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitors.alerting.context import AlertingContext
@@ -87,18 +87,25 @@ async def notify(
     channels: list[Channel],
     message_kind: str,
     transition: str,
+    *,
+    fresh: bool = False,
+    languages: dict[int, Language] | None = None,
     **extra: Any,
 ) -> int:
-    """Queue one rendered message per channel, in the language of the channel's team."""
+    """Queue one rendered message per channel, in the language of the channel's team.
+
+    ``fresh``: the alert was created in this transaction by ``transition``, so no row of it can exist
+    yet and the idempotency look-up is skipped (the unique index still guards it).
+    """
     now = ctx.clock.now()
     queued = 0
-    languages: dict[int, Language] = {}
+    languages = {} if languages is None else languages
     for channel in channels:
         if channel.team_id not in languages:
             team = await session.get(Team, channel.team_id)
             languages[channel.team_id] = Language(team.language) if team else Language.VI
         language = languages[channel.team_id]
-        values = ctx.messages.context(alert.context, language, **dict(extra))
+        values = ctx.messages.context({**alert.context, "alert_id": alert.id}, language, **dict(extra))
         rendered = ctx.messages.render(message_kind, language, values)
         item = await enqueue_notification(
             session,
@@ -109,6 +116,7 @@ async def notify(
             rendered=rendered,
             now=now,
             zone=ctx.zone,
+            check_existing=not fresh,
         )
         queued += item is not None
     return queued
@@ -119,6 +127,8 @@ class AlertLifecycle:
         self.ctx = ctx
         self.outcomes: Counter[str] = Counter()
         self._rules: list[RouteRule] | None = None
+        self._channels: dict[int, list[Channel]] = {}
+        self._languages: dict[int, Language] = {}
 
     async def handle(self, event: StateChange) -> str:
         return (await self.handle_many([event]))[0]
@@ -131,7 +141,7 @@ class AlertLifecycle:
         """
         try:
             async with self.ctx.writing() as session:
-                self._rules = None
+                self._rules, self._channels, self._languages = None, {}, {}
                 outcomes = [await self._handle(session, event) for event in events]
         except Exception:
             if len(events) == 1:
@@ -165,6 +175,12 @@ class AlertLifecycle:
             return Outcome.RESOLVED
         return Outcome.IGNORED
 
+    async def _team_channels(self, session: AsyncSession, team_id: int) -> list[Channel]:
+        """A team's channels, read once per batch of events."""
+        if team_id not in self._channels:
+            self._channels[team_id] = await team_channels(session, team_id)
+        return self._channels[team_id]
+
     async def _route_rules(self, session: AsyncSession) -> list[RouteRule]:
         """Routes are read once per batch of events."""
         if self._rules is None:
@@ -180,16 +196,45 @@ class AlertLifecycle:
             f"outage:{event.outage_id}" if event.outage_id is not None else f"device:{event.device_id}"
         )
         flapping = event.current == DeviceState.FLAPPING
-        existing = await open_alert(session, event.device_id, dedup_key)
+        related = list(
+            await session.scalars(
+                select(Alert).where(
+                    or_(
+                        and_(
+                            or_(Alert.device_id == event.device_id, Alert.dedup_key == dedup_key),
+                            Alert.status != AlertStatus.RESOLVED,
+                        ),
+                        Alert.opened_by == event.event_id,
+                    )
+                )
+            )
+        )
+        existing = next(
+            (a for a in sorted(related, key=lambda a: a.id) if a.status != AlertStatus.RESOLVED), None
+        )
         if existing is not None:
             return await self._fold(session, existing, event, flapping)
-        if await session.scalar(select(Alert.id).where(Alert.opened_by == event.event_id)) is not None:
+        if related:
             return Outcome.DEDUPLICATED  # a late copy of an event whose alert is already closed
         info = await ctx.devices.device(event.device_id)
         ancestors = list(info.site_ids) if info else []
         path = list(info.site_names) if info else []
         kind = info.kind if info else "other"
         rule = choose_route(await self._route_rules(session), ancestors, kind, event.severity)
+        name = info.name if info else f"device {event.device_id}"
+        context = {
+            "device_id": event.device_id,
+            "device_name": name,
+            "device_kind": kind,
+            "site_path": path,
+            "site_codes": list(info.site_codes) if info else [],
+            "severity": str(event.severity),
+            "started_at": event.at.isoformat(),
+            "reason": event.reason,
+            "affected_count": len(event.affected_device_ids),
+            "root_cause_name": name,
+            "dashboard_url": ctx.settings.dashboard_url,
+        }
         alert = Alert(
             opened_by=event.event_id,
             dedup_key=dedup_key,
@@ -205,30 +250,25 @@ class AlertLifecycle:
             affected_count=len(event.affected_device_ids),
             escalation_level=0,
             duplicate_events=0,
-            context={},
+            context=context,
         )
         session.add(alert)
         await session.flush()
-        name = info.name if info else f"device {event.device_id}"
-        alert.context = {
-            "alert_id": alert.id,
-            "device_id": event.device_id,
-            "device_name": name,
-            "device_kind": kind,
-            "site_path": path,
-            "site_codes": list(info.site_codes) if info else [],
-            "severity": str(event.severity),
-            "started_at": event.at.isoformat(),
-            "reason": event.reason,
-            "affected_count": len(event.affected_device_ids),
-            "root_cause_name": name,
-            "dashboard_url": ctx.settings.dashboard_url,
-        }
         if rule is None:
             log.warning("alert %s for device %s matches no route: nobody is paged", alert.id, name)
         else:
-            channels = await team_channels(session, rule.team_id)
-            await notify(ctx, session, alert, channels, "flapping" if flapping else "firing", event.event_id)
+            channels = await self._team_channels(session, rule.team_id)
+            kind_of_message = "flapping" if flapping else "firing"
+            await notify(
+                ctx,
+                session,
+                alert,
+                channels,
+                kind_of_message,
+                event.event_id,
+                fresh=True,
+                languages=self._languages,
+            )
         if ctx.annotations_enabled:
             await self._open_annotation(session, alert, event.event_id)
         return Outcome.FLAPPING if flapping else Outcome.FIRED
@@ -246,7 +286,7 @@ class AlertLifecycle:
         return Outcome.DEDUPLICATED
 
     async def _open_annotation(self, session: AsyncSession, alert: Alert, transition: str) -> None:
-        values = self.ctx.messages.context(alert.context, Language.VI)
+        values = self.ctx.messages.context({**alert.context, "alert_id": alert.id}, Language.VI)
         text = self.ctx.messages.render_builtin("firing", Language.VI, values).subject
         tags = ["ioc", f"ioc-alert-{alert.id}", str(alert.context["device_kind"]), alert.severity]
         tags += [str(code) for code in alert.context.get("site_codes", [])]

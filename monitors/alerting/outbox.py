@@ -58,10 +58,11 @@ async def enqueue_notification(
     rendered: Rendered,
     now: datetime,
     zone: ZoneInfo,
+    check_existing: bool = True,
 ) -> OutboxItem | None:
     lane = channel_lane(channel.id)
     key = f"{transition}:{lane}"
-    if await _exists(session, key):
+    if check_existing and await _exists(session, key):
         return None
     due = now
     held: datetime | None = None
