@@ -8,7 +8,7 @@ UNREACHABLE events for the devices behind each outage).
 Baselines measured in the same run:
   * channel only: the same number of messages sent straight through apprise with the same number of
     threads, no database and no outbox: the floor set by apprise and the receiver;
-  * lifecycle only, one event per transaction (the service batches what has queued up), no delivery.
+  * lifecycle only, no delivery: one event per transaction, and in batches as the service does.
 
 Run: .venv/bin/python bench/alerting_bench.py [--outages 1000] [--concurrency 8]
 """
@@ -40,7 +40,7 @@ from monitors.alerting.config import AlertingSettings, OutboxSettings
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import Alert, OutboxItem
-from monitors.alerting.service import AlertingService
+from monitors.alerting.service import BATCH_MAX, AlertingService
 from monitors.events import DeviceState, EventBus, StateChange
 from tests.alerting.receivers import WebhookReceiver
 
@@ -140,7 +140,7 @@ def channel_baseline(hook: str, count: int, concurrency: int, receiver: WebhookR
     return time.perf_counter() - start
 
 
-async def lifecycle_baseline(url: str, evts: list[StateChange]) -> float:
+async def lifecycle_baseline(url: str, evts: list[StateChange], batch: int = 1) -> float:
     engine = create_engine(url)
     sessions = session_factory(engine)
     directory = RegistryDirectory(sessions)
@@ -148,8 +148,12 @@ async def lifecycle_baseline(url: str, evts: list[StateChange]) -> float:
 
     lifecycle = AlertLifecycle(AlertingContext(sessions=sessions, sites=directory, devices=directory))
     start = time.perf_counter()
-    for event in evts:
-        await lifecycle.handle(event)
+    if batch > 1:
+        for i in range(0, len(evts), batch):
+            await lifecycle.handle_many(evts[i : i + batch])
+    else:
+        for event in evts:
+            await lifecycle.handle(event)
     elapsed = time.perf_counter() - start
     await engine.dispose()
     return elapsed
@@ -203,6 +207,8 @@ async def main() -> None:
             roots = await build(url, args.outages, receiver.url)
             copy = Path(folder) / "lifecycle.db"
             copy.write_bytes(template.read_bytes())
+            copy_batched = Path(folder) / "lifecycle-batched.db"
+            copy_batched.write_bytes(template.read_bytes())
             evts = events(roots, datetime.now(UTC))
 
             base_channel = await asyncio.to_thread(
@@ -210,6 +216,7 @@ async def main() -> None:
             )
             receiver.received.clear()
             base_lifecycle = await lifecycle_baseline(f"sqlite+aiosqlite:///{copy}", evts)
+            base_batched = await lifecycle_baseline(f"sqlite+aiosqlite:///{copy_batched}", evts, BATCH_MAX)
             handed, handled, spread, outcomes, counts = await full_path(
                 url, evts, args.outages, args.concurrency, receiver
             )
@@ -233,6 +240,10 @@ async def main() -> None:
     print(
         f"  baseline, lifecycle one event per transaction, no send:  {base_lifecycle:6.2f} s  "
         f"({len(evts) / base_lifecycle:6.0f} events/s)"
+    )
+    print(
+        f"  baseline, lifecycle in batches of {BATCH_MAX}, no send:   {base_batched:6.2f} s  "
+        f"({len(evts) / base_batched:6.0f} events/s)"
     )
     print(
         f"  of which: all events handled (alerts + outbox rows committed) after {handled:.2f} s; "
