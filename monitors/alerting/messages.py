@@ -60,6 +60,7 @@ def _environment(folder: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
+        auto_reload=False,  # no stat() per message on the event loop; edited templates need a restart
     )
 
 
