@@ -274,7 +274,9 @@ class AlertLifecycle:
         return Outcome.FLAPPING if flapping else Outcome.FIRED
 
     async def _fold(self, session: AsyncSession, alert: Alert, event: StateChange, flapping: bool) -> str:
-        alert.affected_count = max(alert.affected_count, len(event.affected_device_ids))
+        if len(event.affected_device_ids) > alert.affected_count:
+            alert.affected_count = len(event.affected_device_ids)
+            alert.context = {**alert.context, "affected_count": alert.affected_count}  # for later messages
         if flapping and alert.kind != AlertKind.FLAPPING:
             alert.kind = AlertKind.FLAPPING
             channels = await self._paged_channels(session, alert)

@@ -33,9 +33,12 @@ async def test_repeated_and_redelivered_down_events_make_one_alert_and_one_messa
     assert await service.handle(change(101, DeviceState.DOWN, clock.now(), outage_id=3)) == "deduplicated"
     await service.worker.run_once()
 
+    grown = change(101, DeviceState.DOWN, clock.now(), outage_id=3, affected_device_ids=(7, 8, 9))
+    assert await service.handle(grown) == "deduplicated"  # more devices found behind it: no new page
     alerts = await _alerts(context)
     assert len(alerts) == 1
-    assert (alerts[0].dedup_key, alerts[0].duplicate_events) == ("outage:3", 2)
+    assert (alerts[0].dedup_key, alerts[0].duplicate_events) == ("outage:3", 3)
+    assert alerts[0].affected_count == alerts[0].context["affected_count"] == 3
     assert len(webhook.wait_for(1)) == 1
 
 
