@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from monitors.alerting.config import AlertingSettings
+from monitors.config import MonitorSettings
 
 
 def default_home() -> Path:
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    monitors: MonitorSettings = Field(default_factory=MonitorSettings)
 
     # Telemetry writer (docs/telemetry.md). Flat fields so the documented names IOC_INFLUX_URL etc. work
     # as-is; telemetry.config.WriterConfig.from_settings turns them into the writer's typed config.

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from ioc.cli import admin, alerts, devices, sites, telemetry, users  # noqa: F401
+from ioc.cli import admin, alerts, devices, monitors, sites, telemetry, users  # noqa: F401

@@ -1,0 +1,192 @@
+"""REST: SLA over a site subtree, and maintenance windows. Mounted by the app factory under /api/v1.
+
+Follows the registry's API patterns: its session and principal dependencies, its domain errors (so
+the same handlers map them to 403/404/422 with the field named), scope checks on the site subtree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from device_registry.api.deps import CurrentPrincipal, Session
+from device_registry.authz import Principal
+from device_registry.errors import Forbidden, InvalidInput, NotFound
+from device_registry.models import Device, Role, Site
+from device_registry.services.sites import resolve_site
+from monitors.maintenance import DEFAULT_TIMEZONE, MaintenanceError, MaintenanceWindow
+from monitors.maintenance_store import add_window, delete_window, list_windows
+from monitors.models import MaintenanceWindowRow
+from monitors.sla_query import site_sla
+
+WINDOW_WRITERS = (Role.ENGINEER, Role.MAINTENANCE)
+
+router = APIRouter(tags=["monitors"])
+
+
+class SlaRow(BaseModel):
+    scope: str
+    name: str
+    devices: int
+    period_s: float
+    maintenance_s: float
+    monitored_s: float
+    down_s: float
+    uptime_pct: float | None
+
+
+class SlaPublic(BaseModel):
+    site: str
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    groups: list[SlaRow]
+    devices: list[SlaRow]
+
+
+class WindowCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=2000)
+    owner: str = Field(min_length=1, max_length=200)
+    device_id: int | None = None
+    site_code: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    cron: str | None = Field(default=None, max_length=120)
+    duration_s: float | None = None
+    timezone: str = DEFAULT_TIMEZONE
+
+
+class WindowPublic(BaseModel):
+    id: int
+    reason: str
+    owner: str
+    device_id: int | None
+    site_id: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    cron: str | None
+    duration_s: float | None
+    timezone: str
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidInput(f"{field}: include a UTC offset (e.g. 2026-03-01T00:00:00+07:00)", field=field)
+    return value.astimezone(UTC)
+
+
+def _public(window: MaintenanceWindow) -> WindowPublic:
+    assert window.id is not None
+    return WindowPublic(
+        id=window.id,
+        reason=window.reason,
+        owner=window.owner,
+        device_id=window.device_id,
+        site_id=window.site_id,
+        starts_at=window.starts_at,
+        ends_at=window.ends_at,
+        cron=window.cron,
+        duration_s=window.duration_s,
+        timezone=window.timezone,
+    )
+
+
+async def _site_in_scope(session: Session, principal: Principal, ref: str | int, field: str) -> Site:
+    site = await resolve_site(session, ref, field=field)
+    if not principal.site_in_scope(site):
+        raise Forbidden(f"{field}: site {site.code} is outside your scope")
+    return site
+
+
+@router.get("/sla", response_model=SlaPublic, response_model_by_alias=True)
+async def sla(
+    session: Session,
+    principal: CurrentPrincipal,
+    site: str,
+    from_: Annotated[datetime, Query(alias="from")],
+    to: datetime,
+    exclude_unreachable: bool = False,
+) -> SlaPublic:
+    """Uptime % per device, for the site subtree and per device kind; maintenance excluded."""
+    start, end = _aware(from_, "from"), _aware(to, "to")
+    if end <= start:
+        raise InvalidInput("to: must be after from", field="to")
+    root = await _site_in_scope(session, principal, site, "site")
+    report = await site_sla(
+        session, root.id, start, end, now=datetime.now(UTC), count_unreachable=not exclude_unreachable
+    )
+
+    def rows(scope: str, items: list[Any]) -> list[SlaRow]:
+        return [SlaRow(scope=scope, **item.as_row()) for item in items]
+
+    return SlaPublic(
+        site=root.code,
+        from_=start,
+        to=end,
+        groups=rows("group", report.groups),
+        devices=rows("device", report.devices),
+    )
+
+
+@router.get("/maintenance-windows", response_model=list[WindowPublic])
+async def list_(session: Session, _: CurrentPrincipal) -> list[WindowPublic]:
+    return [_public(w) for w in await list_windows(session)]
+
+
+@router.post("/maintenance-windows", response_model=WindowPublic, status_code=status.HTTP_201_CREATED)
+async def create(data: WindowCreate, session: Session, principal: CurrentPrincipal) -> WindowPublic:
+    principal.require(*WINDOW_WRITERS, action="plan maintenance")
+    if (data.device_id is None) == (data.site_code is None):
+        raise InvalidInput("device_id/site_code: give exactly one", field="device_id")
+    site_id = None
+    if data.site_code is not None:
+        site_id = (await _site_in_scope(session, principal, data.site_code, "site_code")).id
+    else:
+        device = await session.get(Device, data.device_id)
+        if device is None:
+            raise NotFound(f"device_id: no device with id {data.device_id}", field="device_id")
+        await _site_in_scope(session, principal, device.site_id, "device_id")
+    try:
+        window = MaintenanceWindow(
+            reason=data.reason,
+            owner=data.owner,
+            device_id=data.device_id,
+            site_id=site_id,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            cron=data.cron,
+            duration_s=data.duration_s,
+            timezone=data.timezone,
+        )
+    except MaintenanceError as error:
+        field = str(error).split(":", 1)[0].split("/", 1)[0]
+        raise InvalidInput(str(error), field=field) from None
+    stored = await add_window(session, window)
+    await session.commit()
+    return _public(stored)
+
+
+@router.delete("/maintenance-windows/{window_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(window_id: int, session: Session, principal: CurrentPrincipal) -> None:
+    principal.require(*WINDOW_WRITERS, action="plan maintenance")
+    row = await session.get(MaintenanceWindowRow, window_id)
+    if row is None:
+        raise NotFound(f"no maintenance window {window_id}", field="window_id")
+    scope: int | None = row.site_id
+    if scope is None and row.device_id is not None:
+        device = await session.get(Device, row.device_id)
+        scope = device.site_id if device else None
+    if scope is not None:
+        await _site_in_scope(session, principal, scope, "window_id")
+    await delete_window(session, window_id)
+    await session.commit()
+
+
+def monitors_router() -> APIRouter:
+    outer = APIRouter(prefix="/api/v1")
+    outer.include_router(router)
+    return outer

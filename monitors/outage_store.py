@@ -1,0 +1,110 @@
+"""Outage records in the registry database: the SQL ``OutageRecorder`` and the SLA's reader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from device_registry.db import transaction
+from monitors.events import DeviceState
+from monitors.models import Outage, OutageStateChange
+from monitors.outages import HistoryEntry, OutageRecord
+
+
+class SqlOutageRecorder:
+    """Implements ``monitors.state.OutageRecorder``; each call is one short transaction.
+
+    State changes are rare next to checks (a handful per outage), so a transaction per change keeps
+    records exact without batching machinery.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def open(
+        self, device_id: int, root_cause_device_id: int, state: DeviceState, start: datetime, reason: str
+    ) -> int:
+        async with transaction(self._sessions) as session:
+            outage = Outage(
+                device_id=device_id,
+                root_cause_device_id=root_cause_device_id,
+                state=state.value,
+                started_at=start,
+                affected_count=0,
+                reason=reason,
+            )
+            session.add(outage)
+            await session.flush()
+            session.add(OutageStateChange(outage_id=outage.id, state=state.value, at=start, reason=reason))
+            return outage.id
+
+    async def transition(
+        self, outage_id: int, state: DeviceState, at: datetime, reason: str, root_cause_device_id: int
+    ) -> None:
+        async with transaction(self._sessions) as session:
+            await session.execute(
+                update(Outage)
+                .where(Outage.id == outage_id)
+                .values(state=state.value, root_cause_device_id=root_cause_device_id)
+            )
+            session.add(OutageStateChange(outage_id=outage_id, state=state.value, at=at, reason=reason))
+
+    async def set_affected(self, outage_id: int, count: int) -> None:
+        async with transaction(self._sessions) as session:
+            await session.execute(update(Outage).where(Outage.id == outage_id).values(affected_count=count))
+
+    async def close(self, outage_id: int, end: datetime, reason: str) -> None:
+        async with transaction(self._sessions) as session:
+            outage = await session.get(Outage, outage_id)
+            if outage is None:
+                return
+            outage.ended_at = end
+            outage.duration_s = (end - outage.started_at).total_seconds()
+            session.add(
+                OutageStateChange(outage_id=outage_id, state=DeviceState.UP.value, at=end, reason=reason)
+            )
+
+
+async def load_outages(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    device_ids: Iterable[int] | None = None,
+    *,
+    with_history: bool = False,
+) -> list[OutageRecord]:
+    """Outages overlapping ``[start, end)``, optionally only for ``device_ids``."""
+    query = select(Outage).where(
+        Outage.started_at < end, or_(Outage.ended_at.is_(None), Outage.ended_at > start)
+    )
+    if device_ids is not None:
+        query = query.where(Outage.device_id.in_(list(device_ids)))
+    rows = (await session.scalars(query.order_by(Outage.started_at, Outage.id))).all()
+    records = [
+        OutageRecord(
+            id=row.id,
+            device_id=row.device_id,
+            root_cause_device_id=row.root_cause_device_id
+            if row.root_cause_device_id is not None
+            else row.device_id,
+            start=row.started_at,
+            end=row.ended_at,
+            affected_count=row.affected_count,
+        )
+        for row in rows
+    ]
+    if with_history and records:
+        by_id = {r.id: r for r in records}
+        history = await session.scalars(
+            select(OutageStateChange)
+            .where(OutageStateChange.outage_id.in_(list(by_id)))
+            .order_by(OutageStateChange.at, OutageStateChange.id)
+        )
+        for entry in history:
+            by_id[entry.outage_id].history.append(
+                HistoryEntry(DeviceState(entry.state), entry.at, entry.reason)
+            )
+    return records

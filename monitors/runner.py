@@ -1,0 +1,108 @@
+"""Monitoring as a service of ``ioc serve``: registry in, checks running, changes picked up live.
+
+``run_monitors`` runs until cancelled (the shape ``ioc.services.SERVICES`` entries have). Registry
+changes (device added, retired, moved, put in maintenance, interval or uplinks changed, maintenance
+windows) are applied every ``registry_refresh_s`` without restarting anything; ``refresh()`` may also
+be called right after a write for immediate effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from monitors.checks.mqtt_freshness import LastSeen
+from monitors.config import MonitorSettings
+from monitors.events import EventSink
+from monitors.maintenance import MaintenanceCalendar
+from monitors.maintenance_store import list_windows
+from monitors.outage_store import SqlOutageRecorder
+from monitors.registry_source import load_snapshot, monitored_devices
+from monitors.service import MonitoringService
+from telemetry.sink import Sink
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RegistryMonitors:
+    """A ``MonitoringService`` kept in step with the registry database."""
+
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        events: EventSink,
+        sink: Sink | None,
+        last_seen: LastSeen | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.settings = settings
+        self._sessions = sessions
+        self._last_seen = last_seen
+        self.calendar = MaintenanceCalendar()
+        self.service = MonitoringService(
+            settings,
+            events=events,
+            sink=sink,
+            recorder=SqlOutageRecorder(sessions),
+            maintenance=self.calendar,
+            clock=clock,
+        )
+        self._skipped: set[str] = set()
+
+    async def refresh(self) -> None:
+        async with self._sessions() as session:
+            snapshot = await load_snapshot(session)
+            windows = await list_windows(session)
+        self.calendar.set_sites(snapshot.site_of, snapshot.site_parent)
+        self.calendar.set_windows(windows)
+        self.calendar.set_devices_in_maintenance(snapshot.in_maintenance)
+        self.service.set_topology(snapshot.topology)
+        devices, skipped = monitored_devices(
+            snapshot, timeout_s=self.settings.check_timeout_s, last_seen=self._last_seen
+        )
+        for reason in sorted(set(skipped) - self._skipped):
+            log.warning("not monitored: %s", reason)
+        self._skipped = set(skipped)
+        removed = await self.service.scheduler.sync(devices)
+        if removed:
+            log.info("stopped monitoring %d device(s): %s", len(removed), removed[:20])
+
+    async def run(self) -> None:
+        await self.refresh()
+        self.service.start()
+        failing = False
+        try:
+            while True:
+                await asyncio.sleep(self.settings.registry_refresh_s)
+                try:
+                    await self.refresh()
+                except Exception:
+                    if not failing:
+                        log.exception("registry refresh failed; monitoring continues with the last view")
+                    failing = True
+                else:
+                    failing = False
+        finally:
+            await self.service.stop()
+
+
+async def run_monitors(
+    settings: MonitorSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    events: EventSink,
+    sink: Sink | None,
+    last_seen: LastSeen | None = None,
+) -> None:
+    """Until cancelled. For ``ioc serve``: ``await run_monitors(s.monitors, platform.sessions, ...)``."""
+    await RegistryMonitors(settings, sessions, events=events, sink=sink, last_seen=last_seen).run()

@@ -1,0 +1,145 @@
+"""Monitoring fed by the real registry: who is watched, topology, live changes, outages in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from device_registry.db import transaction
+from device_registry.models import Lifecycle
+from monitors.config import MonitorSettings, StatePolicy
+from monitors.events import DeviceState, EventBus
+from monitors.maintenance import MaintenanceWindow
+from monitors.maintenance_store import add_window
+from monitors.outage_store import load_outages
+from monitors.registry_source import load_snapshot, monitored_devices
+from monitors.runner import RegistryMonitors
+from tests.monitors.conftest import Listeners
+from tests.monitors.registry_world import DeviceKind, registry, set_attributes, update
+
+
+async def test_snapshot_watches_active_and_maintenance_devices_with_their_uplinks(db_url: str) -> None:
+    async with registry(db_url) as reg:
+        sw1 = await reg.add_device("sw1", DeviceKind.SWITCH, "D1")
+        sw2 = await reg.add_device("sw2", DeviceKind.SWITCH, "D1")
+        cam = await reg.add_device("cam", DeviceKind.CAMERA, "A", uplinks=("sw1", "sw2"))
+        fixing = await reg.add_device("fixing", DeviceKind.CAMERA, "A2", lifecycle=Lifecycle.MAINTENANCE)
+        await reg.add_device("planned", DeviceKind.CAMERA, "A", lifecycle=Lifecycle.PLANNED)
+        await reg.add_device("old", DeviceKind.CAMERA, "A", lifecycle=Lifecycle.RETIRED)
+        await reg.add_device("noaddr", DeviceKind.GATEWAY, "B", address=None)
+        await set_attributes(reg, "cam", {"check_interval_s": 30})
+        async with reg.sessions() as session:
+            snapshot = await load_snapshot(session)
+
+    targets = {t.name: t for t in snapshot.targets}
+    assert set(targets) == {"sw1", "sw2", "cam", "fixing", "noaddr"}
+    assert targets["cam"].site_codes == ("P", "D1", "A")
+    assert snapshot.topology.uplinks_of(cam) == (sw1, sw2) or set(snapshot.topology.uplinks_of(cam)) == {
+        sw1,
+        sw2,
+    }
+    assert snapshot.in_maintenance == {fixing}
+    assert snapshot.intervals == {cam: 30.0}
+    devices, skipped = monitored_devices(snapshot)
+    assert {d.target.name for d in devices} == {"sw1", "sw2", "cam", "fixing"}
+    assert skipped == [f"device {targets['noaddr'].device_id}: no address to check"]
+    assert [c.name for c in next(d for d in devices if d.target.name == "cam").checks] == ["icmp", "tcp:554"]
+
+
+async def wait_until(predicate, within_s: float = 20.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_registry_changes_apply_live_and_outages_land_in_the_database(
+    db_url: str, listeners: Listeners
+) -> None:
+    a, b, c = await listeners.open(3)
+    policy = StatePolicy(fail_threshold=2, recover_threshold=1, interval_s=0.5, retry_interval_s=0.2)
+    settings = MonitorSettings(default=policy, tick_s=0.05, registry_refresh_s=0.2, check_timeout_s=1)
+    bus = EventBus()
+    inbox = bus.subscribe()
+    async with registry(db_url) as reg:
+        gw = await reg.add_device("gw", DeviceKind.OTHER, "D1", port=a.port)
+        cam = await reg.add_device("cam", DeviceKind.OTHER, "A", port=b.port, uplinks=("gw",))
+        monitors = RegistryMonitors(settings, reg.sessions, events=bus, sink=None)
+        engine = monitors.service.engine
+        runner = asyncio.create_task(monitors.run())
+        try:
+
+            async def both_up() -> bool:
+                return engine.state_of(gw) is DeviceState.UP and engine.state_of(cam) is DeviceState.UP
+
+            await wait_until(both_up)
+
+            # added while running
+            late = await reg.add_device("late", DeviceKind.OTHER, "B", port=c.port)
+
+            async def late_up() -> bool:
+                return engine.state_of(late) is DeviceState.UP
+
+            await wait_until(late_up)
+
+            # a window on commune B, then 'late' fails: DOWN is recorded but flagged in maintenance
+            now = datetime.now(UTC)
+            async with transaction(reg.sessions) as session:
+                await add_window(
+                    session,
+                    MaintenanceWindow(
+                        reason="pole",
+                        owner="team-b",
+                        site_id=reg.sites["B"],
+                        starts_at=now,
+                        ends_at=now + timedelta(hours=1),
+                    ),
+                )
+            await asyncio.sleep(0.5)
+            await c.cut()
+
+            async def late_down() -> bool:
+                return engine.state_of(late) is DeviceState.DOWN
+
+            await wait_until(late_down)
+
+            # retired: no longer checked, its outage closed
+            await update(reg, "late", lifecycle=Lifecycle.RETIRED)
+
+            async def late_gone() -> bool:
+                return late not in monitors.service.scheduler
+
+            await wait_until(late_gone)
+
+            # the gateway dies with the camera behind it: one root outage in the database
+            await a.cut()
+            await b.cut()
+
+            async def cut_off() -> bool:
+                return (
+                    engine.state_of(gw) is DeviceState.DOWN
+                    and engine.state_of(cam) is DeviceState.UNREACHABLE
+                )
+
+            await wait_until(cut_off)
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+
+        async with reg.sessions() as session:
+            stored = await load_outages(
+                session, now - timedelta(minutes=5), datetime.now(UTC) + timedelta(minutes=1)
+            )
+
+    by_device = {o.device_id: o for o in stored}
+    assert by_device[late].end is not None, "retiring closes the outage"
+    assert by_device[gw].is_root and by_device[gw].affected_count == 1
+    assert by_device[cam].root_cause_device_id == gw and by_device[cam].end is None
+    events = []
+    while not inbox.empty():
+        events.append(inbox.get_nowait())
+    late_down_event = next(e for e in events if e.device_id == late and e.current is DeviceState.DOWN)
+    assert late_down_event.in_maintenance
+    assert [e.device_id for e in events if e.current is DeviceState.DOWN and not e.in_maintenance] == [gw]

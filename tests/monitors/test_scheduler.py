@@ -1,0 +1,157 @@
+"""The heap scheduler: spread phases, registry changes without restart, retries, points, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+
+from device_registry.targets import DeviceTarget
+from monitors.checks.tcp import TcpConnectCheck
+from monitors.config import StatePolicy
+from monitors.events import DeviceState
+from monitors.outages import MemoryOutageRecorder
+from monitors.scheduler import MonitoredDevice, MonitorScheduler, phase_fraction
+from monitors.state import StateEngine
+from telemetry.points import Point
+from tests.monitors.conftest import Listeners
+from tests.monitors.world import FakeClock, RecordedEvents
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.points: list[Point] = []
+
+    async def write(self, points: Sequence[Point]) -> None:
+        self.points.extend(points)
+
+    def checks_of(self) -> Counter[str]:
+        return Counter(p.tags["device_id"] for p in self.points)
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def monitored(device_id: int, port: int, interval: float | None = 10.0) -> MonitoredDevice:
+    target = DeviceTarget(
+        device_id, f"d{device_id}", "camera", "127.0.0.1", port, ("HN", "HN-BD", "HN-BD-07")
+    )
+    return MonitoredDevice(target, (TcpConnectCheck(timeout_s=1),), interval)
+
+
+def build(policy: StatePolicy | None = None):
+    sink, mono, clock = RecordingSink(), FakeMonotonic(), FakeClock()
+    engine = StateEngine(
+        RecordedEvents(),
+        clock=clock,
+        default_policy=policy or StatePolicy(fail_threshold=2, retry_interval_s=2),
+        recorder=MemoryOutageRecorder(),
+    )
+    scheduler = MonitorScheduler(engine, sink, monotonic=mono)
+    engine.parent_checker = scheduler.probe
+    engine.recheck_hint = scheduler.recheck
+    return scheduler, engine, sink, mono, clock
+
+
+async def run_for(scheduler: MonitorScheduler, mono: FakeMonotonic, clock: FakeClock, seconds: int) -> None:
+    for _ in range(seconds):
+        mono.now += 1
+        clock.advance(1)
+        await scheduler.tick()
+        await scheduler.wait_idle()
+
+
+def test_phases_are_deterministic_and_evenly_spread() -> None:
+    buckets = Counter(int(phase_fraction(i) * 60) for i in range(1, 10_001))
+    assert len(buckets) == 60
+    assert max(buckets.values()) < 1.2 * 10_000 / 60 and min(buckets.values()) > 0.8 * 10_000 / 60
+    assert phase_fraction(4711) == phase_fraction(4711)
+
+
+async def test_each_device_runs_once_per_interval_and_writes_tagged_points(listeners: Listeners) -> None:
+    scheduler, _engine, sink, mono, clock = build()
+    services = await listeners.open(3)
+    scheduler.update(monitored(i + 1, s.port) for i, s in enumerate(services))
+    await run_for(scheduler, mono, clock, 30)
+    assert sorted(sink.checks_of().values()) == [3, 3, 3]
+    point = sink.points[0]
+    assert point.measurement == "check_result"
+    assert point.tags["site"] == "HN-BD-07" and point.tags["site_1"] == "HN" and point.tags["check"] == "tcp"
+    assert point.fields["ok"] is True and point.fields["state"] == "up"
+    assert isinstance(point.fields["latency_ms"], float)
+    assert max(scheduler.stats.lags_s) <= 1.0, "due devices start within one tick"
+
+
+async def test_interval_change_and_removal_apply_without_restart(listeners: Listeners) -> None:
+    scheduler, _engine, sink, mono, clock = build()
+    a, b = await listeners.open(2)
+    scheduler.update([monitored(1, a.port), monitored(2, b.port)])
+    await run_for(scheduler, mono, clock, 20)
+    assert sink.checks_of() == {"1": 2, "2": 2}
+
+    sink.points.clear()
+    scheduler.update([monitored(1, a.port, interval=2.0)])
+    await scheduler.remove(2)
+    await run_for(scheduler, mono, clock, 20)
+    assert sink.checks_of()["1"] >= 9
+    assert "2" not in sink.checks_of()
+    assert len(scheduler) == 1
+
+
+async def test_failure_is_retried_fast_and_confirmed_within_one_interval(listeners: Listeners) -> None:
+    scheduler, engine, sink, mono, clock = build(
+        StatePolicy(fail_threshold=3, recover_threshold=2, retry_interval_s=2)
+    )
+    (service,) = await listeners.open(1)
+    scheduler.update([monitored(1, service.port, interval=60)])
+    await run_for(scheduler, mono, clock, 61)
+    assert engine.state_of(1) is DeviceState.UP
+    await service.cut()
+    waited = 0
+    while engine.state_of(1) is not DeviceState.DOWN and waited < 130:
+        await run_for(scheduler, mono, clock, 1)
+        waited += 1
+    assert engine.state_of(1) is DeviceState.DOWN
+    assert waited <= 60 + 2 * 2 + 1, "first failure within one interval, then two quick retries"
+    failed = [p for p in sink.points if p.fields["ok"] is False]
+    assert failed[0].fields["error"] == "unreachable"
+
+    await service.restore()
+    waited = 0
+    while engine.state_of(1) is not DeviceState.UP and waited < 130:
+        await run_for(scheduler, mono, clock, 1)
+        waited += 1
+    assert engine.state_of(1) is DeviceState.UP
+    assert waited <= 60 + 2 + 1, "first success within one interval, the second after a quick retry"
+
+
+async def test_recheck_moves_a_device_to_the_next_tick(listeners: Listeners) -> None:
+    scheduler, _engine, sink, mono, clock = build()
+    (service,) = await listeners.open(1)
+    scheduler.update([monitored(1, service.port, interval=3600)])
+    await run_for(scheduler, mono, clock, 1)
+    before = len(sink.points)
+    scheduler.recheck([1])
+    await run_for(scheduler, mono, clock, 1)
+    assert len(sink.points) == before + 1
+
+
+async def test_real_apscheduler_lifecycle(listeners: Listeners) -> None:
+    engine = StateEngine(RecordedEvents(), clock=FakeClock())
+    sink = RecordingSink()
+    scheduler = MonitorScheduler(engine, sink, tick_s=0.1)
+    (service,) = await listeners.open(1)
+    scheduler.update([monitored(i, service.port, interval=0.5) for i in range(1, 6)])
+    scheduler.start()
+    await asyncio.sleep(1.3)
+    await scheduler.stop()
+    counts = sink.checks_of()
+    assert len(counts) == 5 and all(2 <= n <= 4 for n in counts.values()), counts
+    settled = len(sink.points)
+    await asyncio.sleep(0.3)
+    assert len(sink.points) == settled, "no checks after stop"

@@ -1,0 +1,168 @@
+"""Outage records, maintenance windows and the SLA in the real registry database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+
+import monitors.models  # noqa: F401  (registers the monitors' tables on Base)
+from device_registry.db import Base, create_engine, transaction
+from device_registry.errors import NotFound
+from monitors.events import DeviceState
+from monitors.maintenance import MaintenanceCalendar, MaintenanceWindow
+from monitors.maintenance_store import add_window, delete_window, list_windows
+from monitors.outage_store import SqlOutageRecorder, load_outages
+from monitors.sla_query import site_sla
+from tests.monitors.registry_world import DeviceKind, registry
+from tests.monitors.world import T0, World
+
+DAY = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def at(hour: float) -> datetime:
+    return DAY + timedelta(hours=hour)
+
+
+async def test_migration_matches_the_models(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            diffs = await conn.run_sync(
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+    ours = [d for d in diffs if "monitor_" in repr(d)]
+    assert ours == []
+
+
+async def test_district_outage_is_stored_with_history_and_affected_count(db_url: str) -> None:
+    async with registry(db_url) as reg:
+        switch = await reg.add_device("sw-d1", DeviceKind.SWITCH, "D1")
+        communes = [
+            await reg.add_device(f"cam-a-{i}", DeviceKind.CAMERA, "A", uplinks=("sw-d1",)) for i in range(8)
+        ]
+        world = World(topology={c: (switch,) for c in communes}, store=SqlOutageRecorder(reg.sessions))
+        await world.check_rounds(1, switch, *communes)
+        world.dead.update([switch, *communes])
+        await world.check_rounds(3, *communes)
+        await world.check_rounds(3, switch)
+        world.dead.clear()
+        await world.check_rounds(2, switch)
+        await world.check_rounds(1, *communes)
+
+        async with reg.sessions() as session:
+            stored = await load_outages(session, T0, world.clock.now, with_history=True)
+        (root,) = [o for o in stored if o.is_root]
+        assert (root.device_id, root.affected_count) == (switch, len(communes))
+        assert [h.state for h in root.history] == [DeviceState.DOWN, DeviceState.UP]
+        assert root.start.tzinfo is not None and root.end is not None
+        suppressed = [o for o in stored if not o.is_root]
+        assert sorted(o.device_id for o in suppressed) == communes
+        assert {o.root_cause_device_id for o in suppressed} == {switch}
+        async with reg.sessions() as session:
+            assert [o.device_id for o in await load_outages(session, T0, world.clock.now, [switch])] == [
+                switch
+            ]
+
+
+async def test_maintenance_windows_round_trip_and_refuse_unknown_scopes(db_url: str) -> None:
+    async with registry(db_url) as reg:
+        camera = await reg.add_device("cam-a", DeviceKind.CAMERA, "A")
+        async with transaction(reg.sessions) as session:
+            nightly = await add_window(
+                session,
+                MaintenanceWindow(
+                    reason="firmware", owner="ops", site_id=reg.sites["D1"], cron="0 2 * * *", duration_s=3600
+                ),
+            )
+            once = await add_window(
+                session,
+                MaintenanceWindow(
+                    reason="swap",
+                    owner="ops",
+                    device_id=camera,
+                    starts_at=T0,
+                    ends_at=T0 + timedelta(hours=1),
+                ),
+            )
+        async with reg.sessions() as session:
+            windows = await list_windows(session)
+        assert [w.id for w in windows] == [nightly.id, once.id]
+        assert windows[1].starts_at == T0 and windows[0].cron == "0 2 * * *"
+        calendar = MaintenanceCalendar(
+            windows, site_of={camera: reg.sites["A"]}, site_parent={reg.sites["A"]: reg.sites["D1"]}
+        )
+        assert calendar.covers(camera, T0 + timedelta(minutes=30))
+        assert calendar.covers(camera, datetime(2026, 3, 2, 19, 30, tzinfo=UTC)), "nightly on the district"
+
+        with pytest.raises(IntegrityError):
+            async with transaction(reg.sessions) as session:
+                await add_window(
+                    session,
+                    MaintenanceWindow(
+                        reason="x", owner="o", site_id=999_999, starts_at=T0, ends_at=T0 + timedelta(1)
+                    ),
+                )
+        assert once.id is not None
+        async with transaction(reg.sessions) as session:
+            assert await delete_window(session, once.id)
+            assert not await delete_window(session, once.id)
+        async with reg.sessions() as session:
+            assert [w.id for w in await list_windows(session)] == [nightly.id]
+
+
+async def test_site_sla_matches_a_hand_computed_day(db_url: str) -> None:
+    """D1 subtree: switch (D1), cam1 (commune A), cam2 (commune A2); camB in D2 is outside.
+    switch: down 10-11            -> 82,800 / 86,400
+    cam1:   unreachable 10-11, down 14-16, site A maintenance 15-17
+            monitored 86,400 - 7,200 = 79,200; down 3,600 + 3,600 = 7,200 -> 72,000 / 79,200
+    cam2:   nothing               -> 86,400 / 86,400
+    D1:     241,200 / 252,000; cameras: 158,400 / 165,600."""
+    async with registry(db_url) as reg:
+        switch = await reg.add_device("sw", DeviceKind.SWITCH, "D1")
+        cam1 = await reg.add_device("cam1", DeviceKind.CAMERA, "A", uplinks=("sw",))
+        cam2 = await reg.add_device("cam2", DeviceKind.CAMERA, "A2", uplinks=("sw",))
+        cam_b = await reg.add_device("camB", DeviceKind.CAMERA, "B")
+        recorder = SqlOutageRecorder(reg.sessions)
+        for device, root, state, start, end in [
+            (switch, switch, DeviceState.DOWN, 10, 11),
+            (cam1, switch, DeviceState.UNREACHABLE, 10, 11),
+            (cam1, cam1, DeviceState.DOWN, 14, 16),
+            (cam_b, cam_b, DeviceState.DOWN, 0, 24),
+        ]:
+            outage = await recorder.open(device, root, state, at(start), "test")
+            await recorder.close(outage, at(end), "back")
+        async with transaction(reg.sessions) as session:
+            await add_window(
+                session,
+                MaintenanceWindow(
+                    reason="pole work",
+                    owner="team-a",
+                    site_id=reg.sites["A"],
+                    starts_at=at(15),
+                    ends_at=at(17),
+                ),
+            )
+        async with reg.sessions() as session:
+            report = await site_sla(session, "D1", DAY, at(24), now=at(30))
+            strict = await site_sla(session, "D1", DAY, at(24), now=at(30), count_unreachable=False)
+            with pytest.raises(NotFound, match="site"):
+                await site_sla(session, "NOPE", DAY, at(24), now=at(30))
+
+    devices = {a.name: a for a in report.devices}
+    assert set(devices) == {str(switch), str(cam1), str(cam2)}
+    assert devices[str(switch)].uptime_pct == pytest.approx(100 * 82_800 / 86_400)
+    assert (devices[str(cam1)].monitored_s, devices[str(cam1)].down_s) == (79_200, 7_200)
+    assert devices[str(cam2)].uptime_pct == 100.0
+    groups = {g.name: g for g in report.groups}
+    assert groups["site D1"].uptime_pct == pytest.approx(100 * 241_200 / 252_000)
+    assert groups["kind camera"].uptime_pct == pytest.approx(100 * 158_400 / 165_600)
+    assert groups["kind switch"].devices == 1
+    assert {a.name: a.down_s for a in strict.devices}[str(cam1)] == 3_600
