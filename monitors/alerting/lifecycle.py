@@ -284,6 +284,19 @@ class AlertLifecycle:
                 channels = await team_channels(session, alert.team_id)
             await notify(self.ctx, session, alert, channels, "flapping", event.event_id)
             return Outcome.FLAPPING
+        if (
+            not flapping
+            and alert.kind == AlertKind.FLAPPING
+            and event.previous == DeviceState.FLAPPING
+            and event.current == DeviceState.DOWN
+        ):
+            # Flapping calmed down into a steady outage: one message says so, at the event's severity.
+            alert.kind, alert.severity = AlertKind.DOWN, event.severity
+            alert.context = {**alert.context, "severity": str(event.severity), "reason": event.reason}
+            await notify(
+                self.ctx, session, alert, await self._paged_channels(session, alert), "firing", event.event_id
+            )
+            return Outcome.FIRED
         alert.duplicate_events += 1
         return Outcome.DEDUPLICATED
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from monitors.alerting.errors import AlertNotFound, AlertStateError
 from monitors.alerting.models import Acknowledgement, Alert, AlertKind, AlertStatus, OutboxItem
-from monitors.events import DeviceState
+from monitors.events import DeviceState, Severity
 from tests.alerting.scenario import change, configure, drain
 
 
@@ -164,3 +164,28 @@ async def test_a_bad_event_in_a_batch_costs_only_itself(context, world, service,
     )
     assert outcomes == ["fired", "failed", "fired"]
     assert sorted(a.device_id for a in await _alerts(context)) == [101, 104]
+
+
+async def test_flapping_that_settles_into_down_says_so_once(context, world, service, webhook, clock):
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
+    flapping = change(101, DeviceState.FLAPPING, clock.now(), severity=Severity.WARNING)
+    assert await service.handle(flapping) == "flapping"
+    clock.advance(minutes=40)
+    calm = change(
+        101,
+        DeviceState.DOWN,
+        clock.now(),
+        previous=DeviceState.FLAPPING,
+        reason="calm: 1 state changes; now down",
+    )
+    assert await service.handle(calm) == "fired"
+    assert await service.handle(change(101, DeviceState.DOWN, clock.now())) == "deduplicated"
+    assert await drain(service.worker) == 2
+    assert [m["title"] for m in webhook.wait_for(2)] == [
+        "[Chập chờn] CAM-TANHOA-01 – Xã Tân Hòa",
+        "[NGHIÊM TRỌNG] Mất kết nối: CAM-TANHOA-01 – Xã Tân Hòa",
+    ]
+    [alert] = await _alerts(context)
+    assert (alert.kind, alert.severity) == (AlertKind.DOWN, "critical")
