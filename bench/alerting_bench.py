@@ -242,7 +242,7 @@ async def main() -> None:
         f"({len(evts) / base_lifecycle:6.0f} events/s)"
     )
     print(
-        f"  baseline, lifecycle in batches of {BATCH_MAX}, no send:   {base_batched:6.2f} s  "
+        f"{f'  baseline, lifecycle in batches of {BATCH_MAX}, no send:':<58}{base_batched:6.2f} s  "
         f"({len(evts) / base_batched:6.0f} events/s)"
     )
     print(
