@@ -14,6 +14,7 @@ from device_registry.api.errors import install_error_handlers
 from ioc.mqtt_broker import push_credentials
 from ioc.runtime import Platform
 from ioc.settings import Settings
+from monitors.alerting.api import router as alerts_router
 from monitors.api import monitors_router
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     install_error_handlers(app)
     app.include_router(registry_router())
+    app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(monitors_router())
     app.include_router(mqtt_router, prefix="/api/v1")
     app.include_router(deadletters_router, prefix="/api/v1")

@@ -34,16 +34,31 @@ async def api_service(platform: Platform) -> None:
 
 
 async def monitors_service(platform: Platform) -> None:
+    """Checks and state machine, with alerting subscribed to their events first.
+
+    The two run together because their event bus is in-process: ``--only monitors`` scales them out
+    as one unit.
+    """
+    from monitors.alerting.directory import RegistryDirectory
+    from monitors.alerting.service import AlertingService
     from monitors.runner import run_monitors
     from telemetry.ingest.lastseen import LastSeenLookup
 
-    await run_monitors(
-        platform.settings.monitors,
-        platform.sessions,
-        events=platform.bus,
-        sink=platform.writer,
-        last_seen=LastSeenLookup(platform.sessions),
+    directory = RegistryDirectory(platform.sessions)
+    alerting = AlertingService.from_settings(
+        platform.settings.alerting, platform.sessions, sites=directory, devices=directory
     )
+    await alerting.start(platform.bus)
+    try:
+        await run_monitors(
+            platform.settings.monitors,
+            platform.sessions,
+            events=platform.bus,
+            sink=platform.writer,
+            last_seen=LastSeenLookup(platform.sessions),
+        )
+    finally:
+        await alerting.stop()
 
 
 async def ingest_service(platform: Platform) -> None:

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from monitors.alerting.config import AlertingSettings
 from monitors.config import MonitorSettings
 from provisioning.mqtt.url import MqttUrl
 from provisioning.onvif.settings import OnvifSettings
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     monitors: MonitorSettings = Field(default_factory=MonitorSettings)
     mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(
         default=None, description="Broker for the platform (ingest, commands): mqtt[s]://user:pass@host:port"

@@ -49,8 +49,9 @@ async def principal(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "invalid, expired or revoked token", {"WWW-Authenticate": "Bearer"}
         )
-    if session.dirty:
-        await session.commit()
+    # End the authentication transaction now: its last_used_at update (flushed by the next query)
+    # would otherwise hold SQLite's write lock for the rest of the request.
+    await session.commit()
     return found
 
 

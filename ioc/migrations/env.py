@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import device_registry.models  # noqa: F401  (registers tables)
+import monitors.alerting.models
 import monitors.models  # noqa: F401
 import provisioning.mqtt.credentials
 import provisioning.snmp.onboard  # noqa: F401  (snmp_interfaces)

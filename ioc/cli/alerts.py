@@ -1,0 +1,289 @@
+"""`ioc alerts …`: see open alerts, acknowledge or resolve them; configure teams, channels and routes."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from device_registry.models import User
+from ioc.cli.context import run
+from ioc.cli.main import app
+from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.runtime import Platform
+from ioc.settings import Settings
+from monitors.alerting import admin
+from monitors.alerting.channels import redacted
+from monitors.alerting.context import AlertingContext
+from monitors.alerting.directory import RegistryDirectory
+from monitors.alerting.errors import AlertingError
+from monitors.alerting.lifecycle import AlertLifecycle
+from monitors.alerting.models import AlertStatus
+from monitors.alerting.outbox import quiet_window
+from monitors.alerting.queries import get_alert, list_alerts, list_deliveries
+
+T = TypeVar("T")
+
+alerts_app = typer.Typer(
+    help="Alerts: list, acknowledge, resolve; teams, channels, routes.", no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+def _with_platform(body: Callable[[Platform], Awaitable[T]]) -> T:
+    async def main() -> T:
+        platform = Platform.open(Settings())
+        try:
+            return await body(platform)
+        except AlertingError as error:
+            details = getattr(error, "field", None)
+            raise CliError(str(error), exit_code=2, details=details and {"field": details}) from None
+        finally:
+            await platform.close()
+
+    return run(main())
+
+
+def _lifecycle(platform: Platform) -> AlertLifecycle:
+    directory = RegistryDirectory(platform.sessions)
+    return AlertLifecycle(
+        AlertingContext(
+            sessions=platform.sessions,
+            sites=directory,
+            devices=directory,
+            settings=platform.settings.alerting,
+        )
+    )
+
+
+async def _user(session: AsyncSession, username: str | None) -> User:
+    name = username or getpass.getuser()
+    user = await session.scalar(select(User).where(User.username == name))
+    if user is None:
+        raise CliError(f"no registry user {name!r}: pass --user USERNAME", exit_code=2)
+    return user
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    print_table(
+        f"{len(rows)} alerts",
+        ["id", "status", "severity", "device", "site", "team", "since", "ack"],
+        [
+            (
+                a["id"],
+                a["status"] + (" (flapping)" if a["kind"] == "flapping" else ""),
+                a["severity"],
+                a["device_name"],
+                a["site_path"],
+                a["team"] or "-",
+                a["started_at"],
+                ", ".join(f"{k['user']}: {k['comment']}" for k in a["acknowledgements"]),
+            )
+            for a in rows
+        ],
+    )
+
+
+@alerts_app.command("list")
+def list_(
+    status: list[AlertStatus] = typer.Option(
+        [AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED], help="Repeat for several; default: open alerts."
+    ),
+    limit: int = typer.Option(100, min=1, max=10000),
+) -> None:
+    """Alerts, newest first."""
+
+    async def body(platform: Platform) -> list[dict[str, Any]]:
+        async with platform.sessions() as session:
+            views = await list_alerts(session, statuses=status, limit=limit)
+        return [v.model_dump(mode="json") for v in views]
+
+    emit(_with_platform(body), _table)
+
+
+@alerts_app.command("show")
+def show(alert_id: int) -> None:
+    """One alert with every notification and every delivery attempt."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session:
+            view = await get_alert(session, alert_id)
+            if view is None:
+                raise CliError(f"alert {alert_id} does not exist", exit_code=2)
+            deliveries = await list_deliveries(session, alert_id)
+        return {**view.model_dump(mode="json"), "deliveries": [d.model_dump(mode="json") for d in deliveries]}
+
+    def human(a: dict[str, Any]) -> None:
+        _table([a])
+        print_table(
+            "deliveries",
+            ["row", "to", "message", "status", "attempt", "at", "ok", "error / note"],
+            [
+                (
+                    d["outbox_id"],
+                    d["channel"],
+                    d["message_kind"],
+                    d["status"],
+                    d["attempt"],
+                    d["at"],
+                    d["ok"],
+                    d["error"] or d["note"] or "",
+                )
+                for d in a["deliveries"]
+            ],
+        )
+
+    emit(_with_platform(body), human)
+
+
+def _line(verb: str) -> Callable[[dict[str, Any]], None]:
+    def show(a: dict[str, Any]) -> None:
+        stdout_console.print(
+            f"alert {a['id']} {verb}: {a['device_name']} ({a['site_path']})", highlight=False
+        )
+
+    return show
+
+
+@alerts_app.command("ack")
+def ack(
+    alert_id: int,
+    comment: str = typer.Option("", "--comment", "-m", help="What is being done about it."),
+    user: str | None = typer.Option(None, help="Registry username acknowledging; default: your login."),
+) -> None:
+    """Acknowledge an alert: escalation stops, colleagues see who is on it."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session:
+            who = await _user(session, user)
+        await _lifecycle(platform).acknowledge(alert_id, who.id, comment)
+        async with platform.sessions() as session:
+            view = await get_alert(session, alert_id)
+        assert view is not None
+        return view.model_dump(mode="json")
+
+    emit(_with_platform(body), _line("acknowledged"))
+
+
+@alerts_app.command("resolve")
+def resolve(
+    alert_id: int,
+    user: str | None = typer.Option(None, help="Registry username resolving; default: your login."),
+) -> None:
+    """Close an alert by hand; the channels that were paged get the recovery message."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session:
+            who = await _user(session, user)
+        await _lifecycle(platform).resolve(alert_id, who.id, user_name=who.username)
+        async with platform.sessions() as session:
+            view = await get_alert(session, alert_id)
+        assert view is not None
+        return view.model_dump(mode="json")
+
+    emit(_with_platform(body), _line("resolved"))
+
+
+def _created(kind: str) -> Callable[[dict[str, Any]], None]:
+    def show(data: dict[str, Any]) -> None:
+        stdout_console.print(f"{kind} {data['id']} created", highlight=False)
+
+    return show
+
+
+@alerts_app.command("team-add")
+def team_add(name: str, language: str = typer.Option("vi", help="vi or en")) -> None:
+    """A maintenance team that routes page."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session, session.begin():
+            team = await admin.create_team(session, name, language=language)
+            return {"id": team.id, "name": team.name, "language": team.language}
+
+    emit(_with_platform(body), _created("team"))
+
+
+@alerts_app.command("member-add")
+def member_add(team_id: int, username: str) -> None:
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session, session.begin():
+            user = await _user(session, username)
+            await admin.add_member(session, team_id, user.id)
+            return {"id": team_id, "team_id": team_id, "user_id": user.id}
+
+    emit(_with_platform(body), lambda d: stdout_console.print(f"user {username} added to team {team_id}"))
+
+
+@alerts_app.command("channel-add")
+def channel_add(
+    team_id: int,
+    url: str = typer.Argument(..., help="apprise URL: mailto://…, tgram://…, json://…"),
+    name: str = typer.Option("main"),
+    quiet: str | None = typer.Option(None, help="Quiet hours for non-critical alerts, e.g. 22:00-06:00"),
+) -> None:
+    """A way to reach a team; the URL is checked by apprise before it is saved."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        start = end = None
+        if quiet:
+            try:
+                start, end = quiet_window(*quiet.split("-", 1))
+            except ValueError:
+                raise CliError("quiet: expected HH:MM-HH:MM", exit_code=2) from None
+        async with platform.sessions() as session, session.begin():
+            channel = await admin.add_channel(session, team_id, name, url, quiet_start=start, quiet_end=end)
+            return {"id": channel.id, "team_id": team_id, "url": redacted(channel.url)}
+
+    emit(_with_platform(body), _created("channel"))
+
+
+@alerts_app.command("route-add")
+def route_add(
+    name: str,
+    team_id: int,
+    site: str | None = typer.Option(None, help="Site code: the whole subtree; default: everywhere."),
+    kind: str | None = typer.Option(None, help="Device kind, e.g. camera."),
+    severity: str | None = typer.Option(None, help="Minimum severity: info, warning, critical."),
+) -> None:
+    """Route alerts to a team; the most specific matching route wins."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        from device_registry.services.sites import resolve_site
+
+        async with platform.sessions() as session, session.begin():
+            site_id = (await resolve_site(session, site, field="site")).id if site else None
+            route = await admin.add_route(
+                session,
+                RegistryDirectory(platform.sessions),
+                name,
+                team_id,
+                site_id=site_id,
+                device_kind=kind,
+                severity=severity,
+            )
+            return {"id": route.id, "name": route.name, "team_id": team_id, "site_id": site_id}
+
+    emit(_with_platform(body), _created("route"))
+
+
+@alerts_app.command("escalation-add")
+def escalation_add(
+    route_id: int,
+    after_minutes: int,
+    team: int | None = typer.Option(None, help="Team id to page."),
+    channel: int | None = typer.Option(None, help="Or one channel id."),
+) -> None:
+    """After N minutes unacknowledged, page the next team or channel."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session, session.begin():
+            step = await admin.add_escalation_step(
+                session, route_id, after_minutes, team_id=team, channel_id=channel
+            )
+            return {"id": step.id, "position": step.position}
+
+    emit(_with_platform(body), _created("escalation step"))
