@@ -36,6 +36,7 @@ from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from telemetry.collectors.snmp import COLUMNS, SYS_UPTIME, SnmpCollector
 from telemetry.cycle import CycleRunner
 from telemetry.points import Point
+from tests.support.snmpd import snmpd_argv
 
 INTERFACES = 2
 CONCURRENCY = 64
@@ -134,19 +135,7 @@ def start_snmpd(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     conf = folder / "snmpd.conf"
     conf.write_text("rocommunity public 127.0.0.1\ndontLogTCPWrappersConnects yes\n")
     process = subprocess.Popen(
-        [
-            "snmpd",
-            "-f",
-            "-C",
-            "-c",
-            str(conf),
-            "-I",
-            "-smux",
-            "-M",
-            "/dev/null",
-            "-Lo",
-            f"udp:127.0.0.1:{port}",
-        ],
+        snmpd_argv("snmpd", conf, f"udp:127.0.0.1:{port}"),
         stdout=open(folder / "snmpd.log", "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
         env={**os.environ, "SNMP_PERSISTENT_DIR": str(folder / "snmpd-persist")},

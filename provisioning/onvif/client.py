@@ -368,20 +368,7 @@ class OnvifClient:
         for item in answer or []:
             configurations = getattr(item, "Configurations", None)
             encoder = getattr(configurations, "VideoEncoder", None)
-            source = getattr(configurations, "VideoSource", None)
-            resolution = getattr(encoder, "Resolution", None)
-            rate = getattr(encoder, "RateControl", None)
-            profiles.append(
-                MediaProfile(
-                    token=_text(item.token),
-                    name=_text(getattr(item, "Name", "")),
-                    encoding=_text(encoder.Encoding).upper() if encoder is not None else None,
-                    width=getattr(resolution, "Width", None),
-                    height=getattr(resolution, "Height", None),
-                    fps=_float(getattr(rate, "FrameRateLimit", None)),
-                    video_source_token=_text(source.SourceToken) if source is not None else None,
-                )
-            )
+            profiles.append(_media_profile(item, encoder, getattr(configurations, "VideoSource", None)))
         return profiles
 
     async def _media1_profiles(self) -> list[MediaProfile]:
@@ -390,20 +377,7 @@ class OnvifClient:
         profiles = []
         for item in answer or []:
             encoder = getattr(item, "VideoEncoderConfiguration", None)
-            source = getattr(item, "VideoSourceConfiguration", None)
-            resolution = getattr(encoder, "Resolution", None)
-            rate = getattr(encoder, "RateControl", None)
-            profiles.append(
-                MediaProfile(
-                    token=_text(item.token),
-                    name=_text(getattr(item, "Name", "")),
-                    encoding=_text(encoder.Encoding).upper() if encoder is not None else None,
-                    width=getattr(resolution, "Width", None),
-                    height=getattr(resolution, "Height", None),
-                    fps=_float(getattr(rate, "FrameRateLimit", None)),
-                    video_source_token=_text(source.SourceToken) if source is not None else None,
-                )
-            )
+            profiles.append(_media_profile(item, encoder, getattr(item, "VideoSourceConfiguration", None)))
         return profiles
 
     async def stream_uri(self, profile_token: str) -> str:
@@ -504,3 +478,18 @@ def _float(value: Any) -> float | None:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _media_profile(item: Any, encoder: Any, source: Any) -> MediaProfile:
+    """One profile from Media1 or Media2: they nest the encoder and source differently, not their fields."""
+    resolution = getattr(encoder, "Resolution", None)
+    rate = getattr(encoder, "RateControl", None)
+    return MediaProfile(
+        token=_text(item.token),
+        name=_text(getattr(item, "Name", "")),
+        encoding=_text(encoder.Encoding).upper() if encoder is not None else None,
+        width=getattr(resolution, "Width", None),
+        height=getattr(resolution, "Height", None),
+        fps=_float(getattr(rate, "FrameRateLimit", None)),
+        video_source_token=_text(source.SourceToken) if source is not None else None,
+    )

@@ -24,6 +24,7 @@ from monitors.service import MonitoringService
 from monitors.topology import Topology
 from tests.monitors.conftest import Listeners
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
+from tests.support.snmpd import snmpd_argv
 
 SWITCH = 1
 COMMUNES = list(range(100, 120))
@@ -36,19 +37,7 @@ def district_switch(tmp_path: Path) -> Iterator[tuple[ManagedProcess, int]]:
     conf = tmp_path / "snmpd.conf"
     conf.write_text("rocommunity public 127.0.0.1\nsysName district-switch-bd\n")
     agent = ManagedProcess(
-        [
-            snmpd,
-            "-f",
-            "-C",
-            "-c",
-            str(conf),
-            "-I",
-            "-smux",
-            "-M",
-            "/dev/null",
-            "-Lo",
-            f"udp:127.0.0.1:{udp},tcp:127.0.0.1:{tcp}",
-        ],
+        snmpd_argv(snmpd, conf, f"udp:127.0.0.1:{udp},tcp:127.0.0.1:{tcp}"),
         log_path=tmp_path / "snmpd.log",
         ready=lambda: wait_for_tcp(tcp),
         env={"SNMP_PERSISTENT_DIR": str(tmp_path), "MIBS": ""},

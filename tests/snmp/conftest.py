@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from tests.support.process import ManagedProcess, free_port, require_binary
+from tests.support.snmpd import snmpd_argv
 
 HERE = Path(__file__).parent
 RECORDINGS = HERE / "recordings"
@@ -97,19 +98,7 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
         "dontLogTCPWrappersConnects yes\n"
     )
     process = ManagedProcess(
-        [
-            binary,
-            "-f",
-            "-C",
-            "-c",
-            str(conf),
-            "-I",
-            "-smux",
-            "-M",
-            "/dev/null",
-            "-Lo",
-            f"udp:127.0.0.1:{port}",
-        ],
+        snmpd_argv(binary, conf, f"udp:127.0.0.1:{port}"),
         log_path=folder / "snmpd.log",
         env={"SNMP_PERSISTENT_DIR": str(folder / "persist"), "MIBS": ""},
         ready=lambda: _answers(port, "public", snmpget),
