@@ -12,6 +12,7 @@ Each figure is printed next to a baseline measured in the same run on the same d
 from __future__ import annotations
 
 import argparse
+import logging
 import asyncio
 import random
 import statistics
@@ -210,6 +211,7 @@ async def main(n_devices: int, n_sites: int, pg_url: str | None) -> None:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, force=True)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

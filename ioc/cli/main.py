@@ -24,10 +24,12 @@ def root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail to stderr."),
 ) -> None:
     MODE.json = json_output
+    # force: onvif-zeep-async calls logging.basicConfig(INFO) when imported, which would otherwise win.
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
 
 
