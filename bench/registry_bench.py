@@ -12,8 +12,8 @@ Each figure is printed next to a baseline measured in the same run on the same d
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
+import logging
 import random
 import statistics
 import tempfile
