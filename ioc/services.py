@@ -56,6 +56,7 @@ async def monitors_service(platform: Platform) -> None:
             events=platform.bus,
             sink=platform.writer,
             last_seen=LastSeenLookup(platform.sessions),
+            box=platform.box,
         )
     finally:
         await alerting.stop()
