@@ -56,6 +56,7 @@ async def monitors_service(platform: Platform) -> None:
             events=platform.bus,
             sink=platform.writer,
             last_seen=LastSeenLookup(platform.sessions),
+            box=platform.box,
         )
     finally:
         await alerting.stop()
@@ -92,8 +93,15 @@ async def snmp_service(platform: Platform) -> None:
     await run(platform)
 
 
+async def cameras_service(platform: Platform) -> None:
+    from ioc.camera_poller import camera_service as run
+
+    await run(platform)
+
+
 SERVICES: dict[str, Service] = {
     "api": api_service,
+    "cameras": cameras_service,
     "ingest": ingest_service,
     "monitors": monitors_service,
     "snmp": snmp_service,

@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry.crypto import SecretBox
 from device_registry.models import Device, DeviceUplink, Lifecycle, Site
+from device_registry.queries.targets import WATCHED, device_targets
 from device_registry.services.sites import resolve_site
 from device_registry.targets import DeviceTarget
-from monitors.checks.defaults import default_checks
-from monitors.checks.mqtt_freshness import LastSeen
+from monitors.checks.defaults import DefaultChecks
 from monitors.scheduler import MonitoredDevice
 from monitors.topology import Topology
+from provisioning.onvif.onboard import stored_stream_uri
 
 log = logging.getLogger(__name__)
 
-WATCHED = (Lifecycle.ACTIVE.value, Lifecycle.MAINTENANCE.value)
 INTERVAL_ATTRIBUTE = "check_interval_s"
 
 
@@ -36,6 +37,8 @@ class RegistrySnapshot:
     site_parent: dict[int, int | None]
     in_maintenance: frozenset[int] = field(default_factory=frozenset)
     """Devices whose lifecycle is MAINTENANCE."""
+    stream_uris: dict[int, str] = field(default_factory=dict)
+    """Stream URIs stored by ONVIF onboarding, for the RTSP check."""
 
 
 async def site_tree(session: AsyncSession) -> tuple[dict[int, int | None], dict[int, str]]:
@@ -43,17 +46,9 @@ async def site_tree(session: AsyncSession) -> tuple[dict[int, int | None], dict[
     return {r.id: r.parent_id for r in rows}, {r.id: r.code for r in rows}
 
 
-def _codes(site_id: int, parent: dict[int, int | None], code: dict[int, str]) -> tuple[str, ...]:
-    chain: list[str] = []
-    current: int | None = site_id
-    while current is not None and len(chain) < 32:
-        chain.append(code[current])
-        current = parent.get(current)
-    return tuple(reversed(chain))
-
-
-async def load_snapshot(session: AsyncSession) -> RegistrySnapshot:
-    parent, code = await site_tree(session)
+async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> RegistrySnapshot:
+    """With ``box``, targets carry their decrypted credentials (SNMP and RTSP checks log in with them)."""
+    parent, _ = await site_tree(session)
     devices = (await session.scalars(select(Device).where(Device.lifecycle.in_(WATCHED)))).all()
     watched = {d.id for d in devices}
     uplinks: dict[int, list[int]] = {}
@@ -62,37 +57,27 @@ async def load_snapshot(session: AsyncSession) -> RegistrySnapshot:
     ).all():
         if device_id in watched:
             uplinks.setdefault(device_id, []).append(uplink_id)
-    targets, intervals = [], {}
+    intervals, stream_uris = {}, {}
     for d in devices:
-        targets.append(
-            DeviceTarget(
-                device_id=d.id,
-                name=d.name,
-                kind=str(d.kind),
-                address=d.address or "",
-                port=d.port,
-                site_codes=_codes(d.site_id, parent, code),
-                protocols=tuple(d.protocols or ()),
-            )
-        )
         interval = (d.attributes or {}).get(INTERVAL_ATTRIBUTE)
         if isinstance(interval, int | float) and interval > 0:
             intervals[d.id] = float(interval)
+        uri = stored_stream_uri(d.attributes)
+        if uri is not None:
+            stream_uris[d.id] = uri
     return RegistrySnapshot(
-        targets=targets,
+        targets=await device_targets(session, box, devices),
         intervals=intervals,
         topology=Topology(uplinks),
         site_of={d.id: d.site_id for d in devices},
         site_parent=parent,
         in_maintenance=frozenset(d.id for d in devices if d.lifecycle == Lifecycle.MAINTENANCE.value),
+        stream_uris=stream_uris,
     )
 
 
 def monitored_devices(
-    snapshot: RegistrySnapshot,
-    *,
-    timeout_s: float = 2.0,
-    last_seen: LastSeen | None = None,
+    snapshot: RegistrySnapshot, checks: DefaultChecks
 ) -> tuple[list[MonitoredDevice], list[str]]:
     """Default checks per device; devices that cannot be checked are returned as reasons, not raised."""
     monitored, skipped = [], []
@@ -101,11 +86,11 @@ def monitored_devices(
             skipped.append(f"device {target.device_id}: no address to check")
             continue
         try:
-            checks = default_checks(target, timeout_s=timeout_s, last_seen=last_seen)
+            chosen = checks.for_target(target, stream_uri=snapshot.stream_uris.get(target.device_id))
         except ValueError as error:
             skipped.append(str(error))
             continue
-        monitored.append(MonitoredDevice(target, checks, snapshot.intervals.get(target.device_id)))
+        monitored.append(MonitoredDevice(target, chosen, snapshot.intervals.get(target.device_id)))
     return monitored, skipped
 
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from device_registry.crypto import SecretBox
+from monitors.checks.defaults import DefaultChecks
 from monitors.checks.mqtt_freshness import LastSeen
 from monitors.config import MonitorSettings
 from monitors.events import EventSink
@@ -43,11 +45,15 @@ class RegistryMonitors:
         events: EventSink,
         sink: Sink | None,
         last_seen: LastSeen | None = None,
+        box: SecretBox | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
+        """``box`` opens device credentials for the checks that log in (SNMP, RTSP); without it
+        switches get ICMP alone and streams are described anonymously."""
         self.settings = settings
         self._sessions = sessions
-        self._last_seen = last_seen
+        self._box = box
+        self.checks = DefaultChecks(timeout_s=settings.check_timeout_s, last_seen=last_seen)
         self.calendar = MaintenanceCalendar()
         self.service = MonitoringService(
             settings,
@@ -61,19 +67,18 @@ class RegistryMonitors:
 
     async def refresh(self) -> None:
         async with self._sessions() as session:
-            snapshot = await load_snapshot(session)
+            snapshot = await load_snapshot(session, self._box)
             windows = await list_windows(session)
         self.calendar.set_sites(snapshot.site_of, snapshot.site_parent)
         self.calendar.set_windows(windows)
         self.calendar.set_devices_in_maintenance(snapshot.in_maintenance)
         self.service.set_topology(snapshot.topology)
-        devices, skipped = monitored_devices(
-            snapshot, timeout_s=self.settings.check_timeout_s, last_seen=self._last_seen
-        )
+        devices, skipped = monitored_devices(snapshot, self.checks)
         for reason in sorted(set(skipped) - self._skipped):
             log.warning("not monitored: %s", reason)
         self._skipped = set(skipped)
         removed = await self.service.scheduler.sync(devices)
+        self.checks.forget({d.target.device_id for d in devices})
         if removed:
             log.info("stopped monitoring %d device(s): %s", len(removed), removed[:20])
 
@@ -94,6 +99,7 @@ class RegistryMonitors:
                     failing = False
         finally:
             await self.service.stop()
+            await self.checks.close()
 
 
 async def run_monitors(
@@ -103,6 +109,7 @@ async def run_monitors(
     events: EventSink,
     sink: Sink | None,
     last_seen: LastSeen | None = None,
+    box: SecretBox | None = None,
 ) -> None:
     """Until cancelled. For ``ioc serve``: ``await run_monitors(s.monitors, platform.sessions, ...)``."""
-    await RegistryMonitors(settings, sessions, events=events, sink=sink, last_seen=last_seen).run()
+    await RegistryMonitors(settings, sessions, events=events, sink=sink, last_seen=last_seen, box=box).run()

@@ -15,13 +15,16 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import onvif.client
 from onvif import ONVIFCamera, ONVIFService
+from onvif.client import AsyncTransportProtocolErrorHandler, ZeepAsyncClient
 from onvif.transport import ASYNC_TRANSPORT
+from onvif.wsa import WsAddressingIfMissingPlugin
 from pydantic import SecretStr
 from zeep import Settings
 
@@ -52,6 +55,7 @@ SERVICE_NAMES = {
 WSDL_DIR = Path(__file__).parent / "wsdl"
 MEDIA2_WSDL = WSDL_DIR / "media2.wsdl"
 MEDIA2_BINDING = f"{{{NS_MEDIA2}}}Media2Binding"
+DEVICE_BINDING = f"{{{NS_DEVICE}}}DeviceBinding"
 
 CLOCK_ADJUST_THRESHOLD_S = 5.0
 """Below this the offset is reported but WS-Security timestamps are left alone (sub-second jitter)."""
@@ -105,6 +109,18 @@ async def warm_up() -> None:
             await onvif.client._cached_document(str(wsdl / name))
         await onvif.client._cached_document(str(MEDIA2_WSDL))
         _warm = True
+
+
+def clock_offset(answer: Any, sent: float, received: float) -> float | None:
+    """Device clock minus ours from a GetSystemDateAndTime ``answer`` asked at ``sent``, read at ``received``.
+
+    The device reports whole seconds (truncated, so on average 0.5 s early) read somewhere within the
+    round trip: compare the middle of its second with the middle of the round trip.
+    """
+    device = device_utc(answer)
+    if device is None:
+        return None
+    return round(device.timestamp() + 0.5 - (sent + received) / 2, 1)
 
 
 def _harden(service: ONVIFService) -> ONVIFService:
@@ -234,14 +250,10 @@ class OnvifClient:
                 if again.kind not in ("device_fault", "not_supported", "malformed_response"):
                     raise
                 answer = None
-        received = time.time()
-        device = device_utc(answer)
-        if device is None:
+        offset = clock_offset(answer, sent, time.time())
+        if offset is None:
             log.debug("%s: no usable device clock in GetSystemDateAndTime", self.where)
-            return None
-        # The device reports whole seconds (truncated, so on average 0.5 s early) read somewhere
-        # within the round trip: compare the middle of its second with the middle of the round trip.
-        return round(device.timestamp() + 0.5 - (sent + received) / 2, 1)
+        return offset
 
     async def _read_xaddrs(self, devicemgmt: ONVIFService) -> dict[str, str]:
         xaddrs: dict[str, str] = {}
@@ -493,3 +505,72 @@ def _media_profile(item: Any, encoder: Any, source: Any) -> MediaProfile:
         fps=_float(getattr(rate, "FrameRateLimit", None)),
         video_source_token=_text(source.SourceToken) if source is not None else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceClock:
+    """One unauthenticated GetSystemDateAndTime: the device answered in ``latency_ms``."""
+
+    offset_s: float | None
+    """Device clock minus ours; None when the answer carries no usable time."""
+    latency_ms: float
+
+
+class DeviceClockReader:
+    """GetSystemDateAndTime, unauthenticated, for many devices through one zeep client and HTTP session.
+
+    Monitoring asks every camera every minute: an :class:`OnvifClient` per ask would build two zeep
+    clients, an HTTP session and a WS-Security header each time, and its ``connect`` also reads the
+    services (authenticated). Here the WSDL is parsed off the loop once per process (``warm_up``) and
+    the zeep client is built once; each read binds it to the device's address, which costs nothing.
+    Connections are not kept alive: 10,000 cameras asked once a minute must not hold 10,000 sockets.
+    ``close()`` when done.
+    """
+
+    def __init__(self, *, timeout: float = 10.0) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout: must be positive")
+        self.timeout = timeout
+        self._client: ZeepAsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._lock = asyncio.Lock()
+
+    async def _zeep(self) -> ZeepAsyncClient:
+        async with self._lock:
+            if self._client is None:
+                await warm_up()
+                document = await onvif.client._cached_document(
+                    str(Path(onvif.client._WSDL_PATH) / "devicemgmt.wsdl")
+                )
+                self._session = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(force_close=True, limit=0),
+                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                )
+                transport = AsyncTransportProtocolErrorHandler(session=self._session)
+                self._client = ZeepAsyncClient(
+                    wsdl=document,
+                    transport=transport,
+                    settings=RESPONSE_SETTINGS,
+                    plugins=[WsAddressingIfMissingPlugin()],
+                )
+            return self._client
+
+    async def read(self, host: str, port: int) -> DeviceClock:
+        """Raises a ``provisioning.errors`` type when the device does not answer well-formed."""
+        client = await self._zeep()
+        bracketed = f"[{host}]" if ":" in host else host
+        where = f"ONVIF {bracketed}:{port} GetSystemDateAndTime"
+        proxy = client.create_service(DEVICE_BINDING, f"http://{bracketed}:{port}/onvif/device_service")
+        started, sent = time.perf_counter(), time.time()
+        try:
+            async with asyncio.timeout(self.timeout):
+                answer = await proxy.GetSystemDateAndTime()
+        except Exception as error:
+            raise translate(error, where) from error
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        return DeviceClock(clock_offset(answer, sent, time.time()), latency_ms)
+
+    async def close(self) -> None:
+        session, self._session, self._client = self._session, None, None
+        if session is not None:
+            await session.close()

@@ -104,3 +104,11 @@ async def onboard_onvif(
     }
     await session.flush()
     return OnboardResult(device.id, device.name, str(device.kind), probe, set_ntp)
+
+
+def stored_stream_uri(attributes: dict[str, Any] | None) -> str | None:
+    """The first profile's stream URI as :func:`onboard_onvif` stored it, if any (monitors' RTSP check)."""
+    profiles = ((attributes or {}).get("onvif") or {}).get("profiles") or []
+    first = profiles[0] if isinstance(profiles, list) and profiles else None
+    uri = first.get("stream_uri") if isinstance(first, dict) else None
+    return uri if isinstance(uri, str) and uri else None

@@ -14,3 +14,7 @@ class OnvifSettings(BaseModel):
     discovery_listen_s: float = Field(
         default=3.0, gt=0, le=60, description="Seconds to collect WS-Discovery answers."
     )
+    poll_interval_s: float = Field(
+        default=60.0, ge=5, description="Cycle of the `cameras` service (camera_health points)."
+    )
+    poll_concurrency: int = Field(default=32, ge=1, le=1000, description="Cameras polled at once.")

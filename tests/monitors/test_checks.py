@@ -6,14 +6,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
-from monitors.checks.defaults import default_checks
+from monitors.checks.defaults import DefaultChecks
 from monitors.checks.icmp import IcmpCheck, unprivileged_icmp_allowed
 from monitors.checks.mqtt_freshness import MqttFreshnessCheck
+from monitors.checks.rtsp import RtspDescribeCheck
 from monitors.checks.tcp import TcpConnectCheck
 from tests.monitors.conftest import Listeners
 from tests.monitors.world import T0, FakeClock
+from tests.support.snmpd import community
 
 
 def target(port: int | None = None, kind: str = "camera", address: str = "127.0.0.1") -> DeviceTarget:
@@ -76,18 +80,57 @@ async def test_mqtt_freshness_counts_missed_intervals() -> None:
         MqttFreshnessCheck(last_seen, publish_interval_s=0)
 
 
-async def test_kind_decides_default_checks() -> None:
-    assert [c.name for c in default_checks(target(None, "camera"))] == ["icmp", "tcp:554"]
-    assert [c.name for c in default_checks(target(161, "switch"))] == ["icmp"]
-    assert [c.name for c in default_checks(target(8080, "controller"))] == ["tcp:8080"]
+async def _never_seen(_device_id: int) -> None:
+    return None
 
-    async def last_seen(_device_id: int):
-        return None
 
-    sensor = target(None, "sensor")
-    assert [c.name for c in default_checks(sensor, last_seen=last_seen)] == ["mqtt_freshness"]
-    with pytest.raises(ValueError, match="last_seen"):
-        default_checks(sensor)
+SNMP = community("public")
+ONVIF = UsernamePasswordCredential(username="viewer", password=SecretStr("x"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "protocols", "port", "credential", "expected"),
+    [
+        ("switch", ("snmp",), None, SNMP, ["icmp", "snmp"]),
+        ("router", ("snmp",), 1161, SNMP, ["icmp", "snmp"]),
+        ("firewall", ("snmp",), None, SNMP, ["icmp", "snmp"]),
+        ("ups", ("snmp",), None, SNMP, ["icmp", "snmp"]),
+        ("switch", ("snmp",), None, None, ["icmp"]),  # no credential: no check that can only fail
+        ("switch", (), 161, None, ["icmp"]),
+        ("camera", ("onvif",), 80, ONVIF, ["icmp", "onvif", "rtsp"]),
+        ("nvr", ("onvif",), 8000, ONVIF, ["icmp", "onvif", "rtsp"]),
+        ("camera", (), None, None, ["icmp", "tcp:554"]),
+        ("sensor", ("mqtt",), None, None, ["mqtt_freshness"]),
+        ("sensor", (), None, None, ["mqtt_freshness"]),
+        ("other", ("mqtt",), None, None, ["mqtt_freshness"]),
+        ("other", (), 8080, None, ["tcp:8080"]),
+        ("other", (), None, None, ["icmp"]),
+    ],
+)
+async def test_kind_and_protocols_decide_default_checks(kind, protocols, port, credential, expected) -> None:
+    device = DeviceTarget(7, "dev-7", kind, "127.0.0.1", port, (), protocols, credential)
+    defaults = DefaultChecks(last_seen=_never_seen)
+    try:
+        assert [c.name for c in defaults.for_target(device)] == expected
+    finally:
+        await defaults.close()
+
+
+async def test_mqtt_devices_without_a_last_seen_lookup_are_refused_by_name() -> None:
+    defaults = DefaultChecks()
+    with pytest.raises(ValueError, match="device 7: MQTT devices need a last_seen lookup"):
+        defaults.for_target(target(None, "sensor"))
+    await defaults.close()
+
+
+async def test_stream_uri_reaches_the_rtsp_check_and_checks_are_shared() -> None:
+    defaults = DefaultChecks()
+    camera = DeviceTarget(7, "cam", "camera", "127.0.0.1", 80, (), ("onvif",), ONVIF)
+    *_, rtsp = defaults.for_target(camera, stream_uri="rtsp://127.0.0.1:8554/main")
+    assert isinstance(rtsp, RtspDescribeCheck) and rtsp.url == "rtsp://127.0.0.1:8554/main"
+    other = DeviceTarget(8, "cam-8", "camera", "127.0.0.2", 80, (), ("onvif",), ONVIF)
+    assert defaults.for_target(camera)[1] is defaults.for_target(other)[1], "one ONVIF reader for all"
+    await defaults.close()
 
 
 def test_monitor_settings_from_environment_and_bad_policy_names_the_field(monkeypatch) -> None:

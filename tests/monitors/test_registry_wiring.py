@@ -6,8 +6,11 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
+from device_registry.credentials import UsernamePasswordCredential
 from device_registry.db import transaction
-from device_registry.models import Lifecycle
+from device_registry.models import Lifecycle, Protocol
+from monitors.checks.defaults import DefaultChecks
+from monitors.checks.rtsp import RtspDescribeCheck
 from monitors.config import MonitorSettings, StatePolicy
 from monitors.events import DeviceState, EventBus
 from monitors.maintenance import MaintenanceWindow
@@ -17,6 +20,8 @@ from monitors.registry_source import load_snapshot, monitored_devices
 from monitors.runner import RegistryMonitors
 from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import DeviceKind, registry, set_attributes, update
+from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, onboard_camera
+from tests.support.snmpd import community
 
 
 async def test_snapshot_watches_active_and_maintenance_devices_with_their_uplinks(db_url: str) -> None:
@@ -41,10 +46,39 @@ async def test_snapshot_watches_active_and_maintenance_devices_with_their_uplink
     }
     assert snapshot.in_maintenance == {fixing}
     assert snapshot.intervals == {cam: 30.0}
-    devices, skipped = monitored_devices(snapshot)
+    devices, skipped = monitored_devices(snapshot, DefaultChecks())
     assert {d.target.name for d in devices} == {"sw1", "sw2", "cam", "fixing"}
     assert skipped == [f"device {targets['noaddr'].device_id}: no address to check"]
     assert [c.name for c in next(d for d in devices if d.target.name == "cam").checks] == ["icmp", "tcp:554"]
+
+
+async def test_switch_and_onboarded_camera_get_protocol_checks_with_their_credentials(
+    db_url: str, fleet: Fleet
+) -> None:
+    cam = await fleet(username=RTSP_USER, password=RTSP_PASSWORD, rtsp_url="rtsp://{host}:8554/live/{token}")
+    async with registry(db_url) as reg:
+        switch = await reg.add_device(
+            "sw", DeviceKind.SWITCH, "D1", protocols=[Protocol.SNMP], credential=community("s3cret")
+        )
+        async with reg.sessions() as session, session.begin():
+            camera_id = await onboard_camera(session, reg.box, cam, "A", "cam-a")
+        async with reg.sessions() as session:
+            sealed = await load_snapshot(session)
+            snapshot = await load_snapshot(session, reg.box)
+
+    assert all(t.credential is None for t in sealed.targets), "no box, no secrets"
+    defaults = DefaultChecks()
+    devices = {d.target.device_id: d for d in monitored_devices(snapshot, defaults)[0]}
+    await defaults.close()
+    sw, camera = devices[switch], devices[camera_id]
+    assert [c.name for c in sw.checks] == ["icmp", "snmp"]
+    assert sw.target.credential == community("s3cret")
+    assert [c.name for c in camera.checks] == ["icmp", "onvif", "rtsp"]
+    assert isinstance(camera.target.credential, UsernamePasswordCredential)
+    assert camera.target.credential.username == RTSP_USER
+    rtsp = camera.checks[2]
+    assert isinstance(rtsp, RtspDescribeCheck)
+    assert rtsp.url is not None and rtsp.url.startswith("rtsp://127.0.0.1:8554/live/")
 
 
 async def wait_until(predicate, within_s: float = 20.0) -> None:

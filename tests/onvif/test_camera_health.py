@@ -11,7 +11,7 @@ from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from telemetry.collectors.camera import CameraHealthCollector
 from telemetry.line_protocol import encode_point
-from tests.onvif.conftest import RTSP_PASSWORD, RTSP_USER
+from tests.support.onvif import RTSP_PASSWORD, RTSP_USER
 from tests.support.process import free_port
 
 

@@ -35,7 +35,7 @@ async def test_wsdls_are_parsed_once_per_process(fleet, monkeypatch):
 
     from provisioning.onvif.client import MEDIA2_WSDL
     from provisioning.onvif.probe import probe_onvif
-    from tests.onvif.conftest import PASSWORD
+    from tests.support.onvif import PASSWORD
 
     await warm_up()
     assert str(MEDIA2_WSDL) in onvif.client._DOCUMENT_CACHE

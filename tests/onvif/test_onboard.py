@@ -21,8 +21,8 @@ from ioc.migrate import upgrade
 from ioc.settings import Settings
 from provisioning.errors import AuthFailed, MalformedResponse
 from provisioning.onvif.onboard import onboard_onvif
-from tests.onvif.conftest import PASSWORD
 from tests.registry.seed import World, build_world
+from tests.support.onvif import PASSWORD
 
 ADMIN = Principal.system("test-onvif")
 

@@ -11,7 +11,7 @@ from provisioning.errors import AuthFailed, DeviceTimeout, DeviceUnreachable, Ma
 from provisioning.onvif.client import OnvifClient
 from provisioning.onvif.errors import ClockSkew
 from provisioning.onvif.probe import probe_onvif
-from tests.onvif.conftest import PASSWORD
+from tests.support.onvif import PASSWORD
 from tests.support.process import free_port
 
 

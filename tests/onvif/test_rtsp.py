@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from provisioning.errors import AuthFailed, DeviceUnreachable
 from provisioning.onvif.probe import probe_onvif
 from provisioning.rtsp.check import FrameInfo, StreamNotFound, check_rtsp
-from tests.onvif.conftest import PASSWORD, RTSP_PASSWORD, RTSP_USER
+from tests.support.onvif import PASSWORD, RTSP_PASSWORD, RTSP_USER
 from tests.support.process import free_port
 
 SLOW_MACHINE_S = 20.0

@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from device_registry.credentials import SnmpV3Credential
 from provisioning.errors import AuthFailed, DeviceTimeout
 from provisioning.snmp.client import NoSuchObject, SnmpClient, SnmpEndpoint, parse_oid
-from tests.snmp.conftest import V3_AUTH, V3_PRIV, Agent, community, v3_credential
 from tests.support.process import free_port
+from tests.support.snmpd import V3_AUTH, V3_PRIV, Agent, community, v3_credential
 
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"

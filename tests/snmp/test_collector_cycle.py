@@ -17,8 +17,8 @@ from provisioning.snmp.client import SnmpClient
 from telemetry.collectors.snmp import SnmpCollector
 from telemetry.cycle import SELF_CYCLE, SELF_POLL, CycleRunner
 from telemetry.points import Point
-from tests.snmp.conftest import Agent, community, v3_credential
 from tests.support.process import free_port
+from tests.support.snmpd import Agent, community, v3_credential
 
 IN_OCTETS = "1.3.6.1.2.1.2.2.1.10.1"
 OUT_OCTETS = "1.3.6.1.2.1.2.2.1.16.1"

@@ -26,7 +26,7 @@ from ioc.app import create_app
 from ioc.migrate import upgrade
 from ioc.settings import Settings
 from provisioning.snmp.onboard import SnmpInterface
-from tests.snmp.conftest import V3_AUTH, V3_PRIV, V3_USER, Agent
+from tests.support.snmpd import V3_AUTH, V3_PRIV, V3_USER, Agent
 
 IOC = str(Path(sys.executable).parent / "ioc")
 ADMIN = Principal.system("test-admin")

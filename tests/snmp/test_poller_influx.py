@@ -10,15 +10,12 @@ from pathlib import Path
 import pytest
 
 from device_registry.authz import Principal
-from device_registry.crypto import generate_key
 from device_registry.models import DeviceKind, Protocol, SiteKind
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.schemas.sites import SiteCreate
 from device_registry.services.devices import create_device
 from device_registry.services.sites import create_site
-from ioc.migrate import upgrade
 from ioc.runtime import Platform
-from ioc.settings import Settings
 from ioc.snmp_poller import SnmpPoller
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from provisioning.snmp.onboard import onboard
@@ -27,8 +24,9 @@ from provisioning.snmp.settings import SnmpSettings
 from telemetry.config import WriterConfig
 from telemetry.influx_output import InfluxTarget
 from telemetry.writer import TelemetryWriter
-from tests.snmp.conftest import Agent, community
+from tests.support.platform import sqlite_platform
 from tests.support.process import free_port
+from tests.support.snmpd import Agent, community
 from tests.telemetry.servers import INFLUX_DB, InfluxServer, start_influxdb
 
 ADMIN = Principal.system("test-admin")
@@ -45,19 +43,8 @@ def influxdb(tmp_path: Path) -> InfluxServer:  # type: ignore[misc]
 
 @pytest.fixture
 async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
-    await asyncio.to_thread(upgrade, db_url)
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=db_url,
-        secret_key=generate_key(),
-        snmp=SnmpSettings(timeout=0.5, retries=0),
-    )
-    opened = Platform.open(settings)
-    try:
+    async with sqlite_platform(tmp_path, snmp=SnmpSettings(timeout=0.5, retries=0)) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_down(

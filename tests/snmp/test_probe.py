@@ -13,7 +13,7 @@ from provisioning.errors import AuthFailed, DeviceTimeout
 from provisioning.snmp import identify
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from provisioning.snmp.probe import probe
-from tests.snmp.conftest import Agent, community, v3_credential
+from tests.support.snmpd import Agent, community, v3_credential
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,106 @@
+"""Devices as pollers and checks see them: :class:`DeviceTarget` with site chain and opened credential.
+
+One loader for every consumer (the monitors, the SNMP poller, the camera poller), so the site chain
+and the credential are read the same way everywhere and credentials are opened in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from device_registry.credentials import Credential as TypedCredential
+from device_registry.crypto import SecretBox, SecretBoxError
+from device_registry.models import Credential, Device, Lifecycle, Site
+from device_registry.targets import DeviceTarget
+
+log = logging.getLogger(__name__)
+
+WATCHED = (Lifecycle.ACTIVE.value, Lifecycle.MAINTENANCE.value)
+"""Lifecycles that are checked and polled: PLANNED is not there yet, RETIRED is gone."""
+
+
+async def site_chains(session: AsyncSession) -> dict[int, tuple[str, ...]]:
+    """Site id -> codes from the root of the tree down to the site (the ``path`` column holds the ids)."""
+    rows = (await session.execute(select(Site.id, Site.code, Site.path))).all()
+    codes = {r.id: r.code for r in rows}
+    chains = {}
+    for r in rows:
+        chain = tuple(codes[int(i)] for i in (r.path or "").strip("/").split("/") if i and int(i) in codes)
+        chains[r.id] = chain or (r.code,)
+    return chains
+
+
+async def open_credentials(
+    session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
+) -> dict[int, TypedCredential]:
+    """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
+    that device fails its authenticated checks, the others go on."""
+    if box is None:
+        return {}
+    wanted = {d.credential_id for d in devices if d.credential_id is not None}
+    if not wanted:
+        return {}
+    sealed = dict(
+        (
+            await session.execute(select(Credential.id, Credential.secret).where(Credential.id.in_(wanted)))
+        ).all()
+    )
+    opened: dict[int, TypedCredential] = {}
+    for credential_id, secret in sealed.items():
+        try:
+            opened[credential_id] = box.open(secret)
+        except SecretBoxError as error:
+            log.warning("credential %s cannot be used: %s", credential_id, error)
+    return {d.id: opened[d.credential_id] for d in devices if d.credential_id in opened}
+
+
+async def device_targets(
+    session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
+) -> list[DeviceTarget]:
+    """``devices`` as targets, in the same order; credentials opened when ``box`` is given."""
+    chains = await site_chains(session)
+    credentials = await open_credentials(session, box, devices)
+    return [
+        DeviceTarget(
+            device_id=d.id,
+            name=d.name,
+            kind=str(d.kind),
+            address=d.address or "",
+            port=d.port,
+            site_codes=chains.get(d.site_id, ()),
+            protocols=tuple(d.protocols or ()),
+            credential=credentials.get(d.id),
+        )
+        for d in devices
+    ]
+
+
+async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str) -> list[DeviceTarget]:
+    """Watched devices with an address, ``protocol`` among their protocols and a usable credential.
+
+    Devices without one are named in a warning and left out: a poller cannot log in to them.
+    """
+    devices = (
+        await session.scalars(
+            select(Device)
+            .where(Device.lifecycle.in_(WATCHED), Device.address.is_not(None))
+            .order_by(Device.id)
+        )
+    ).all()
+    devices = [d for d in devices if protocol in (d.protocols or [])]
+    targets = []
+    for target in await device_targets(session, box, devices):
+        if target.credential is None:
+            log.warning(
+                "device %s (%s) has %s but no usable credential: not polled",
+                target.device_id,
+                target.name,
+                protocol,
+            )
+            continue
+        targets.append(target)
+    return targets
