@@ -36,7 +36,7 @@ from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from telemetry.collectors.snmp import COLUMNS, SYS_UPTIME, SnmpCollector
 from telemetry.cycle import CycleRunner
 from telemetry.points import Point
-from tests.support.snmpd import snmpd_argv
+from tests.support.snmpd import answers, snmpd_argv
 
 INTERFACES = 2
 CONCURRENCY = 64
@@ -145,31 +145,12 @@ def start_snmpd(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 
 def wait_answer(process: subprocess.Popen[bytes], port: int, community: str, log: Path) -> None:
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        done = subprocess.run(
-            [
-                "snmpget",
-                "-v2c",
-                "-c",
-                community,
-                "-t",
-                "0.5",
-                "-r",
-                "0",
-                f"127.0.0.1:{port}",
-                "1.3.6.1.2.1.1.5.0",
-            ],
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode == 0:
-            return
-        if process.poll() is not None:
-            raise RuntimeError(log.read_text())
-        time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"no agent answered on {port}")
+    """snmpsim may index its recordings for minutes before it answers; show its log if it dies."""
+    try:
+        answers(port, community, timeout=600, alive=lambda: process.poll() is None)
+    except (RuntimeError, TimeoutError) as error:
+        process.kill()
+        raise RuntimeError(f"{error}\n{log.read_text()}") from None
 
 
 async def interface_indexes(port: int, community: str) -> list[int]:

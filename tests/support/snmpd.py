@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,27 +51,23 @@ def snmpd_argv(binary: str, conf: Path, listen: str) -> list[str]:
     return [binary, "-f", "-C", "-c", str(conf), "-I", "-smux", "-M", "/dev/null", "-Lo", listen]
 
 
-def answers(port: int, community_name: str, snmpget: str) -> None:
-    deadline = time.monotonic() + 20
+def answers(
+    port: int,
+    community_name: str,
+    snmpget: str = "snmpget",
+    *,
+    timeout: float = 20.0,
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Wait until an agent answers a v2c GET of sysName; ``alive`` lets a dead agent fail at once."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = subprocess.run(
-            [
-                snmpget,
-                "-v2c",
-                "-c",
-                community_name,
-                "-t",
-                "0.3",
-                "-r",
-                "0",
-                f"127.0.0.1:{port}",
-                "1.3.6.1.2.1.1.5.0",
-            ],
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode == 0:
+        argv = [snmpget, "-v2c", "-c", community_name, "-t", "0.3", "-r", "0", f"127.0.0.1:{port}",
+                "1.3.6.1.2.1.1.5.0"]  # fmt: skip
+        if subprocess.run(argv, capture_output=True, check=False).returncode == 0:
             return
+        if alive is not None and not alive():
+            raise RuntimeError(f"the agent on udp 127.0.0.1:{port} exited before answering")
         time.sleep(0.1)
     raise TimeoutError(f"no SNMP answer on udp 127.0.0.1:{port}")
 
