@@ -24,6 +24,7 @@ from typing import Any
 
 from device_registry.targets import DeviceTarget
 from provisioning.errors import DeviceError, DeviceTimeout
+from telemetry import metrics
 from telemetry.collector import Collector
 from telemetry.points import Point
 from telemetry.sink import Sink
@@ -160,6 +161,7 @@ class CycleRunner:
             for device_id in gone:
                 drop(device_id)
         duration = time.perf_counter() - started
+        self._export(outcomes, gone, duration)
         summary = CycleSummary(
             collector=self.collector.name,
             started_ns=started_ns,
@@ -208,6 +210,17 @@ class CycleRunner:
         )
         await self.sink.write(points)
         return summary
+
+    def _export(self, outcomes: Sequence[DeviceOutcome], gone: set[int], duration: float) -> None:
+        """The same self-metrics on ``/metrics``; devices that left the target list leave it too."""
+        name = self.collector.name
+        for outcome in outcomes:
+            metrics.POLL_SECONDS.labels(name).observe(outcome.duration_s)
+            metrics.DEVICE_UP.labels(name, str(outcome.device_id)).set(int(outcome.ok))
+        for device_id in gone:
+            with contextlib.suppress(KeyError):
+                metrics.DEVICE_UP.remove(name, str(device_id))
+        metrics.CYCLE_SECONDS.labels(name).set(duration)
 
     async def _poll(self, target: DeviceTarget, points: list[Point]) -> DeviceOutcome:
         started = time.perf_counter()

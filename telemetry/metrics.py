@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -22,6 +22,24 @@ BATCH_SECONDS = Histogram(
     "ioc_telemetry_batch_seconds",
     "Time to deliver one batch to the store, including bisection of refused batches.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+
+
+POLL_SECONDS = Histogram(
+    "ioc_collector_poll_seconds",
+    "One device's poll by a collector (all its requests and retries).",
+    ["collector"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+CYCLE_SECONDS = Gauge(
+    "ioc_collector_cycle_seconds", "Duration of the collector's last cycle.", ["collector"], registry=REGISTRY
+)
+DEVICE_UP = Gauge(
+    "ioc_device_up",
+    "1 when the device answered its collector's last poll, else 0.",
+    ["collector", "device_id"],
     registry=REGISTRY,
 )
 

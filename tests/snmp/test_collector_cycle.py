@@ -14,6 +14,7 @@ from pysnmp.proto.rfc1902 import Counter32, TimeTicks
 
 from device_registry.targets import DeviceTarget
 from provisioning.snmp.client import SnmpClient
+from telemetry import metrics
 from telemetry.collectors.snmp import SnmpCollector
 from telemetry.cycle import SELF_CYCLE, SELF_POLL, CycleRunner
 from telemetry.points import Point
@@ -135,6 +136,13 @@ async def test_cycle_with_dead_devices_lasts_one_timeout_and_logs_each_failure_o
     assert health["100"] == {"up": 0} and health["17"]["up"] == 1 and float(health["17"]["rtt_ms"]) > 0
     names = {p.tags["if_name"] for p in sink.last("snmp_interface") if p.tags["device_id"] == "18"}
     assert len(names) == 3  # Windows agent without ifXTable: names from ifDescr
+
+    # The same self-metrics on /metrics: device up per device, poll durations, cycle time.
+    exported = metrics.render()[0].decode()
+    assert 'ioc_device_up{collector="snmp",device_id="100"} 0.0' in exported
+    assert 'ioc_device_up{collector="snmp",device_id="17"} 1.0' in exported
+    assert 'ioc_collector_poll_seconds_count{collector="snmp"}' in exported
+    assert 'ioc_collector_cycle_seconds{collector="snmp"}' in exported
 
 
 async def test_a_device_that_recovers_is_logged_up_once(
