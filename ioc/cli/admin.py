@@ -94,6 +94,7 @@ def serve(
     if port:
         settings.api.port = port
     logging.getLogger().setLevel(settings.log_level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every 1 s tick at INFO
     run(_serve(settings, only or list(SERVICES)))
 
 
