@@ -36,7 +36,7 @@ from device_registry.models.types import utcnow
 from device_registry.queries.devices import links_of
 from device_registry.schemas.devices import DeviceDetails, check_address, check_tags
 from device_registry.services import audit
-from device_registry.services.devices import WRITERS, device_snapshot
+from device_registry.services.devices import WRITERS, device_snapshot, move_device
 from device_registry.text import fold
 
 Format = Literal["csv", "yaml"]
@@ -371,6 +371,7 @@ async def import_devices(
     changed_ids: list[int] = []
 
     links = await links_of(session, [d.id for d in plan.existing.values()])
+    name_of = {device_id: name for name, device_id in ids.items()}
     for _, row in plan.rows:
         device = plan.existing.get(row.name)
         if device is None:
@@ -385,7 +386,9 @@ async def import_devices(
         site = plan.sites[row.site]
         differs = any(getattr(device, k) != v for k, v in updates.items()) or site.id != device.site_id
         differs |= "tags" in present and sorted(row.tags) != tags
-        differs |= "uplinks" in present and sorted(row.uplinks) != sorted(_names_for(uplinks, ids))
+        differs |= "uplinks" in present and sorted(row.uplinks) != sorted(
+            name_of.get(i, f"#{i}") for i in uplinks
+        )
         if not differs:
             result.unchanged += 1
             continue
@@ -395,17 +398,7 @@ async def import_devices(
         for key, value in updates.items():
             setattr(device, key, value)
         if site.id != device.site_id:
-            current = await session.scalar(
-                select(DeviceSiteHistory).where(
-                    DeviceSiteHistory.device_id == device.id, DeviceSiteHistory.valid_to.is_(None)
-                )
-            )
-            if current is not None:
-                current.valid_to = now
-            session.add(
-                DeviceSiteHistory(device_id=device.id, site_id=site.id, valid_from=now, reason="import")
-            )
-            device.site_id = site.id
+            await move_device(session, device, site, "import", at=now)
         changed_ids.append(device.id)
         entries.append(
             audit.entry(
@@ -495,11 +488,6 @@ async def import_devices(
     await audit.record(session, principal, "import", "device", None, f"{fmt} import", None, result.as_dict())
     progress(2 * len(raw_rows), 2 * len(raw_rows))
     return result
-
-
-def _names_for(uplink_ids: Iterable[int], ids: Mapping[str, int]) -> list[str]:
-    by_id = {v: k for k, v in ids.items()}
-    return [by_id.get(i, f"#{i}") for i in uplink_ids]
 
 
 # ---------------------------------------------------------------- export
