@@ -179,7 +179,9 @@ async def apply_reform_2025(
         ).all()
     )
     old_wards = [s for s in old_units if s.depth == old_province.depth + 2]
-    mapping = {w.id: await asyncio.to_thread(vn.successors_2025, w.code) for w in old_wards}
+    codes = [w.code for w in old_wards]
+    by_code = await asyncio.to_thread(lambda: {code: vn.successors_2025(code) for code in codes})
+    mapping = {w.id: by_code[w.code] for w in old_wards}
     unmapped = [w.code for w, succ in ((w, mapping[w.id]) for w in old_wards) if not succ]
     if unmapped:
         raise InvalidInput(
