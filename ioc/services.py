@@ -109,8 +109,9 @@ SERVICES: dict[str, Service] = {
 
 
 async def run_services(settings: Settings, names: list[str]) -> None:
-    """Open the platform, start the telemetry writer, run the named services as sibling tasks; when one
-    ends or fails the others are cancelled, and the writer drains what it can before the process exits."""
+    """Open the platform, start the telemetry writer, run the named services as sibling tasks. A service
+    may end early (the ingest without IOC_MQTT_URL); one that fails cancels the others, and the writer
+    drains what it can before the process exits."""
     platform = Platform.open(settings)
     try:
         await platform.start_writer()
