@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         current = platform or Platform.open(settings)
         app.state.platform = current
         app.state.registry = RegistryRuntime(sessions=current.sessions, box=current.box)
+        app.state.service_report = current.service_report
         app.state.mqtt_push = lambda: push_credentials(settings, current.sessions)
         try:
             yield

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from device_registry.api.health import ServiceReport
 from device_registry.crypto import SecretBox, load_or_create_key_file
 from device_registry.db import create_engine, session_factory
 from ioc.settings import Settings
@@ -58,6 +59,8 @@ class Platform:
     box: SecretBox
     writer: TelemetryWriter | None = field(default=None)
     """Started by :meth:`start_writer` in serving processes; CLI one-shots leave it unset."""
+    service_report: ServiceReport | None = field(default=None)
+    """Set by ``ioc serve``: each supervised service's state, for ``/api/v1/health``."""
     bus: EventBus = field(default_factory=EventBus)
     """Device state changes: the monitors publish, alerting subscribes (before the services start)."""
 

@@ -49,6 +49,13 @@ class ApiSettings(BaseSettings):
     page_size_max: int = Field(default=1000, ge=1)
 
 
+class ServeSettings(BaseSettings):
+    """How `ioc serve` restarts a failed service: capped exponential backoff (ioc/supervisor.py)."""
+
+    restart_initial_s: float = Field(default=1.0, gt=0, le=3600, allow_inf_nan=False)
+    restart_max_s: float = Field(default=60.0, gt=0, le=86400, allow_inf_nan=False)
+
+
 class Settings(BaseSettings):
     # hide_input_in_errors: URLs (database, MQTT) carry passwords; a bad value must not echo them.
     model_config = SettingsConfigDict(
@@ -64,6 +71,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     monitors: MonitorSettings = Field(default_factory=MonitorSettings)
     mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(
