@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         default=None, description="Fernet key for credentials at rest; default: IOC_HOME/secret.key"
     )
     log_level: str = "INFO"
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token a Prometheus scraper may use for /metrics (admins' tokens work too)",
+    )
     api: ApiSettings = Field(default_factory=ApiSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)

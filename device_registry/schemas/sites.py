@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from device_registry.models import SiteKind
+from device_registry.schemas.common import PlainText
 
 _Lat = Field(default=None, ge=-90, le=90)
 _Lon = Field(default=None, ge=-180, le=180)
@@ -13,7 +14,7 @@ _Lon = Field(default=None, ge=-180, le=180)
 class SiteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=255)
+    name: PlainText = Field(min_length=1, max_length=255)
     kind: SiteKind
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
     code_scheme: str = Field(default="local", min_length=1, max_length=32)
@@ -35,7 +36,7 @@ class SiteCreate(BaseModel):
 class SiteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: PlainText | None = Field(default=None, min_length=1, max_length=255)
     latitude: float | None = _Lat
     longitude: float | None = _Lon
     admin_type: str | None = Field(default=None, max_length=64)

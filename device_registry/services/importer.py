@@ -327,7 +327,9 @@ async def _validate(
         cycle = _has_cycle(edges)
         if cycle:
             line = next((first_line[n] for n in cycle if isinstance(n, str) and n in first_line), 0)
-            errors.append(RowError(line, "uplinks", "uplink cycle: " + " -> ".join(map(str, cycle))))
+            # Devices known only by id are outside the caller's view: never name their ids.
+            path = " -> ".join(n if isinstance(n, str) else "(a device outside your scope)" for n in cycle)
+            errors.append(RowError(line, "uplinks", "uplink cycle: " + path))
     if errors:
         errors.sort(key=lambda e: e.line)
         raise ImportRejected(errors, forbidden=forbidden)

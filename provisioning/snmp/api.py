@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
@@ -75,13 +76,13 @@ async def _probe(request: SnmpProbeRequest) -> ProbeResult:
         ) from None
 
 
-@router.post("/probe")
+@router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
 async def probe_route(request: SnmpProbeRequest, principal: CurrentPrincipal) -> dict[str, Any]:
     principal.require(Role.ENGINEER, action="probe devices")
     return _view(await _probe(request))
 
 
-@router.post("/onboard", status_code=status.HTTP_201_CREATED)
+@router.post("/onboard", status_code=status.HTTP_201_CREATED, responses=DEVICE_ERROR_RESPONSES)
 async def onboard_route(
     request: SnmpOnboardRequest, session: Session, principal: CurrentPrincipal, rt: Runtime
 ) -> dict[str, Any]:
