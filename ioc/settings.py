@@ -19,6 +19,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 from monitors.alerting.config import AlertingSettings
 from monitors.config import MonitorSettings
@@ -120,6 +121,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.home / 'registry.db'}"
+
+    @property
+    def display_database_url(self) -> str:
+        """The database URL with its password replaced by ``***``: the one to print or log."""
+        return make_url(self.effective_database_url).render_as_string(hide_password=True)
 
     @property
     def secret_key_file(self) -> Path:

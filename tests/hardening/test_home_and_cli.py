@@ -1,0 +1,69 @@
+"""What a local user on the same machine, or a shoulder-surfer reading a terminal or a CI log, could
+get before issue 14: a world-readable IOC_HOME and database, and the database password in print."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.postgres import PostgresServer
+
+PASSWORD = "Mat-khau-s3cret"
+
+
+def _ioc(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    def loose_umask() -> None:
+        os.umask(0o022)  # the common default: files 0644, folders 0755 unless we say otherwise
+
+    return subprocess.run(
+        [sys.executable, "-m", "ioc", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=loose_umask,
+    )
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_init_makes_home_and_database_private_and_warns_on_a_readable_key(tmp_path: Path):
+    home = tmp_path / "home"
+    env = {**os.environ, "IOC_HOME": str(home)}
+    env.pop("IOC_DATABASE_URL", None)
+    init = _ioc("--json", "init", env=env)
+    assert init.returncode == 0, init.stderr
+    assert _mode(home) == 0o700
+    assert _mode(home / "registry.db") == 0o600
+    assert _mode(home / "secret.key") == 0o600
+    assert "readable by group or others" not in init.stderr
+
+    # Someone loosened them: the next start tightens home and database, and warns about the key.
+    home.chmod(0o755)
+    (home / "registry.db").chmod(0o644)
+    (home / "secret.key").chmod(0o644)
+    again = _ioc("--json", "init", env=env)
+    assert again.returncode == 0, again.stderr
+    assert _mode(home) == 0o700 and _mode(home / "registry.db") == 0o600
+    assert "secret key file" in again.stderr and "chmod 600" in again.stderr
+    assert (home / "secret.key").read_text().strip() not in again.stderr + again.stdout
+
+
+def test_init_and_migrate_never_print_the_database_password(tmp_path: Path, postgres: PostgresServer):
+    import asyncio
+
+    asyncio.run(postgres.execute("CREATE DATABASE ioc_print"))
+    url = postgres.url("ioc_print").replace("postgres@", f"postgres:{PASSWORD}@")
+    env = {**os.environ, "IOC_HOME": str(tmp_path / "home"), "IOC_DATABASE_URL": url}
+    for args in (("init",), ("--json", "migrate")):
+        done = _ioc(*args, env=env)
+        assert done.returncode == 0, done.stderr
+        assert PASSWORD not in done.stdout + done.stderr, args
+        assert f"127.0.0.1:{postgres.port}/ioc_print" in done.stdout  # still says which database
+    shown = json.loads(done.stdout)["database"]
+    assert shown == f"postgresql+asyncpg://postgres:***@127.0.0.1:{postgres.port}/ioc_print"
