@@ -112,19 +112,20 @@ async def _set_uplinks(
         graph.pop(device.id, None)
         cycle = find_cycle(graph, device.id, wanted)
         if cycle:
-            shown = await _visible_ids(session, principal, cycle)
-            path = " -> ".join(str(n) if n in shown else "(a device outside your scope)" for n in cycle)
+            hidden = await invisible_ids(session, principal, set(cycle))
+            path = " -> ".join("(a device outside your scope)" if n in hidden else str(n) for n in cycle)
             raise InvalidInput(f"uplink_ids: would create a cycle {path}", field="uplink_ids")
     await session.execute(delete(DeviceUplink).where(DeviceUplink.device_id == device.id))
     for uplink_id in sorted(wanted):
         session.add(DeviceUplink(device_id=device.id, uplink_id=uplink_id))
 
 
-async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[int]) -> set[int]:
-    if principal.unscoped:
-        return set(ids)
-    query = select(Device.id).where(Device.id.in_(ids), principal.device_clause())
-    return set((await session.scalars(query)).all())
+async def invisible_ids(session: AsyncSession, principal: Principal, ids: set[int]) -> set[int]:
+    """Those of ``ids`` whose devices ``principal`` may not see."""
+    if principal.unscoped or not ids:
+        return set()
+    visible = select(Device.id).where(Device.id.in_(ids), principal.device_clause())
+    return ids - set((await session.scalars(visible)).all())
 
 
 async def _set_tags(session: AsyncSession, device: Device, tags: list[str]) -> None:
