@@ -67,3 +67,23 @@ def test_init_and_migrate_never_print_the_database_password(tmp_path: Path, post
         assert f"127.0.0.1:{postgres.port}/ioc_print" in done.stdout  # still says which database
     shown = json.loads(done.stdout)["database"]
     assert shown == f"postgresql+asyncpg://postgres:***@127.0.0.1:{postgres.port}/ioc_print"
+
+
+def test_a_service_user_name_cannot_write_lines_into_the_broker_acl(tmp_path: Path):
+    """The attack: a user name with a newline and an ACL rule in IOC_MQTT_URL (``%0A`` decodes to a
+    newline), or a digits-only name that the ``%u`` patterns would treat as a device."""
+    home = tmp_path / "home"
+    env = {**os.environ, "IOC_HOME": str(home)}
+    assert _ioc("init", env=env).returncode == 0
+    acl = home / "mosquitto" / "acl"
+    for username in ("svc%0Atopic%20readwrite%20%23", "42"):
+        env["IOC_MQTT_URL"] = f"mqtt://{username}:pw@127.0.0.1:1883"
+        refused = _ioc("mqtt", "broker-config", env=env)
+        assert refused.returncode != 0
+        assert "IOC_MQTT_URL" in refused.stderr and "service user name" in refused.stderr
+        written = acl.read_text() if acl.exists() else ""
+        assert "readwrite" not in written and "\nuser " not in written, written
+    env["IOC_MQTT_URL"] = "mqtt://ioc-ingest:pw@127.0.0.1:1883"
+    synced = _ioc("mqtt", "broker-config", env=env)
+    assert synced.returncode == 0, synced.stderr
+    assert "user ioc-ingest\n" in acl.read_text() and "readwrite #" not in acl.read_text()
