@@ -23,7 +23,14 @@ from device_registry.queries.targets import WATCHED
 from device_registry.schemas.devices import CheckResultPublic, DeviceStatePublic, OperState
 from device_registry.services.sites import resolve_site
 from monitors.models import DeviceStatusRow, Outage, OutageStateChange
-from monitors.status_schemas import AffectedPublic, OutagePublic, SiteBrief, SiteStatus, StateCounts
+from monitors.status_schemas import (
+    AffectedPublic,
+    OutagePublic,
+    SiteBrief,
+    SiteStatus,
+    StateCounts,
+    StatusPublic,
+)
 
 WORST_FIRST = (
     OperState.DOWN,
@@ -188,6 +195,19 @@ def _shown(principal: Principal, entry: SiteCounts) -> bool:
     if principal.scope_frozen or not principal.scope_path:
         return False
     return site.path.startswith(principal.scope_path) or principal.scope_path.startswith(site.path)
+
+
+async def status_view(
+    session: AsyncSession, principal: Principal, site: str | None, *, communes: bool = False
+) -> StatusPublic:
+    """``GET /api/v1/status`` and ``ioc status``: the site (or the principal's home) with its children."""
+    root = await readable_site(session, principal, site) if site else await home_site(session, principal)
+    tree = await status_tree(session, principal, root, with_leaves=communes)
+    return StatusPublic(
+        **tree.root.public().model_dump(),
+        children=[c.public() for c in tree.children],
+        communes=[c.public() for c in tree.leaves] if communes else None,
+    )
 
 
 # -- device states -------------------------------------------------------------------------------------
@@ -378,6 +398,7 @@ __all__ = [
     "site_chain",
     "state_history",
     "status_tree",
+    "status_view",
     "visible_device_name",
     "worst",
 ]

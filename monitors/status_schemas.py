@@ -23,6 +23,7 @@ class StateCounts(BaseModel):
 
 class SiteBrief(BaseModel):
     id: int
+    parent_id: int | None
     code: str
     name: str
     kind: str
@@ -33,6 +34,7 @@ class SiteBrief(BaseModel):
     def of(cls, site: Site) -> SiteBrief:
         return cls(
             id=site.id,
+            parent_id=site.parent_id,
             code=site.code,
             name=site.name,
             kind=str(site.kind),

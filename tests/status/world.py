@@ -66,6 +66,7 @@ class StatusWorld:
     tokens: dict[str, str] = field(default_factory=dict)
     user_ids: dict[str, int] = field(default_factory=dict)
     devices: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
     alert_id: int = 0
     outage_id: int = 0
 
@@ -100,6 +101,7 @@ async def build_status_world(sessions: async_sessionmaker[AsyncSession], box: Se
                 ),
             )
             world.devices[name] = device.id
+            world.ports[name] = listener.port
     for listener in listeners.values():
         await listener.restore()
     try:
