@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import BaseModel
 
-from device_registry.models import Site
 from device_registry.schemas.devices import OperState
+
+
+class SiteFields(Protocol):
+    """A ``Site`` row or the status queries' lighter ``SiteInfo``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def parent_id(self) -> int | None: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def longitude(self) -> float | None: ...
 
 
 class StateCounts(BaseModel):
@@ -31,7 +50,7 @@ class SiteBrief(BaseModel):
     longitude: float | None
 
     @classmethod
-    def of(cls, site: Site) -> SiteBrief:
+    def of(cls, site: SiteFields) -> SiteBrief:
         return cls(
             id=site.id,
             parent_id=site.parent_id,

@@ -6,6 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 LANGUAGES = ("vi", "en")
+STATES = ("down", "unreachable", "flapping", "soft_down", "maintenance", "unknown", "up")
+"""Worst first: the order of counts on the page."""
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 TEXT: dict[str, tuple[str, str]] = {

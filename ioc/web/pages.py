@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from device_registry.api.deps import Session
 from device_registry.authz import Principal
@@ -25,7 +26,7 @@ from device_registry.queries.devices import DeviceFilter, device_views, list_dev
 from device_registry.services.devices import get_device
 from device_registry.services.users import authenticate
 from ioc.web import i18n
-from ioc.web.map import draw
+from ioc.web.map import draw, svg
 from ioc.web.session import (
     COOKIE,
     LANG_COOKIE,
@@ -60,7 +61,7 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
     local_time=i18n.local_time,
     duration=i18n.duration,
-    ORDER=["down", "unreachable", "flapping", "soft_down", "maintenance", "unknown", "up"],
+    ORDER=i18n.STATES,
 )
 router = APIRouter(include_in_schema=False)
 
@@ -256,9 +257,17 @@ async def overview(page: SignedIn, session: Session, site: str | None = None, ms
         devices=devices.items if devices else None,
         outages=outages,
         worst=worst,
-        province_map=draw(leaves),
+        province_map=_map(page, leaves),
         message=msg,
     )
+
+
+def _map(page: Page, communes: list[tuple[str, str, float, float, str | None, int]]) -> Markup | None:
+    drawn = draw(communes)
+    if drawn is None:
+        return None
+    states = {s: page.t(s) for s in (*i18n.STATES, "none")}
+    return svg(drawn, states, page.t("map"))
 
 
 @router.get("/devices/{device_id}", response_class=HTMLResponse)

@@ -3,12 +3,15 @@ against a real uvicorn serving the app on a loopback port, with every host but 1
 (as on a closed network): log in with a token, see the counts, drill down to the failed district switch
 and its suppressed cameras, open a commune and a device, acknowledge the alert, read /docs.
 
-Screenshots (1366×768 and phone width) are written under the test's tmp folder; the path is printed.
+Screenshots (1366×768 and phone width) go to a stable folder whose path the test prints (``shots``).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,9 +51,14 @@ def chromium(profile: Path) -> WebDriver:
 
 
 @pytest.fixture
-def shots(tmp_path: Path):
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
+def shots():
+    """A stable folder (pytest's own tmp folders are pruned by later runs): $IOC_SCREENSHOT_DIR, else
+    ioc-status-screenshots in the system temp folder; emptied first, printed."""
+    folder = Path(
+        os.environ.get("IOC_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ioc-status-screenshots"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     print(f"\nstatus page screenshots: {folder}")
     return folder
 
