@@ -55,8 +55,11 @@ def effective_state(device: Any = Device) -> ColumnElement[str]:
     )
 
 
+_WORST_FIRST_VALUES = tuple(s.value for s in WORST_FIRST)
+
+
 def worst(counts: dict[str, int]) -> str | None:
-    return next((s.value for s in WORST_FIRST if counts.get(s.value)), None)
+    return next((s for s in _WORST_FIRST_VALUES if counts.get(s)), None)
 
 
 # -- sites ---------------------------------------------------------------------------------------------
@@ -205,9 +208,16 @@ async def status_tree(
                 break
     return StatusTree(
         total,
-        [c for c in children.values() if _shown(principal, c)],
+        sorted((c for c in children.values() if _shown(principal, c)), key=_worst_first),
         [leaf for leaf in leaves.values() if _shown(principal, leaf)],
     )
+
+
+def _worst_first(entry: SiteCounts) -> tuple[int, str]:
+    """Sites in trouble first (down, then unreachable, ...), then the healthy, then the empty; by name."""
+    found = worst(entry.counts)
+    rank = _WORST_FIRST_VALUES.index(found) if found else len(_WORST_FIRST_VALUES)
+    return rank, entry.site.name if entry.site is not None else ""
 
 
 def _shown(principal: Principal, entry: SiteCounts) -> bool:
