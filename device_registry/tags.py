@@ -34,8 +34,10 @@ def device_tags(
     ``site_codes``/``site_kinds`` run from the root of the tree to the device's own site, one kind per
     code. ``province``, ``district`` and ``commune`` are the codes of the chain's units of those levels
     (a level absent from the chain gives no tag); ``site`` is always the last code, whatever its kind
-    (a building, or the commune itself when the device stands directly on it). An empty value is left
-    out, since InfluxDB refuses empty tag values.
+    (a building, or the commune itself when the device stands directly on it). Values are made
+    storable here, once per device, because the line protocol refuses a whole write for one bad tag:
+    runs of whitespace (newlines included) become one space, trailing backslashes go, and an empty
+    value is left out.
     """
     tags = {"device_id": str(device_id), "device": name, "kind": kind}
     for code, site_kind in zip(site_codes, site_kinds, strict=False):
@@ -44,4 +46,5 @@ def device_tags(
             tags[level] = code
     if site_codes:
         tags["site"] = site_codes[-1]
-    return {key: value for key, value in tags.items() if value}
+    clean = {key: " ".join(value.split()).rstrip("\\") for key, value in tags.items()}
+    return {key: value for key, value in clean.items() if value}

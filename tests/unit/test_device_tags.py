@@ -55,6 +55,12 @@ def test_tags_name_each_administrative_level_by_its_code(chain, expected) -> Non
     assert target.tags == tags
 
 
+def test_a_name_the_line_protocol_cannot_carry_is_made_storable() -> None:
+    tags = device_tags(7, "Cam\ncổng  chính\\", "camera", ("TB",), ("province",))
+    assert tags["device"] == "Cam cổng chính"
+    assert device_tags(7, " \n", "camera", (), ()) == {"device_id": "7", "kind": "camera"}
+
+
 def test_target_tags_are_a_fresh_dict_each_time() -> None:
     target = DeviceTarget(1, "sw", "switch", "127.0.0.1", site_codes=("TB",), site_kinds=("province",))
     target.tags["if_name"] = "eth0"
