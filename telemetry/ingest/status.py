@@ -1,4 +1,7 @@
-"""The retained status topic: ``online`` / ``offline`` (the device's will), as a point."""
+"""The retained status topic: ``online`` / ``offline`` (the device's will), as a ``sensor_status`` point.
+
+Not ``device_status``: that measurement is the monitors' state per evaluation (``state``, ``up``), and
+sharing it would mix two field sets under one name for every availability query."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Mapping
 from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.points import Point
 
-STATUS_MEASUREMENT = "device_status"
+STATUS_MEASUREMENT = "sensor_status"
 _STATES = {b"online": True, b"offline": False}
 
 

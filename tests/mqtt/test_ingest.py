@@ -213,7 +213,7 @@ async def test_status_will_message_becomes_a_point_but_a_replayed_retained_statu
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert _statuses(sink) == [True, False]
-    status_tags = [p.tags for p in sink.points if p.measurement == "device_status"]
+    status_tags = [p.tags for p in sink.points if p.measurement == "sensor_status"]
     assert all(t["device_id"] == str(device) and t["commune"] == "X1" for t in status_tags)
 
 
@@ -222,7 +222,7 @@ async def _received(service: IngestService) -> bool:
 
 
 def _statuses(sink: RecordingSink) -> list[object]:
-    return [p.fields["online"] for p in sink.points if p.measurement == "device_status"]
+    return [p.fields["online"] for p in sink.points if p.measurement == "sensor_status"]
 
 
 async def _has_status(sink: RecordingSink, expected: list[bool]) -> bool:
