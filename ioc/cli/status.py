@@ -58,12 +58,18 @@ def _label(entry: SiteStatus) -> Text:
 def _render_status(view: StatusPublic) -> None:
     tree = Tree(_label(view))
     communes = view.communes or []
+    empty = 0
     for child in view.children:
+        if not child.counts.total:
+            empty += 1
+            continue
         branch = tree.add(_label(child))
         parent = child.site.id if child.site else None
         for commune in communes:
             if commune.site and commune.site.parent_id == parent and commune.counts.total:
                 branch.add(_label(commune))
+    if empty:
+        tree.add(Text(f"{empty} site(s) without devices", style="grey50"))
     stdout_console.print(tree)
 
 

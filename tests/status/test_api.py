@@ -109,3 +109,23 @@ async def test_an_unknown_site_answers_404_naming_it(api, world):
         response = await api.client.get(path, params={"site": "XA-KHONG-CO"}, headers=api.as_("admin"))
         assert response.status_code == 404, path
         assert "XA-KHONG-CO" in response.json()["detail"]
+
+
+def test_sites_in_trouble_come_first_then_the_healthy_then_the_empty():
+    from monitors.status_queries import SiteCounts, SiteInfo, _worst_first
+
+    def entry(name: str, **counts: int) -> SiteCounts:
+        return SiteCounts(SiteInfo(1, None, "/1/", "commune", name, name, None, None, None), counts)
+
+    sites = [
+        entry("An Bình"),
+        entry("Bình Minh", up=5),
+        entry("Cao Sơn", up=3, down=1),
+        entry("Đông Á", unreachable=2),
+    ]
+    assert [s.site.name for s in sorted(sites, key=_worst_first) if s.site] == [
+        "Cao Sơn",
+        "Đông Á",
+        "Bình Minh",
+        "An Bình",
+    ]
