@@ -308,7 +308,8 @@ async def root_outages(
     now: datetime,
 ) -> list[OutagePublic]:
     """Root outages (the device is its own root cause) of visible devices, newest first, with the
-    devices cut off behind each (outages attributed to it that overlap it) and its alert."""
+    devices cut off behind each (outages attributed to it that overlap it) and its alert. With ``root``:
+    those of devices in its subtree, and those that cut off devices in its subtree."""
     from monitors.alerting.models import Alert  # alerting is the monitors' sub-package
 
     query = (
@@ -329,7 +330,20 @@ async def root_outages(
     if end is not None:
         query = query.where(Outage.started_at < end)
     if root is not None:
-        query = query.where(Site.path.startswith(root.path, autoescape=True))
+        # A commune's view includes the district switch that cut its devices off.
+        behind_here = aliased(Outage)
+        cut_off_here = (
+            select(behind_here.root_cause_device_id)
+            .join(Device, Device.id == behind_here.device_id)
+            .join(Site, Site.id == Device.site_id)
+            .where(
+                Site.path.startswith(root.path, autoescape=True),
+                behind_here.root_cause_device_id != behind_here.device_id,
+            )
+        )
+        query = query.where(
+            or_(Site.path.startswith(root.path, autoescape=True), Outage.device_id.in_(cut_off_here))
+        )
     found = (
         await session.execute(query.order_by(Outage.started_at.desc(), Outage.id.desc()).limit(limit))
     ).all()

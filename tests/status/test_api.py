@@ -86,6 +86,8 @@ async def test_open_outages_list_the_root_with_its_suppressed_devices_and_alert(
 
     elsewhere = await api.client.get("/api/v1/outages", params={"open": "true", "site": "D2"}, headers=admin)
     assert elsewhere.json() == []
+    commune = await api.client.get("/api/v1/outages", params={"open": "true", "site": "A2"}, headers=admin)
+    assert [o["device_name"] for o in commune.json()] == ["SW-VUTHU-CORE"], "the switch that cut A2 off"
     future = await api.client.get(
         "/api/v1/outages",
         params={"from": "2099-01-01T00:00:00+07:00", "to": "2099-01-02T00:00:00+07:00"},

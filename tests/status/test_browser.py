@@ -121,6 +121,9 @@ async def test_operator_drills_down_to_the_failed_switch_and_acknowledges_its_al
         wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.devices")))
         commune = driver.find_element(By.CSS_SELECTOR, "table.devices").text
         assert "CAM-HONGLY-01" in commune and "Không truy cập được" in commune
+        assert driver.find_elements(By.CSS_SELECTOR, f"#outage-{world.outage_id}"), (
+            "the switch that cut it off"
+        )
         driver.save_screenshot(str(shots / "04-commune-1366.png"))
 
         driver.find_element(By.LINK_TEXT, "CAM-HONGLY-01").click()
