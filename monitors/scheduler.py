@@ -21,19 +21,23 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import Check, CheckResult
+from monitors.events import DeviceState
 from monitors.state import Observation, StateEngine
+from monitors.status_store import DeviceStatus, StatusStore
 from telemetry.points import FieldValue, Point
 from telemetry.sink import Sink
 
 log = logging.getLogger(__name__)
 
 MEASUREMENT = "check_result"
+STATUS_MEASUREMENT = "device_status"
+"""One point per scheduled evaluation of a device; its fields are documented in docs/telemetry.md."""
 _GOLDEN = 0x9E3779B97F4A7C15
 _U64 = (1 << 64) - 1
 
@@ -81,9 +85,14 @@ class MonitorScheduler:
         max_concurrency: int = 500,
         check_timeout_s: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
+        status: StatusStore | None = None,
     ) -> None:
+        """``status`` receives each device's state and last results once per tick (the status views)."""
         self._engine = engine
         self._sink = sink
+        self._status = status
+        self._rounds: dict[int, tuple[datetime, list[CheckResult]]] = {}
+        self._status_failing = False
         self._tick_s = tick_s
         self._limit = asyncio.Semaphore(max_concurrency)
         self._check_timeout_s = check_timeout_s
@@ -130,6 +139,7 @@ class MonitorScheduler:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self._flush()
+        await self._flush_status()
 
     # -- registry changes ------------------------------------------------------------------------
 
@@ -198,10 +208,11 @@ class MonitorScheduler:
             task = asyncio.create_task(self._scheduled_run(slot, due))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if self._pending:
-            task = asyncio.create_task(self._flush())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        for due_work, flush in ((self._pending, self._flush), (self._rounds, self._flush_status)):
+            if due_work:
+                task = asyncio.create_task(flush())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def probe(self, device_id: int) -> Observation:
         """Run a device's checks right now (the engine's on-demand parent check); points are kept."""
@@ -218,8 +229,9 @@ class MonitorScheduler:
             async with self._limit:
                 self.stats.lags_s.append(self._monotonic() - due)
                 results = await self._run_checks(slot.device)
-                await self._engine.observe(device_id, self._verdict(results))
-                self._buffer(slot.device, results)
+                verdict = self._verdict(results)
+                await self._engine.observe(device_id, verdict)
+                self._buffer(slot.device, results, verdict)
         finally:
             slot.in_flight = False
             if self._slots.get(device_id) is slot:
@@ -285,17 +297,23 @@ class MonitorScheduler:
 
     # -- points ----------------------------------------------------------------------------------
 
-    def _buffer(self, device: MonitoredDevice, results: Sequence[CheckResult]) -> None:
+    def _buffer(
+        self, device: MonitoredDevice, results: Sequence[CheckResult], verdict: Observation | None = None
+    ) -> None:
+        """``check_result`` points for ``results``; with ``verdict`` (a scheduled evaluation the engine
+        has just observed) also the ``device_status`` point. The status store gets the round too."""
+        if self._status is not None:
+            self._rounds[device.target.device_id] = (self._engine.now(), list(results))
         if self._sink is None:
             return
         target = device.target
         time_ns = time.time_ns()
         state = self._engine.state_of(target.device_id).value
-        tags = {"device_id": str(target.device_id)}
-        if target.site_codes:
-            tags["site"] = target.site_codes[-1]
-            for level, code in enumerate(target.site_codes, start=1):
-                tags[f"site_{level}"] = code
+        tags = target.tags
+        if verdict is not None:
+            self._pending.append(
+                Point(STATUS_MEASUREMENT, self._status_fields(target, verdict), time_ns, tags)
+            )
         for result in results:
             fields: dict[str, FieldValue] = {"ok": result.ok, "state": state}
             if result.latency_ms is not None:
@@ -303,6 +321,20 @@ class MonitorScheduler:
             if result.error_kind:
                 fields["error"] = result.error_kind
             self._pending.append(Point(MEASUREMENT, fields, time_ns, {**tags, "check": result.check}))
+
+    def _status_fields(self, target: DeviceTarget, verdict: Observation) -> dict[str, FieldValue]:
+        """``state``: ``maintenance`` while a window covers the device, else ``flapping`` while it
+        flaps, else the engine's state; ``up``: 1 when every check of this evaluation passed;
+        ``in_maintenance``: whether a window covers the device (lets availability leave it out)."""
+        device_id = target.device_id
+        in_maintenance = self._engine.in_maintenance(device_id)
+        if in_maintenance:
+            state = "maintenance"
+        elif self._engine.is_flapping(device_id):
+            state = DeviceState.FLAPPING.value
+        else:
+            state = self._engine.state_of(device_id).value
+        return {"state": state, "up": int(verdict.ok), "in_maintenance": in_maintenance}
 
     async def _flush(self) -> None:
         if not self._pending or self._sink is None:
@@ -312,12 +344,33 @@ class MonitorScheduler:
             await self._sink.write(points)
         except Exception:
             if not self._sink_failing:
-                log.exception("writing %d check_result points failed; dropping them", len(points))
+                log.exception("writing %d monitor points failed; dropping them", len(points))
             self._sink_failing = True
         else:
             if self._sink_failing:
-                log.warning("writing check_result points works again")
+                log.warning("writing monitor points works again")
             self._sink_failing = False
+
+    async def _flush_status(self) -> None:
+        """The state is read now, not at check time: an on-demand uplink check is observed after it
+        was buffered, and the row should carry the verdict."""
+        if not self._rounds or self._status is None:
+            return
+        rounds, self._rounds = self._rounds, {}
+        statuses = [
+            DeviceStatus(device_id, self._engine.snapshot(device_id, at), at, results)
+            for device_id, (at, results) in rounds.items()
+        ]
+        try:
+            await self._status.write(statuses)
+        except Exception:
+            if not self._status_failing:
+                log.exception("writing the status of %d device(s) failed; next round retries", len(statuses))
+            self._status_failing = True
+        else:
+            if self._status_failing:
+                log.warning("writing device status works again")
+            self._status_failing = False
 
     async def wait_idle(self) -> None:
         """Until no check or flush is in flight (tests and benches)."""
@@ -325,3 +378,4 @@ class MonitorScheduler:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         with contextlib.suppress(Exception):
             await self._flush()
+            await self._flush_status()

@@ -18,7 +18,9 @@ class ErrorBody(BaseModel):
     match its schema), ``field`` names the offending field where one does, ``errors`` lists an import's
     bad lines."""
 
-    detail: str | list[dict[str, Any]]
+    detail: str | list[dict[str, Any]] | dict[str, Any]
+    """A message; the field errors of a request that does not match its schema; or, for a device's
+    failure (502), its ``kind``, ``message`` and ``retryable``."""
     field: str | None = None
     errors: list[dict[str, Any]] | None = None
 

@@ -87,3 +87,32 @@ def test_a_service_user_name_cannot_write_lines_into_the_broker_acl(tmp_path: Pa
     synced = _ioc("mqtt", "broker-config", env=env)
     assert synced.returncode == 0, synced.stderr
     assert "user ioc-ingest\n" in acl.read_text() and "readwrite #" not in acl.read_text()
+
+
+def _probe(
+    target: str, *options: str, env: dict[str, str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "ioc", "--json", "probe", "snmp", target, *options]
+    return subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True)
+
+
+def test_snmp_secrets_come_from_a_prompt_or_the_environment_not_argv(tmp_path: Path, snmpd):
+    """Against net-snmp's snmpd: the community and v3 keys reach the probe through stdin (``-``) or
+    IOC_SNMP_*; argv holds no secret."""
+    from tests.support.snmpd import V3_AUTH, V3_PRIV, V3_USER
+
+    env = {**os.environ, "IOC_HOME": str(tmp_path / "home")}
+    target = f"127.0.0.1:{snmpd.port}"
+    prompted = _probe(target, "--community", "-", env=env, stdin="public\n")
+    assert prompted.returncode == 0, prompted.stderr
+    assert json.loads(prompted.stdout)["sys_name"] == "snmpd-under-test"
+    assert "public" not in prompted.stdout + prompted.stderr
+
+    keys = {"IOC_SNMP_AUTH_KEY": V3_AUTH, "IOC_SNMP_PRIV_KEY": V3_PRIV}
+    v3 = _probe(target, "--v3-user", V3_USER, "--auth-proto", "SHA", "--priv-proto", "AES", env=env | keys)
+    assert v3.returncode == 0, v3.stderr
+    assert json.loads(v3.stdout)["sys_name"] == "snmpd-under-test"
+
+    options = ("--community", "-", "--timeout", "0.3", "--retries", "0")
+    wrong = _probe(target, *options, env=env, stdin="not-the-community\n")
+    assert wrong.returncode != 0 and "not-the-community" not in wrong.stderr + wrong.stdout
