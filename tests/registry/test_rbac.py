@@ -271,6 +271,10 @@ REFUSALS = [
         ),
         403,
     ),
+    # status and outages (merged from the status branch): another commune is as if it did not exist
+    ("maintenance_a", ("GET", "/api/v1/status?site=B", None), 404),
+    ("engineer_a", ("GET", "/api/v1/outages?site=B", None), 404),
+    (None, ("GET", "/api/v1/status", None), 401),
     # dead letters and metrics
     ("maintenance_a", ("GET", "/metrics", None), 403),
     (None, ("GET", "/api/v1/deadletters", None), 401),
