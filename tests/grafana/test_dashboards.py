@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from grafana.dashboards import all_dashboards
 from grafana.influxql import InfluxQLQuery
 from grafana.provisioning import dashboard_json, rendered_files
+from tests.grafana.cli import ioc
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "deploy" / "grafana"
@@ -67,14 +66,10 @@ def test_provisioning_files_have_the_keys_grafana_reads() -> None:
     assert every_source == {'{"type": "influxdb", "uid": "ioc-influxdb"}'}
 
 
-def _ioc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ioc", *args], capture_output=True, text=True, env=os.environ, check=False
-    )
-
-
-def test_a_fresh_export_equals_the_committed_deploy_folder(tmp_path: Path) -> None:
-    done = _ioc("grafana", "export", str(tmp_path / "out"))
+def test_a_fresh_export_equals_the_committed_deploy_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = ioc(capsys, monkeypatch, "grafana", "export", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     fresh = {
         p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()
@@ -87,15 +82,17 @@ def test_a_fresh_export_equals_the_committed_deploy_folder(tmp_path: Path) -> No
     assert drifted == [], "run `ioc grafana export deploy/grafana --force`"
 
 
-def test_export_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
+def test_export_refuses_a_non_empty_folder_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "grafana"
     target.mkdir()
     (target / "notes.txt").write_text("mine")
-    refused = _ioc("--json", "grafana", "export", str(target))
+    refused = ioc(capsys, monkeypatch, "--json", "grafana", "export", str(target))
     assert refused.returncode == 1
     assert "not empty" in json.loads(refused.stderr)["error"] and "--force" in refused.stderr
     assert [p.name for p in target.iterdir()] == ["notes.txt"]
-    forced = _ioc("--json", "grafana", "export", str(target), "--force")
+    forced = ioc(capsys, monkeypatch, "--json", "grafana", "export", str(target), "--force")
     assert forced.returncode == 0, forced.stderr
     assert len(json.loads(forced.stdout)["files"]) == 6
     assert (target / "notes.txt").read_text() == "mine"
