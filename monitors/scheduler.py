@@ -115,6 +115,7 @@ class MonitorScheduler:
         self._last_tick: float | None = None
         self.stats = SchedulerStats()
         self._host = socket.gethostname()
+        self.self_metrics_interval_s = SELF_METRICS_INTERVAL_S
         self._self_metrics_at = float("-inf")
         self._window_lags: list[float] = []
 
@@ -335,7 +336,7 @@ class MonitorScheduler:
     def _buffer_self_metrics(self, now: float) -> None:
         """Cumulative check counts (rates come from ``non_negative_derivative``) and the lateness of
         the checks started since the previous self point."""
-        if self._sink is None or now - self._self_metrics_at < SELF_METRICS_INTERVAL_S:
+        if self._sink is None or now - self._self_metrics_at < self.self_metrics_interval_s:
             return
         self._self_metrics_at = now
         lags = sorted(self._window_lags)
