@@ -90,7 +90,8 @@ class GrafanaPusher:
             self._call("POST", "/datasources", json=wanted)
             report.created.append(name)
             return
-        differs = any(existing.get(key) != wanted.get(key) for key in DATASOURCE_COMPARED)
+        # Grafana answers "" / false / {} for what was never set: compare those as absent.
+        differs = any((existing.get(key) or None) != (wanted.get(key) or None) for key in DATASOURCE_COMPARED)
         # Grafana never returns secrets; it says which are set. A password given but not set is a change.
         secrets_missing = set(wanted.get("secureJsonData", {})) - set(existing.get("secureJsonFields") or {})
         if differs or secrets_missing:

@@ -27,6 +27,7 @@ from grafana.dashboards.common import (
 )
 from grafana.influxql import InfluxQL, datasource_ref
 
+GROUPED = {"aggregations": [], "operation": "groupby"}
 UID = "ioc-fleet"
 """monitors.alerting.config.GrafanaSettings.dashboard_uid: the outbox annotates this dashboard."""
 OUTAGE_SEVERITY = 4
@@ -38,7 +39,7 @@ def _state_counts(title: str, by: str) -> table.Panel:
         f'SELECT last("state") AS "state" FROM "device_status" WHERE {PLACE} AND {RECENT} '
         f'GROUP BY "{by}", "device_id"'
     ).table()
-    count = {"aggregations": ["count"], "operation": "aggregate"}
+    count = {"aggregations": ["count"], "operation": "aggregate"}  # named "device_id (count)"
     return targets(
         table.Panel().title(title).datasource(datasource_ref()).height(8).span(12),
         latest,
@@ -46,7 +47,7 @@ def _state_counts(title: str, by: str) -> table.Panel:
         [
             transformation(
                 "groupBy",
-                fields={by: {"operation": "groupby"}, "state": {"operation": "groupby"}, "device_id": count},
+                fields={by: GROUPED, "state": GROUPED, "device_id": count},
             ),
             transformation(
                 "groupingToMatrix", columnField="state", rowField=by, valueField="device_id (count)"
@@ -117,6 +118,7 @@ def commune_map() -> geomap.Panel:
         .layers([markers])
         .view(geomap.MapViewConfig().id("fit"))
         .thresholds(dash.ThresholdsConfig().mode(model.ThresholdsMode.ABSOLUTE).steps(SEVERITY_STEPS))
+        .color_scheme(dash.FieldColor().mode(model.FieldColorModeId.THRESHOLDS))
         .transformations([transformation("joinByField", byField="commune", mode="inner")])
     )
 
