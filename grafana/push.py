@@ -49,8 +49,13 @@ class GrafanaPusher:
             status = error.status_code
             if missing_ok and status == 404:
                 return None
-            if status in (401, 403):
-                raise PushError(f"Grafana at {self._url}: authentication failed (HTTP {status})") from None
+            if status == 401:
+                raise PushError(f"Grafana at {self._url}: authentication failed (HTTP 401)") from None
+            if status == 403:
+                raise PushError(
+                    f"Grafana at {self._url}: permission denied for {method} {path} (HTTP 403): the token "
+                    "needs the Editor role, and datasources provisioned from files cannot be changed"
+                ) from None
             if not status:
                 raise PushError(
                     f"Grafana at {self._url} is unreachable: {str(error.message).splitlines()[0][:200]}"
