@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ class Done:
 def ioc(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Done:
     """``ioc ARGS`` through the real entry point (typer parsing, CliError handling, exit code)."""
     capsys.readouterr()
+    root = logging.getLogger()
+    # The CLI configures logging for a process of its own (basicConfig(force=True)); put the test
+    # process's handlers and level back afterwards, for the tests that share this worker.
+    handlers, level = list(root.handlers), root.level
     with monkeypatch.context() as patch:
         patch.setattr(sys, "argv", ["ioc", *args])
         try:
@@ -27,5 +32,8 @@ def ioc(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *ar
             code = 0
         except SystemExit as leaving:
             code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+        finally:
+            root.handlers[:] = handlers
+            root.setLevel(level)
     out = capsys.readouterr()
     return Done(code, out.out, out.err)
