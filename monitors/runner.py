@@ -27,6 +27,7 @@ from monitors.maintenance_store import list_windows
 from monitors.outage_store import SqlOutageRecorder
 from monitors.registry_source import load_snapshot, monitored_devices
 from monitors.service import MonitoringService
+from monitors.status_store import SqlStatusStore
 from telemetry.points import Point
 from telemetry.sink import Sink
 
@@ -68,6 +69,7 @@ class RegistryMonitors:
             recorder=SqlOutageRecorder(sessions),
             maintenance=self.calendar,
             clock=clock,
+            status=SqlStatusStore(sessions),
         )
         self._skipped: set[str] = set()
         self._sink = sink
