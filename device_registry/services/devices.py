@@ -13,6 +13,7 @@ from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
 from device_registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from device_registry.models import Credential, Device, DeviceSiteHistory, DeviceTag, DeviceUplink, Role, Site
+from device_registry.models.devices import PRIVATE_PREFIX
 from device_registry.models.types import utcnow
 from device_registry.queries.devices import links_of
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
@@ -300,3 +301,7 @@ async def delete_device(session: AsyncSession, principal: Principal, device_id: 
         None,
     )
     await session.delete(device)
+    await session.flush()
+    # Its own credential goes with it: SQLite may hand the id to the next device, which must not
+    # find a stranger's secret under device/N.
+    await session.execute(delete(Credential).where(Credential.name == f"{PRIVATE_PREFIX}{device_id}"))

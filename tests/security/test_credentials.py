@@ -75,6 +75,16 @@ def test_a_cameras_private_credential_cannot_be_borrowed_by_api_import_or_cli(li
     assert cli.returncode != 0 and "credential_ref" in cli.stderr, cli.stderr
     assert live.count("devices") == devices
     assert live.sql("SELECT id, credential_id FROM devices") == credential_of
+
+    # SQLite hands a deleted last row's id to the next device: the old camera's secret must not wait there.
+    with live.client(engineer_b) as b:
+        gone = _add_device(b, codes["B"], "camera", credential=SNMP).json()["id"]
+        assert b.delete(f"/api/v1/devices/{gone}").status_code == 204
+    assert live.sql("SELECT count(*) FROM credentials WHERE name = ?", f"device/{gone}") == [(0,)]
+    with live.client(engineer_a) as a:
+        heir = _add_device(a, codes["A"], "camera").json()["id"]
+        inherited = a.patch(f"/api/v1/devices/{heir}", json={"credential_ref": f"device/{gone}"})
+        assert inherited.status_code in (403, 404), inherited.text
     assert live.healthy()
 
 
