@@ -37,7 +37,7 @@ from device_registry.models.types import utcnow
 from device_registry.queries.devices import links_of
 from device_registry.schemas.devices import DeviceDetails, check_address, check_tags
 from device_registry.services import audit
-from device_registry.services.credentials import check_use
+from device_registry.services.credentials import check_owner_covers, check_use
 from device_registry.services.devices import WRITERS, device_snapshot, move_device
 from device_registry.text import fold
 
@@ -278,7 +278,13 @@ async def _validate(
     for chunk in _chunks(credential_names):
         found_rows = (await session.scalars(select(Credential).where(Credential.name.in_(chunk)))).all()
         credential_rows.update((c.name, c) for c in found_rows)
-    owner_ids = {c.site_id for c in credential_rows.values() if c.site_id is not None}
+    # Shared credentials with an owner are few (one per community and site): all of them, to check that
+    # a device moved by the file keeps a credential whose site still covers it.
+    owned = {
+        c.id: c
+        for c in (await session.scalars(select(Credential).where(Credential.site_id.is_not(None)))).all()
+    }
+    owner_ids = {c.site_id for c in [*credential_rows.values(), *owned.values()] if c.site_id is not None}
     owners = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_(owner_ids)))).all()}
     credentials = {name: c.id for name, c in credential_rows.items()}
     existing: dict[str, Device] = {}
@@ -305,6 +311,13 @@ async def _validate(
             forbidden = True
         if row.credential and row.credential not in credentials:
             errors.append(RowError(line, "credential", f"no credential named {row.credential!r}"))
+        elif not row.credential and row_site is not None and row.name in existing:
+            kept = owned.get(existing[row.name].credential_id or 0)
+            if kept is not None and kept.site_id is not None:
+                try:
+                    check_owner_covers(kept, owners.get(kept.site_id), row_site, "site")
+                except RegistryError as error:
+                    errors.append(RowError(line, "site", str(error).removeprefix("site: ")))
         elif row.credential and row_site is not None:
             cred = credential_rows[row.credential]
             device = existing.get(row.name)

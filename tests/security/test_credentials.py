@@ -122,6 +122,15 @@ def test_shared_credentials_belong_to_a_site_and_stay_in_its_subtree(live: Live)
         assert inside.status_code == 201, inside.text
         moved = d.patch(f"/api/v1/devices/{inside.json()['id']}", json={"site_code": codes["B"]})
         assert moved.status_code in (403, 422)  # B is outside both D's scope and the credential's site
+    with live.as_admin() as admin:  # even an admin cannot carry D's credential out of D
+        carried = admin.patch(f"/api/v1/devices/{inside.json()['id']}", json={"site_code": codes["B"]})
+        assert carried.status_code == 422 and carried.json()["field"] == "site", carried.text
+        csv = f"name,kind,site\n{inside.json()['name']},switch,{codes['B']}\n"
+        imported = admin.post("/api/v1/devices/import", content=csv, headers={"Content-Type": "text/csv"})
+        assert imported.status_code == 422 and imported.json()["errors"][0]["field"] == "site", imported.text
+    assert live.sql("SELECT site_id FROM devices WHERE id = ?", inside.json()["id"]) == [
+        (live.ids[codes["A2"]],)
+    ]
     assert live.count("credentials") == credentials and live.count("devices") == devices + 1
     assert live.healthy()
 
