@@ -26,6 +26,7 @@ from ioc.app import create_app
 from ioc.migrate import upgrade
 from ioc.settings import Settings
 from provisioning.snmp.onboard import SnmpInterface
+from provisioning.snmp.settings import SnmpSettings
 from tests.support.snmpd import V3_AUTH, V3_PRIV, V3_USER, Agent
 
 IOC = str(Path(sys.executable).parent / "ioc")
@@ -37,7 +38,8 @@ def ioc(home: Path, *args: str, check: bool = True, env: dict[str, str] | None =
         [IOC, "--json", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "IOC_HOME": str(home), **(env or {})},
+        # The simulators listen on loopback, which probes refuse unless allowlisted.
+        env={**os.environ, "IOC_HOME": str(home), "IOC_SNMP__ALLOWED_NETWORKS": "127.0.0.0/8", **(env or {})},
         timeout=60,
         check=False,
     )
@@ -178,7 +180,14 @@ async def api_world(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, st
         user = await create_user(session, ADMIN, UserCreate(username="eng", role=Role.ENGINEER))
         token = (await issue_token(session, ADMIN, user, TokenCreate())).token
     await engine.dispose()
-    app = create_app(Settings(home=tmp_path / "home", database_url=db_url, secret_key=generate_key()))
+    app = create_app(
+        Settings(
+            home=tmp_path / "home",
+            database_url=db_url,
+            secret_key=generate_key(),
+            snmp=SnmpSettings(allowed_networks=["127.0.0.0/8"]),
+        )
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ioc.test") as client:
