@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.targets import DeviceTarget
-from provisioning.errors import NotSupported
+from provisioning.errors import MalformedResponse, NotSupported
 from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
 from provisioning.snmp.fast import FastSnmp
 from provisioning.snmp.table_reader import Cells, FastTableReader, TablePlan
@@ -247,7 +247,11 @@ class SnmpCollector:
         mode = self._choose(plan)
         if plan is not None and mode == "get":
             started = time.perf_counter()
-            got = await reader.get(endpoint, plan)
+            try:
+                got = await reader.get(endpoint, plan)
+            except MalformedResponse:
+                self.plans.pop(device_id, None)  # answers no longer fit the plan: walk next time
+                raise
             if got is not None and _if_number(got.scalars[1]) == _if_number(plan.scalars[1]):
                 plan.polls += 1
                 plan.measured_ms["get"] = (time.perf_counter() - started) * 1000
