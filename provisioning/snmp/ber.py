@@ -124,6 +124,7 @@ class RequestTemplate:
 
     head: bytes
     tail: bytes
+    version: int
     community: bytes
     oids: tuple[bytes, ...]
     """Each requested OID's content octets, in request order (to match a GET's answers by bytes)."""
@@ -156,7 +157,7 @@ class RequestTemplate:
             + pdu_head
             + b"\x02\x04"
         )
-        return cls(head, rest, community, encoded)
+        return cls(head, rest, version, community, encoded)
 
     def render(self, request_id: int) -> bytes:
         return self.head + request_id.to_bytes(4, "big") + self.tail

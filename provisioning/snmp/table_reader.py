@@ -27,6 +27,7 @@ from provisioning.snmp.ber import (
     Oid,
     RequestTemplate,
     decode_arcs,
+    decode_oid,
     encode_oid,
 )
 from provisioning.snmp.client import SnmpEndpoint
@@ -50,7 +51,8 @@ class TablePlan:
     """What a complete walk found, with the GET requests for exactly those cells, encoded once."""
 
     cells: tuple[tuple[str, int], ...]
-    gets: tuple[RequestTemplate, ...]
+    gets: list[RequestTemplate]
+    """GET requests in cell order; a request an agent finds too big is split in two, here, for good."""
     target: tuple[str, int, int, bytes]
     """Host, port, wire version and community the templates were encoded for."""
     scalars: tuple[Value, ...]
@@ -64,6 +66,16 @@ def wire_version(endpoint: SnmpEndpoint) -> tuple[int, bytes]:
     if not isinstance(cred, SnmpCommunityCredential):
         raise TypeError("the fast path is for v1/v2c community credentials only")
     return (0 if cred.version == "1" else 1), cred.community.get_secret_value().encode()
+
+
+def _halves(template: RequestTemplate) -> list[RequestTemplate]:
+    """The same GET as two requests (after ``tooBig``), rebuilt from the template's own OIDs."""
+    oids = [decode_oid(raw) for raw in template.oids]
+    half = len(oids) // 2
+    return [
+        RequestTemplate.build(template.version, template.community, PDU_GET, part)
+        for part in (oids[:half], oids[half:])
+    ]
 
 
 class FastTableReader:
@@ -176,10 +188,10 @@ class FastTableReader:
             )
         oids = list(self.scalars) + [(*self.columns[self.names.index(name)], index) for name, index in cells]
         step = self.max_get_varbinds
-        gets = tuple(
+        gets = [
             RequestTemplate.build(version, community, PDU_GET, oids[offset : offset + step])
             for offset in range(0, len(oids), step)
-        )
+        ]
         return TablePlan(cells, gets, target, tuple(read.scalars))
 
     async def get(self, endpoint: SnmpEndpoint, plan: TablePlan) -> TableRead | None:
@@ -190,7 +202,9 @@ class FastTableReader:
         started = time.perf_counter()
         rtt_ms = 0.0
         position = -len(self.scalars)
-        for template in plan.gets:
+        k = 0
+        while k < len(plan.gets):
+            template = plan.gets[k]
             response = await self.fast.request(
                 endpoint.host, endpoint.port, template, per_try=endpoint.timeout, retries=endpoint.retries
             )
@@ -198,7 +212,11 @@ class FastTableReader:
             if response.error_status:
                 if response.error_name == "noSuchName":
                     return None  # v1: a cell is gone
+                if response.error_name == "tooBig" and len(template.oids) > 1:
+                    plan.gets[k : k + 1] = _halves(template)  # this agent's limit: kept for next polls
+                    continue
                 raise_for_status(response, endpoint.label, template.oids)
+            k += 1
             varbinds = response.varbinds
             if len(varbinds) != len(template.oids):
                 raise MalformedResponse(f"{endpoint.label}: {len(varbinds)} answers to {len(template.oids)}")

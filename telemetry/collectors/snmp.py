@@ -123,7 +123,7 @@ class SnmpCollector:
         retries: int = 1,
         max_interfaces: int = 1024,
         max_repetitions: int = 64,
-        max_get_varbinds: int = 60,
+        max_get_varbinds: int = 120,
         rewalk_every: int = 10,
         fast_path: bool = True,
         fast: FastSnmp | None = None,

@@ -147,3 +147,64 @@ async def test_aimd_window_grows_one_per_window_and_halves_once_per_burst_of_tim
     window.release(-1.0, timed_out=True)  # sent before that cut: the same overload, no second cut
     window.release(-1.0, timed_out=True)
     assert window.cuts == 1 and window.limit >= 1
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    length = bytes([len(body)]) if len(body) < 0x80 else b"\x82" + len(body).to_bytes(2, "big")
+    return bytes([tag]) + length + body
+
+
+async def test_a_get_the_agent_finds_too_big_is_split_and_stays_split(scripted) -> None:
+    """An agent with a small packet limit answers tooBig above 2 varbinds (as Cisco's 1500-byte
+    default does for big PDUs): the request is halved until it fits, and the plan keeps the split."""
+    from pydantic import SecretStr
+
+    from device_registry.credentials import SnmpCommunityCredential
+    from provisioning.snmp.client import SnmpEndpoint
+    from provisioning.snmp.table_reader import FastTableReader, TableRead
+
+    agent, _ = scripted
+    port = agent.getsockname()[1]
+    loop = asyncio.get_running_loop()
+    sizes: list[int] = []
+
+    async def small_agent() -> None:
+        while True:
+            data, addr = await loop.sock_recvfrom(agent, 65535)
+            request_id = int.from_bytes(data[data.index(b"\x02\x04", 8) + 2 :][:4], "big")
+            names = []
+            pos = data.index(b"\x30", data.index(b"\x02\x04", 8) + 12) + 2
+            while pos < len(data):
+                oid_len = data[pos + 3]
+                names.append(data[pos + 4 : pos + 4 + oid_len])
+                pos += 2 + data[pos + 1]
+            sizes.append(len(names))
+            status = 1 if len(names) > 2 else 0
+            binds = b"".join(
+                _tlv(0x30, _tlv(0x06, n) + _tlv(0x02, bytes([i + 1]))) for i, n in enumerate(names)
+            )
+            pdu = (
+                _tlv(0x02, request_id.to_bytes(4, "big")) + bytes([2, 1, status, 2, 1, 0]) + _tlv(0x30, binds)
+            )
+            message = b"\x02\x01\x01" + _tlv(0x04, b"public") + _tlv(0xA2, pdu)
+            agent.sendto(_tlv(0x30, message), addr)
+
+    endpoint = SnmpEndpoint(
+        "127.0.0.1", SnmpCommunityCredential(community=SecretStr("public")), port=port, timeout=2, retries=0
+    )
+    columns = {"a": (1, 3, 6, 1, 2, 1, 2, 2, 1, 8), "b": (1, 3, 6, 1, 2, 1, 2, 2, 1, 10)}
+    server = asyncio.create_task(small_agent())
+    try:
+        async with FastSnmp() as fast:
+            reader = FastTableReader(fast, columns, (), max_get_varbinds=8)
+            walked = TableRead({"a": {1: 0, 2: 0, 3: 0}, "b": {1: 0, 2: 0, 3: 0}}, [], 1.0)
+            plan = reader.plan(endpoint, walked, None)
+            assert len(plan.gets) == 1
+            got = await reader.get(endpoint, plan)
+            assert got is not None and got.values == {"a": {1: 1, 2: 1, 3: 2}, "b": {1: 1, 2: 1, 3: 2}}
+            assert [len(t.oids) for t in plan.gets] == [1, 2, 1, 2]  # 6 -> 3 + 3 -> (1 + 2) + (1 + 2)
+            sizes.clear()
+            again = await reader.get(endpoint, plan)
+            assert again is not None and sizes == [1, 2, 1, 2]  # no tooBig round trips any more
+    finally:
+        server.cancel()
