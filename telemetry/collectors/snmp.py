@@ -1,14 +1,17 @@
-"""SNMP interface and health polling: two round trips per device, rates from counters, typed points.
+"""SNMP interface and health polling: rates from counters, typed points.
 
-How a device is read, cheapest first:
-* steady state: GETs of exactly the cells the last walk found (plus sysUpTime and ifNumber), in
-  PDUs of at most ``max_get_varbinds``; an exact GET is the cheapest request for an agent;
+v1/v2c devices are read over the fast path (``provisioning.snmp.table_reader``: request templates and
+a purpose-built BER decoder, ~10x cheaper than pysnmp per value); v3 devices through pysnmp. Two ways
+to read a device, chosen per device by measurement (docs/snmp.md, "Walk or GET"):
+* GETs of exactly the cells the last walk found (plus sysUpTime and ifNumber), in PDUs of at most
+  ``max_get_varbinds`` (halved for an agent that answers tooBig);
 * a walk - one multi-column GETBULK of ifTable + ifXTable with sysUpTime and ifNumber as
-  non-repeaters, usually one round trip since the repetitions follow the row count seen last time -
-  on the first poll, every ``rewalk_every`` polls, and as soon as ifNumber changes or a known cell
-  vanishes (interfaces added or removed). 64-bit HC octet counters are used where the agent has them,
-32-bit ones otherwise. Counter state (last samples per device and interface) belongs to this collector
-instance; rates need two polls, so the first poll of a device writes status fields only.
+  non-repeaters, usually one round trip since the repetitions follow the row count seen last time.
+The first poll walks; a GET device is walked again every ``rewalk_every`` polls and as soon as
+ifNumber changes or a known cell vanishes (interfaces added or removed).
+64-bit HC octet counters are used where the agent has them, 32-bit ones otherwise. Counter state
+(last samples per device and interface) belongs to this collector instance; rates need two polls, so
+the first poll of a device writes status fields only.
 
 Points (tags: the device's :attr:`DeviceTarget.tags` - see docs/telemetry.md - and ``if_name``):
 * ``snmp_interface``: ``in_bps``/``out_bps`` (bits/s), ``in_errors``/``out_errors``/``in_discards``/
