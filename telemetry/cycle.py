@@ -107,6 +107,7 @@ class CycleRunner:
 
     ``device_timeout`` bounds one device's whole ``collect`` (all its requests and retries); pick it
     at least the protocol's timeout x (retries + 1) so the protocol's own retries get to run.
+    ``retry_timeouts`` gives a device that timed out its one retry this cycle (see the module docstring).
     If the collector has ``points_on_failure(target, error)``, its points are written for failed
     devices (e.g. ``device_health up=0``); if it has ``forget(device_id)``, it is called for devices
     that left the target list, so per-device state does not outlive the device.
@@ -120,6 +121,7 @@ class CycleRunner:
         concurrency: int = 64,
         suspect_concurrency: int = 8,
         device_timeout: float = 10.0,
+        retry_timeouts: bool = True,
         logger: logging.Logger = log,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -134,6 +136,7 @@ class CycleRunner:
         self.concurrency = concurrency
         self.suspect_concurrency = suspect_concurrency
         self.device_timeout = device_timeout
+        self.retry_timeouts = retry_timeouts
         self.states = DeviceStates(logger)
         self._clock_ns = clock_ns
         self._busy: set[int] = set()
@@ -158,7 +161,12 @@ class CycleRunner:
                 suspected = self.states.failing(device_id)
                 async with suspect if suspected else healthy:
                     outcome, error = await self._poll(target, points)
-                if error is not None and outcome.error_kind == "timeout" and not suspected:
+                if (
+                    error is not None
+                    and outcome.error_kind == "timeout"
+                    and not suspected
+                    and self.retry_timeouts
+                ):
                     retried.append(device_id)
                     async with suspect:
                         outcome, error = await self._poll(target, points)
