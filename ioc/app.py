@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.api import registry_router
 from device_registry.api.deps import RegistryRuntime, Session
+from device_registry.api.devices import IMPORT_PATH
 from device_registry.api.errors import ERROR_RESPONSES, install_error_handlers
 from device_registry.services.users import authenticate
+from ioc.body_limit import BodyLimitMiddleware
 from ioc.mqtt_broker import push_credentials
 from ioc.runtime import Platform
 from ioc.settings import Settings
@@ -27,6 +29,7 @@ from monitors.status_queries import SqlDeviceStates
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
 from provisioning.snmp import api as snmp_api
+from provisioning.targets import TargetPolicy
 from telemetry import metrics as telemetry_metrics
 from telemetry.ingest.api import router as deadletters_router
 
@@ -61,7 +64,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         current = platform or Platform.open(settings)
         app.state.platform = current
         app.state.registry = RegistryRuntime(
-            sessions=current.sessions, box=current.box, states=SqlDeviceStates()
+            sessions=current.sessions,
+            box=current.box,
+            states=SqlDeviceStates(),
+            tokens=settings.tokens.lifetime,
         )
         app.state.service_report = current.service_report
         app.state.mqtt_push = lambda: push_credentials(settings, current.sessions)
@@ -80,6 +86,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.state.snmp_targets = TargetPolicy.of(settings.snmp.allowed_networks)
+    app.state.onvif_targets = TargetPolicy.of(settings.onvif.allowed_networks)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.api.max_body_bytes,
+        larger={("POST", IMPORT_PATH): settings.api.max_import_bytes},
+    )
     install_docs(app)
     install_pages(app)
     app.include_router(registry_router(), responses=ERROR_RESPONSES)

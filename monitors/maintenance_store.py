@@ -1,14 +1,22 @@
-"""Maintenance windows in the registry database; validated as ``MaintenanceWindow`` before writing."""
+"""Maintenance windows in the registry database; validated as ``MaintenanceWindow`` before writing,
+and again when read back: a row written before a rule existed, or by hand, may no longer mean anything.
+Such a row is logged once and skipped, so one bad window never breaks listing, the SLA or the monitors'
+registry refresh for everyone."""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy import ColumnElement, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
 from device_registry.models import Device, Site
-from monitors.maintenance import MaintenanceWindow
+from monitors.maintenance import MaintenanceError, MaintenanceWindow
 from monitors.models import MaintenanceWindowRow
+from monitors.stored_rows import report_invalid
+
+log = logging.getLogger(__name__)
 
 
 def _to_window(row: MaintenanceWindowRow) -> MaintenanceWindow:
@@ -45,11 +53,18 @@ async def add_window(session: AsyncSession, window: MaintenanceWindow) -> Mainte
 
 
 async def list_windows(session: AsyncSession, principal: Principal | None = None) -> list[MaintenanceWindow]:
-    """All windows, or with ``principal`` only those it may see (:func:`visible_to`)."""
+    """Every stored window that still validates (the others are logged once and left out); with
+    ``principal`` only those it may see (:func:`visible_to`)."""
     query = select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.id)
     if principal is not None:
         query = query.where(visible_to(principal))
-    return [_to_window(row) for row in await session.scalars(query)]
+    windows = []
+    for row in await session.scalars(query):
+        try:
+            windows.append(_to_window(row))
+        except (MaintenanceError, TypeError, ValueError, OverflowError) as error:
+            report_invalid(log, "maintenance window", row.id, str(error))
+    return windows
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:

@@ -5,6 +5,8 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from device_registry.schemas.bounds import MAX_OFFSET
+
 T = TypeVar("T")
 
 
@@ -17,7 +19,7 @@ class Page(BaseModel, Generic[T]):
 
 class PageParams(BaseModel):
     limit: int = Field(default=50, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -54,6 +54,10 @@ def no_server_error(ctx, response, case):
     return not_a_server_error(ctx, response, case)
 
 
+SELF_REVOKING = {"DELETE /api/v1/me/tokens"}
+"""Revokes every token of the caller, the role tokens of this run included: fuzzed anonymously only
+(with a role it would turn every later operation into a 401)."""
+
 CHECKS = [no_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = int(os.environ.get("IOC_FUZZ_EXAMPLES", "4"))
 
@@ -111,6 +115,7 @@ assert len(OPERATIONS) == len(list(SCHEMA.get_all_operations())), "an operation'
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
 def test_no_server_error_and_nothing_outside_the_schema(operation: APIOperation, live_api: LiveApi):
+    roles = (None,) if operation.label in SELF_REVOKING else ROLES
     cases = st.one_of(
         operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
     )
@@ -126,7 +131,7 @@ def test_no_server_error_and_nothing_outside_the_schema(operation: APIOperation,
     )
     def fuzz(case: Case) -> None:
         _pin_to_loopback(case)
-        for who in ROLES:
+        for who in roles:
             response = _send(case, live_api.base, live_api.headers(who))
             case.validate_response(response, checks=CHECKS, headers=live_api.headers(who))
 

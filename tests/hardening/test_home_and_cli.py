@@ -101,7 +101,7 @@ def test_snmp_secrets_come_from_a_prompt_or_the_environment_not_argv(tmp_path: P
     IOC_SNMP_*; argv holds no secret."""
     from tests.support.snmpd import V3_AUTH, V3_PRIV, V3_USER
 
-    env = {**os.environ, "IOC_HOME": str(tmp_path / "home")}
+    env = {**os.environ, "IOC_HOME": str(tmp_path / "home"), "IOC_SNMP__ALLOWED_NETWORKS": "127.0.0.0/8"}
     target = f"127.0.0.1:{snmpd.port}"
     prompted = _probe(target, "--community", "-", env=env, stdin="public\n")
     assert prompted.returncode == 0, prompted.stderr

@@ -41,6 +41,22 @@ CASES = [
 
 
 @pytest.fixture
+def settings(settings):
+    """The SNMP and ONVIF rows target loopback (nothing listens): allowed, so that what refuses them
+    is the role or the scope, before any packet."""
+    from provisioning.onvif.settings import OnvifSettings
+    from provisioning.snmp.settings import SnmpSettings
+
+    loopback = ["127.0.0.0/8"]
+    return settings.model_copy(
+        update={
+            "onvif": OnvifSettings(allowed_networks=loopback),
+            "snmp": SnmpSettings(allowed_networks=loopback),
+        }
+    )
+
+
+@pytest.fixture
 async def world(api, sessions):
     w = await build_world(sessions)
     api.tokens.update(w.tokens)

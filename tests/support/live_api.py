@@ -59,6 +59,10 @@ def start_live_api(folder: Path) -> LiveApi:
         "IOC_DATABASE_URL": db_url,
         "IOC_SECRET_KEY": generate_key().get_secret_value(),
         "IOC_LOG_LEVEL": "WARNING",
+        # Probes go to loopback only (the fuzzer pins every target there); allow it, so the routes
+        # get as far as the device's (absent) answer.
+        "IOC_SNMP__ALLOWED_NETWORKS": "127.0.0.0/8",
+        "IOC_ONVIF__ALLOWED_NETWORKS": "127.0.0.0/8",
     }
     env = {k: v for k, v in {**os.environ, **env}.items() if k != "IOC_MQTT_URL"}
     server = ManagedProcess(
