@@ -33,10 +33,11 @@ from pysnmp.proto.rfc1902 import Null
 from device_registry.credentials import SnmpCommunityCredential
 from device_registry.targets import DeviceTarget
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
+from simulators.snmp_agents import answers
 from telemetry.collectors.snmp import COLUMNS, SYS_UPTIME, SnmpCollector
 from telemetry.cycle import CycleRunner
 from telemetry.points import Point
-from tests.support.snmpd import answers, snmpd_argv
+from tests.support.snmpd import snmpd_argv
 
 INTERFACES = 2
 CONCURRENCY = 64
