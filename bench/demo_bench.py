@@ -14,6 +14,7 @@ an idle core, says how contended the machine was; the load average is printed to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -62,19 +63,34 @@ def group_of(name: str) -> str:
     return "servers (InfluxDB, Mosquitto, mailbox)"
 
 
-def cpu_seconds(processes: dict[str, psutil.Process]) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for name, process in processes.items():
-        try:
-            times = process.cpu_times()
-            used = times.user + times.system
-            for child in process.children(recursive=True):
-                child_times = child.cpu_times()
-                used += child_times.user + child_times.system
-        except psutil.Error:
-            continue
-        totals[group_of(name)] = totals.get(group_of(name), 0.0) + used
-    return totals
+class CpuLedger:
+    """CPU seconds per process group, following restarts: each sample re-reads ``pids.json`` and adds
+    what every process used since it was last seen (a process that died between two samples loses
+    at most one sample's CPU, which is printed as a restart)."""
+
+    def __init__(self, pids_file: Path) -> None:
+        self.pids_file = pids_file
+        self.last: dict[int, float] = {}
+        self.totals: dict[str, float] = {}
+        self.seen: dict[str, set[int]] = {}
+
+    def sample(self, *, count: bool = True) -> None:
+        pids = json.loads(self.pids_file.read_text())["children"]
+        for name, pid in pids.items():
+            try:
+                process = psutil.Process(pid)
+                used = sum(process.cpu_times()[:2])
+                used += sum(sum(c.cpu_times()[:2]) for c in process.children(recursive=True))
+            except psutil.Error:
+                continue
+            self.seen.setdefault(name, set()).add(pid)
+            delta = used - self.last.get(pid, used if not count else 0.0)
+            self.last[pid] = used
+            if count:
+                self.totals[group_of(name)] = self.totals.get(group_of(name), 0.0) + delta
+
+    def restarts(self, name: str) -> int:
+        return len(self.seen.get(name, ())) - 1
 
 
 def points_in_influx(port: int) -> int:
@@ -115,19 +131,18 @@ def main() -> None:
         try:
             startup = wait_banner(log, proc, 3600)
             state = json.loads((home / "demo" / "state.json").read_text())
-            pids = json.loads((home / "demo" / "pids.json").read_text())["children"]
-            processes = {name: psutil.Process(pid) for name, pid in pids.items()}
             time.sleep(args.warmup)
-            points0, cpu0, t0 = (
-                points_in_influx(state["ports"]["influx"]),
-                cpu_seconds(processes),
-                time.monotonic(),
-            )
+            ledger = CpuLedger(home / "demo" / "pids.json")
+            ledger.sample(count=False)
+            points0, t0 = points_in_influx(state["ports"]["influx"]), time.monotonic()
             rss: list[float] = []
             while time.monotonic() - t0 < args.seconds:
                 time.sleep(5)
-                rss.append(processes["ioc-serve"].memory_info().rss / 2**20)
-            cpu1, wall = cpu_seconds(processes), time.monotonic() - t0
+                ledger.sample()
+                serve = json.loads((home / "demo" / "pids.json").read_text())["children"]["ioc-serve"]
+                with contextlib.suppress(psutil.Error):
+                    rss.append(psutil.Process(serve).memory_info().rss / 2**20)
+            wall = time.monotonic() - t0
             points1 = points_in_influx(state["ports"]["influx"])
             fleet_line = next((ln for ln in log.read_text().splitlines() if ln.startswith("demo fleet")), "")
         finally:
@@ -140,9 +155,9 @@ def main() -> None:
           f"window {wall:.0f} s after {args.warmup:.0f} s warm-up")  # fmt: skip
     print(f"{'process group':42} {'CPU % of one core':>18}")
     for group in ("platform (ioc serve)", "simulators", "servers (InfluxDB, Mosquitto, mailbox)"):
-        used = cpu1.get(group, 0.0) - cpu0.get(group, 0.0)
-        print(f"{group:42} {100 * used / wall:18.1f}")
-    platform_cpu = 100 * (cpu1["platform (ioc serve)"] - cpu0["platform (ioc serve)"]) / wall
+        print(f"{group:42} {100 * ledger.totals.get(group, 0.0) / wall:18.1f}")
+    platform_cpu = 100 * ledger.totals.get("platform (ioc serve)", 0.0) / wall
+    print(f"{'ioc serve restarts during the run':42} {ledger.restarts('ioc-serve'):18d}")
     print(f"{'ioc serve RSS (MB) max / last':42} {max(rss):11.0f} / {rss[-1]:.0f}")
     print(f"{'points InfluxDB received per second':42} {(points1 - points0) / wall:18.0f}")
     cpu_verdict = "met" if platform_cpu < TARGET_CPU else "MISSED"

@@ -61,6 +61,7 @@ INFLUX_DB = "ioc"
 PLATFORM_MQTT_USER = "ioc-platform"
 CAMERA_USER = "admin"
 SENSOR_INTERVAL_S = 10
+POLL_PERIOD_S = {"small": 10, "province": 60}
 Say = Callable[[str], None]
 
 
@@ -363,8 +364,11 @@ class Supervisor:
         )
 
     def serve_env(self) -> dict[str, str]:
-        """The settings `ioc serve` runs with: every server of the demo, and demo-speed timings."""
+        """The settings `ioc serve` runs with: every server of the demo, and its timings: the small fleet
+        is polled and checked every 10 s so that a new user sees it live within a minute; the province
+        runs the production periods (60 s), as an operations centre would."""
         p = self.ports
+        period = POLL_PERIOD_S[self.size]
         return {
             "IOC_HOME": str(self.settings.home),
             "IOC_API__HOST": "127.0.0.1",
@@ -372,14 +376,14 @@ class Supervisor:
             "IOC_MQTT_URL": f"mqtt://{PLATFORM_MQTT_USER}:{secret(self.state, 'mqtt')}@127.0.0.1:{p['mqtt']}",
             "IOC_INFLUX_URL": f"http://127.0.0.1:{p['influx']}",
             "IOC_INFLUX_DATABASE": INFLUX_DB,
-            "IOC_SNMP__INTERVAL_S": "10",
-            "IOC_ONVIF__POLL_INTERVAL_S": "10",
-            "IOC_MONITORS__DEFAULT__INTERVAL_S": "10",
+            "IOC_SNMP__INTERVAL_S": str(period),
+            "IOC_ONVIF__POLL_INTERVAL_S": str(period),
+            "IOC_MONITORS__DEFAULT__INTERVAL_S": str(period),
             "IOC_MONITORS__DEFAULT__RETRY_INTERVAL_S": "2",
             "IOC_MONITORS__DEFAULT__FAIL_THRESHOLD": "3",
             "IOC_MONITORS__DEFAULT__RECOVER_THRESHOLD": "2",
             # sensors publish every 10 s: retrying them faster only pages before their first message lands
-            "IOC_MONITORS__KINDS__SENSOR__INTERVAL_S": "10",
+            "IOC_MONITORS__KINDS__SENSOR__INTERVAL_S": str(period),
             "IOC_MONITORS__KINDS__SENSOR__RETRY_INTERVAL_S": "10",
             "IOC_MONITORS__REGISTRY_REFRESH_S": "10",
             "IOC_MONITORS__PARENT_CHECK_FRESH_S": "2",
