@@ -34,14 +34,14 @@ TARGET_RSS_MB = 300.0
 
 
 def calibration_s() -> float:
-    """Seconds of one core a fixed workload takes now: more than usual means a contended machine."""
-    started = time.process_time()
-    wall = time.perf_counter()
+    """Wall seconds a fixed pure-Python workload takes now: more than on an idle core means the
+    machine's cores are shared with other work."""
+    started = time.perf_counter()
     total = 0
     for i in range(3_000_000):
         total += i * i % 7
     del total
-    return max(time.process_time() - started, 0.0) or time.perf_counter() - wall
+    return time.perf_counter() - started
 
 
 def wait_banner(log: Path, proc: subprocess.Popen[bytes], timeout: float) -> float:

@@ -62,6 +62,7 @@ PLATFORM_MQTT_USER = "ioc-platform"
 CAMERA_USER = "admin"
 SENSOR_INTERVAL_S = 10
 POLL_PERIOD_S = {"small": 10, "province": 60}
+RESTART_PAUSE_S = 5.0
 Say = Callable[[str], None]
 
 
@@ -99,6 +100,7 @@ class Supervisor:
         self.plan: FleetPlan | None = None
         self.fault_tasks: set[asyncio.Task[None]] = set()
         self.held: set[str] = set()
+        self.restarted: dict[str, float] = {}
         """Children a fault stopped on purpose: not restarted by the watcher."""
         self.wrap = faults.WrapDriver()
 
@@ -110,8 +112,16 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         try:
-            await self._start()
-            if not self.stop.is_set():
+            # Ctrl-C during a long start-up (a province onboards for minutes) stops it at once
+            starting = asyncio.create_task(self._start())
+            stopping = asyncio.create_task(self.stop.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not starting.done():
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
+            else:
+                starting.result()
                 await self._serve_forever()
         finally:
             # the handlers stay until every child is stopped: a second Ctrl-C must not kill us half-way
@@ -449,7 +459,7 @@ class Supervisor:
                         played.add((cycle, name))
                         self.say(f"timeline: {name}")
                         self.start_fault(name, None, duration * self.timeline_scale)
-            self._watch_children()
+            await self._watch_children()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=1.0)
 
@@ -481,15 +491,19 @@ class Supervisor:
                     request.unlink()
                 reply.write_text(json.dumps({"ok": False, "message": str(error)}))
 
-    def _watch_children(self) -> None:
-        """A child that died on its own (not one a fault stopped) is restarted, once a second at most."""
-        for name, child in self.children.items():
+    async def _watch_children(self) -> None:
+        """A child that died on its own (not one a fault stopped) is restarted, at most once every
+        ``RESTART_PAUSE_S`` so a child that cannot start does not spin."""
+        for name, child in list(self.children.items()):
             if child.running or name in self.held:
                 continue
+            if time.monotonic() - self.restarted.get(name, 0.0) < RESTART_PAUSE_S:
+                continue
+            self.restarted[name] = time.monotonic()
             self.say(f"{name} exited ({child.process.returncode if child.process else '?'}); restarting it")
             self.say(child.log_tail(10))
             try:
-                child.start()
+                await asyncio.to_thread(child.start)
             except RuntimeError as error:
                 self.say(f"{name} did not restart: {error}")
             self._record_pids()
