@@ -49,6 +49,8 @@ def demo(
         asyncio.run(supervisor.run())
     except (DemoAlreadyRunning, MissingBinary) as error:
         raise CliError(str(error)) from None
+    except RuntimeError as error:  # a server that did not start: its log tail says why
+        raise CliError(f"the demo could not start: {error}") from None
 
 
 @demo_app.command("fault")
