@@ -13,6 +13,7 @@ from ioc.cli import (  # noqa: F401
     probe_groups,
     sites,
     snmp,
+    status,
     telemetry,
     users,
 )
