@@ -29,7 +29,7 @@ CAUGHT_UP_S = 2.0
 TIMELINE: tuple[tuple[float, str, float], ...] = (
     (30, "district-uplink", 60),
     (150, "influx-kill", 20),
-    (200, "sensor-flap", 240),
+    (200, "sensor-flap", 390),
     (240, "clock-drift", 120),
     (300, "stream-down", 60),
     (380, "counter-wrap", 30),
@@ -133,7 +133,7 @@ def _sensor_id(sup: Supervisor, target: str | None) -> tuple[str, str]:
 
 def sensor_flap(sup: Supervisor, target: str | None, duration: float | None) -> tuple[str, Body]:
     name, device_id = _sensor_id(sup, target)
-    return _flag(sup, FLAP, device_id, duration or 240.0, f"sensor {name} flaps: a minute on, a minute off")
+    return _flag(sup, FLAP, device_id, duration or 1200.0, f"sensor {name} flaps: four minutes on, four off")
 
 
 def malformed(sup: Supervisor, target: str | None, duration: float | None) -> tuple[str, Body]:

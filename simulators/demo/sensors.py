@@ -5,7 +5,7 @@ broker (``host``, ``port``), ``interval_s`` and a list of sensors (``device_id``
 ``password``, ``district``, ``quantity``, ``unit``, ``base``). Readings are stamped on a fixed grid
 (``bt`` = a multiple of the interval plus the sensor's phase), so a series has exactly one point per
 interval and a re-delivered message is the same point. Faults: ``cut-<district>`` silences a
-district, ``flap-<device_id>`` alternates a minute on and a minute off, ``malformed-<device_id>``
+district, ``flap-<device_id>`` alternates four minutes on and four off, ``malformed-<device_id>``
 sends one payload that is not JSON (it must become a dead letter).
 """
 
@@ -23,7 +23,9 @@ import aiomqtt
 
 from simulators.demo.control import CUT, FLAP, MALFORMED, ControlFolder, run_simulator
 
-FLAP_PERIOD_S = 60
+FLAP_PERIOD_S = 240
+"""On and off this long each: the monitors' MQTT freshness tolerates three missed 60 s intervals, so a
+shorter silence would never show."""
 
 
 def reading(sensor: dict[str, Any], at: float) -> float:
