@@ -7,6 +7,7 @@ from ioc.cli import (  # noqa: F401
     alerts,
     demo,
     devices,
+    grafana,
     monitors,
     mqtt,
     onvif,

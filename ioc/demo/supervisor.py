@@ -389,6 +389,9 @@ class Supervisor:
             "IOC_MQTT_URL": f"mqtt://{PLATFORM_MQTT_USER}:{secret(self.state, 'mqtt')}@127.0.0.1:{p['mqtt']}",
             "IOC_INFLUX_URL": f"http://127.0.0.1:{p['influx']}",
             "IOC_INFLUX_DATABASE": INFLUX_DB,
+            # the fleet stands on loopback, which probes, discovery and onboarding refuse unless allowed
+            "IOC_SNMP__ALLOWED_NETWORKS": "127.0.0.0/8",
+            "IOC_ONVIF__ALLOWED_NETWORKS": "127.0.0.0/8",
             "IOC_SNMP__INTERVAL_S": str(period),
             "IOC_SNMP__TIMEOUT": str(SNMP_TIMEOUT_S[self.size]),
             "IOC_MONITORS__CHECK_TIMEOUT_S": str(SNMP_TIMEOUT_S[self.size]),
