@@ -67,7 +67,8 @@ class CameraFleet:
     def __init__(self, configs: list[CameraConfig]) -> None:
         self.configs = configs
         self.cameras: list[SimulatedCamera] = []
-        self._by_port: dict[int, _Instance] = {}
+        self._by_socket: dict[tuple[str, int], _Instance] = {}
+        """Keyed by local address and port: demo cameras share a port on different loopback addresses."""
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> CameraFleet:
@@ -85,7 +86,7 @@ class CameraFleet:
             camera.port = sock.getsockname()[1]
             self.cameras.append(camera)
             checker = UsernameTokenChecker(config.username, config.password, config.max_created_skew_s)
-            self._by_port[camera.port] = _Instance(camera, checker)
+            self._by_socket[sock.getsockname()[:2]] = _Instance(camera, checker)
             await web.SockSite(self._runner, sock, backlog=512).start()
         return self
 
@@ -102,7 +103,7 @@ class CameraFleet:
 
     def _instance(self, request: web.Request) -> _Instance:
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        instance = self._by_port.get(sockname[1]) if sockname else None
+        instance = self._by_socket.get(tuple(sockname[:2])) if sockname else None
         if instance is None:
             raise web.HTTPNotFound()
         return instance
