@@ -42,6 +42,11 @@ _XML_ERRORS = (
 )
 
 
+_NOT_SUPPORTED = ("actionnotsupported", "notsupported", "not supported", "nosuchservice", "not implemented")
+"""Lower-cased markers of a refusal in a fault's codes or reason: some firmwares send the ONVIF
+subcode (``ter:ActionNotSupported``), others only a reason text (``Action not supported``)."""
+
+
 def _fault_codes(fault: zeep.exceptions.Fault) -> str:
     parts = [str(fault.code or "")]
     for subcode in fault.subcodes or []:
@@ -64,7 +69,7 @@ def translate(error: BaseException, where: str) -> DeviceError:
         codes = _fault_codes(error).lower()
         if "notauthorized" in codes or "not authorized" in codes or "failedauthentication" in codes:
             return AuthFailed(f"{where}: authentication failed")
-        if "actionnotsupported" in codes or "notsupported" in codes or "nosuchservice" in codes:
+        if any(marker in codes for marker in _NOT_SUPPORTED):
             return NotSupported(f"{where}: not supported by the device")
         return DeviceRefused(f"{where}: device answered a fault ({error.message})")
     if isinstance(error, zeep.exceptions.TransportError):

@@ -91,7 +91,7 @@ def test_probe_human_output_names_missing_services(simulator, tmp_path):
     assert done.stderr == ""
     assert "MainStream" in done.stdout
     assert "note: device offers no Media2 service" in done.stdout
-    assert "note: device offers no snapshot URI" in done.stdout
+    assert "note: GetSnapshotUri not supported: device offers no snapshot URI" in done.stdout
 
 
 def test_wrong_password_is_one_clear_line(simulator, tmp_path):
@@ -151,7 +151,7 @@ def test_onboard_then_list(simulator, tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["kind"] == "camera" and result["ntp_server"] == "ntp.hungyen.gov.vn"
-    assert "device offers no snapshot URI" in result["notes"]
+    assert "GetSnapshotUri not supported: device offers no snapshot URI" in result["notes"]
     listed = json.loads(ioc(tmp_path, "--json", "devices", "list").stdout)
     assert [d["serial"] for d in listed["items"]] == ["OLD-1"]
 

@@ -116,7 +116,10 @@ async def test_media1_only_camera_without_snapshot_is_onboarded_with_notes(fleet
         device = await session.get(Device, result.device_id)
         assert device is not None and device.name == "Cổng UBND xã"
         notes = device.attributes["onvif"]["notes"]
-    assert any("no Media2" in n for n in notes) and "device offers no snapshot URI" in notes
+    assert (
+        any("no Media2" in n for n in notes)
+        and "GetSnapshotUri not supported: device offers no snapshot URI" in notes
+    )
 
 
 @pytest.mark.parametrize(
