@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from device_registry.credentials import Credential
 
@@ -24,3 +26,5 @@ class DeviceTarget:
     site_codes: tuple[str, ...] = ()
     protocols: tuple[str, ...] = ()
     credential: Credential | None = field(default=None, repr=False)
+    attributes: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    """The device's free-form attributes (what onboarding stored: ONVIF addresses, stream URIs)."""

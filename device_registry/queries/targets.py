@@ -74,6 +74,7 @@ async def device_targets(
             site_codes=chains.get(d.site_id, ()),
             protocols=tuple(d.protocols or ()),
             credential=credentials.get(d.id),
+            attributes=dict(d.attributes or {}),
         )
         for d in devices
     ]

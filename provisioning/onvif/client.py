@@ -18,12 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import onvif.client
 from aiohttp import DigestAuthMiddleware
 from onvif import ONVIFService
-from onvif.client import AsyncTransportProtocolErrorHandler, ZeepAsyncClient
+from onvif.client import AsyncTransportProtocolErrorHandler, UsernameDigestTokenDtDiff, ZeepAsyncClient
 from onvif.transport import ASYNC_TRANSPORT
 from onvif.wsa import WsAddressingIfMissingPlugin
 from pydantic import SecretStr
@@ -566,13 +567,15 @@ class DeviceClock:
 
 
 class DeviceClockReader:
-    """GetSystemDateAndTime, unauthenticated, for many devices through one zeep client and HTTP session.
+    """GetSystemDateAndTime for many devices through one zeep client and HTTP session.
 
     Monitoring asks every camera every minute: an :class:`OnvifClient` per ask would build two zeep
     clients, an HTTP session and a WS-Security header each time, and its ``connect`` also reads the
     services (authenticated). Here the WSDL is parsed off the loop once per process (``warm_up``) and
-    the zeep client is built once; each read binds it to the device's address, which costs nothing.
-    Connections are not kept alive: 10,000 cameras asked once a minute must not hold 10,000 sockets.
+    the unauthenticated zeep client is built once; each read binds it to the device's address, which
+    costs nothing. Connections are not kept alive: 10,000 cameras asked once a minute must not hold
+    10,000 sockets. Only a read with a login (:meth:`read` with ``username``, for cameras that demand
+    one even for the clock) builds its own client, WS-Security token and Digest-capable session.
     ``close()`` when done.
     """
 
@@ -584,38 +587,64 @@ class DeviceClockReader:
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
 
+    async def _document(self) -> Any:
+        await warm_up()
+        return await onvif.client._cached_document(str(Path(onvif.client._WSDL_PATH) / "devicemgmt.wsdl"))
+
+    def _new_session(self, *middlewares: DigestAuthMiddleware) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True, limit=0),
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            middlewares=middlewares,
+        )
+
     async def _zeep(self) -> ZeepAsyncClient:
         async with self._lock:
             if self._client is None:
-                await warm_up()
-                document = await onvif.client._cached_document(
-                    str(Path(onvif.client._WSDL_PATH) / "devicemgmt.wsdl")
-                )
-                self._session = aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(force_close=True, limit=0),
-                    timeout=aiohttp.ClientTimeout(total=self.timeout),
-                )
-                transport = AsyncTransportProtocolErrorHandler(session=self._session)
+                document = await self._document()
+                self._session = self._new_session()
                 self._client = ZeepAsyncClient(
                     wsdl=document,
-                    transport=transport,
+                    transport=AsyncTransportProtocolErrorHandler(session=self._session),
                     settings=RESPONSE_SETTINGS,
                     plugins=[WsAddressingIfMissingPlugin()],
                 )
             return self._client
 
-    async def read(self, host: str, port: int) -> DeviceClock:
-        """Raises a ``provisioning.errors`` type when the device does not answer well-formed."""
-        client = await self._zeep()
-        bracketed = f"[{host}]" if ":" in host else host
-        where = f"ONVIF {bracketed}:{port} GetSystemDateAndTime"
-        proxy = client.create_service(DEVICE_BINDING, f"http://{bracketed}:{port}/onvif/device_service")
+    async def read(
+        self, url: str, username: str | None = None, password: SecretStr | None = None
+    ) -> DeviceClock:
+        """GetSystemDateAndTime at the device service ``url`` (already pinned by the caller).
+
+        Unauthenticated unless ``username`` is given; then with a WS-Security token and an answer to
+        an HTTP Digest challenge. Raises a ``provisioning.errors`` type when the device does not
+        answer well-formed (``AuthFailed`` when it wants, or refuses, a login).
+        """
+        parts = urlsplit(url)
+        where = f"ONVIF {parts.netloc.rpartition('@')[2]} GetSystemDateAndTime"
+        session: aiohttp.ClientSession | None = None
+        if username is None:
+            client = await self._zeep()
+        else:
+            secret = password.get_secret_value() if password is not None else ""
+            session = self._new_session(DigestAuthMiddleware(username, secret))
+            client = ZeepAsyncClient(
+                wsdl=await self._document(),
+                wsse=UsernameDigestTokenDtDiff(username, secret, use_digest=True),
+                transport=AsyncTransportProtocolErrorHandler(session=session),
+                settings=RESPONSE_SETTINGS,
+                plugins=[WsAddressingIfMissingPlugin()],
+            )
+        proxy = client.create_service(DEVICE_BINDING, url)
         started, sent = time.perf_counter(), time.time()
         try:
             async with asyncio.timeout(self.timeout):
                 answer = await proxy.GetSystemDateAndTime()
         except Exception as error:
             raise translate(error, where) from error
+        finally:
+            if session is not None:
+                await session.close()
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return DeviceClock(clock_offset(answer, sent, time.time()), latency_ms)
 

@@ -7,7 +7,7 @@ untouched (the Home Assistant config-flow habit: probe first, then save).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pydantic import SecretStr
@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from provisioning.errors import NotSupported
 from provisioning.onvif.client import NS_DEVICE, OnvifClient
 from provisioning.onvif.models import Channel, DeviceInfo, MediaProfile
+from provisioning.pinning import strip_userinfo
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,15 @@ def _profile_dict(profile: MediaProfile) -> dict[str, Any]:
     }
 
 
+def _without_credentials(profile: MediaProfile) -> MediaProfile:
+    """Credentials a device embeds in its URIs are neither shown nor stored (the registry holds ours)."""
+    return replace(
+        profile,
+        stream_uri=strip_userinfo(profile.stream_uri) if profile.stream_uri else profile.stream_uri,
+        snapshot_uri=strip_userinfo(profile.snapshot_uri) if profile.snapshot_uri else profile.snapshot_uri,
+    )
+
+
 def _channels(profiles: list[MediaProfile], source_tokens: list[str]) -> list[Channel]:
     """One channel per video source, in the device's order; profiles without a source go to the first."""
     order = list(dict.fromkeys([*source_tokens, *(p.video_source_token or "" for p in profiles)]))
@@ -105,6 +115,7 @@ async def probe_onvif(
     ) as client:
         device = await client.device_info()
         profiles, _ = await client.profiles()
+        profiles = [_without_credentials(profile) for profile in profiles]
         try:
             sources = [source.token for source in await client.video_sources()]
         except NotSupported:

@@ -112,10 +112,11 @@ class SimulatedCamera:
         raise SoapFault("Sender", "ter:NoProfile", f"no profile {token!r}")
 
     def handler(self, namespace: str, operation: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        if namespace == NS_MEDIA2 and (self.config.media1_only or self.config.minimal):
+        if namespace == NS_MEDIA2 and self.config.media1_only:
             raise _not_supported("Media2")
-        if self.config.minimal and (namespace, operation) in OPTIONAL_OPERATIONS:
-            raise _not_supported(operation)
+        if self.config.minimal and (namespace == NS_MEDIA2 or (namespace, operation) in OPTIONAL_OPERATIONS):
+            # As a third-party server in the field answers: a reason text, no ONVIF subcode.
+            raise SoapFault("Receiver", None, "Action not supported")
         found = getattr(self, f"_{_SERVICE_PREFIX[namespace]}_{operation}", None)
         if found is None:
             raise _not_supported(operation)

@@ -1,0 +1,236 @@
+"""Cameras as the field has them: a bare Profile S core, a login for everything, HTTP Digest, NAT.
+
+Each is a simulated camera speaking real SOAP; each is probed, onboarded and checked by the monitors
+the way an engineer would, and the camera's access log shows every request arrived at the address
+it was registered at, under that name (the Host header is the URL we used).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from device_registry.authz import Principal
+from device_registry.credentials import UsernamePasswordCredential
+from device_registry.crypto import SecretBox, generate_key
+from device_registry.db import create_engine, session_factory
+from device_registry.models import Device
+from device_registry.targets import DeviceTarget
+from monitors.checks.base import CheckResult
+from monitors.checks.onvif import OnvifCheck
+from provisioning.errors import DeviceUnreachable
+from provisioning.onvif.client import DeviceClockReader, OnvifClient
+from provisioning.onvif.onboard import onboard_onvif
+from provisioning.onvif.probe import ProbeResult, probe_onvif
+from simulators.onvif_camera.device import SimulatedCamera
+from telemetry.collectors.camera import CameraHealthCollector
+from tests.registry.seed import build_world
+from tests.support.onvif import PASSWORD, RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer
+from tests.support.recorder import nothing_listens
+
+NAT_HOST = "127.87.0.64"
+"""What a NAT camera reports: a loopback address nothing listens on, so a request there could only
+fail (and never leave the machine)."""
+
+
+@dataclass
+class Registry:
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+
+
+@pytest.fixture
+async def registry(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Registry]:
+    target = tmp_path / "registry.db"
+    shutil.copy(sqlite_template, target)
+    engine = create_engine(f"sqlite+aiosqlite:///{target}")
+    sessions = session_factory(engine)
+    await build_world(sessions)
+    try:
+        yield Registry(sessions, SecretBox(generate_key()))
+    finally:
+        await engine.dispose()
+
+
+async def onboard(reg: Registry, cam: SimulatedCamera, password: str | None = None) -> dict:
+    """``ioc onboard onvif`` for ``cam``; the ``onvif`` attributes it stored."""
+    async with reg.sessions() as session, session.begin():
+        result = await onboard_onvif(
+            session,
+            Principal.system("test-field"),
+            reg.box,
+            host="127.0.0.1",
+            port=cam.port,
+            username=cam.config.username,
+            password=SecretStr(password or cam.config.password),
+            site="A",
+        )
+    async with reg.sessions() as session:
+        device = await session.get(Device, result.device_id)
+        assert device is not None
+        return dict(device.attributes)
+
+
+def target(cam: SimulatedCamera, password: str | None = "", attributes: dict | None = None) -> DeviceTarget:
+    """The camera as the monitors see it; ``password=None``: no credential stored."""
+    credential = None
+    if password is not None:
+        credential = UsernamePasswordCredential(
+            username=cam.config.username, password=SecretStr(password or cam.config.password)
+        )
+    return DeviceTarget(
+        9, "cam", "camera", "127.0.0.1", cam.port, ("P",), ("onvif",), credential, attributes or {}
+    )
+
+
+async def check(t: DeviceTarget) -> CheckResult:
+    reader = DeviceClockReader(timeout=3)
+    try:
+        return await OnvifCheck(reader).run(t)
+    finally:
+        await reader.close()
+
+
+def assert_only_registered_address(cam: SimulatedCamera) -> None:
+    assert cam.access_log, "the camera was asked"
+    assert {(e.local_host, e.local_port, e.host_header) for e in cam.access_log} == {
+        ("127.0.0.1", cam.port, f"127.0.0.1:{cam.port}")
+    }
+
+
+def assert_clock(result: CheckResult, offset_s: float) -> None:
+    assert result.ok and result.error_kind is None, result
+    assert result.reason.startswith("clock "), result.reason
+    assert float(result.reason.removeprefix("clock ").removesuffix("s")) == pytest.approx(offset_s, abs=1.5)
+
+
+async def test_minimal_profile_s_nvr_is_probed_onboarded_and_monitored_with_notes(
+    fleet: Fleet, registry: Registry
+) -> None:
+    cam = await fleet(minimal=True, channels=2, clock_offset_s=20)
+    result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
+    assert result.device.manufacturer == "SimCam" and result.media_service == "media"
+    assert result.services == ["device", "media"]
+    assert [p.stream_uri for p in result.profiles][:2] == [
+        "rtsp://127.0.0.1:554/Streaming/Channel1_MainStream",
+        "rtsp://127.0.0.1:554/Streaming/Channel1_SubStream",
+    ]
+    assert {p.snapshot_uri for p in result.profiles} == {None}
+    # No GetVideoSources: channels come from the profiles' video source tokens.
+    assert [c.video_source_token for c in result.channels] == ["VideoSource_1", "VideoSource_2"]
+    assert result.is_nvr
+    assert [note.split(" not supported")[0] for note in result.notes if " not supported" in note] == [
+        "GetServices",
+        "GetCapabilities",
+        "GetSnapshotUri",
+        "GetVideoSources",
+    ]
+    assert "device offers no Media2 service: profiles read from Media1 (no H.265)" in result.notes
+    assert set(result.to_dict()) == set(_plain_probe_keys())
+
+    async with OnvifClient("127.0.0.1", cam.port, "admin", PASSWORD) as client:
+        assert await client.network_interfaces() == [] and await client.ntp_servers() == []
+        assert [n.split(" not")[0] for n in client.notes[-2:]] == ["GetNetworkInterfaces", "GetNTP"]
+
+    stored = await onboard(registry, cam)
+    assert stored["onvif"]["notes"] == result.notes
+    assert len(stored["onvif"]["channels"]) == 2 and len(stored["onvif"]["profiles"]) == 4
+    assert_clock(await check(target(cam, attributes=stored)), 20)
+    assert_only_registered_address(cam)
+
+
+def _plain_probe_keys() -> list[str]:
+    return [
+        "host",
+        "port",
+        "manufacturer",
+        "model",
+        "firmware",
+        "serial",
+        "hardware_id",
+        "clock_offset_s",
+        "services",
+        "media_service",
+        "is_nvr",
+        "profiles",
+        "channels",
+        "notes",
+        "probe_ms",
+    ]
+
+
+async def test_camera_demanding_a_login_for_everything_is_up_and_still_tells_its_clock(
+    fleet: Fleet, registry: Registry
+) -> None:
+    cam = await fleet(auth_everything=True, clock_offset_s=-40)
+    result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
+    assert result.clock_offset_s == pytest.approx(-40, abs=1.5)
+    stored = await onboard(registry, cam)
+    assert stored["onvif"]["device_service_url"] == f"http://127.0.0.1:{cam.port}/onvif/device_service"
+
+    assert_clock(await check(target(cam, attributes=stored)), -40)
+    anonymous = await check(target(cam, password=None, attributes=stored))
+    assert (anonymous.ok, anonymous.reason, anonymous.error_kind) == (True, "login required; no clock", None)
+    wrong = await check(target(cam, password="stale-password", attributes=stored))
+    assert (wrong.ok, wrong.error_kind) == (True, "auth_failed")
+    assert wrong.reason.startswith("auth_failed") and "stale-password" not in wrong.reason
+    assert_only_registered_address(cam)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "ws_security"), [("MD5", False), ("SHA-256", False), ("SHA-256", True)]
+)
+async def test_http_digest_in_front_of_soap(
+    fleet: Fleet, registry: Registry, algorithm: str, ws_security: bool
+) -> None:
+    cam = await fleet(http_digest=algorithm, ws_security=ws_security, clock_offset_s=12)
+    result: ProbeResult = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
+    assert result.device.model == "IPC-2000" and len(result.profiles) == 2
+    assert result.clock_offset_s == pytest.approx(12, abs=1.5)
+    stored = await onboard(registry, cam)
+    assert_clock(await check(target(cam, attributes=stored)), 12)
+    wrong = await check(target(cam, password="guess", attributes=stored))
+    assert (wrong.ok, wrong.error_kind) == (True, "auth_failed")
+    refused = [e for e in cam.access_log if e.status == 401]
+    assert refused and all(e.status in (200, 401) for e in cam.access_log)
+    assert_only_registered_address(cam)
+
+
+async def test_camera_behind_nat_is_reached_at_its_registered_address(
+    fleet: Fleet, registry: Registry, rtsp_server: RtspServer
+) -> None:
+    cam = await fleet(
+        reported_host=NAT_HOST,
+        reported_port=80,
+        username=RTSP_USER,
+        password=RTSP_PASSWORD,
+        rtsp_url=f"rtsp://{{host}}:{rtsp_server.port}/stream",
+        clock_offset_s=7,
+    )
+    assert await nothing_listens(NAT_HOST, 80) and await nothing_listens(NAT_HOST, rtsp_server.port)
+    password = SecretStr(RTSP_PASSWORD)
+    result = await probe_onvif("127.0.0.1", cam.port, RTSP_USER, password)
+    main = result.profiles[0]
+    assert main.stream_uri == f"rtsp://127.0.0.1:{rtsp_server.port}/stream"  # host pinned, RTSP port kept
+    assert main.snapshot_uri == f"http://127.0.0.1:{cam.port}/onvif/snapshot/MainStream.jpg"  # 80 → ours
+
+    with pytest.raises(DeviceUnreachable):  # the opt-out really uses what the camera reports
+        await probe_onvif(
+            "127.0.0.1", cam.port, RTSP_USER, password, call_timeout_s=2, keep_reported_addresses=True
+        )
+
+    stored = await onboard(registry, cam)
+    assert stored["onvif"]["profiles"][0]["stream_uri"] == main.stream_uri
+    assert NAT_HOST not in str(stored)
+    assert_clock(await check(target(cam, attributes=stored)), 7)
+    [point] = await CameraHealthCollector(call_timeout_s=3, rtsp_timeout_s=5).collect(
+        target(cam, attributes=stored)
+    )
+    assert (point.fields["onvif_up"], point.fields["rtsp_up"]) == (1, 1)
+    assert_only_registered_address(cam)
