@@ -214,6 +214,7 @@ def _run_onboard(
     timeout: float,
     in_transaction: Any,
     keep_reported_addresses: bool = False,
+    rtsp_basic_auth: bool = False,
 ) -> dict[str, Any]:
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -236,6 +237,7 @@ def _run_onboard(
                 set_ntp=set_ntp,
                 call_timeout_s=timeout,
                 keep_reported_addresses=keep_reported_addresses,
+                rtsp_basic_auth=rtsp_basic_auth,
             )
         except DeviceError as error:
             raise device_error(error) from None
@@ -273,6 +275,11 @@ def onboard_onvif_command(
     ),
     timeout: float | None = typer.Option(None, "--timeout", min=0.1, help="Seconds per ONVIF call."),
     keep_reported_addresses: bool = typer.Option(False, "--keep-reported-addresses", help=KEEP_REPORTED_HELP),
+    allow_rtsp_basic: bool = typer.Option(
+        False,
+        "--allow-rtsp-basic",
+        help="Let the RTSP check answer a Basic challenge (sends the password in clear; old firmware).",
+    ),
 ) -> None:
     """Probe the device, then save it with its (encrypted) credential and media profiles."""
     from ioc.cli.context import in_transaction
@@ -281,7 +288,17 @@ def onboard_onvif_command(
     timeout = _settings().call_timeout_s if timeout is None else timeout
     emit(
         _run_onboard(
-            host, port, user, password, site, name, set_ntp, timeout, in_transaction, keep_reported_addresses
+            host,
+            port,
+            user,
+            password,
+            site,
+            name,
+            set_ntp,
+            timeout,
+            in_transaction,
+            keep_reported_addresses,
+            allow_rtsp_basic,
         ),
         _show_onboard,
     )

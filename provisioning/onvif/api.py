@@ -31,6 +31,9 @@ class OnvifOnboardRequest(BaseModel):
         default=False,
         description="Use the addresses the device reports as they are, not pinned to `address`/`port`.",
     )
+    rtsp_basic_auth: bool = Field(
+        default=False, description="Let the RTSP check answer a Basic challenge (password in clear)."
+    )
 
     @field_validator("address")
     @classmethod
@@ -73,6 +76,7 @@ async def onboard(
             set_ntp=data.set_ntp,
             call_timeout_s=data.timeout_s,
             keep_reported_addresses=data.keep_reported_addresses,
+            rtsp_basic_auth=data.rtsp_basic_auth,
         )
     except DeviceError as error:
         await session.rollback()

@@ -24,7 +24,7 @@ from device_registry.schemas.devices import DeviceCreate
 from device_registry.services.devices import WRITERS, create_device, placeable_site
 from provisioning.onvif.client import OnvifClient
 from provisioning.onvif.probe import ProbeResult, probe_onvif
-from provisioning.onvif.stored import DEVICE_SERVICE_URL, KEEP_REPORTED_ADDRESSES
+from provisioning.onvif.stored import DEVICE_SERVICE_URL, KEEP_REPORTED_ADDRESSES, RTSP_BASIC_AUTH
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ async def onboard_onvif(
     set_ntp: str | None = None,
     call_timeout_s: float = 10.0,
     keep_reported_addresses: bool = False,
+    rtsp_basic_auth: bool = False,
 ) -> OnboardResult:
     """Raises ``DeviceError`` (device side) or ``RegistryError`` (bad site, duplicate, not allowed)."""
     principal.require(*WRITERS, action="onboard devices")
@@ -119,7 +120,8 @@ async def onboard_onvif(
             DEVICE_SERVICE_URL: probe.device_service_url,
             KEEP_REPORTED_ADDRESSES: keep_reported_addresses,
             "probed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        },
+        **({RTSP_BASIC_AUTH: True} if rtsp_basic_auth else {}),
     }
     await session.flush()
     return OnboardResult(device.id, device.name, str(device.kind), probe, set_ntp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,9 @@ from simulators.onvif_camera.soap import NS_DEVICE, NS_MEDIA, NS_MEDIA2, SoapFau
 
 PRE_AUTH = {(NS_DEVICE, "GetSystemDateAndTime"), (NS_DEVICE, "GetServices"), (NS_DEVICE, "GetCapabilities")}
 """Operations ONVIF's access policy lets anyone call (PRE_AUTH class)."""
+
+ACCESS_LOG_SIZE = 10_000
+"""Bounded: a demo fleet runs for days."""
 
 OPTIONAL_OPERATIONS = frozenset(
     {
@@ -80,8 +84,8 @@ class SimulatedCamera:
         self.port = config.port
         self.requests = 0
         """SOAP requests received: lets tests prove a device was (not) contacted."""
-        self.access_log: list[AccessEntry] = []
-        """Every HTTP request this camera received, with the local address it arrived on."""
+        self.access_log: deque[AccessEntry] = deque(maxlen=ACCESS_LOG_SIZE)
+        """The latest HTTP requests this camera received, with the local address each arrived on."""
 
     # -- helpers -----------------------------------------------------------------------------------
     def now(self) -> datetime:

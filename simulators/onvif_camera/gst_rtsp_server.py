@@ -3,6 +3,7 @@
 Run with Debian's interpreter (it needs python3-gi and gir1.2-gst-rtsp-server-1.0, which a virtualenv
 does not see): ``/usr/bin/python3 gst_rtsp_server.py --port 8554 --user u --password p``. Serves a
 live test pattern as MJPEG/RTP at ``rtsp://127.0.0.1:PORT/stream``; prints ``READY`` once listening.
+``--basic`` offers Basic authentication only, as some old firmware does.
 Deliberately imports nothing from the project.
 """
 
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--path", default="/stream")
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--basic", action="store_true", help="offer Basic auth only (old firmware)")
     args = parser.parse_args()
 
     Gst.init(None)
@@ -43,10 +45,14 @@ def main() -> None:
     factory.set_shared(True)
     if args.user:
         auth = GstRtspServer.RTSPAuth()
-        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         token = GstRtspServer.RTSPToken.new()
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
-        auth.add_digest(args.user, args.password or "", token)
+        if args.basic:
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+        else:
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            auth.add_digest(args.user, args.password or "", token)
         server.set_auth(auth)
         role = Gst.Structure.new_from_string(
             "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"

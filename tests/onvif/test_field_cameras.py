@@ -7,74 +7,32 @@ it was registered at, under that name (the Host header is the URL we used).
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from device_registry.authz import Principal
 from device_registry.credentials import UsernamePasswordCredential
-from device_registry.crypto import SecretBox, generate_key
-from device_registry.db import create_engine, session_factory
-from device_registry.models import Device
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import CheckResult
 from monitors.checks.onvif import OnvifCheck
 from provisioning.errors import DeviceUnreachable
 from provisioning.onvif.client import DeviceClockReader, OnvifClient
-from provisioning.onvif.onboard import onboard_onvif
 from provisioning.onvif.probe import ProbeResult, probe_onvif
 from simulators.onvif_camera.device import SimulatedCamera
 from telemetry.collectors.camera import CameraHealthCollector
-from tests.registry.seed import build_world
-from tests.support.onvif import PASSWORD, RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer
+from tests.support.onvif import (
+    PASSWORD,
+    RTSP_PASSWORD,
+    RTSP_USER,
+    Fleet,
+    Registry,
+    RtspServer,
+    onboarded_attributes,
+)
 from tests.support.recorder import nothing_listens
 
 NAT_HOST = "127.87.0.64"
 """What a NAT camera reports: a loopback address nothing listens on, so a request there could only
 fail (and never leave the machine)."""
-
-
-@dataclass
-class Registry:
-    sessions: async_sessionmaker[AsyncSession]
-    box: SecretBox
-
-
-@pytest.fixture
-async def registry(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Registry]:
-    target = tmp_path / "registry.db"
-    shutil.copy(sqlite_template, target)
-    engine = create_engine(f"sqlite+aiosqlite:///{target}")
-    sessions = session_factory(engine)
-    await build_world(sessions)
-    try:
-        yield Registry(sessions, SecretBox(generate_key()))
-    finally:
-        await engine.dispose()
-
-
-async def onboard(reg: Registry, cam: SimulatedCamera, password: str | None = None) -> dict:
-    """``ioc onboard onvif`` for ``cam``; the ``onvif`` attributes it stored."""
-    async with reg.sessions() as session, session.begin():
-        result = await onboard_onvif(
-            session,
-            Principal.system("test-field"),
-            reg.box,
-            host="127.0.0.1",
-            port=cam.port,
-            username=cam.config.username,
-            password=SecretStr(password or cam.config.password),
-            site="A",
-        )
-    async with reg.sessions() as session:
-        device = await session.get(Device, result.device_id)
-        assert device is not None
-        return dict(device.attributes)
 
 
 def target(cam: SimulatedCamera, password: str | None = "", attributes: dict | None = None) -> DeviceTarget:
@@ -138,7 +96,7 @@ async def test_minimal_profile_s_nvr_is_probed_onboarded_and_monitored_with_note
         assert await client.network_interfaces() == [] and await client.ntp_servers() == []
         assert [n.split(" not")[0] for n in client.notes[-2:]] == ["GetNetworkInterfaces", "GetNTP"]
 
-    stored = await onboard(registry, cam)
+    stored = await onboarded_attributes(registry, cam)
     assert stored["onvif"]["notes"] == result.notes
     assert len(stored["onvif"]["channels"]) == 2 and len(stored["onvif"]["profiles"]) == 4
     assert_clock(await check(target(cam, attributes=stored)), 20)
@@ -171,7 +129,7 @@ async def test_camera_demanding_a_login_for_everything_is_up_and_still_tells_its
     cam = await fleet(auth_everything=True, clock_offset_s=-40)
     result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
     assert result.clock_offset_s == pytest.approx(-40, abs=1.5)
-    stored = await onboard(registry, cam)
+    stored = await onboarded_attributes(registry, cam)
     assert stored["onvif"]["device_service_url"] == f"http://127.0.0.1:{cam.port}/onvif/device_service"
 
     assert_clock(await check(target(cam, attributes=stored)), -40)
@@ -193,7 +151,7 @@ async def test_http_digest_in_front_of_soap(
     result: ProbeResult = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
     assert result.device.model == "IPC-2000" and len(result.profiles) == 2
     assert result.clock_offset_s == pytest.approx(12, abs=1.5)
-    stored = await onboard(registry, cam)
+    stored = await onboarded_attributes(registry, cam)
     assert_clock(await check(target(cam, attributes=stored)), 12)
     wrong = await check(target(cam, password="guess", attributes=stored))
     assert (wrong.ok, wrong.error_kind) == (True, "auth_failed")
@@ -225,7 +183,7 @@ async def test_camera_behind_nat_is_reached_at_its_registered_address(
             "127.0.0.1", cam.port, RTSP_USER, password, call_timeout_s=2, keep_reported_addresses=True
         )
 
-    stored = await onboard(registry, cam)
+    stored = await onboarded_attributes(registry, cam)
     assert stored["onvif"]["profiles"][0]["stream_uri"] == main.stream_uri
     assert NAT_HOST not in str(stored)
     assert_clock(await check(target(cam, attributes=stored)), 7)
