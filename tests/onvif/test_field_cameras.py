@@ -15,7 +15,7 @@ from device_registry.targets import DeviceTarget
 from monitors.checks.base import CheckResult
 from monitors.checks.onvif import OnvifCheck
 from provisioning.errors import DeviceUnreachable
-from provisioning.onvif.client import DeviceClockReader, OnvifClient
+from provisioning.onvif.client import NS_MEDIA2, DeviceClockReader, OnvifClient
 from provisioning.onvif.probe import ProbeResult, probe_onvif
 from simulators.onvif_camera.device import SimulatedCamera
 from telemetry.collectors.camera import CameraHealthCollector
@@ -95,6 +95,9 @@ async def test_minimal_profile_s_nvr_is_probed_onboarded_and_monitored_with_note
     async with OnvifClient("127.0.0.1", cam.port, "admin", PASSWORD) as client:
         assert await client.network_interfaces() == [] and await client.ntp_servers() == []
         assert [n.split(" not")[0] for n in client.notes[-2:]] == ["GetNetworkInterfaces", "GetNTP"]
+        client.xaddrs[NS_MEDIA2] = client.device_url  # as if it had advertised Media2 anyway
+        assert len(await client.list_profiles()) == 4 and not client.has_media2
+        assert client.notes[-1] == "Media2 GetProfiles not supported: profiles read from Media1"
 
     stored = await onboarded_attributes(registry, cam)
     assert stored["onvif"]["notes"] == result.notes
@@ -133,6 +136,9 @@ async def test_camera_demanding_a_login_for_everything_is_up_and_still_tells_its
     assert stored["onvif"]["device_service_url"] == f"http://127.0.0.1:{cam.port}/onvif/device_service"
 
     assert_clock(await check(target(cam, attributes=stored)), -40)
+    elsewhere = {"onvif": {**stored["onvif"], "device_service_url": f"http://{NAT_HOST}/onvif/services"}}
+    assert_clock(await check(target(cam, attributes=elsewhere)), -40)
+    assert cam.access_log[-1].path == "/onvif/services", "asked at the stored path, on the registered host"
     anonymous = await check(target(cam, password=None, attributes=stored))
     assert (anonymous.ok, anonymous.reason, anonymous.error_kind) == (True, "login required; no clock", None)
     wrong = await check(target(cam, password="stale-password", attributes=stored))
