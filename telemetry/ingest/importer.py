@@ -68,5 +68,6 @@ async def import_payloads(
         else:
             result.rejected.append((item, parsed))
     if sink is not None and result.accepted:
-        await sink.write([record.to_point(device_id) for record in result.accepted])
+        tags = directory.tags(device_id)
+        await sink.write([record.to_point(device_id, tags) for record in result.accepted])
     return result

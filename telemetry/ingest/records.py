@@ -7,6 +7,7 @@ applied, absolute time), so MQTT ingest and ``ioc telemetry import`` share one p
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,8 @@ class ResolvedRecord:
                 out[key] = value
         return out
 
-    def to_point(self, device_id: int) -> Point:
+    def to_point(self, device_id: int, device_tags: Mapping[str, str] | None = None) -> Point:
+        """``device_tags``: the device's tags (docs/telemetry.md); ``device_id`` alone when not given."""
         fields: dict[str, float | bool | str] = {}
         if self.v is not None:
             fields["v"] = self.v
@@ -76,7 +78,7 @@ class ResolvedRecord:
             fields["vd"] = self.vd
         if self.s is not None:
             fields["s"] = self.s
-        tags = {"device_id": str(device_id), "name": self.n}
+        tags = {**(device_tags or {"device_id": str(device_id)}), "name": self.n}
         if self.u is not None:
             tags["unit"] = self.u
         return Point(MEASUREMENT, fields, round(self.t * 1_000_000_000), tags)
@@ -87,8 +89,8 @@ class Accepted:
     device_id: int
     records: tuple[ResolvedRecord, ...]
 
-    def points(self) -> list[Point]:
-        return [record.to_point(self.device_id) for record in self.records]
+    def points(self, device_tags: Mapping[str, str] | None = None) -> list[Point]:
+        return [record.to_point(self.device_id, device_tags) for record in self.records]
 
 
 ParseResult = Accepted | Rejection

@@ -43,7 +43,7 @@ def target(cam: SimulatedCamera, password: str | None = "", attributes: dict | N
             username=cam.config.username, password=SecretStr(password or cam.config.password)
         )
     return DeviceTarget(
-        9, "cam", "camera", "127.0.0.1", cam.port, ("P",), ("onvif",), credential, attributes or {}
+        9, "cam", "camera", "127.0.0.1", cam.port, ("P",), ("onvif",), credential, attributes=attributes or {}
     )
 
 

@@ -50,7 +50,9 @@ async def harvesters() -> AsyncIterator[tuple[Recorder, Recorder, Recorder]]:
 
 def camera_target(port: int, attributes: dict, password: str = RTSP_PASSWORD) -> DeviceTarget:
     credential = UsernamePasswordCredential(username=RTSP_USER, password=SecretStr(password))
-    return DeviceTarget(5, "cam", "camera", "127.0.0.1", port, ("P",), ("onvif",), credential, attributes)
+    return DeviceTarget(
+        5, "cam", "camera", "127.0.0.1", port, ("P",), ("onvif",), credential, attributes=attributes
+    )
 
 
 @pytest.mark.parametrize("elsewhere", ["other_port", "other_host"])
