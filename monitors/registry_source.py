@@ -21,7 +21,7 @@ from device_registry.targets import DeviceTarget
 from monitors.checks.defaults import DefaultChecks
 from monitors.scheduler import MonitoredDevice
 from monitors.topology import Topology
-from provisioning.onvif.stored import StoredCamera
+from provisioning.onvif.onboard import stored_stream_uri
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> 
         interval = (d.attributes or {}).get(INTERVAL_ATTRIBUTE)
         if isinstance(interval, int | float) and interval > 0:
             intervals[d.id] = float(interval)
-        uri = StoredCamera.from_attributes(d.attributes).stream_uri
+        uri = stored_stream_uri(d.attributes)
         if uri is not None:
             stream_uris[d.id] = uri
     return RegistrySnapshot(

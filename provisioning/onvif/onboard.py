@@ -24,7 +24,12 @@ from device_registry.schemas.devices import DeviceCreate
 from device_registry.services.devices import WRITERS, create_device, placeable_site
 from provisioning.onvif.client import OnvifClient
 from provisioning.onvif.probe import ProbeResult, probe_onvif
-from provisioning.onvif.stored import DEVICE_SERVICE_URL, KEEP_REPORTED_ADDRESSES, RTSP_BASIC_AUTH
+from provisioning.onvif.stored import (
+    DEVICE_SERVICE_URL,
+    KEEP_REPORTED_ADDRESSES,
+    RTSP_BASIC_AUTH,
+    StoredCamera,
+)
 
 
 @dataclass(frozen=True)
@@ -125,3 +130,11 @@ async def onboard_onvif(
     }
     await session.flush()
     return OnboardResult(device.id, device.name, str(device.kind), probe, set_ntp)
+
+
+def stored_stream_uri(attributes: dict[str, Any] | None) -> str | None:
+    """The first profile's stream URI as :func:`onboard_onvif` stored it, if any (monitors' RTSP check).
+
+    As stored: the check pins it to the device's current address before use (``StoredCamera``).
+    """
+    return StoredCamera.from_attributes(attributes).stream_uri
