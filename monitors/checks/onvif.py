@@ -59,7 +59,10 @@ class OnvifCheck:
             clock = await self.reader.read(url, credential.username, credential.password)
         except AuthFailed:
             return CheckResult.warning(
-                self.name, answered_ms, "auth_failed", "stored credentials refused; no clock"
+                self.name,
+                answered_ms,
+                "auth_failed",
+                "stored credentials refused (wrong, or the device clock is far off); no clock",
             )
         except DeviceError as error:
             return CheckResult.success(self.name, answered_ms, f"login required; no clock ({error.kind})")
