@@ -90,6 +90,9 @@ def translate(error: BaseException, where: str) -> DeviceError:
         return MalformedResponse(f"{where}: malformed XML answer")
     if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, ConnectionError)):
         return DeviceUnreachable(f"{where}: cannot connect")
+    if type(error) is aiohttp.ClientError and "digest auth" in str(error).lower():
+        # aiohttp's DigestAuthMiddleware on a challenge it cannot answer (algorithm, qop, no nonce)
+        return AuthFailed(f"{where}: HTTP Digest challenge not usable ({str(error)[:120]})")
     if isinstance(error, (aiohttp.ClientError, OSError)):
         return DeviceUnreachable(f"{where}: {type(error).__name__}")
     if isinstance(error, (AttributeError, KeyError, TypeError, ValueError, IndexError)):

@@ -14,7 +14,7 @@ from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import CheckResult
 from monitors.checks.onvif import OnvifCheck
-from provisioning.errors import DeviceUnreachable
+from provisioning.errors import AuthFailed, DeviceUnreachable
 from provisioning.onvif.client import NS_MEDIA2, DeviceClockReader, OnvifClient
 from provisioning.onvif.probe import ProbeResult, probe_onvif
 from simulators.onvif_camera.device import SimulatedCamera
@@ -28,7 +28,7 @@ from tests.support.onvif import (
     RtspServer,
     onboarded_attributes,
 )
-from tests.support.recorder import nothing_listens
+from tests.support.recorder import Recorder, nothing_listens
 
 NAT_HOST = "127.87.0.64"
 """What a NAT camera reports: a loopback address nothing listens on, so a request there could only
@@ -198,3 +198,19 @@ async def test_camera_behind_nat_is_reached_at_its_registered_address(
     )
     assert (point.fields["onvif_up"], point.fields["rtsp_up"]) == (1, 1)
     assert_only_registered_address(cam)
+
+
+async def test_digest_challenge_we_cannot_answer_is_a_login_problem_not_an_outage() -> None:
+    device = await Recorder("127.0.0.1", 'Digest realm="cam", nonce="n1", algorithm=SHA-512-256').start()
+    try:
+        with pytest.raises(AuthFailed, match="HTTP Digest challenge not usable"):
+            await probe_onvif("127.0.0.1", device.port, "admin", PASSWORD, call_timeout_s=2)
+        t = DeviceTarget(9, "cam", "camera", "127.0.0.1", device.port, credential=target_credential())
+        result = await check(t)
+        assert (result.ok, result.error_kind) == (True, "auth_failed")
+    finally:
+        await device.stop()
+
+
+def target_credential() -> UsernamePasswordCredential:
+    return UsernamePasswordCredential(username="admin", password=PASSWORD)
