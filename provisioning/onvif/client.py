@@ -33,6 +33,7 @@ from zeep import Settings
 from provisioning.errors import AuthFailed, DeviceError, MalformedResponse, NotSupported
 from provisioning.onvif.clock import device_utc
 from provisioning.onvif.errors import ClockSkew, translate
+from provisioning.onvif.http_clock import ServerClock
 from provisioning.onvif.models import DeviceInfo, MediaProfile, NetworkInterface, VideoSource
 from provisioning.pinning import Pin, default_device_service_url, url_port
 
@@ -176,6 +177,7 @@ class OnvifClient:
         self.notes: list[str] = []
         self._dt_diff: dt.timedelta | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._server_clock = ServerClock()
         self._services: dict[str, ONVIFService] = {}
         self._media2_refused = False
 
@@ -226,7 +228,9 @@ class OnvifClient:
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
             password = self._password.get_secret_value()
-            middlewares = (DigestAuthMiddleware(self.username, password),) if self.username else ()
+            middlewares: tuple[Any, ...] = (self._server_clock,)
+            if self.username:
+                middlewares = (DigestAuthMiddleware(self.username, password), self._server_clock)
             self._session = aiohttp.ClientSession(
                 middlewares=middlewares, timeout=aiohttp.ClientTimeout(total=self.timeout)
             )
@@ -299,6 +303,8 @@ class OnvifClient:
             try:  # some firmwares (Axis) authenticate even this call
                 sent = time.time()
                 answer = await self._call("GetSystemDateAndTime", devicemgmt.GetSystemDateAndTime)
+            except AuthFailed as refused:
+                sent, answer = time.time(), await self._login_on_the_http_clock(refused)
             except DeviceError as again:
                 if again.kind not in ("device_fault", "not_supported", "malformed_response"):
                     raise
@@ -307,6 +313,30 @@ class OnvifClient:
         if offset is None:
             log.debug("%s: no usable device clock in GetSystemDateAndTime", self.where)
         return offset
+
+    async def _login_on_the_http_clock(self, refused: AuthFailed) -> Any:
+        """A login refused by a device that also hides its clock: retry once on its HTTP ``Date``.
+
+        Re-raises the refusal when the ``Date`` header is missing or close to ours (then the
+        credentials are wrong); a clock far off without ``adjust_time`` is a ``ClockSkew``.
+        """
+        skew = self._server_clock.offset_s
+        if skew is None or abs(skew) <= CLOCK_ADJUST_THRESHOLD_S:
+            raise refused
+        if not self.adjust_time:
+            raise ClockSkew(
+                f"{self.where} GetSystemDateAndTime: authentication failed; device clock is off by "
+                f"{skew:+.0f} s (its HTTP Date)"
+            ) from refused
+        self._dt_diff = dt.timedelta(seconds=skew)
+        self._services.clear()
+        devicemgmt = await self._device_service()
+        answer = await self._call("GetSystemDateAndTime", devicemgmt.GetSystemDateAndTime)
+        self.note(
+            "device demands a login even for its clock, which is far off: "
+            "WS-Security timestamps were first set from its HTTP Date header"
+        )
+        return answer
 
     async def _read_xaddrs(self, devicemgmt: ONVIFService) -> dict[str, str]:
         """Service addresses as the device reports them, each pinned; the device service is ours."""
@@ -591,7 +621,7 @@ class DeviceClockReader:
         await warm_up()
         return await onvif.client._cached_document(str(Path(onvif.client._WSDL_PATH) / "devicemgmt.wsdl"))
 
-    def _new_session(self, *middlewares: DigestAuthMiddleware) -> aiohttp.ClientSession:
+    def _new_session(self, *middlewares: Any) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(force_close=True, limit=0),
             timeout=aiohttp.ClientTimeout(total=self.timeout),
@@ -617,24 +647,40 @@ class DeviceClockReader:
         """GetSystemDateAndTime at the device service ``url`` (already pinned by the caller).
 
         Unauthenticated unless ``username`` is given; then with a WS-Security token and an answer to
-        an HTTP Digest challenge. Raises a ``provisioning.errors`` type when the device does not
-        answer well-formed (``AuthFailed`` when it wants, or refuses, a login).
+        an HTTP Digest challenge, shifted once to the device's HTTP ``Date`` when its clock is far
+        off. Raises a ``provisioning.errors`` type when the device does not answer well-formed
+        (``AuthFailed`` when it wants, or refuses, a login).
         """
-        parts = urlsplit(url)
-        where = f"ONVIF {parts.netloc.rpartition('@')[2]} GetSystemDateAndTime"
-        session: aiohttp.ClientSession | None = None
+        where = f"ONVIF {urlsplit(url).netloc.rpartition('@')[2]} GetSystemDateAndTime"
         if username is None:
-            client = await self._zeep()
-        else:
-            secret = password.get_secret_value() if password is not None else ""
-            session = self._new_session(DigestAuthMiddleware(username, secret))
-            client = ZeepAsyncClient(
-                wsdl=await self._document(),
-                wsse=UsernameDigestTokenDtDiff(username, secret, use_digest=True),
-                transport=AsyncTransportProtocolErrorHandler(session=session),
-                settings=RESPONSE_SETTINGS,
-                plugins=[WsAddressingIfMissingPlugin()],
-            )
+            return await self._ask(await self._zeep(), url, where)
+        secret = password.get_secret_value() if password is not None else ""
+        server_clock = ServerClock()
+        session = self._new_session(DigestAuthMiddleware(username, secret), server_clock)
+        try:
+            try:
+                return await self._ask(await self._login_client(session, username, secret, None), url, where)
+            except AuthFailed:
+                skew = server_clock.offset_s
+                if skew is None or abs(skew) <= CLOCK_ADJUST_THRESHOLD_S:
+                    raise
+                client = await self._login_client(session, username, secret, dt.timedelta(seconds=skew))
+                return await self._ask(client, url, where)
+        finally:
+            await session.close()
+
+    async def _login_client(
+        self, session: aiohttp.ClientSession, username: str, secret: str, dt_diff: dt.timedelta | None
+    ) -> ZeepAsyncClient:
+        return ZeepAsyncClient(
+            wsdl=await self._document(),
+            wsse=UsernameDigestTokenDtDiff(username, secret, dt_diff=dt_diff, use_digest=True),
+            transport=AsyncTransportProtocolErrorHandler(session=session),
+            settings=RESPONSE_SETTINGS,
+            plugins=[WsAddressingIfMissingPlugin()],
+        )
+
+    async def _ask(self, client: ZeepAsyncClient, url: str, where: str) -> DeviceClock:
         proxy = client.create_service(DEVICE_BINDING, url)
         started, sent = time.perf_counter(), time.time()
         try:
@@ -642,9 +688,6 @@ class DeviceClockReader:
                 answer = await proxy.GetSystemDateAndTime()
         except Exception as error:
             raise translate(error, where) from error
-        finally:
-            if session is not None:
-                await session.close()
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return DeviceClock(clock_offset(answer, sent, time.time()), latency_ms)
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
+from email.utils import format_datetime
 
 from aiohttp import web
 
@@ -126,6 +127,8 @@ class CameraFleet:
     async def _soap(self, request: web.Request) -> web.Response:
         instance = self._instance(request)
         answer = await self._answer(instance, request)
+        # Its web server stamps every answer with the device's own clock, as cameras' servers do.
+        answer.headers["Date"] = format_datetime(instance.camera.now(), usegmt=True)
         _log(instance.camera, request, request.get(_OPERATION, "?"), answer.status)
         return answer
 

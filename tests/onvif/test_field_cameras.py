@@ -16,6 +16,7 @@ from monitors.checks.base import CheckResult
 from monitors.checks.onvif import OnvifCheck
 from provisioning.errors import AuthFailed, DeviceUnreachable
 from provisioning.onvif.client import NS_MEDIA2, DeviceClockReader, OnvifClient
+from provisioning.onvif.errors import ClockSkew
 from provisioning.onvif.probe import ProbeResult, probe_onvif
 from simulators.onvif_camera.device import SimulatedCamera
 from telemetry.collectors.camera import CameraHealthCollector
@@ -214,3 +215,17 @@ async def test_digest_challenge_we_cannot_answer_is_a_login_problem_not_an_outag
 
 def target_credential() -> UsernamePasswordCredential:
     return UsernamePasswordCredential(username="admin", password=PASSWORD)
+
+
+async def test_camera_hiding_a_far_off_clock_behind_its_login_is_read_on_its_http_date(
+    fleet: Fleet,
+) -> None:
+    cam = await fleet(auth_everything=True, clock_offset_s=2 * 3600)
+    result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
+    assert result.clock_offset_s == pytest.approx(7200, abs=1.5)
+    assert any("HTTP Date header" in note for note in result.notes)
+    assert_clock(await check(target(cam)), 7200)
+    with pytest.raises(ClockSkew, match=r"off by \+(7199|7200|7201) s"):
+        await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD, adjust_time=False)
+    wrong = await check(target(cam, password="not-it"))
+    assert (wrong.ok, wrong.error_kind) == (True, "auth_failed")
