@@ -14,8 +14,11 @@ from device_registry.api.errors import install_error_handlers
 from ioc.mqtt_broker import push_credentials
 from ioc.runtime import Platform
 from ioc.settings import Settings
+from ioc.web.docs import install_docs
+from ioc.web.pages import install_pages
 from monitors.alerting.api import router as alerts_router
 from monitors.api import monitors_router
+from monitors.status_queries import SqlDeviceStates
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
 from provisioning.snmp import api as snmp_api
@@ -33,7 +36,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         owned = platform is None
         current = platform or Platform.open(settings)
         app.state.platform = current
-        app.state.registry = RegistryRuntime(sessions=current.sessions, box=current.box)
+        app.state.registry = RegistryRuntime(
+            sessions=current.sessions, box=current.box, states=SqlDeviceStates()
+        )
         app.state.mqtt_push = lambda: push_credentials(settings, current.sessions)
         try:
             yield
@@ -46,8 +51,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         version="0.1.0",
         description="Device registry and telemetry for provincial smart-city operations centres.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
+    install_pages(app)
     app.include_router(registry_router())
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(monitors_router())

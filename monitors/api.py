@@ -187,6 +187,10 @@ async def delete(window_id: int, session: Session, principal: CurrentPrincipal) 
 
 
 def monitors_router() -> APIRouter:
+    from monitors import outages_api, status_api
+
     outer = APIRouter(prefix="/api/v1")
     outer.include_router(router)
+    outer.include_router(status_api.router)
+    outer.include_router(outages_api.router)
     return outer

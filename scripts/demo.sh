@@ -11,5 +11,6 @@ if [ "$($ioc --json devices list --limit 1 | .venv/bin/python -c 'import json,sy
   $ioc devices import simulators/demo/fleet.csv   # registered in pre-2025 communes…
 fi
 $ioc sites apply-reform-2025 --province 34       # …then moved to the 2025 communes, history kept
+echo "Status page: http://${IOC_API__HOST:-127.0.0.1}:${IOC_API__PORT:-8080}/  (log in with the token ioc init printed)"
 echo "API docs: http://${IOC_API__HOST:-127.0.0.1}:${IOC_API__PORT:-8080}/docs  (Ctrl-C stops)"
 exec $ioc serve

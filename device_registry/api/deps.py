@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
+from device_registry.queries.devices import DeviceStateSource
 from device_registry.services.users import authenticate
 
 
@@ -21,6 +22,8 @@ class RegistryRuntime:
 
     sessions: async_sessionmaker[AsyncSession]
     box: SecretBox
+    states: DeviceStateSource | None = None
+    """Device states for the device views (the monitors' store); None: devices carry no state."""
 
 
 def runtime(request: Request) -> RegistryRuntime:

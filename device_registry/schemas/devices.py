@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 from datetime import datetime
@@ -116,6 +117,37 @@ class SiteRef(BaseModel):
     open: bool
 
 
+class OperState(enum.StrEnum):
+    """A device's state as operations see it: the monitors' state, with maintenance and flapping on top."""
+
+    UP = "up"
+    SOFT_DOWN = "soft_down"
+    DOWN = "down"
+    UNREACHABLE = "unreachable"
+    FLAPPING = "flapping"
+    MAINTENANCE = "maintenance"
+    UNKNOWN = "unknown"
+
+
+class CheckResultPublic(BaseModel):
+    check: str
+    ok: bool
+    latency_ms: float | None
+    reason: str
+    error_kind: str | None
+
+
+class DeviceStatePublic(BaseModel):
+    """Filled by the monitors (``monitors/status_queries.py``); ``unknown`` until a device is checked."""
+
+    state: OperState
+    since: datetime | None
+    checked_at: datetime | None
+    reason: str
+    root_cause_device_id: int | None
+    checks: list[CheckResultPublic]
+
+
 class DevicePublic(BaseModel):
     id: int
     name: str
@@ -137,6 +169,7 @@ class DevicePublic(BaseModel):
     attributes: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    state: DeviceStatePublic | None = None
 
 
 class SiteHistoryPublic(BaseModel):

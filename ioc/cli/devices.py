@@ -19,6 +19,7 @@ from ioc.cli.context import cli_principal, in_transaction, progress_bar
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.runtime import Platform
+from monitors.status_queries import SqlDeviceStates
 
 devices_app = typer.Typer(help="Devices: cameras, switches, routers, sensors…", no_args_is_help=True)
 app.add_typer(devices_app, name="devices")
@@ -117,7 +118,8 @@ def list_(
 
     async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
         flt = DeviceFilter(site=site, kind=kind, lifecycle=lifecycle, tag=tag, vendor=vendor, search=search)
-        return (await list_devices(session, cli_principal(), flt, limit, offset)).model_dump(mode="json")
+        page = await list_devices(session, cli_principal(), flt, limit, offset, SqlDeviceStates())
+        return page.model_dump(mode="json")
 
     emit(in_transaction(body), _table)
 
@@ -128,7 +130,7 @@ def show(device: str = typer.Argument(..., help="Id or name.")) -> None:
 
     async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
         row = await find_device(session, device)
-        view = (await device_views(session, [row]))[0].model_dump(mode="json")
+        view = (await device_views(session, [row], SqlDeviceStates()))[0].model_dump(mode="json")
         view["history"] = [h.model_dump(mode="json") for h in await site_history(session, row.id)]
         return view
 
