@@ -10,7 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from device_registry.api import registry_router
 from device_registry.api.deps import CurrentPrincipal, RegistryRuntime
+from device_registry.api.devices import IMPORT_PATH
 from device_registry.api.errors import install_error_handlers
+from ioc.body_limit import BodyLimitMiddleware
 from ioc.mqtt_broker import push_credentials
 from ioc.runtime import Platform
 from ioc.settings import Settings
@@ -22,6 +24,7 @@ from monitors.status_queries import SqlDeviceStates
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
 from provisioning.snmp import api as snmp_api
+from provisioning.targets import TargetPolicy
 from telemetry import metrics as telemetry_metrics
 from telemetry.ingest.api import router as deadletters_router
 
@@ -37,7 +40,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         current = platform or Platform.open(settings)
         app.state.platform = current
         app.state.registry = RegistryRuntime(
-            sessions=current.sessions, box=current.box, states=SqlDeviceStates()
+            sessions=current.sessions,
+            box=current.box,
+            states=SqlDeviceStates(),
+            tokens=settings.tokens.lifetime,
         )
         app.state.mqtt_push = lambda: push_credentials(settings, current.sessions)
         try:
@@ -55,6 +61,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.state.snmp_targets = TargetPolicy.of(settings.snmp.allowed_networks)
+    app.state.onvif_targets = TargetPolicy.of(settings.onvif.allowed_networks)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.api.max_body_bytes,
+        larger={("POST", IMPORT_PATH): settings.api.max_import_bytes},
+    )
     install_docs(app)
     install_pages(app)
     app.include_router(registry_router())

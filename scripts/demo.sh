@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 ioc=.venv/bin/ioc
+# The demo's simulated devices listen on loopback, which probes and discovery refuse unless allowed.
+export IOC_SNMP__ALLOWED_NETWORKS="${IOC_SNMP__ALLOWED_NETWORKS:-127.0.0.0/8}"
+export IOC_ONVIF__ALLOWED_NETWORKS="${IOC_ONVIF__ALLOWED_NETWORKS:-127.0.0.0/8}"
 $ioc init
 $ioc sites load-vn --province 34
 if [ "$($ioc --json devices list --limit 1 | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 0 ]; then

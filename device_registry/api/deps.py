@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
 from device_registry.queries.devices import DeviceStateSource
-from device_registry.services.users import authenticate
+from device_registry.services.users import TokenLifetime, authenticate
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class RegistryRuntime:
     box: SecretBox
     states: DeviceStateSource | None = None
     """Device states for the device views (the monitors' store); None: devices carry no state."""
+    tokens: TokenLifetime = field(default_factory=TokenLifetime)
 
 
 def runtime(request: Request) -> RegistryRuntime:

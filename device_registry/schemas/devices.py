@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from device_registry.credentials import Credential
 from device_registry.models import DeviceKind, Lifecycle, Protocol
+from device_registry.schemas.bounds import RowId
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -39,7 +40,7 @@ def check_tags(values: list[str]) -> list[str]:
 class DeviceDetails(BaseModel):
     """What probes fill in and people may correct; shared by create, update and import rows."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     vendor: str | None = Field(default=None, max_length=128)
     model: str | None = Field(default=None, max_length=128)
@@ -64,12 +65,12 @@ class DeviceCreate(_DeviceFields):
     name: str = Field(min_length=1, max_length=255)
     kind: DeviceKind
     site_code: str | None = None
-    site_id: int | None = None
+    site_id: RowId | None = None
     address: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     protocols: list[Protocol] = []
-    uplink_ids: list[int] = []
-    tags: list[str] = []
+    uplink_ids: list[RowId] = Field(default=[], max_length=64)
+    tags: list[str] = Field(default=[], max_length=64)
     lifecycle: Lifecycle = Lifecycle.ACTIVE
     credential: Credential | None = None
     credential_ref: str | None = None
@@ -87,12 +88,12 @@ class DeviceUpdate(_DeviceFields):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     kind: DeviceKind | None = None
     site_code: str | None = None
-    site_id: int | None = None
+    site_id: RowId | None = None
     address: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     protocols: list[Protocol] | None = None
-    uplink_ids: list[int] | None = None
-    tags: list[str] | None = None
+    uplink_ids: list[RowId] | None = Field(default=None, max_length=64)
+    tags: list[str] | None = Field(default=None, max_length=64)
     lifecycle: Lifecycle | None = None
     credential: Credential | None = None
     credential_ref: str | None = None
@@ -184,10 +185,17 @@ class CredentialCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[\w.:/@-]+$")
     credential: Credential
+    site_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Owning site: only devices in its subtree may use the credential. Default: your "
+        "scope site; for unscoped users, none (registry-wide).",
+    )
 
 
 class CredentialPublic(BaseModel):
     id: int
     name: str
     protocol: str
+    site_code: str | None
     created_at: datetime

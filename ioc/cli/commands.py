@@ -6,6 +6,7 @@ from ioc.cli import (  # noqa: F401
     admin,
     alerts,
     devices,
+    grafana,
     monitors,
     mqtt,
     onvif,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.errors import NotFound
 from device_registry.models import Device, DeviceKind, Lifecycle, Protocol
 from device_registry.queries.devices import DeviceFilter, device_views, filtered, list_devices, site_history
+from device_registry.schemas.bounds import MAX_OFFSET
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
 from device_registry.services import devices as service
 from device_registry.services.importer import Format, detect_format, export_devices, import_devices
@@ -74,7 +75,7 @@ def add(
     ),
     site: str = typer.Option(..., help="Site code."),
     address: str | None = typer.Option(None, help="Management IP address or host name."),
-    port: int | None = typer.Option(None),
+    port: int | None = typer.Option(None, min=1, max=65535),
     protocol: list[Protocol] = typer.Option([], help="Repeat for several."),
     uplink: list[str] = typer.Option([], help="Uplink device name or id; repeat for redundant uplinks."),
     tag: list[str] = typer.Option([]),
@@ -112,7 +113,7 @@ def list_(
     vendor: str | None = typer.Option(None),
     search: str | None = typer.Option(None, help="Accent-insensitive name, or exact address/serial."),
     limit: int = typer.Option(100, min=1, max=10000),
-    offset: int = typer.Option(0, min=0),
+    offset: int = typer.Option(0, min=0, max=MAX_OFFSET),
 ) -> None:
     """List devices with filters."""
 
