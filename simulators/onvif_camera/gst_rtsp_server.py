@@ -4,6 +4,7 @@ Run with Debian's interpreter (it needs python3-gi and gir1.2-gst-rtsp-server-1.
 does not see): ``/usr/bin/python3 gst_rtsp_server.py --port 8554 --user u --password p``. Serves a
 live test pattern as MJPEG/RTP at ``rtsp://127.0.0.1:PORT/stream`` (and H.265 at ``--h265-path``, which
 needs x265enc from gstreamer1.0-plugins-bad); prints ``READY`` once listening.
+``--basic`` offers Basic authentication only, as some old firmware does.
 Deliberately imports nothing from the project.
 """
 
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--user")
     parser.add_argument("--password")
     parser.add_argument("--h265-path", help="also serve an H.265 stream at this path")
+    parser.add_argument("--basic", action="store_true", help="offer Basic auth only (old firmware)")
     args = parser.parse_args()
 
     Gst.init(None)
@@ -58,10 +60,14 @@ def main() -> None:
     server.set_service(str(args.port))
     if args.user:
         auth = GstRtspServer.RTSPAuth()
-        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         token = GstRtspServer.RTSPToken.new()
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
-        auth.add_digest(args.user, args.password or "", token)
+        if args.basic:
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+        else:
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            auth.add_digest(args.user, args.password or "", token)
         server.set_auth(auth)
     mounts = server.get_mount_points()
     mounts.add_factory(args.path, _factory(PIPELINE, bool(args.user)))

@@ -44,13 +44,17 @@ def rtsp_server_process(
     user: str,
     password: str,
     h265_path: str | None = None,
+    basic: bool = False,
     log_name: str = "gst-rtsp-server.log",
 ) -> ManagedProcess:
-    """An unstarted RTSP server: MJPEG at ``/stream``, H.265 at ``h265_path`` if given."""
+    """An unstarted RTSP server: MJPEG at ``/stream``, H.265 at ``h265_path`` if given; Digest auth, or
+    Basic only with ``basic``."""
     check_gstreamer(h265=h265_path is not None)
     argv = [SYSTEM_PYTHON, str(GST_RTSP_SERVER), "--port", str(port), "--user", user, "--password", password]
     if h265_path:
         argv += ["--h265-path", h265_path]
+    if basic:
+        argv.append("--basic")
     return ManagedProcess(
         argv, log_path=folder / log_name, ready=lambda: wait_for_tcp(port), cwd=folder, die_with_parent=True
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
+from device_registry.models import Device
 from provisioning.onvif.onboard import onboard_onvif
 from simulators.onvif_camera import CameraConfig, CameraFleet
 from simulators.onvif_camera.device import SimulatedCamera
@@ -47,11 +49,14 @@ class RtspServer:
     process: ManagedProcess
 
 
-def start_rtsp_server(folder: Path) -> RtspServer:
-    """GStreamer's RTSP server (Debian packages) with Digest auth, serving a live MJPEG test pattern."""
+def start_rtsp_server(folder: Path, *, basic: bool = False) -> RtspServer:
+    """GStreamer's RTSP server (Debian packages) with Digest auth (``basic``: Basic only), serving a
+    live MJPEG test pattern."""
     port = free_port()
     try:
-        server = rtsp_server_process(folder, port, user=RTSP_USER, password=RTSP_PASSWORD).start()
+        server = rtsp_server_process(
+            folder, port, user=RTSP_USER, password=RTSP_PASSWORD, basic=basic
+        ).start()
     except MissingBinary as error:
         pytest.fail(str(error), pytrace=False)
     return RtspServer(port, f"rtsp://127.0.0.1:{port}/stream", server)
@@ -73,3 +78,19 @@ async def onboard_camera(
         name=name,
     )
     return result.device_id
+
+
+@dataclass(frozen=True)
+class Registry:
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+
+
+async def onboarded_attributes(reg: Registry, cam: SimulatedCamera) -> dict[str, Any]:
+    """``ioc onboard onvif`` for ``cam`` at site ``A``; the attributes it stored on the device."""
+    async with reg.sessions() as session, session.begin():
+        device_id = await onboard_camera(session, reg.box, cam, "A")
+    async with reg.sessions() as session:
+        device = await session.get(Device, device_id)
+        assert device is not None
+        return dict(device.attributes)
