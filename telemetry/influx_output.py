@@ -24,6 +24,8 @@ from typing import Literal
 import httpx
 from pydantic import SecretStr
 
+from telemetry.line_protocol import Dialect
+
 Api = Literal["v1", "v2"]
 
 POINT_LEVEL_STATUSES = frozenset({400, 413, 422})
@@ -75,6 +77,13 @@ class InfluxTarget:
             raise ValueError("influx bucket: required for api v2 (IOC_INFLUX_BUCKET)")
         if self.password is not None and not self.username:
             raise ValueError("influx username: required when a password is set (IOC_INFLUX_USERNAME)")
+
+    @property
+    def dialect(self) -> Dialect:
+        """How the server reads backslashes in names and tags: ``/write`` is InfluxDB 1.x; the v2 API is
+        what VictoriaMetrics and InfluxDB 3.x are configured with (InfluxDB 2.x keeps doubled backslashes
+        doubled: cosmetic, never a forged tag)."""
+        return Dialect.PREVIOUS_BYTE if self.api == "v1" else Dialect.BACKSLASH_PAIRS
 
     def endpoint(self) -> tuple[str, dict[str, str]]:
         base = self.url.rstrip("/")

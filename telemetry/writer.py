@@ -27,7 +27,7 @@ from typing import TypeVar
 from telemetry import metrics
 from telemetry.config import WriterConfig
 from telemetry.influx_output import InfluxOutput, RejectedPoints, TransientFailure
-from telemetry.line_protocol import encode_points
+from telemetry.line_protocol import Dialect, encode_points
 from telemetry.points import Point
 from telemetry.spool import Chunk, Settlement, Spool, SpoolStatus
 
@@ -58,6 +58,7 @@ class TelemetryWriter:
         self._drop_logged_at = 0.0
         self._dropped_since_log = 0
         self._host = socket.gethostname()
+        self._dialect = config.target.dialect if config.target is not None else Dialect.PREVIOUS_BYTE
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -131,7 +132,7 @@ class TelemetryWriter:
             return
         # Encoding runs in the default executor, not the spool thread, so the flusher's peek and
         # acknowledge never queue behind a large encode.
-        lines = await asyncio.to_thread(encode_points, points, self.config.time_window)
+        lines = await asyncio.to_thread(encode_points, points, self.config.time_window, self._dialect)
         spool = self._spool
         dropped = await self._run(spool.append, lines)
         if dropped:
@@ -366,4 +367,4 @@ class TelemetryWriter:
         }
         point = Point(self.config.self_metrics_measurement, fields, time.time_ns(), {"host": self._host})
         spool = self._spool
-        await self._run(spool.append, encode_points([point]))
+        await self._run(spool.append, encode_points([point], dialect=self._dialect))
