@@ -78,6 +78,8 @@ async def ingest_service(platform: Platform) -> None:
     if platform.writer is None:
         raise RuntimeError("the MQTT ingest needs the process's started telemetry writer")
     client_id = url.client_id or f"ioc-ingest-{socket.gethostname()}"
+    if platform.settings.ingest_worker is not None:  # one stable session per worker (ioc/ingest_workers.py)
+        client_id = f"{client_id}-{platform.settings.ingest_worker}"
     await IngestService(
         IngestConfig(url=url, client_id=client_id),
         sink=platform.writer,
