@@ -265,8 +265,20 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--devices", type=int, default=10)
-    parser.add_argument("--mode", choices=["live", "backlog"], default="backlog")
+    parser.add_argument("--mode", choices=["live", "backlog", "e2e"], default="backlog")
+    parser.add_argument("--sensors", type=int, default=200, help="e2e: sensors, one connection each")
+    parser.add_argument("--generators", type=int, default=4, help="e2e: publishing processes")
+    parser.add_argument("--outage", type=float, default=10.0, help="e2e: seconds InfluxDB stays SIGKILLed")
+    parser.add_argument(
+        "--stacks", default="paho,naive,ioc×1,ioc×2", help="e2e: which consumers, comma-separated"
+    )
     args = parser.parse_args()
+    if args.mode == "e2e":
+        from bench.mqtt_e2e import main as e2e
+
+        messages = args.messages if "--messages" in sys.argv else 200_000
+        e2e(messages, args.sensors, args.generators, args.outage, args.stacks.split(","))
+        return
 
     from ioc.migrate import upgrade
     from provisioning.mqtt.broker import BrokerFiles, ServiceUser
@@ -371,7 +383,18 @@ async def _onboard(db: Path, count: int) -> list[tuple[int, str]]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_e2e_"):
+        from bench import mqtt_e2e
+
+        role, rest = sys.argv[1], sys.argv[2:]
+        if role == "_e2e_generate":
+            sensors = [(int(d), str(p)) for d, p in json.loads(rest[1])]
+            mqtt_e2e.role_generate(int(rest[0]), sensors, int(rest[2]), Path(rest[3]))
+        elif role == "_e2e_paho":
+            mqtt_e2e.role_paho(int(rest[0]), Path(rest[1]))
+        elif role == "_e2e_naive":
+            mqtt_e2e.role_naive(int(rest[0]), rest[1], rest[2], Path(rest[3]))
+    elif len(sys.argv) > 1 and sys.argv[1].startswith("_"):
         role, rest = sys.argv[1], sys.argv[2:]
         if role == "_publish":
             role_publish(int(rest[0]), [(int(d), str(p)) for d, p in json.loads(rest[1])], int(rest[2]))

@@ -1,4 +1,8 @@
-"""``ioc serve --only ingest --workers N``: N ingest processes on the shared subscription, one supervisor.
+"""``ioc serve --only ingest [--workers N]``: ingest processes on the shared subscription, one supervisor.
+
+``ioc serve --only ingest`` replaces itself (``exec``) with ``python -m ioc.ingest_workers``, which imports
+only what the ingest needs: the ``ioc`` command line loads every command's libraries (pysnmp, zeep,
+apprise, …), about 50 MB an ingest process would carry for nothing.
 
 One ingest process is CPU-bound on one core (paho's parsing of every PUBLISH, then ours), so a second
 core needs a second process. Mosquitto deals a shared subscription's messages round-robin to every
@@ -31,7 +35,29 @@ STOP_GRACE_S = 15.0
 
 
 def worker_argv() -> list[str]:
-    return [sys.executable, "-m", "ioc", "serve", "--only", "ingest"]
+    return [sys.executable, "-m", "ioc.ingest_workers", "--workers", "1"]
+
+
+def exec_ingest(workers: int) -> None:
+    """Become the light ingest runner (never returns)."""
+    argv = [sys.executable, "-m", "ioc.ingest_workers", "--workers", str(workers)]
+    os.execv(sys.executable, argv)
+
+
+async def _run_one() -> None:
+    """One ingest process: the same ``run_services`` as ``ioc serve``; SIGTERM stops it gracefully
+    (the writer drains what it can, the rest stays spooled)."""
+    from ioc.services import run_services
+    from ioc.settings import Settings
+
+    settings = Settings()
+    logging.getLogger().setLevel(settings.log_level)
+    task = asyncio.ensure_future(run_services(settings, ["ingest"]))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def supervise(count: int) -> None:
@@ -90,3 +116,15 @@ async def _terminate(process: asyncio.subprocess.Process, waiter: asyncio.Task[i
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await waiter
+
+
+def main(args: list[str]) -> None:
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+    asyncio.run(_run_one() if workers == 1 else supervise(workers))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

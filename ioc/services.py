@@ -11,8 +11,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import uvicorn
-
 from ioc.runtime import Platform
 from ioc.settings import Settings
 
@@ -20,6 +18,8 @@ Service = Callable[[Platform], Coroutine[Any, Any, None]]
 
 
 async def api_service(platform: Platform) -> None:
+    import uvicorn
+
     from ioc.app import create_app
 
     settings = platform.settings

@@ -100,14 +100,14 @@ def serve(
         settings.api.port = port
     logging.getLogger().setLevel(settings.log_level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every 1 s tick at INFO
-    run(_serve(settings, only or list(SERVICES), workers))
+    if only == ["ingest"]:
+        from ioc.ingest_workers import exec_ingest
+
+        upgrade(settings.effective_database_url)
+        exec_ingest(workers)  # a lighter process image: see ioc/ingest_workers.py
+    run(_serve(settings, only or list(SERVICES)))
 
 
-async def _serve(settings: Settings, names: list[str], workers: int = 1) -> None:
+async def _serve(settings: Settings, names: list[str]) -> None:
     await asyncio.to_thread(upgrade, settings.effective_database_url)
-    if workers > 1:
-        from ioc.ingest_workers import supervise
-
-        await supervise(workers)
-        return
     await run_services(settings, names)
