@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import Check, CheckResult
+from monitors.events import DeviceState
 from monitors.state import Observation, StateEngine
 from telemetry.points import FieldValue, Point
 from telemetry.sink import Sink
@@ -34,6 +35,8 @@ from telemetry.sink import Sink
 log = logging.getLogger(__name__)
 
 MEASUREMENT = "check_result"
+STATUS_MEASUREMENT = "device_status"
+"""One point per scheduled evaluation of a device; its fields are documented in docs/telemetry.md."""
 _GOLDEN = 0x9E3779B97F4A7C15
 _U64 = (1 << 64) - 1
 
@@ -218,8 +221,9 @@ class MonitorScheduler:
             async with self._limit:
                 self.stats.lags_s.append(self._monotonic() - due)
                 results = await self._run_checks(slot.device)
-                await self._engine.observe(device_id, self._verdict(results))
-                self._buffer(slot.device, results)
+                verdict = self._verdict(results)
+                await self._engine.observe(device_id, verdict)
+                self._buffer(slot.device, results, verdict)
         finally:
             slot.in_flight = False
             if self._slots.get(device_id) is slot:
@@ -285,17 +289,21 @@ class MonitorScheduler:
 
     # -- points ----------------------------------------------------------------------------------
 
-    def _buffer(self, device: MonitoredDevice, results: Sequence[CheckResult]) -> None:
+    def _buffer(
+        self, device: MonitoredDevice, results: Sequence[CheckResult], verdict: Observation | None = None
+    ) -> None:
+        """``check_result`` points for ``results``; with ``verdict`` (a scheduled evaluation the engine
+        has just observed) also the ``device_status`` point."""
         if self._sink is None:
             return
         target = device.target
         time_ns = time.time_ns()
         state = self._engine.state_of(target.device_id).value
-        tags = {"device_id": str(target.device_id)}
-        if target.site_codes:
-            tags["site"] = target.site_codes[-1]
-            for level, code in enumerate(target.site_codes, start=1):
-                tags[f"site_{level}"] = code
+        tags = target.tags
+        if verdict is not None:
+            self._pending.append(
+                Point(STATUS_MEASUREMENT, self._status_fields(target, verdict), time_ns, tags)
+            )
         for result in results:
             fields: dict[str, FieldValue] = {"ok": result.ok, "state": state}
             if result.latency_ms is not None:
@@ -303,6 +311,20 @@ class MonitorScheduler:
             if result.error_kind:
                 fields["error"] = result.error_kind
             self._pending.append(Point(MEASUREMENT, fields, time_ns, {**tags, "check": result.check}))
+
+    def _status_fields(self, target: DeviceTarget, verdict: Observation) -> dict[str, FieldValue]:
+        """``state``: ``maintenance`` while a window covers the device, else ``flapping`` while it
+        flaps, else the engine's state; ``up``: 1 when every check of this evaluation passed;
+        ``in_maintenance``: whether a window covers the device (lets availability leave it out)."""
+        device_id = target.device_id
+        in_maintenance = self._engine.in_maintenance(device_id)
+        if in_maintenance:
+            state = "maintenance"
+        elif self._engine.is_flapping(device_id):
+            state = DeviceState.FLAPPING.value
+        else:
+            state = self._engine.state_of(device_id).value
+        return {"state": state, "up": int(verdict.ok), "in_maintenance": in_maintenance}
 
     async def _flush(self) -> None:
         if not self._pending or self._sink is None:
@@ -312,11 +334,11 @@ class MonitorScheduler:
             await self._sink.write(points)
         except Exception:
             if not self._sink_failing:
-                log.exception("writing %d check_result points failed; dropping them", len(points))
+                log.exception("writing %d monitor points failed; dropping them", len(points))
             self._sink_failing = True
         else:
             if self._sink_failing:
-                log.warning("writing check_result points works again")
+                log.warning("writing monitor points works again")
             self._sink_failing = False
 
     async def wait_idle(self) -> None:

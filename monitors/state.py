@@ -160,6 +160,10 @@ class StateEngine:
         rec = self._devices.get(device_id)
         return rec.state if rec else DeviceState.UNKNOWN
 
+    def in_maintenance(self, device_id: int) -> bool:
+        """True while a maintenance window covers the device now."""
+        return bool(self.maintenance and self.maintenance.covers(device_id, self._clock()))
+
     def is_flapping(self, device_id: int) -> bool:
         rec = self._devices.get(device_id)
         return bool(rec and rec.flapping)

@@ -35,16 +35,6 @@ SELF_POLL = "collector_poll"
 SELF_CYCLE = "collector_cycle"
 
 
-def site_tags(site_codes: Sequence[str]) -> dict[str, str]:
-    """``("VN-HN", "HN-BD", "HN-BD-01")`` -> ``{"site_0": "VN-HN", "site_1": "HN-BD", "site_2": ...}``.
-
-    Depth-indexed keys (root first: province, district, commune in this deployment) keep the tag set
-    the same for every tree depth, so dashboards group by ``site_0`` for provinces, ``site_1`` for
-    districts and so on.
-    """
-    return {f"site_{depth}": code for depth, code in enumerate(site_codes)}
-
-
 @dataclass(frozen=True, slots=True)
 class DeviceOutcome:
     device_id: int
@@ -187,11 +177,7 @@ class CycleRunner:
                     SELF_POLL,
                     fields,
                     now,
-                    {
-                        "collector": self.collector.name,
-                        "device_id": str(target.device_id),
-                        **site_tags(target.site_codes),
-                    },
+                    {"collector": self.collector.name, **target.tags},
                 )
             )
         points.append(

@@ -22,13 +22,6 @@ MEASUREMENT = "camera_health"
 DEFAULT_ONVIF_PORT = 80
 
 
-def site_tags(target: DeviceTarget) -> dict[str, str]:
-    """``site``: the device's own site code; ``site_path``: root-to-site codes joined by ``/``."""
-    if not target.site_codes:
-        return {}
-    return {"site": target.site_codes[-1], "site_path": "/".join(target.site_codes)}
-
-
 class CameraHealthCollector:
     """Collector protocol: ``await collector.collect(target)`` returns one ``camera_health`` point."""
 
@@ -75,8 +68,7 @@ class CameraHealthCollector:
         elif fields["onvif_up"]:
             problems.append("RTSP: device gave no stream URI")
         self._log_change(target, problems)
-        tags = {"device_id": str(target.device_id), **site_tags(target)}
-        return [Point(MEASUREMENT, fields, time.time_ns(), tags)]
+        return [Point(MEASUREMENT, fields, time.time_ns(), target.tags)]
 
     def _log_change(self, target: DeviceTarget, problems: list[str]) -> None:
         state = "; ".join(problems) or "ok"

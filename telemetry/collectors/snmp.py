@@ -10,7 +10,7 @@ How a device is read, cheapest first:
 32-bit ones otherwise. Counter state (last samples per device and interface) belongs to this collector
 instance; rates need two polls, so the first poll of a device writes status fields only.
 
-Points (tags: ``device_id``, ``site_0``.. from the site chain root first, and ``if_name``):
+Points (tags: the device's :attr:`DeviceTarget.tags` - see docs/telemetry.md - and ``if_name``):
 * ``snmp_interface``: ``in_bps``/``out_bps`` (bits/s), ``in_errors``/``out_errors``/``in_discards``/
   ``out_discards`` (per second), ``oper_up`` (1/0). A rate that cannot be known this poll (first poll,
   agent restart, counter reset) is left out, never written as a spike or zero.
@@ -28,7 +28,6 @@ from device_registry.targets import DeviceTarget
 from provisioning.errors import NotSupported
 from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
 from telemetry.collectors.counter_rates import CounterSample, PollClock, per_second
-from telemetry.cycle import site_tags
 from telemetry.points import Point
 
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
@@ -151,7 +150,7 @@ class SnmpCollector:
         )
         now_ns = time.time_ns()
         clock = PollClock(self._monotonic(), uptime)
-        base_tags = {"device_id": str(target.device_id), **site_tags(target.site_codes)}
+        base_tags = target.tags
         points = [
             Point(
                 "device_health",
@@ -264,6 +263,6 @@ class SnmpCollector:
                 "device_health",
                 {"up": 0},
                 time.time_ns(),
-                {"device_id": str(target.device_id), **site_tags(target.site_codes)},
+                target.tags,
             )
         ]

@@ -1,17 +1,21 @@
-"""Which device ids the ingest accepts: those holding an active MQTT credential.
+"""Which device ids the ingest accepts (those holding an active MQTT credential), and their tags.
 
-Looked up in memory on the hot path; the set is re-read periodically and, rate-limited, on a miss,
-so a sensor onboarded a second ago is not dead-lettered while a flood from an unknown id costs at
-most one query per ``miss_refresh_s``.
+Looked up in memory on the hot path; the set and the devices' tags are re-read together periodically
+and, rate-limited, on a miss, so a sensor onboarded a second ago is not dead-lettered while a flood
+from an unknown id costs at most one query per ``miss_refresh_s``. A device moved to another site
+(e.g. by the 2025 reform) carries its new site's codes from the next refresh, at most ``refresh_s``
+later; a message never costs a database query of its own.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from device_registry.queries.targets import device_tags_by_id
 from provisioning.mqtt.credentials import active_credentials
 
 
@@ -22,6 +26,10 @@ class DeviceDirectory(Protocol):
         ...
 
     async def is_known(self, device_id: int) -> bool: ...
+
+    def tags(self, device_id: int) -> Mapping[str, str]:
+        """The device's point tags (docs/telemetry.md) as last read; callers must not change them."""
+        ...
 
 
 class CredentialDirectory:
@@ -36,10 +44,14 @@ class CredentialDirectory:
         self._refresh_s = refresh_s
         self._miss_refresh_s = miss_refresh_s
         self._known: frozenset[int] = frozenset()
+        self._tags: dict[int, dict[str, str]] = {}
         self._loaded_at = float("-inf")
 
     async def refresh(self) -> None:
-        self._known = frozenset(await active_credentials(self._sessions))
+        known = frozenset(await active_credentials(self._sessions))
+        async with self._sessions() as session:
+            tags = await device_tags_by_id(session, known)
+        self._known, self._tags = known, tags
         self._loaded_at = time.monotonic()
 
     def cached(self, device_id: int) -> bool | None:
@@ -52,3 +64,6 @@ class CredentialDirectory:
         if age > self._refresh_s or (device_id not in self._known and age > self._miss_refresh_s):
             await self.refresh()
         return device_id in self._known
+
+    def tags(self, device_id: int) -> Mapping[str, str]:
+        return self._tags.get(device_id) or {"device_id": str(device_id)}

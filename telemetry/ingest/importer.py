@@ -66,11 +66,12 @@ async def import_payloads(
         result.rejected = [(item, rejection) for item, _ in payloads] or [(0, rejection)]
         return result
     points = []
+    tags = directory.tags(device_id)
     for item, payload in payloads:
         parsed = parse_payload(payload, device_id, fmt, now)
         if isinstance(parsed, Accepted):
             result.accepted.extend(parsed.records)
-            points.extend(parsed.points())
+            points.extend(parsed.points(tags))
         else:
             result.rejected.append((item, parsed))
     if sink is not None and points:

@@ -7,10 +7,11 @@ applied, absolute time), so MQTT ingest and ``ioc telemetry import`` share one p
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from device_registry.tags import TAG_KEYS
 from telemetry.points import Point
 
 MEASUREMENT = "sensor"
@@ -21,8 +22,10 @@ MEASUREMENT = "sensor"
 NARROW_FIELDS = frozenset({"v", "vs", "vb", "vd", "s"})
 UNIT_TAG_PREFIX = "unit_"
 SUM_SUFFIX = "_sum"
-_RESERVED_KEYS = NARROW_FIELDS | {"time", "name", "unit"}
-"""Never a wide field or unit tag key: keeps the two shapes' keys apart and InfluxDB's ``time`` out."""
+_RESERVED_KEYS = NARROW_FIELDS | {"time", "name", "unit"} | set(TAG_KEYS)
+"""Never a wide field or unit tag key: keeps the two shapes' keys apart, InfluxDB's ``time`` out, and
+the device tags' keys out even where a device lacks one (no ``district`` after the 2025 reform), so a
+name is wide or narrow the same way for every device."""
 
 
 class RejectReason(enum.StrEnum):
@@ -81,8 +84,9 @@ class ResolvedRecord:
             return v
         return self.vs if self.vs is not None else self.vb if self.vb is not None else self.vd
 
-    def to_point(self, device_id: int) -> Point:
-        """The narrow shape: one point for this record alone."""
+    def to_point(self, device_id: int, device_tags: Mapping[str, str] | None = None) -> Point:
+        """The narrow shape: one point for this record alone. ``device_tags``: the device's tags
+        (docs/telemetry.md); ``device_id`` alone when not given."""
         fields: dict[str, float | bool | str] = {}
         if self.v is not None:
             fields["v"] = self.v
@@ -94,7 +98,7 @@ class ResolvedRecord:
             fields["vd"] = self.vd
         if self.s is not None:
             fields["s"] = self.s
-        tags = {"device_id": str(device_id), "name": self.n}
+        tags = {**(device_tags or {"device_id": str(device_id)}), "name": self.n}
         if self.u is not None:
             tags["unit"] = self.u
         return Point(MEASUREMENT, fields, round(self.t * 1_000_000_000), tags)
@@ -105,15 +109,18 @@ class Accepted:
     device_id: int
     records: tuple[ResolvedRecord, ...]
 
-    def points(self) -> list[Point]:
-        return sensor_points(self.device_id, self.records)
+    def points(self, device_tags: Mapping[str, str] | None = None) -> list[Point]:
+        return sensor_points(self.device_id, self.records, device_tags)
 
 
-def sensor_points(device_id: int, records: Sequence[ResolvedRecord]) -> list[Point]:
+def sensor_points(
+    device_id: int, records: Sequence[ResolvedRecord], device_tags: Mapping[str, str] | None = None
+) -> list[Point]:
     """Records sharing a time and a base name become one point when their keys do not clash.
 
-    The wide point's tags are the device's; each record adds a field named after it (its value; a sum
-    adds ``<name>_sum``) and, when it has a unit, the tag ``unit_<name>``. Keys clash when a name repeats
+    The wide point's tags are the device's (``device_tags``, docs/telemetry.md); each record adds a
+    field named after it (its value; a sum adds ``<name>_sum``) and, when it has a unit, the tag
+    ``unit_<name>``. Keys clash when a name repeats
     in the group (the same quantity twice at one instant, perhaps in two units), when a key would equal
     another key of the point, or when it is one of the narrow shape's keys; then every record of that
     group keeps the narrow shape, so nothing is merged that a reader could not tell apart.
@@ -123,16 +130,18 @@ def sensor_points(device_id: int, records: Sequence[ResolvedRecord]) -> list[Poi
         groups.setdefault((record.bn, record.t), []).append(record)
     out: list[Point] = []
     for group in groups.values():
-        wide = _wide_point(device_id, group)
+        wide = _wide_point(device_id, group, device_tags)
         if wide is None:
-            out.extend(record.to_point(device_id) for record in group)
+            out.extend(record.to_point(device_id, device_tags) for record in group)
         else:
             out.append(wide)
     return out
 
 
-def _wide_point(device_id: int, group: Sequence[ResolvedRecord]) -> Point | None:
-    tags = {"device_id": str(device_id)}
+def _wide_point(
+    device_id: int, group: Sequence[ResolvedRecord], device_tags: Mapping[str, str] | None
+) -> Point | None:
+    tags = dict(device_tags or {"device_id": str(device_id)})
     fields: dict[str, float | bool | str] = {}
     for record in group:
         name = record.n

@@ -201,7 +201,7 @@ class IngestService:
             outcome.letters.append(NewDeadLetter(topic, device_id, rejection, payload, now))
             return
         if target.kind is TopicKind.STATUS:
-            status = parse_status(payload, device_id, now)
+            status = parse_status(payload, device_id, now, self._directory.tags(device_id))
             if isinstance(status, Rejection):
                 outcome.letters.append(NewDeadLetter(topic, device_id, status, payload, now))
             elif not message.retain:  # a retained status is old news replayed at subscribe time
@@ -211,7 +211,9 @@ class IngestService:
         self._last_seen.touch(device_id, now)
         result = parse_payload(payload, device_id, FORMATS[target.kind], now)
         if isinstance(result, Accepted):
-            outcome.points.append(_Stored(topic, device_id, payload, result.points()))
+            outcome.points.append(
+                _Stored(topic, device_id, payload, result.points(self._directory.tags(device_id)))
+            )
         else:
             outcome.letters.append(NewDeadLetter(topic, device_id, result, payload, now))
 

@@ -11,7 +11,7 @@ from monitors.checks.tcp import TcpConnectCheck
 from monitors.config import StatePolicy
 from monitors.events import DeviceState
 from monitors.outages import MemoryOutageRecorder
-from monitors.scheduler import MonitoredDevice, MonitorScheduler, phase_fraction
+from monitors.scheduler import STATUS_MEASUREMENT, MonitoredDevice, MonitorScheduler, phase_fraction
 from monitors.state import StateEngine
 from telemetry.points import Point
 from tests.monitors.conftest import Listeners
@@ -19,11 +19,15 @@ from tests.monitors.world import FakeClock, RecordedEvents
 
 
 class RecordingSink:
+    """``points``: the check_result points; ``statuses``: the device_status points."""
+
     def __init__(self) -> None:
         self.points: list[Point] = []
+        self.statuses: list[Point] = []
 
     async def write(self, points: Sequence[Point]) -> None:
-        self.points.extend(points)
+        for point in points:
+            (self.statuses if point.measurement == STATUS_MEASUREMENT else self.points).append(point)
 
     def checks_of(self) -> Counter[str]:
         return Counter(p.tags["device_id"] for p in self.points)
@@ -39,7 +43,13 @@ class FakeMonotonic:
 
 def monitored(device_id: int, port: int, interval: float | None = 10.0) -> MonitoredDevice:
     target = DeviceTarget(
-        device_id, f"d{device_id}", "camera", "127.0.0.1", port, ("HN", "HN-BD", "HN-BD-07")
+        device_id,
+        f"d{device_id}",
+        "camera",
+        "127.0.0.1",
+        port,
+        ("HN", "HN-BD", "HN-BD-07"),
+        site_kinds=("province", "district", "ward"),
     )
     return MonitoredDevice(target, (TcpConnectCheck(timeout_s=1),), interval)
 
@@ -81,7 +91,20 @@ async def test_each_device_runs_once_per_interval_and_writes_tagged_points(liste
     assert sorted(sink.checks_of().values()) == [3, 3, 3]
     point = sink.points[0]
     assert point.measurement == "check_result"
-    assert point.tags["site"] == "HN-BD-07" and point.tags["site_1"] == "HN" and point.tags["check"] == "tcp"
+    assert point.tags == {
+        "device_id": point.tags["device_id"],
+        "device": f"d{point.tags['device_id']}",
+        "kind": "camera",
+        "province": "HN",
+        "district": "HN-BD",
+        "commune": "HN-BD-07",
+        "site": "HN-BD-07",
+        "check": "tcp",
+    }
+    assert Counter(p.tags["device_id"] for p in sink.statuses) == {"1": 3, "2": 3, "3": 3}
+    status = next(p for p in sink.statuses if p.tags["device_id"] == point.tags["device_id"])
+    assert status.tags == {k: v for k, v in point.tags.items() if k != "check"}
+    assert status.fields == {"state": "up", "up": 1, "in_maintenance": False}
     assert point.fields["ok"] is True and point.fields["state"] == "up"
     assert isinstance(point.fields["latency_ms"], float)
     assert max(scheduler.stats.lags_s) <= 1.0, "due devices start within one tick"
@@ -120,6 +143,8 @@ async def test_failure_is_retried_fast_and_confirmed_within_one_interval(listene
     assert waited <= 60 + 2 * 2 + 1, "first failure within one interval, then two quick retries"
     failed = [p for p in sink.points if p.fields["ok"] is False]
     assert failed[0].fields["error"] == "unreachable"
+    states = [(p.fields["state"], p.fields["up"]) for p in sink.statuses]
+    assert list(dict.fromkeys(states)) == [("up", 1), ("soft_down", 0), ("down", 0)]
 
     await service.restore()
     waited = 0

@@ -92,10 +92,20 @@ async def test_forged_unknown_and_malformed_messages_end_as_dead_letters_and_goo
 
     await wait_until(settled)
     await asyncio.sleep(0.3)  # anything forged would have arrived by now
-    assert sorted([(dict(p.tags), dict(p.fields)) for p in sink.points], key=str) == [
-        ({"device_id": str(a), "unit_level": "m"}, {"level": 1.25}),
-        ({"device_id": str(a)}, {"pump_on": True}),
+    assert sorted([(p.tags.get("unit_level"), dict(p.fields)) for p in sink.points], key=str) == [
+        ("m", {"level": 1.25}),
+        (None, {"pump_on": True}),
     ]
+    for point in sink.points:  # the device's tags (docs/telemetry.md): a commune at the root of this tree
+        device_tags = {k: v for k, v in point.tags.items() if k != "unit_level"}
+        assert device_tags == {
+            "device_id": str(a),
+            "device": device_tags["device"],
+            "kind": "sensor",
+            "commune": "X1",
+            "site": "X1",
+        }
+        assert device_tags["device"].startswith("sensor-")
     letters = await list_dead_letters(sessions)
     by_payload = {letter.payload_base64: letter for letter in letters}
     assert len(letters) == len(bad) + 1
@@ -146,9 +156,10 @@ async def test_file_import_stores_accepted_records_through_the_sink_and_reports_
         now=1.79e9,
         sink=sink,
     )
-    assert [(p.tags, p.fields, p.time_ns) for p in sink.points] == [
-        ({"device_id": str(device), "unit_level": "m"}, {"level": 1.5}, 1790 * 10**15)
+    assert [(p.tags["unit_level"], p.fields, p.time_ns) for p in sink.points] == [
+        ("m", {"level": 1.5}, 1790 * 10**15)
     ]
+    assert (sink.points[0].tags["device_id"], sink.points[0].tags["commune"]) == (str(device), "X1")
     assert [(item, r.reason) for item, r in result.rejected] == [(2, RejectReason.UNKNOWN_UNIT)]
     unknown = await import_payloads(
         split_payloads(lines),
@@ -204,6 +215,8 @@ async def test_status_will_message_becomes_a_point_but_a_replayed_retained_statu
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert _statuses(sink) == [True, False]
+    status_tags = [p.tags for p in sink.points if p.measurement == "sensor_status"]
+    assert all(t["device_id"] == str(device) and t["commune"] == "X1" for t in status_tags)
 
 
 async def _received(service: IngestService) -> bool:
@@ -211,7 +224,7 @@ async def _received(service: IngestService) -> bool:
 
 
 def _statuses(sink: RecordingSink) -> list[object]:
-    return [p.fields["online"] for p in sink.points if p.measurement == "device_status"]
+    return [p.fields["online"] for p in sink.points if p.measurement == "sensor_status"]
 
 
 async def _has_status(sink: RecordingSink, expected: list[bool]) -> bool:

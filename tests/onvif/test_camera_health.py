@@ -23,6 +23,7 @@ def _target(port: int, password: str = RTSP_PASSWORD) -> DeviceTarget:
         address="127.0.0.1",
         port=port,
         site_codes=("34", "34.D1", "34.D1.C7"),
+        site_kinds=("province", "district", "ward"),
         protocols=("onvif",),
         credential=UsernamePasswordCredential(username=RTSP_USER, password=SecretStr(password)),
     )
@@ -37,13 +38,24 @@ async def test_healthy_camera_reports_up_with_clock_offset(fleet, rtsp_server):
     )
     [point] = await CameraHealthCollector(rtsp_timeout_s=20).collect(_target(cam.port))
     assert point.measurement == "camera_health"
-    assert point.tags == {"device_id": "4711", "site": "34.D1.C7", "site_path": "34/34.D1/34.D1.C7"}
+    assert point.tags == {
+        "device_id": "4711",
+        "device": "Ngã tư Lê Lợi",
+        "kind": "camera",
+        "province": "34",
+        "district": "34.D1",
+        "commune": "34.D1.C7",
+        "site": "34.D1.C7",
+    }
     assert point.fields["onvif_up"] == 1
     assert point.fields["rtsp_up"] == 1
     assert point.fields["clock_offset_s"] == pytest.approx(95, abs=2)
     assert isinstance(point.fields["probe_ms"], float) and point.fields["probe_ms"] > 0
     line = encode_point(point)  # what the telemetry writer will send
-    assert line.startswith("camera_health,device_id=4711,site=34.D1.C7,site_path=34/34.D1/34.D1.C7 ")
+    assert line.startswith(
+        r"camera_health,commune=34.D1.C7,device=Ngã\ tư\ Lê\ Lợi,device_id=4711,district=34.D1,"
+        "kind=camera,province=34,site=34.D1.C7 "
+    )
     assert "onvif_up=1i" in line and "rtsp_up=1i" in line
 
 

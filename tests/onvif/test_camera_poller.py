@@ -72,11 +72,20 @@ async def test_onboarded_cameras_yield_camera_health_and_retired_or_keyless_ones
     assert (summary.devices, summary.ok, summary.failed) == (1, 1, 0)
     assert f"device {keyless_id} (cam-keyless) has onvif but no usable credential" in caplog.text
     [health] = [p for p in sink.points if p.measurement == "camera_health"]
-    assert health.tags == {"device_id": str(ids["cam-live"]), "site": "TB-VT", "site_path": "TB/TB-VT"}
+    assert health.tags == {
+        "device_id": str(ids["cam-live"]),
+        "device": "cam-live",
+        "kind": "camera",
+        "province": "TB",
+        "district": "TB-VT",
+        "site": "TB-VT",
+    }
     assert (health.fields["onvif_up"], health.fields["rtsp_up"]) == (1, 1)
     assert any(
         p.measurement == "collector_cycle" and p.tags == {"collector": "camera_health"} for p in sink.points
     )
+    [poll] = [p for p in sink.points if p.measurement == "collector_poll"]
+    assert poll.tags == {"collector": "camera_health", **health.tags}
     assert SERVICES["cameras"].__name__ == "cameras_service"
 
 

@@ -56,7 +56,15 @@ async def set_values(port: int, **values: int) -> None:
 
 def target(device_id: int, port: int, credential, sites=("VN-HN", "HN-BD")) -> DeviceTarget:
     return DeviceTarget(
-        device_id, f"dev{device_id}", "switch", "127.0.0.1", port, sites, ("snmp",), credential
+        device_id,
+        f"dev{device_id}",
+        "switch",
+        "127.0.0.1",
+        port,
+        sites,
+        ("snmp",),
+        credential,
+        site_kinds=("province", "district")[: len(sites)],
     )
 
 
@@ -72,7 +80,15 @@ async def test_rates_survive_wrap_and_restart_without_spikes(snmpsim: Agent) -> 
         await runner.run_once([wrap])
         (first,) = sink.last("snmp_interface")
         assert first.fields == {"oper_up": 1}  # no rate from a single sample
-        assert first.tags == {"device_id": "7", "site_0": "VN-HN", "site_1": "HN-BD", "if_name": "eth0"}
+        assert first.tags == {
+            "device_id": "7",
+            "device": "dev7",
+            "kind": "switch",
+            "province": "VN-HN",
+            "district": "HN-BD",
+            "site": "HN-BD",
+            "if_name": "eth0",
+        }
 
         # 32-bit wrap: 1000 octets to the top, 500 after it -> 1500 octets in 10 s
         await set_values(snmpsim.port, in_octets=500, out_octets=1350, in_errors=30, uptime=2000)

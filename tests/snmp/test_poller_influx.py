@@ -55,6 +55,11 @@ async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_d
         await create_site(
             session, ADMIN, SiteCreate(code="TB-VT", name="Vũ Thư", kind=SiteKind.DISTRICT, parent_code="TB")
         )
+        await create_site(
+            session,
+            ADMIN,
+            SiteCreate(code="TB-VT-TH", name="Xã Tân Hòa", kind=SiteKind.COMMUNE, parent_code="TB-VT"),
+        )
         async with SnmpClient() as client:
             credential = community("linux-full-walk")
             result = await probe(client, SnmpEndpoint("127.0.0.1", credential, port=snmpsim.port, timeout=1))
@@ -68,7 +73,7 @@ async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_d
             DeviceCreate(
                 name="vt-dead",
                 kind=DeviceKind.SWITCH,
-                site_code="TB-VT",
+                site_code="TB-VT-TH",
                 address="127.0.0.1",
                 port=free_port(socket.SOCK_DGRAM),
                 protocols=[Protocol.SNMP],
@@ -86,6 +91,7 @@ async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_d
         poller = SnmpPoller(platform, client, writer)
         targets = {t.device_id: t for t in await poller.targets()}
         assert targets[switch_id].site_codes == ("TB", "TB-VT")
+        assert targets[dead_id].site_kinds == ("province", "district", "commune")
         assert targets[switch_id].credential is not None
         first = await poller.run_once()
         await asyncio.sleep(0.3)
@@ -98,8 +104,25 @@ async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_d
     values = rows[0]["values"]
     assert len(values) == 2 and values[0][1] == 1
     assert values[1][2] is not None and values[1][2] >= 0  # a rate from the second poll
-    health = influxdb.query("SELECT up FROM device_health GROUP BY device_id, site_0, site_1")
-    up_by_device = {s["tags"]["device_id"]: [v[1] for v in s["values"]] for s in health}
-    assert up_by_device == {str(switch_id): [1, 1], str(dead_id): [0, 0]}
-    assert all(s["tags"]["site_0"] == "TB" and s["tags"]["site_1"] == "TB-VT" for s in health)
+    health = influxdb.query(
+        "SELECT up FROM device_health WHERE province = 'TB' GROUP BY district, commune, device_id, device, kind"
+    )
+    up_by_place = {
+        tuple(s["tags"][k] for k in ("district", "commune", "device_id", "device", "kind")): [
+            v[1] for v in s["values"]
+        ]
+        for s in health
+    }
+    assert up_by_place == {
+        ("TB-VT", "", str(switch_id), "vt-core", "other"): [1, 1],  # on the district itself: no commune
+        ("TB-VT", "TB-VT-TH", str(dead_id), "vt-dead", "switch"): [0, 0],
+    }
+    interfaces = influxdb.query(
+        "SELECT count(oper_up) FROM snmp_interface WHERE district = 'TB-VT' GROUP BY site, device_id"
+    )
+    assert [(s["tags"]["site"], s["tags"]["device_id"]) for s in interfaces] == [("TB-VT", str(switch_id))]
+    polls = influxdb.query(
+        "SELECT count(up) FROM collector_poll WHERE commune = 'TB-VT-TH' GROUP BY collector, device_id"
+    )
+    assert [(s["tags"]["collector"], s["tags"]["device_id"]) for s in polls] == [("snmp", str(dead_id))]
     assert influxdb.count("collector_cycle", "devices") == 2
