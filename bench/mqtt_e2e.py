@@ -192,6 +192,7 @@ class Run:
     seconds: float = 0.0
     cpu_s: float = 0.0
     peak_rss: int = 0
+    idle_rss: int = 0
     publish_rate: float = 0.0
     recovery_s: float | None = None
     failed_attempts: int | None = None
@@ -353,6 +354,8 @@ def run_stack(rig: Rig, stack: str, messages: int, outage: float | None) -> Run:
     result = Run(stack)
     try:
         cpu0 = sampler.cpu()
+        time.sleep(0.2)
+        result.idle_rss = sampler.peak_rss
         t0 = time.monotonic()
         go.write_text("go")
         sent = (messages // rig.generators) * rig.generators
@@ -448,12 +451,12 @@ def main(messages: int, sensors: int, generators: int, outage: float, stacks: li
         f"{messages:,} messages from {sensors} sensors ({generators} generator processes), "
         "platform JSON format, QoS 1"
     )
-    header = ["stack", "msg/s", "pub msg/s", "CPU µs/msg", "peak RSS MiB", "stored/sent"]
+    header = ["stack", "msg/s", "pub msg/s", "CPU µs/msg", "idle RSS MiB", "peak RSS MiB", "stored/sent"]
     print("".join(f"{h:>14}" for h in header))
     for run in throughput:
         stored = "-" if run.stack == "paho" else f"{run.stored}/{run.sent}"
         cells = [run.stack, f"{run.rate:,.0f}", f"{run.publish_rate:,.0f}", f"{run.cpu_us:.1f}",
-                 f"{run.peak_rss / 2**20:.0f}", stored]  # fmt: skip
+                 f"{run.idle_rss / 2**20:.0f}", f"{run.peak_rss / 2**20:.0f}", stored]  # fmt: skip
         print("".join(f"{c:>14}" for c in cells) + ("  " + "; ".join(run.notes) if run.notes else ""))
     print(f"InfluxDB SIGKILLed once a quarter was stored, restarted after {outage:.0f} s:")
     header = ["stack", "stored/sent", "lost", "recovery s", "failed tries", "peak RSS MiB"]

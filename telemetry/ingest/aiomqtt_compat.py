@@ -10,7 +10,7 @@
    the bench profile). :func:`enable_fast_reads` serves paho's reads from a 64 KiB buffer and lets
    one readiness event drain every packet already received (bounded, then continued on the next
    loop turn). paho's per-packet debug logging is turned off too (errors still surface through
-   aiomqtt as ``MqttError``).
+   aiomqtt as ``MqttError``), and so is its per-message walk of per-topic callbacks (we add none).
 2. Taking the messages already received without awaiting each one: ``async for`` over
    ``client.messages`` creates a task and an ``asyncio.wait`` per message, which in the bench cost
    more than parsing the payload. The first message of a batch is still awaited the public way (it
@@ -84,6 +84,18 @@ def enable_fast_reads(client: aiomqtt.Client) -> None:
         return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     mqtt.loop_read = loop_read  # type: ignore[method-assign]
+    mqtt._on_message_filtered = _NO_TOPIC_CALLBACKS  # type: ignore[assignment]
+
+
+class _NoTopicCallbacks:
+    """paho matches every message's topic against per-topic callbacks; the ingest registers none
+    (``message_callback_add`` is never called), so the tree walk per message is skipped."""
+
+    def iter_match(self, topic: str) -> tuple[()]:
+        return ()
+
+
+_NO_TOPIC_CALLBACKS = _NoTopicCallbacks()
 
 
 def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
