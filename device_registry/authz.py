@@ -9,6 +9,7 @@ Sites themselves are public administrative data: every authenticated user may re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, true
 
@@ -24,6 +25,9 @@ class Principal:
     scope_site_id: int | None = None
     scope_path: str | None = None
     scope_frozen: bool = False
+    token_id: int | None = None
+    token_expires_at: datetime | None = None
+    """The API token this request authenticated with: tokens it mints never outlive it."""
 
     @classmethod
     def system(cls, name: str) -> Principal:
@@ -59,6 +63,12 @@ class Principal:
         if self.scope_frozen:
             return False
         return site.path.startswith(self.scope_path or "")
+
+    def covers(self, site: Site | None) -> bool:
+        """May this principal see and use what belongs to ``site`` (None: the whole registry)?"""
+        if self.unscoped:
+            return True
+        return site is not None and self.site_in_scope(site)
 
     def check_site_writable(self, site: Site, *, what: str = "devices") -> None:
         """Engineers write only inside their subtree; frozen scopes accept no new placements."""

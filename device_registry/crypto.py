@@ -5,10 +5,13 @@ The key comes from settings (``IOC_SECRET_KEY``) or the key file in IOC_HOME wri
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
 from device_registry.credentials import Credential, credential_from_json, credential_to_json
@@ -22,10 +25,17 @@ class SecretBox:
     def __init__(self, key: SecretStr) -> None:
         try:
             self._fernet = Fernet(key.get_secret_value().encode())
+            self._key = base64.urlsafe_b64decode(key.get_secret_value().encode())
         except (ValueError, TypeError) as error:
             raise SecretBoxError(
                 "the secret key is not a valid Fernet key (32 url-safe base64 bytes)"
             ) from error
+
+    def derive(self, purpose: str) -> Fernet:
+        """A Fernet of its own for another use of the platform secret (page sessions), via HKDF-SHA256:
+        a value sealed for one purpose never opens as another."""
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(self._key)
+        return Fernet(base64.urlsafe_b64encode(key))
 
     def seal(self, credential: Credential) -> bytes:
         return self._fernet.encrypt(credential_to_json(credential))

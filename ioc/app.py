@@ -10,15 +10,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from device_registry.api import registry_router
 from device_registry.api.deps import CurrentPrincipal, RegistryRuntime
+from device_registry.api.devices import IMPORT_PATH
 from device_registry.api.errors import install_error_handlers
+from ioc.body_limit import BodyLimitMiddleware
 from ioc.mqtt_broker import push_credentials
 from ioc.runtime import Platform
 from ioc.settings import Settings
+from ioc.web.docs import install_docs
+from ioc.web.pages import install_pages
 from monitors.alerting.api import router as alerts_router
 from monitors.api import monitors_router
+from monitors.status_queries import SqlDeviceStates
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
 from provisioning.snmp import api as snmp_api
+from provisioning.targets import TargetPolicy
 from telemetry import metrics as telemetry_metrics
 from telemetry.ingest.api import router as deadletters_router
 
@@ -33,7 +39,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         owned = platform is None
         current = platform or Platform.open(settings)
         app.state.platform = current
-        app.state.registry = RegistryRuntime(sessions=current.sessions, box=current.box)
+        app.state.registry = RegistryRuntime(
+            sessions=current.sessions,
+            box=current.box,
+            states=SqlDeviceStates(),
+            tokens=settings.tokens.lifetime,
+        )
         app.state.mqtt_push = lambda: push_credentials(settings, current.sessions)
         try:
             yield
@@ -46,8 +57,19 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         version="0.1.0",
         description="Device registry and telemetry for provincial smart-city operations centres.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    app.state.snmp_targets = TargetPolicy.of(settings.snmp.allowed_networks)
+    app.state.onvif_targets = TargetPolicy.of(settings.onvif.allowed_networks)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.api.max_body_bytes,
+        larger={("POST", IMPORT_PATH): settings.api.max_import_bytes},
+    )
+    install_docs(app)
+    install_pages(app)
     app.include_router(registry_router())
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(monitors_router())

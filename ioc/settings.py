@@ -8,10 +8,11 @@ Sources, highest first: environment (``IOC_`` prefix, ``__`` for nested fields),
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -20,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from device_registry.services.users import TokenLifetime
 from monitors.alerting.config import AlertingSettings
 from monitors.config import MonitorSettings
 from provisioning.mqtt.url import MqttUrl
@@ -47,12 +49,44 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     page_size_max: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, le=1024**3, description="Largest request body (413 beyond it)."
+    )
+    max_import_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest body of an authenticated POST /api/v1/devices/import.",
+    )
+
+
+class TokenSettings(BaseSettings):
+    """Every API token expires (``ioc users token --expires``, ``POST /me/tokens``)."""
+
+    default_lifetime_days: int = Field(default=90, ge=1, le=3650, description="When none is asked for.")
+    max_lifetime_days: int = Field(default=365, ge=1, le=3650, description="Never longer.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TokenSettings:
+        if self.default_lifetime_days > self.max_lifetime_days:
+            raise ValueError("default_lifetime_days must not exceed max_lifetime_days")
+        return self
+
+    @property
+    def lifetime(self) -> TokenLifetime:
+        return TokenLifetime(
+            timedelta(days=self.default_lifetime_days), timedelta(days=self.max_lifetime_days)
+        )
 
 
 class Settings(BaseSettings):
     # hide_input_in_errors: URLs (database, MQTT) carry passwords; a bad value must not echo them.
     model_config = SettingsConfigDict(
-        env_prefix="IOC_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
+        env_prefix="IOC_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        hide_input_in_errors=True,
+        allow_inf_nan=False,
     )
 
     home: Path = Field(default_factory=default_home)
@@ -64,6 +98,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     api: ApiSettings = Field(default_factory=ApiSettings)
+    tokens: TokenSettings = Field(default_factory=TokenSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     monitors: MonitorSettings = Field(default_factory=MonitorSettings)
     mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(

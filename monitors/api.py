@@ -16,11 +16,12 @@ from device_registry.api.deps import CurrentPrincipal, Session
 from device_registry.authz import Principal
 from device_registry.errors import Forbidden, InvalidInput, NotFound
 from device_registry.models import Device, Role, Site
+from device_registry.schemas.bounds import RowId
 from device_registry.services.sites import resolve_site
-from monitors.maintenance import DEFAULT_TIMEZONE, MaintenanceError, MaintenanceWindow
+from monitors.maintenance import DEFAULT_TIMEZONE, MAX_DURATION_S, MaintenanceError, MaintenanceWindow
 from monitors.maintenance_store import add_window, delete_window, list_windows
 from monitors.models import MaintenanceWindowRow
-from monitors.sla_query import site_sla
+from monitors.sla_query import MAX_PERIOD, site_sla
 
 WINDOW_WRITERS = (Role.ENGINEER, Role.MAINTENANCE)
 
@@ -47,17 +48,17 @@ class SlaPublic(BaseModel):
 
 
 class WindowCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     reason: str = Field(min_length=1, max_length=2000)
     owner: str = Field(min_length=1, max_length=200)
-    device_id: int | None = None
-    site_code: str | None = None
+    device_id: RowId | None = None
+    site_code: str | None = Field(default=None, max_length=64)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     cron: str | None = Field(default=None, max_length=120)
-    duration_s: float | None = None
-    timezone: str = DEFAULT_TIMEZONE
+    duration_s: float | None = Field(default=None, gt=0, le=MAX_DURATION_S)
+    timezone: str = Field(default=DEFAULT_TIMEZONE, min_length=1, max_length=64)
 
 
 class WindowPublic(BaseModel):
@@ -115,6 +116,8 @@ async def sla(
     start, end = _aware(from_, "from"), _aware(to, "to")
     if end <= start:
         raise InvalidInput("to: must be after from", field="to")
+    if end - start > MAX_PERIOD:
+        raise InvalidInput(f"to: the period may span at most {MAX_PERIOD.days} days", field="to")
     root = await _site_in_scope(session, principal, site, "site")
     report = await site_sla(
         session, root.id, start, end, now=datetime.now(UTC), count_unreachable=not exclude_unreachable
@@ -171,7 +174,7 @@ async def create(data: WindowCreate, session: Session, principal: CurrentPrincip
 
 
 @router.delete("/maintenance-windows/{window_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(window_id: int, session: Session, principal: CurrentPrincipal) -> None:
+async def delete(window_id: RowId, session: Session, principal: CurrentPrincipal) -> None:
     principal.require(*WINDOW_WRITERS, action="plan maintenance")
     row = await session.get(MaintenanceWindowRow, window_id)
     if row is None:
@@ -187,6 +190,10 @@ async def delete(window_id: int, session: Session, principal: CurrentPrincipal) 
 
 
 def monitors_router() -> APIRouter:
+    from monitors import outages_api, status_api
+
     outer = APIRouter(prefix="/api/v1")
     outer.include_router(router)
+    outer.include_router(status_api.router)
+    outer.include_router(outages_api.router)
     return outer

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class StatePolicy(BaseModel):
     """Thresholds of the per-device state machine (the soft/hard idea of Icinga's checkables)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     fail_threshold: int = Field(default=3, ge=1, description="consecutive failures: SOFT_DOWN -> DOWN")
     recover_threshold: int = Field(default=2, ge=1, description="consecutive successes: DOWN -> UP")
@@ -32,7 +32,7 @@ class StatePolicy(BaseModel):
 
 
 class MonitorSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     enabled: bool = True
     default: StatePolicy = Field(default_factory=StatePolicy)

@@ -1,12 +1,20 @@
-"""Maintenance windows in the registry database; validated as ``MaintenanceWindow`` before writing."""
+"""Maintenance windows in the registry database; validated as ``MaintenanceWindow`` before writing,
+and again when read back: a row written before a rule existed, or by hand, may no longer mean anything.
+Such a row is logged once and skipped, so one bad window never breaks listing, the SLA or the monitors'
+registry refresh for everyone."""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitors.maintenance import MaintenanceWindow
+from monitors.maintenance import MaintenanceError, MaintenanceWindow
 from monitors.models import MaintenanceWindowRow
+from monitors.stored_rows import report_invalid
+
+log = logging.getLogger(__name__)
 
 
 def _to_window(row: MaintenanceWindowRow) -> MaintenanceWindow:
@@ -43,8 +51,15 @@ async def add_window(session: AsyncSession, window: MaintenanceWindow) -> Mainte
 
 
 async def list_windows(session: AsyncSession) -> list[MaintenanceWindow]:
+    """Every stored window that still validates; the others are logged once and left out."""
     rows = await session.scalars(select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.id))
-    return [_to_window(row) for row in rows]
+    windows = []
+    for row in rows:
+        try:
+            windows.append(_to_window(row))
+        except (MaintenanceError, TypeError, ValueError, OverflowError) as error:
+            report_invalid(log, "maintenance window", row.id, str(error))
+    return windows
 
 
 async def delete_window(session: AsyncSession, window_id: int) -> bool:

@@ -7,8 +7,9 @@ On the registry's one ``Base`` so the single Alembic history covers them (migrat
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 import device_registry.models  # noqa: F401  (devices/sites must be on the metadata for the foreign keys)
@@ -64,7 +65,33 @@ class MaintenanceWindowRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DeviceStatusRow(Base):
+    """A device's current state and the last result of each of its checks, as the monitors last saw it.
+
+    Written by ``monitors.status_store`` in one batched upsert per scheduler tick, read by the status
+    API and page. ``since`` survives a restart of the monitors while the state stays the same.
+    """
+
+    __tablename__ = "monitor_device_status"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    flapping: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
+    root_cause_device_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """``[{"check", "ok", "latency_ms", "reason", "error_kind"}, ...]`` of the last round."""
+
+
 MONITOR_TABLES: list[Table] = [
     Base.metadata.tables[name]
-    for name in ("monitor_outages", "monitor_outage_history", "monitor_maintenance_windows")
+    for name in (
+        "monitor_outages",
+        "monitor_outage_history",
+        "monitor_maintenance_windows",
+        "monitor_device_status",
+    )
 ]

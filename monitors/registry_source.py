@@ -8,6 +8,7 @@ A device's own interval comes from ``attributes["check_interval_s"]`` when set, 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from device_registry.services.sites import resolve_site
 from device_registry.targets import DeviceTarget
 from monitors.checks.defaults import DefaultChecks
 from monitors.scheduler import MonitoredDevice
+from monitors.stored_rows import report_invalid
 from monitors.topology import Topology
 from provisioning.onvif.onboard import stored_stream_uri
 
@@ -41,6 +43,18 @@ class RegistrySnapshot:
     """Stream URIs stored by ONVIF onboarding, for the RTSP check."""
 
 
+MIN_INTERVAL_S, MAX_INTERVAL_S = 1.0, 86_400.0
+
+
+def _valid_interval(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and MIN_INTERVAL_S <= value <= MAX_INTERVAL_S
+    )
+
+
 async def site_tree(session: AsyncSession) -> tuple[dict[int, int | None], dict[int, str]]:
     rows = (await session.execute(select(Site.id, Site.parent_id, Site.code))).all()
     return {r.id: r.parent_id for r in rows}, {r.id: r.code for r in rows}
@@ -60,8 +74,12 @@ async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> 
     intervals, stream_uris = {}, {}
     for d in devices:
         interval = (d.attributes or {}).get(INTERVAL_ATTRIBUTE)
-        if isinstance(interval, int | float) and interval > 0:
-            intervals[d.id] = float(interval)
+        if interval is not None:
+            if _valid_interval(interval):
+                intervals[d.id] = float(interval)
+            else:
+                problem = f"{interval!r} is not a number of seconds in 1..86400"
+                report_invalid(log, "check interval of device", d.id, problem)
         uri = stored_stream_uri(d.attributes)
         if uri is not None:
             stream_uris[d.id] = uri

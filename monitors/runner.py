@@ -25,6 +25,7 @@ from monitors.maintenance_store import list_windows
 from monitors.outage_store import SqlOutageRecorder
 from monitors.registry_source import load_snapshot, monitored_devices
 from monitors.service import MonitoringService
+from monitors.status_store import SqlStatusStore
 from telemetry.sink import Sink
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class RegistryMonitors:
             recorder=SqlOutageRecorder(sessions),
             maintenance=self.calendar,
             clock=clock,
+            status=SqlStatusStore(sessions),
         )
         self._skipped: set[str] = set()
 

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -29,6 +29,7 @@ from device_registry.targets import DeviceTarget
 from monitors.checks.base import Check, CheckResult
 from monitors.events import DeviceState
 from monitors.state import Observation, StateEngine
+from monitors.status_store import DeviceStatus, StatusStore
 from telemetry.points import FieldValue, Point
 from telemetry.sink import Sink
 
@@ -84,9 +85,14 @@ class MonitorScheduler:
         max_concurrency: int = 500,
         check_timeout_s: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
+        status: StatusStore | None = None,
     ) -> None:
+        """``status`` receives each device's state and last results once per tick (the status views)."""
         self._engine = engine
         self._sink = sink
+        self._status = status
+        self._rounds: dict[int, tuple[datetime, list[CheckResult]]] = {}
+        self._status_failing = False
         self._tick_s = tick_s
         self._limit = asyncio.Semaphore(max_concurrency)
         self._check_timeout_s = check_timeout_s
@@ -133,6 +139,7 @@ class MonitorScheduler:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self._flush()
+        await self._flush_status()
 
     # -- registry changes ------------------------------------------------------------------------
 
@@ -201,10 +208,11 @@ class MonitorScheduler:
             task = asyncio.create_task(self._scheduled_run(slot, due))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if self._pending:
-            task = asyncio.create_task(self._flush())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        for due_work, flush in ((self._pending, self._flush), (self._rounds, self._flush_status)):
+            if due_work:
+                task = asyncio.create_task(flush())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def probe(self, device_id: int) -> Observation:
         """Run a device's checks right now (the engine's on-demand parent check); points are kept."""
@@ -293,7 +301,9 @@ class MonitorScheduler:
         self, device: MonitoredDevice, results: Sequence[CheckResult], verdict: Observation | None = None
     ) -> None:
         """``check_result`` points for ``results``; with ``verdict`` (a scheduled evaluation the engine
-        has just observed) also the ``device_status`` point."""
+        has just observed) also the ``device_status`` point. The status store gets the round too."""
+        if self._status is not None:
+            self._rounds[device.target.device_id] = (self._engine.now(), list(results))
         if self._sink is None:
             return
         target = device.target
@@ -341,9 +351,31 @@ class MonitorScheduler:
                 log.warning("writing monitor points works again")
             self._sink_failing = False
 
+    async def _flush_status(self) -> None:
+        """The state is read now, not at check time: an on-demand uplink check is observed after it
+        was buffered, and the row should carry the verdict."""
+        if not self._rounds or self._status is None:
+            return
+        rounds, self._rounds = self._rounds, {}
+        statuses = [
+            DeviceStatus(device_id, self._engine.snapshot(device_id, at), at, results)
+            for device_id, (at, results) in rounds.items()
+        ]
+        try:
+            await self._status.write(statuses)
+        except Exception:
+            if not self._status_failing:
+                log.exception("writing the status of %d device(s) failed; next round retries", len(statuses))
+            self._status_failing = True
+        else:
+            if self._status_failing:
+                log.warning("writing device status works again")
+            self._status_failing = False
+
     async def wait_idle(self) -> None:
         """Until no check or flush is in flight (tests and benches)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         with contextlib.suppress(Exception):
             await self._flush()
+            await self._flush_status()

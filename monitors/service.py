@@ -19,6 +19,7 @@ from monitors.config import MonitorSettings
 from monitors.events import EventSink
 from monitors.scheduler import MonitoredDevice, MonitorScheduler
 from monitors.state import MaintenanceOracle, OutageRecorder, StateEngine
+from monitors.status_store import StatusStore
 from monitors.topology import Topology
 from telemetry.sink import Sink
 
@@ -38,6 +39,7 @@ class MonitoringService:
         maintenance: MaintenanceOracle | None = None,
         topology: Topology | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        status: StatusStore | None = None,
     ) -> None:
         self.settings = settings
         self.engine = StateEngine(
@@ -56,6 +58,7 @@ class MonitoringService:
             tick_s=settings.tick_s,
             max_concurrency=settings.max_concurrency,
             check_timeout_s=settings.check_timeout_s * 2,
+            status=status,
         )
         self.engine.parent_checker = self.scheduler.probe
         self.engine.recheck_hint = self.scheduler.recheck

@@ -6,7 +6,8 @@ whole period, under its current site); outages are their own records whatever si
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,9 @@ from monitors.maintenance_store import list_windows
 from monitors.outage_store import load_outages
 from monitors.registry_source import by_kind, devices_under_site, site_tree
 from monitors.sla import SlaReport, sla_report
+
+MAX_PERIOD = timedelta(days=366)
+"""A year's report (a leap year's too); longer ones are several reports."""
 
 
 async def site_sla(
@@ -31,6 +35,8 @@ async def site_sla(
         raise ValueError("from/to: must be timezone-aware")
     if end <= start:
         raise ValueError("to: must be after from")
+    if end - start > MAX_PERIOD:
+        raise ValueError(f"to: the period may span at most {MAX_PERIOD.days} days")
     root, devices = await devices_under_site(session, site_ref)
     ids = [d.device_id for d in devices]
     outages = await load_outages(session, start, end, ids) if ids else []
@@ -40,6 +46,17 @@ async def site_sla(
     )
     groups: dict[str, list[int]] = {f"site {root.code}": ids}
     groups.update({f"kind {kind}": members for kind, members in by_kind(devices).items()})
-    return sla_report(
-        groups, outages, calendar.intervals_for, start, end, now=now, count_unreachable=count_unreachable
-    )
+
+    def compute() -> SlaReport:
+        return sla_report(
+            groups,
+            outages,
+            calendar.report_lookup(start, end),
+            start,
+            end,
+            now=now,
+            count_unreachable=count_unreachable,
+        )
+
+    # Cron arithmetic over a long period takes seconds: never on the loop that serves API and monitors.
+    return await asyncio.to_thread(compute)

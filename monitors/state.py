@@ -91,9 +91,22 @@ class _Device:
     root_cause: int | None = None
     flapping: bool = False
     changes: deque[datetime] = field(default_factory=deque)
+    since: datetime | None = None
+    """When ``state`` was entered (None while UNKNOWN)."""
     affected: set[int] = field(default_factory=set)
     """Every device attributed to this one during its current outage (the root outage's count)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSnapshot:
+    """A device's condition at one moment, for the status store (what the status page shows)."""
+
+    state: DeviceState
+    since: datetime | None
+    flapping: bool
+    root_cause: int | None
+    in_maintenance: bool
 
 
 class StateEngine:
@@ -175,6 +188,16 @@ class StateEngine:
     def outage_of(self, device_id: int) -> int | None:
         rec = self._devices.get(device_id)
         return rec.outage_id if rec else None
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def snapshot(self, device_id: int, at: datetime) -> DeviceSnapshot:
+        rec = self._devices.get(device_id)
+        in_maintenance = bool(self.maintenance and self.maintenance.covers(device_id, at))
+        if rec is None:
+            return DeviceSnapshot(DeviceState.UNKNOWN, None, False, None, in_maintenance)
+        return DeviceSnapshot(rec.state, rec.since, rec.flapping, rec.root_cause, in_maintenance)
 
     def retrying(self, device_id: int) -> bool:
         """True while a change awaits confirmation (a failure while SOFT_DOWN, a first success while
@@ -320,6 +343,7 @@ class StateEngine:
         if previous is new:
             return
         rec.state = new
+        rec.since = now
         if DeviceState.DOWN in (previous, new) and previous is not DeviceState.UNKNOWN:
             rec.changes.append(now)
 

@@ -7,4 +7,4 @@ bash scripts/bootstrap.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --diff . | head -50; exit 1; }
 .venv/bin/mypy .
-.venv/bin/pytest "$@"
+.venv/bin/pytest -n 2 "$@"

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from device_registry.api.deps import CurrentPrincipal, Session
 from device_registry.queries.audit import AuditFilter, list_audit
+from device_registry.schemas.bounds import Offset, RowId
 from device_registry.schemas.common import Page
 from device_registry.schemas.users import AuditPublic
 
@@ -17,12 +18,12 @@ async def list_(
     session: Session,
     principal: CurrentPrincipal,
     object_type: str | None = None,
-    object_id: int | None = None,
+    object_id: RowId | None = None,
     actor: str | None = None,
     action: str | None = None,
     since: datetime | None = None,
     limit: int = 50,
-    offset: int = 0,
+    offset: Offset = 0,
 ) -> Page[AuditPublic]:
     """Admins only: entries name devices and users outside any one scope."""
     principal.require_admin("read the audit log")

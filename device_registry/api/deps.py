@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
-from device_registry.services.users import authenticate
+from device_registry.queries.devices import DeviceStateSource
+from device_registry.services.users import TokenLifetime, authenticate
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class RegistryRuntime:
 
     sessions: async_sessionmaker[AsyncSession]
     box: SecretBox
+    states: DeviceStateSource | None = None
+    """Device states for the device views (the monitors' store); None: devices carry no state."""
+    tokens: TokenLifetime = field(default_factory=TokenLifetime)
 
 
 def runtime(request: Request) -> RegistryRuntime:

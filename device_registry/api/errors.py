@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +20,18 @@ def install_error_handlers(app: FastAPI) -> None:
                 "errors": [{"line": e.line, "field": e.field, "message": e.message} for e in error.errors],
             },
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        """FastAPI's default echoes each bad ``input``: a password sent in the wrong shape would come
+        back in the answer, and a NaN or Infinity makes the JSON encoder fail (a 500 instead of a 422)."""
+        problems = [
+            {"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")}
+            for e in error.errors()
+        ]
+        first = problems[0]["loc"] if problems else []
+        field = ".".join(str(p) for p in first if p not in ("body", "query", "path")) or None
+        return JSONResponse(status_code=422, content={"detail": problems, "field": field})
 
     @app.exception_handler(RegistryError)
     async def _registry_error(_: Request, error: RegistryError) -> JSONResponse:

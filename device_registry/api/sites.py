@@ -6,6 +6,7 @@ from device_registry.api.deps import CurrentPrincipal, Session
 from device_registry.errors import NotFound
 from device_registry.models import Site, SiteKind
 from device_registry.queries.sites import SiteFilter, list_sites, site_views
+from device_registry.schemas.bounds import Offset, RowId
 from device_registry.schemas.common import Page
 from device_registry.schemas.sites import SiteClose, SiteCreate, SitePublic, SiteUpdate
 from device_registry.services import sites as service
@@ -13,7 +14,7 @@ from device_registry.services import sites as service
 router = APIRouter(prefix="/sites", tags=["sites"])
 
 
-async def _get(session: Session, site_id: int) -> Site:
+async def _get(session: Session, site_id: RowId) -> Site:
     site = await session.get(Site, site_id)
     if site is None:
         raise NotFound(f"no site with id {site_id}", field="site_id")
@@ -29,7 +30,7 @@ async def list_(
     kind: SiteKind | None = None,
     include_closed: bool = False,
     limit: int = 100,
-    offset: int = 0,
+    offset: Offset = 0,
 ) -> Page[SitePublic]:
     flt = SiteFilter(under=under, search=search, kind=kind, include_closed=include_closed)
     return await list_sites(session, flt, min(max(limit, 1), 1000), max(offset, 0))
@@ -43,19 +44,21 @@ async def create(data: SiteCreate, session: Session, principal: CurrentPrincipal
 
 
 @router.get("/{site_id}", response_model=SitePublic)
-async def get(site_id: int, session: Session, _: CurrentPrincipal) -> SitePublic:
+async def get(site_id: RowId, session: Session, _: CurrentPrincipal) -> SitePublic:
     return (await site_views(session, [await _get(session, site_id)]))[0]
 
 
 @router.patch("/{site_id}", response_model=SitePublic)
-async def update(site_id: int, data: SiteUpdate, session: Session, principal: CurrentPrincipal) -> SitePublic:
+async def update(
+    site_id: RowId, data: SiteUpdate, session: Session, principal: CurrentPrincipal
+) -> SitePublic:
     site = await service.update_site(session, principal, await _get(session, site_id), data)
     await session.commit()
     return (await site_views(session, [site]))[0]
 
 
 @router.post("/{site_id}/close", response_model=SitePublic)
-async def close(site_id: int, data: SiteClose, session: Session, principal: CurrentPrincipal) -> SitePublic:
+async def close(site_id: RowId, data: SiteClose, session: Session, principal: CurrentPrincipal) -> SitePublic:
     site = await _get(session, site_id)
     successor = (
         await service.resolve_site(session, data.successor_code, field="successor_code")

@@ -39,17 +39,32 @@ class Lifecycle(enum.StrEnum):
     RETIRED = "retired"
 
 
+PRIVATE_PREFIX = "device/"
+"""``device/N`` is device N's own credential: no other device may ever reference it."""
+
+
 class Credential(Base):
-    """A named credential; ``secret`` is the Fernet token of the whole typed credential as JSON."""
+    """A named credential; ``secret`` is the Fernet token of the whole typed credential as JSON.
+
+    A shared credential belongs to ``site_id``: only devices in that subtree may use it, and only users
+    whose scope covers that site may list or reference it. ``site_id`` NULL is a registry-wide
+    credential, for unscoped users only. A private one (``device/N``) has no site: its device owns it."""
 
     __tablename__ = "credentials"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     protocol: Mapped[str] = mapped_column(String(16))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     secret: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def private_owner(self) -> int | None:
+        """The device id of a private credential, else None."""
+        rest = self.name.removeprefix(PRIVATE_PREFIX)
+        return int(rest) if rest != self.name and rest.isdigit() else None
 
 
 class Device(Base):

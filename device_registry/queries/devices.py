@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
@@ -18,7 +19,13 @@ from device_registry.models import (
     Site,
 )
 from device_registry.schemas.common import Page
-from device_registry.schemas.devices import DevicePublic, SiteHistoryPublic, SiteRef
+from device_registry.schemas.devices import (
+    DevicePublic,
+    DeviceStatePublic,
+    OperState,
+    SiteHistoryPublic,
+    SiteRef,
+)
 from device_registry.services.sites import resolve_site
 from device_registry.text import like_pattern
 
@@ -49,6 +56,19 @@ async def links_of(session: AsyncSession, device_ids: Sequence[int]) -> Links:
     return links
 
 
+class DeviceStateSource(Protocol):
+    """Where device states come from: the monitors' store, wired by the composition root (``ioc``),
+    since the registry must not import the monitors."""
+
+    async def states(
+        self, session: AsyncSession, devices: Sequence[Device]
+    ) -> dict[int, DeviceStatePublic]: ...
+
+    def clause(self, states: Sequence[OperState]) -> ColumnElement[bool]:
+        """SQL condition: the device is in one of ``states``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceFilter:
     site: str | None = None
@@ -57,6 +77,7 @@ class DeviceFilter:
     tag: str | None = None
     vendor: str | None = None
     search: str | None = None
+    state: ColumnElement[bool] | None = None
 
 
 async def filtered(session: AsyncSession, principal: Principal, flt: DeviceFilter) -> Select[Device]:
@@ -74,6 +95,8 @@ async def filtered(session: AsyncSession, principal: Principal, flt: DeviceFilte
         query = query.where(func.lower(Device.vendor) == flt.vendor.lower())
     if flt.tag:
         query = query.where(Device.id.in_(select(DeviceTag.device_id).where(DeviceTag.tag == flt.tag)))
+    if flt.state is not None:
+        query = query.where(flt.state)
     if flt.search:
         pattern = like_pattern(flt.search)
         query = query.where(
@@ -86,10 +109,14 @@ async def filtered(session: AsyncSession, principal: Principal, flt: DeviceFilte
     return query
 
 
-async def device_views(session: AsyncSession, devices: Sequence[Device]) -> list[DevicePublic]:
-    """Public shapes for a page of devices: one batched query each for tags, uplinks, sites, credentials."""
+async def device_views(
+    session: AsyncSession, devices: Sequence[Device], states: DeviceStateSource | None = None
+) -> list[DevicePublic]:
+    """Public shapes for a page of devices: one batched query each for tags, uplinks, sites, credentials
+    (and states, when a source is given)."""
     if not devices:
         return []
+    state_of = await states.states(session, devices) if states is not None else {}
     links = await links_of(session, [d.id for d in devices])
     site_ids = {d.site_id for d in devices}
     sites = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_(site_ids)))).all()}
@@ -131,18 +158,24 @@ async def device_views(session: AsyncSession, devices: Sequence[Device]) -> list
                 attributes=dict(d.attributes or {}),
                 created_at=d.created_at,
                 updated_at=d.updated_at,
+                state=state_of.get(d.id),
             )
         )
     return views
 
 
 async def list_devices(
-    session: AsyncSession, principal: Principal, flt: DeviceFilter, limit: int = 50, offset: int = 0
+    session: AsyncSession,
+    principal: Principal,
+    flt: DeviceFilter,
+    limit: int = 50,
+    offset: int = 0,
+    states: DeviceStateSource | None = None,
 ) -> Page[DevicePublic]:
     query = await filtered(session, principal, flt)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (await session.scalars(query.order_by(Device.id).limit(limit).offset(offset))).all()
-    return Page(items=await device_views(session, rows), total=total, limit=limit, offset=offset)
+    return Page(items=await device_views(session, rows, states), total=total, limit=limit, offset=offset)
 
 
 async def site_history(session: AsyncSession, device_id: int) -> list[SiteHistoryPublic]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 from datetime import datetime
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from device_registry.credentials import Credential
 from device_registry.models import DeviceKind, Lifecycle, Protocol
+from device_registry.schemas.bounds import RowId
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -38,7 +40,7 @@ def check_tags(values: list[str]) -> list[str]:
 class DeviceDetails(BaseModel):
     """What probes fill in and people may correct; shared by create, update and import rows."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     vendor: str | None = Field(default=None, max_length=128)
     model: str | None = Field(default=None, max_length=128)
@@ -63,12 +65,12 @@ class DeviceCreate(_DeviceFields):
     name: str = Field(min_length=1, max_length=255)
     kind: DeviceKind
     site_code: str | None = None
-    site_id: int | None = None
+    site_id: RowId | None = None
     address: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     protocols: list[Protocol] = []
-    uplink_ids: list[int] = []
-    tags: list[str] = []
+    uplink_ids: list[RowId] = Field(default=[], max_length=64)
+    tags: list[str] = Field(default=[], max_length=64)
     lifecycle: Lifecycle = Lifecycle.ACTIVE
     credential: Credential | None = None
     credential_ref: str | None = None
@@ -86,12 +88,12 @@ class DeviceUpdate(_DeviceFields):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     kind: DeviceKind | None = None
     site_code: str | None = None
-    site_id: int | None = None
+    site_id: RowId | None = None
     address: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     protocols: list[Protocol] | None = None
-    uplink_ids: list[int] | None = None
-    tags: list[str] | None = None
+    uplink_ids: list[RowId] | None = Field(default=None, max_length=64)
+    tags: list[str] | None = Field(default=None, max_length=64)
     lifecycle: Lifecycle | None = None
     credential: Credential | None = None
     credential_ref: str | None = None
@@ -116,6 +118,37 @@ class SiteRef(BaseModel):
     open: bool
 
 
+class OperState(enum.StrEnum):
+    """A device's state as operations see it: the monitors' state, with maintenance and flapping on top."""
+
+    UP = "up"
+    SOFT_DOWN = "soft_down"
+    DOWN = "down"
+    UNREACHABLE = "unreachable"
+    FLAPPING = "flapping"
+    MAINTENANCE = "maintenance"
+    UNKNOWN = "unknown"
+
+
+class CheckResultPublic(BaseModel):
+    check: str
+    ok: bool
+    latency_ms: float | None
+    reason: str
+    error_kind: str | None
+
+
+class DeviceStatePublic(BaseModel):
+    """Filled by the monitors (``monitors/status_queries.py``); ``unknown`` until a device is checked."""
+
+    state: OperState
+    since: datetime | None
+    checked_at: datetime | None
+    reason: str
+    root_cause_device_id: int | None
+    checks: list[CheckResultPublic]
+
+
 class DevicePublic(BaseModel):
     id: int
     name: str
@@ -137,6 +170,7 @@ class DevicePublic(BaseModel):
     attributes: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    state: DeviceStatePublic | None = None
 
 
 class SiteHistoryPublic(BaseModel):
@@ -151,10 +185,17 @@ class CredentialCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[\w.:/@-]+$")
     credential: Credential
+    site_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Owning site: only devices in its subtree may use the credential. Default: your "
+        "scope site; for unscoped users, none (registry-wide).",
+    )
 
 
 class CredentialPublic(BaseModel):
     id: int
     name: str
     protocol: str
+    site_code: str | None
     created_at: datetime

@@ -5,13 +5,11 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from device_registry.models import SiteKind
-
-_Lat = Field(default=None, ge=-90, le=90)
-_Lon = Field(default=None, ge=-180, le=180)
+from device_registry.schemas.bounds import Latitude, Longitude, RowId
 
 
 class SiteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     name: str = Field(min_length=1, max_length=255)
     kind: SiteKind
@@ -19,10 +17,10 @@ class SiteCreate(BaseModel):
     code_scheme: str = Field(default="local", min_length=1, max_length=32)
     code_version: str = Field(default="", max_length=32)
     parent_code: str | None = None
-    parent_id: int | None = None
+    parent_id: RowId | None = None
     admin_type: str | None = Field(default=None, max_length=64)
-    latitude: float | None = _Lat
-    longitude: float | None = _Lon
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     valid_from: date | None = None
 
     @model_validator(mode="after")
@@ -33,11 +31,11 @@ class SiteCreate(BaseModel):
 
 
 class SiteUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
-    latitude: float | None = _Lat
-    longitude: float | None = _Lon
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     admin_type: str | None = Field(default=None, max_length=64)
 
 

@@ -45,17 +45,26 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="", max_length=128)
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(
+        default=None,
+        description="With a UTC offset. Default: the configured default lifetime; never beyond the "
+        "maximum lifetime, nor beyond the expiry of the token making the request.",
+    )
 
 
 class TokenPublic(BaseModel):
     id: int
+    user_id: int
     name: str
     prefix: str
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked: bool
+
+
+class TokensRevoked(BaseModel):
+    revoked: int = Field(description="Tokens revoked by this request (already revoked ones not counted).")
 
 
 class TokenIssued(TokenPublic):

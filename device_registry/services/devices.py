@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
 from device_registry.errors import Conflict, Forbidden, InvalidInput, NotFound
-from device_registry.models import Device, DeviceSiteHistory, DeviceTag, DeviceUplink, Role, Site
+from device_registry.models import Credential, Device, DeviceSiteHistory, DeviceTag, DeviceUplink, Role, Site
+from device_registry.models.devices import PRIVATE_PREFIX
 from device_registry.models.types import utcnow
 from device_registry.queries.devices import links_of
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
 from device_registry.services import audit
-from device_registry.services.credentials import credential_by_name, private_credential
+from device_registry.services.credentials import check_owner_covers, credential_for_device, private_credential
 from device_registry.services.sites import resolve_site
 from device_registry.text import fold
 
@@ -166,7 +167,7 @@ async def create_device(
     await _name_free(session, data.name)
     credential_id = None
     if data.credential_ref is not None:
-        credential_id = (await credential_by_name(session, data.credential_ref)).id
+        credential_id = (await credential_for_device(session, principal, data.credential_ref, site)).id
     device = Device(
         name=data.name,
         name_folded=fold(data.name),
@@ -208,6 +209,14 @@ async def create_device(
     return device
 
 
+async def _check_credential_follows(session: AsyncSession, device: Device, site: Site) -> None:
+    """A device keeps its shared credential only if the credential's owner covers the new site too."""
+    row = await session.get(Credential, device.credential_id) if device.credential_id else None
+    if row is not None and row.site_id is not None:
+        owner = await session.get(Site, row.site_id)
+        check_owner_covers(row, owner, site, "site")
+
+
 async def update_device(
     session: AsyncSession, principal: Principal, box: SecretBox, device_id: int, data: DeviceUpdate
 ) -> Device:
@@ -244,6 +253,7 @@ async def update_device(
             raise Forbidden("your scope was closed by a re-organisation: ask an admin to re-scope you first")
         site = await placeable_site(session, principal, site_ref)
         if site.id != device.site_id:
+            await _check_credential_follows(session, device, site)
             await move_device(session, device, site, "moved")
     if data.tags is not None:
         await _set_tags(session, device, data.tags)
@@ -254,7 +264,10 @@ async def update_device(
     if data.credential is not None:
         device.credential_id = (await private_credential(session, box, device.id, data.credential)).id
     elif data.credential_ref is not None:
-        device.credential_id = (await credential_by_name(session, data.credential_ref)).id
+        site_now = await session.get(Site, device.site_id)
+        assert site_now is not None
+        ref = data.credential_ref
+        device.credential_id = (await credential_for_device(session, principal, ref, site_now, device.id)).id
     elif data.clear_credential:
         device.credential_id = None
     after = device_snapshot(device, tags, uplinks)
@@ -288,3 +301,7 @@ async def delete_device(session: AsyncSession, principal: Principal, device_id: 
         None,
     )
     await session.delete(device)
+    await session.flush()
+    # Its own credential goes with it: SQLite may hand the id to the next device, which must not
+    # find a stranger's secret under device/N.
+    await session.execute(delete(Credential).where(Credential.name == f"{PRIVATE_PREFIX}{device_id}"))

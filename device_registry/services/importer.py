@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
-from device_registry.errors import ImportRejected, RowError
+from device_registry.errors import Forbidden, ImportRejected, RegistryError, RowError
 from device_registry.models import (
     Credential,
     Device,
@@ -32,10 +32,12 @@ from device_registry.models import (
     Protocol,
     Site,
 )
+from device_registry.models.devices import PRIVATE_PREFIX
 from device_registry.models.types import utcnow
 from device_registry.queries.devices import links_of
 from device_registry.schemas.devices import DeviceDetails, check_address, check_tags
 from device_registry.services import audit
+from device_registry.services.credentials import check_owner_covers, check_use
 from device_registry.services.devices import WRITERS, device_snapshot, move_device
 from device_registry.text import fold
 
@@ -272,10 +274,19 @@ async def _validate(
             if len(open_sites) == 1:
                 sites[code] = open_sites[0]
     credential_names = {row.credential for _, row in rows if row.credential}
-    credentials: dict[str, int] = {}
+    credential_rows: dict[str, Credential] = {}
     for chunk in _chunks(credential_names):
-        query = select(Credential.name, Credential.id).where(Credential.name.in_(chunk))
-        credentials.update({name: id_ for name, id_ in (await session.execute(query)).all()})
+        found_rows = (await session.scalars(select(Credential).where(Credential.name.in_(chunk)))).all()
+        credential_rows.update((c.name, c) for c in found_rows)
+    # Shared credentials with an owner are few (one per community and site): all of them, to check that
+    # a device moved by the file keeps a credential whose site still covers it.
+    owned = {
+        c.id: c
+        for c in (await session.scalars(select(Credential).where(Credential.site_id.is_not(None)))).all()
+    }
+    owner_ids = {c.site_id for c in [*credential_rows.values(), *owned.values()] if c.site_id is not None}
+    owners = {s.id: s for s in (await session.scalars(select(Site).where(Site.id.in_(owner_ids)))).all()}
+    credentials = {name: c.id for name, c in credential_rows.items()}
     existing: dict[str, Device] = {}
     visible_existing: set[str] = set()
     for chunk in _chunks(first_line):
@@ -300,6 +311,28 @@ async def _validate(
             forbidden = True
         if row.credential and row.credential not in credentials:
             errors.append(RowError(line, "credential", f"no credential named {row.credential!r}"))
+        elif not row.credential and row_site is not None and row.name in existing:
+            kept = owned.get(existing[row.name].credential_id or 0)
+            if kept is not None and kept.site_id is not None:
+                try:
+                    check_owner_covers(kept, owners.get(kept.site_id), row_site, "site")
+                except RegistryError as error:
+                    errors.append(RowError(line, "site", str(error).removeprefix("site: ")))
+        elif row.credential and row_site is not None:
+            cred = credential_rows[row.credential]
+            device = existing.get(row.name)
+            try:
+                check_use(
+                    principal,
+                    cred,
+                    owners.get(cred.site_id or 0),
+                    row_site,
+                    device.id if device is not None and row.name in visible_existing else None,
+                    "credential",
+                )
+            except RegistryError as error:
+                errors.append(RowError(line, "credential", str(error).removeprefix("credential: ")))
+                forbidden |= isinstance(error, Forbidden)
         if row.name in existing and row.name not in visible_existing:
             errors.append(RowError(line, "name", "a device with this name exists outside your scope"))
             forbidden = True
@@ -503,7 +536,7 @@ async def export_devices(
     credential_names = {
         i: n
         for i, n in (await session.execute(select(Credential.id, Credential.name))).all()
-        if not n.startswith("device/")
+        if not n.startswith(PRIVATE_PREFIX)
     }
     records = []
     for d in query_devices:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.authz import Principal
 from device_registry.errors import Conflict, InvalidInput, NotFound
 from device_registry.models import Device, Site, SiteSuccession, User, UserScopeDevice
+from device_registry.schemas.bounds import MAX_ROW_ID
 from device_registry.schemas.sites import SiteCreate, SiteUpdate
 from device_registry.services import audit
 from device_registry.text import fold
@@ -36,7 +37,7 @@ async def resolve_site(session: AsyncSession, ref: str | int, *, field: str = "s
     ``id:N`` selects exactly."""
     if isinstance(ref, int) or (isinstance(ref, str) and ref.startswith("id:") and ref[3:].isdigit()):
         site_id = ref if isinstance(ref, int) else int(ref[3:])
-        site = await session.get(Site, site_id)
+        site = await session.get(Site, site_id) if 0 < site_id <= MAX_ROW_ID else None
         if site is None:
             raise NotFound(f"{field}: no site with id {site_id}", field=field)
         return site

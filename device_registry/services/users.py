@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
-from device_registry.errors import Conflict, Forbidden, NotFound
+from device_registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from device_registry.models import ApiToken, Role, Site, User, UserScopeDevice
 from device_registry.models.types import utcnow
 from device_registry.schemas.users import (
@@ -31,6 +32,38 @@ from device_registry.services.sites import resolve_site
 
 TOKEN_PREFIX = "ioc_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLifetime:
+    """Every token expires: ``default`` when none is asked for, never later than ``maximum``.
+    Settings ``IOC_TOKENS__DEFAULT_LIFETIME_DAYS`` / ``IOC_TOKENS__MAX_LIFETIME_DAYS``."""
+
+    default: timedelta = timedelta(days=90)
+    maximum: timedelta = timedelta(days=365)
+
+    def expiry(self, principal: Principal, asked: datetime | None, now: datetime) -> datetime:
+        """When a token asked for by ``principal`` expires; 422 naming ``expires_at`` if it cannot."""
+        if asked is not None:
+            if asked.tzinfo is None:
+                raise InvalidInput("expires_at: include a UTC offset", field="expires_at")
+            if asked <= now:
+                raise InvalidInput("expires_at: must be in the future", field="expires_at")
+            if asked > now + self.maximum:
+                raise InvalidInput(
+                    f"expires_at: at most {self.maximum.days} days from now", field="expires_at"
+                )
+            if principal.token_expires_at is not None and asked > principal.token_expires_at:
+                raise InvalidInput(
+                    "expires_at: a token cannot outlive the token that requests it "
+                    f"(which expires at {principal.token_expires_at.isoformat()})",
+                    field="expires_at",
+                )
+            return asked
+        expiry = now + self.default
+        if principal.token_expires_at is not None:
+            expiry = min(expiry, principal.token_expires_at)
+        return expiry
 
 
 def hash_token(token: str) -> str:
@@ -121,6 +154,7 @@ async def update_user(session: AsyncSession, principal: Principal, user: User, d
 def token_view(token: ApiToken) -> TokenPublic:
     return TokenPublic(
         id=token.id,
+        user_id=token.user_id,
         name=token.name,
         prefix=token.prefix,
         created_at=token.created_at,
@@ -131,17 +165,22 @@ def token_view(token: ApiToken) -> TokenPublic:
 
 
 async def issue_token(
-    session: AsyncSession, principal: Principal, user: User, data: TokenCreate
+    session: AsyncSession,
+    principal: Principal,
+    user: User,
+    data: TokenCreate,
+    lifetime: TokenLifetime = TokenLifetime(),
 ) -> TokenIssued:
     if principal.role != Role.ADMIN and principal.user_id != user.id:
         raise Forbidden("only admins may issue tokens for other users")
+    expires_at = lifetime.expiry(principal, data.expires_at, utcnow())
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
         name=data.name,
         token_hash=hash_token(raw),
         prefix=raw[:12],
-        expires_at=data.expires_at,
+        expires_at=expires_at,
     )
     session.add(token)
     await session.flush()
@@ -153,17 +192,47 @@ async def issue_token(
         token.id,
         f"{user.username}:{token.prefix}",
         None,
-        {"user_id": user.id, "name": data.name, "token": "issued"},
+        {"user_id": user.id, "name": data.name, "expires_at": expires_at.isoformat(), "token": "issued"},
     )
     return TokenIssued(**token_view(token).model_dump(), token=raw)
 
 
+def _check_tokens_of(principal: Principal, user_id: int) -> None:
+    if principal.role != Role.ADMIN and principal.user_id != user_id:
+        raise Forbidden("only admins may see or revoke other users' tokens")
+
+
+async def list_tokens(session: AsyncSession, principal: Principal, user_id: int) -> list[TokenPublic]:
+    _check_tokens_of(principal, user_id)
+    rows = await session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+    return [token_view(t) for t in rows]
+
+
 async def revoke_token(session: AsyncSession, principal: Principal, token_id: int) -> None:
+    """Another user's token is "not found" to a non-admin: token ids do not leak."""
     token = await session.get(ApiToken, token_id)
     if token is None or (principal.role != Role.ADMIN and token.user_id != principal.user_id):
         raise NotFound(f"no token with id {token_id}", field="token_id")
-    token.revoked_at = utcnow()
-    await audit.record(session, principal, "revoke", "token", token.id, token.prefix, None, None)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await audit.record(session, principal, "revoke", "token", token.id, token.prefix, None, None)
+
+
+async def revoke_all_tokens(session: AsyncSession, principal: Principal, user: User) -> int:
+    """Every live token of ``user``, the caller's own included; how many were revoked."""
+    _check_tokens_of(principal, user.id)
+    now = utcnow()
+    live = (
+        await session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+    ).all()
+    for token in live:
+        token.revoked_at = now
+    await audit.record(
+        session, principal, "revoke", "token", None, f"{user.username}:*", None, {"revoked": len(live)}
+    )
+    return len(live)
 
 
 async def authenticate(session: AsyncSession, raw: str, now: datetime | None = None) -> Principal | None:
@@ -187,7 +256,8 @@ async def authenticate(session: AsyncSession, raw: str, now: datetime | None = N
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now
-    return await principal_for(session, user)
+    found = await principal_for(session, user)
+    return replace(found, token_id=token.id, token_expires_at=token.expires_at)
 
 
 async def principal_for(session: AsyncSession, user: User) -> Principal:

@@ -33,7 +33,7 @@ def init(
     secret_box(settings, create=True)
     upgrade(settings.effective_database_url)
 
-    async def body(_platform: Platform, session: AsyncSession) -> dict[str, object]:
+    async def body(platform: Platform, session: AsyncSession) -> dict[str, object]:
         principal = cli_principal()
         user = await session.scalar(select(User).where(User.username == admin))
         created = False
@@ -44,7 +44,10 @@ def init(
             created = True
         token = None
         if created or new_token:
-            token = (await issue_token(session, principal, user, TokenCreate(name="ioc init"))).token
+            lifetime = platform.settings.tokens.lifetime
+            token = (
+                await issue_token(session, principal, user, TokenCreate(name="ioc init"), lifetime)
+            ).token
         return {
             "home": str(settings.home),
             "database": settings.effective_database_url,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import User
+from device_registry.schemas.bounds import MAX_ROW_ID
 from ioc.cli.context import run
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
@@ -274,8 +275,8 @@ def route_add(
 def escalation_add(
     route_id: int,
     after_minutes: int,
-    team: int | None = typer.Option(None, help="Team id to page."),
-    channel: int | None = typer.Option(None, help="Or one channel id."),
+    team: int | None = typer.Option(None, min=1, max=MAX_ROW_ID, help="Team id to page."),
+    channel: int | None = typer.Option(None, min=1, max=MAX_ROW_ID, help="Or one channel id."),
 ) -> None:
     """After N minutes unacknowledged, page the next team or channel."""
 

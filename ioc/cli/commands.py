@@ -2,4 +2,17 @@
 
 from __future__ import annotations
 
-from ioc.cli import admin, alerts, devices, monitors, mqtt, onvif, probe_groups, sites, snmp, telemetry, users  # noqa: F401
+from ioc.cli import (  # noqa: F401
+    admin,
+    alerts,
+    devices,
+    monitors,
+    mqtt,
+    onvif,
+    probe_groups,
+    sites,
+    snmp,
+    status,
+    telemetry,
+    users,
+)

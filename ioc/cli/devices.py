@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.errors import NotFound
 from device_registry.models import Device, DeviceKind, Lifecycle, Protocol
 from device_registry.queries.devices import DeviceFilter, device_views, filtered, list_devices, site_history
+from device_registry.schemas.bounds import MAX_OFFSET
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
 from device_registry.services import devices as service
 from device_registry.services.importer import Format, detect_format, export_devices, import_devices
@@ -19,6 +20,7 @@ from ioc.cli.context import cli_principal, in_transaction, progress_bar
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.runtime import Platform
+from monitors.status_queries import SqlDeviceStates
 
 devices_app = typer.Typer(help="Devices: cameras, switches, routers, sensors…", no_args_is_help=True)
 app.add_typer(devices_app, name="devices")
@@ -73,7 +75,7 @@ def add(
     ),
     site: str = typer.Option(..., help="Site code."),
     address: str | None = typer.Option(None, help="Management IP address or host name."),
-    port: int | None = typer.Option(None),
+    port: int | None = typer.Option(None, min=1, max=65535),
     protocol: list[Protocol] = typer.Option([], help="Repeat for several."),
     uplink: list[str] = typer.Option([], help="Uplink device name or id; repeat for redundant uplinks."),
     tag: list[str] = typer.Option([]),
@@ -111,13 +113,14 @@ def list_(
     vendor: str | None = typer.Option(None),
     search: str | None = typer.Option(None, help="Accent-insensitive name, or exact address/serial."),
     limit: int = typer.Option(100, min=1, max=10000),
-    offset: int = typer.Option(0, min=0),
+    offset: int = typer.Option(0, min=0, max=MAX_OFFSET),
 ) -> None:
     """List devices with filters."""
 
     async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
         flt = DeviceFilter(site=site, kind=kind, lifecycle=lifecycle, tag=tag, vendor=vendor, search=search)
-        return (await list_devices(session, cli_principal(), flt, limit, offset)).model_dump(mode="json")
+        page = await list_devices(session, cli_principal(), flt, limit, offset, SqlDeviceStates())
+        return page.model_dump(mode="json")
 
     emit(in_transaction(body), _table)
 
@@ -128,7 +131,7 @@ def show(device: str = typer.Argument(..., help="Id or name.")) -> None:
 
     async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
         row = await find_device(session, device)
-        view = (await device_views(session, [row]))[0].model_dump(mode="json")
+        view = (await device_views(session, [row], SqlDeviceStates()))[0].model_dump(mode="json")
         view["history"] = [h.model_dump(mode="json") for h in await site_history(session, row.id)]
         return view
 

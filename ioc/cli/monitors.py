@@ -14,7 +14,9 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import Device
+from device_registry.schemas.bounds import MAX_ROW_ID
 from device_registry.services.sites import resolve_site
+from ioc.cli.bounds import finite
 from ioc.cli.context import in_transaction
 from ioc.cli.main import app
 from ioc.cli.output import MODE, CliError, emit, print_table, stdout_console
@@ -22,7 +24,7 @@ from ioc.runtime import Platform
 from monitors.maintenance import DEFAULT_TIMEZONE, MaintenanceError, MaintenanceWindow
 from monitors.maintenance_store import add_window, delete_window, list_windows
 from monitors.sla import Availability
-from monitors.sla_query import site_sla
+from monitors.sla_query import MAX_PERIOD, site_sla
 
 sla_app = typer.Typer(help="Uptime (SLA) over a period, excluding maintenance.", no_args_is_help=True)
 maintenance_app = typer.Typer(
@@ -77,6 +79,8 @@ def report(
     start, end = parse_time(from_, "from", tz), parse_time(to, "to", tz)
     if end <= start:
         raise CliError("to: must be after from")
+    if end - start > MAX_PERIOD:
+        raise CliError(f"to: the period may span at most {MAX_PERIOD.days} days")
 
     async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
         result = await site_sla(
@@ -158,12 +162,19 @@ def _windows_table(rows: list[dict[str, Any]]) -> None:
 def add(
     reason: str = typer.Option(..., "--reason"),
     owner: str = typer.Option(..., "--owner", help="Who is responsible (team or person)."),
-    device: int | None = typer.Option(None, "--device", help="Device id."),
+    device: int | None = typer.Option(None, "--device", min=1, max=MAX_ROW_ID, help="Device id."),
     site: str | None = typer.Option(None, "--site", help="Site code: the whole subtree."),
     start: str | None = typer.Option(None, "--start", help="One-off start (ISO 8601); or bounds a cron."),
     end: str | None = typer.Option(None, "--end", help="One-off end (ISO 8601); or bounds a cron."),
     cron: str | None = typer.Option(None, "--cron", help="Recurring: 5-field cron, local to --tz."),
-    duration_min: float | None = typer.Option(None, "--duration", help="Recurring: minutes per occurrence."),
+    duration_min: float | None = typer.Option(
+        None,
+        "--duration",
+        min=0,
+        max=31 * 24 * 60,
+        callback=finite,
+        help="Recurring: minutes per occurrence.",
+    ),
     tz: str = typer.Option(DEFAULT_TIMEZONE, "--tz"),
 ) -> None:
     """Add a one-off (--start/--end) or recurring (--cron/--duration) window on a device or site subtree."""

@@ -14,6 +14,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import DeviceKind
+from device_registry.schemas.bounds import MAX_ROW_ID
 from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
@@ -126,7 +127,7 @@ def sync_command() -> None:
 
 
 @mqtt_app.command("revoke")
-def revoke_command(device: int = typer.Argument(..., help="Device id.")) -> None:
+def revoke_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help="Device id.")) -> None:
     """Revoke a sensor's broker credential; a connected sensor is cut off at the reload."""
 
     async def body(_: Platform, session: AsyncSession) -> bool:
@@ -144,7 +145,7 @@ def revoke_command(device: int = typer.Argument(..., help="Device id.")) -> None
 
 
 @mqtt_app.command("rotate")
-def rotate_command(device: int = typer.Argument(..., help="Device id.")) -> None:
+def rotate_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help="Device id.")) -> None:
     """Issue a new broker password for a sensor (shown once); the old one stops working at the reload."""
 
     async def body(_: Platform, session: AsyncSession) -> str:
@@ -164,10 +165,10 @@ def rotate_command(device: int = typer.Argument(..., help="Device id.")) -> None
 
 @deadletters_app.command("list")
 def deadletters_list(
-    device: int | None = typer.Option(None, help="Only this device id."),
+    device: int | None = typer.Option(None, min=1, max=MAX_ROW_ID, help="Only this device id."),
     reason: RejectReason | None = typer.Option(None, help="Only this reason."),
     limit: int = typer.Option(50, min=1, max=1000),
-    before: int | None = typer.Option(None, help="Page back: ids below this one."),
+    before: int | None = typer.Option(None, min=1, max=MAX_ROW_ID, help="Page back: ids below this one."),
 ) -> None:
     """Newest first."""
 
@@ -196,7 +197,9 @@ def deadletters_list(
 @telemetry_app.command("import")
 def telemetry_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-    device: int = typer.Option(..., "--device", help="Device id the payloads belong to."),
+    device: int = typer.Option(
+        ..., "--device", min=1, max=MAX_ROW_ID, help="Device id the payloads belong to."
+    ),
     format: PayloadFormat = typer.Option(..., "--format", help="senml or json"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and resolve; store nothing."),
 ) -> None:

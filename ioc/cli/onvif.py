@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from pydantic import SecretStr
 
+from ioc.cli.bounds import finite
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from provisioning.errors import DeviceError
@@ -28,6 +29,16 @@ def _settings() -> OnvifSettings:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise CliError(f"settings: {where}: {first['msg']}", exit_code=2) from None
+
+
+def check_target(host: str, field: str = "HOST") -> None:
+    """Refuse, before any packet, an address outside ``IOC_ONVIF__ALLOWED_NETWORKS`` (see targets.py)."""
+    from provisioning.targets import TargetPolicy
+
+    try:
+        asyncio.run(TargetPolicy.of(_settings().allowed_networks).check_host(host, field))
+    except ValueError as error:
+        raise CliError(str(error), exit_code=2) from None
 
 
 def parse_host_port(value: str, default_port: int = DEFAULT_ONVIF_PORT) -> tuple[str, int]:
@@ -103,7 +114,12 @@ def probe_onvif_command(
         help="ONVIF password.",
     ),
     timeout: float | None = typer.Option(
-        None, "--timeout", min=0.1, help="Seconds per ONVIF call (default: settings onvif.call_timeout_s)."
+        None,
+        "--timeout",
+        min=0.1,
+        max=300.0,
+        callback=finite,
+        help="Seconds per ONVIF call (default: settings onvif.call_timeout_s).",
     ),
     adjust_time: bool | None = typer.Option(
         None, "--adjust-time/--no-adjust-time", help="Shift WS-Security timestamps to the device clock."
@@ -113,6 +129,7 @@ def probe_onvif_command(
     from provisioning.onvif.probe import probe_onvif
 
     host, port = parse_host_port(target)
+    check_target(host)
     config = _settings()
     timeout = config.call_timeout_s if timeout is None else timeout
     adjust_time = config.adjust_time if adjust_time is None else adjust_time
@@ -139,7 +156,12 @@ def _show_discovery(rows: list[dict[str, Any]]) -> None:
 def discover_onvif_command(
     interface: str = typer.Option(..., "--interface", "-i", help="Send probes on this interface only."),
     timeout: float | None = typer.Option(
-        None, "--timeout", min=0.1, max=60.0, help="Seconds to wait for answers (default: 3)."
+        None,
+        "--timeout",
+        min=0.1,
+        max=60.0,
+        callback=finite,
+        help="Seconds to wait for answers (default: 3).",
     ),
     onboard: bool = typer.Option(False, "--onboard", help="Onboard every device found (needs --site)."),
     site: str | None = typer.Option(None, "--site", help="Site code for --onboard."),
@@ -149,7 +171,7 @@ def discover_onvif_command(
     ),
 ) -> None:
     """WS-Discovery on one interface: list cameras' address, scopes and XAddrs (and onboard them)."""
-    from provisioning.onvif.discovery import DiscoveryError, discover
+    from provisioning.onvif.discovery import DiscoveryError, discover, interface_ipv4
 
     if onboard:
         missing = [
@@ -161,6 +183,7 @@ def discover_onvif_command(
             raise CliError(f"--onboard needs {', '.join(missing)}", exit_code=2)
     listen_s = _settings().discovery_listen_s if timeout is None else timeout
     try:
+        check_target(interface_ipv4(interface), "--interface")
         found = asyncio.run(discover(interface, listen_s=listen_s))
     except DiscoveryError as error:
         raise CliError(str(error), exit_code=2) from None
@@ -208,6 +231,8 @@ def _run_onboard(
     from ioc.cli.context import cli_principal
     from ioc.runtime import Platform
     from provisioning.onvif.onboard import onboard_onvif
+
+    check_target(host)
 
     async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
         try:
@@ -258,7 +283,9 @@ def onboard_onvif_command(
     set_ntp: str | None = typer.Option(
         None, "--set-ntp", metavar="SERVER", help="Point the camera at this NTP."
     ),
-    timeout: float | None = typer.Option(None, "--timeout", min=0.1, help="Seconds per ONVIF call."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, max=300.0, callback=finite, help="Seconds per ONVIF call."
+    ),
 ) -> None:
     """Probe the device, then save it with its (encrypted) credential and media profiles."""
     from ioc.cli.context import in_transaction

@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import SiteKind
 from device_registry.queries.sites import SiteFilter, list_sites, site_views
+from device_registry.schemas.bounds import MAX_OFFSET
 from device_registry.schemas.sites import SiteCreate
 from device_registry.services import sites as site_service
 from device_registry.services import vn
+from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, progress_bar
 from ioc.cli.main import app
 from ioc.cli.output import emit, print_table, stdout_console
@@ -49,7 +51,7 @@ def list_(
     kind: SiteKind | None = typer.Option(None),
     include_closed: bool = typer.Option(False, help="Also closed (pre-reform) units."),
     limit: int = typer.Option(100, min=1, max=10000),
-    offset: int = typer.Option(0, min=0),
+    offset: int = typer.Option(0, min=0, max=MAX_OFFSET),
 ) -> None:
     """List sites."""
 
@@ -77,8 +79,8 @@ def add(
     name: str,
     kind: SiteKind = typer.Option(SiteKind.SITE),
     parent: str | None = typer.Option(None, help="Parent site code."),
-    latitude: float | None = typer.Option(None),
-    longitude: float | None = typer.Option(None),
+    latitude: float | None = typer.Option(None, min=-90, max=90, callback=finite),
+    longitude: float | None = typer.Option(None, min=-180, max=180, callback=finite),
 ) -> None:
     """Add a site (a building, a data centre…) under a parent."""
     data = SiteCreate(

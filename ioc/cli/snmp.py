@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.models import DeviceKind
+from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, progress_bar, run
 from ioc.cli.output import MODE, CliError, emit, print_table, stdout_console
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
@@ -25,6 +26,7 @@ from provisioning.errors import DeviceError
 from provisioning.snmp.client import SnmpClient, SnmpCredential, SnmpEndpoint
 from provisioning.snmp.discover import MAX_SWEEP_PREFIX, DiscoveryHit, sweep, sweep_addresses
 from provisioning.snmp.probe import ProbeResult, probe
+from provisioning.targets import TargetPolicy
 
 _community_opt = typer.Option(None, "--community", envvar="IOC_SNMP_COMMUNITY", help="v1/v2c community.")
 _version_opt = typer.Option("2c", "--snmp-version", help="1 or 2c (with --community).")
@@ -33,7 +35,14 @@ _auth_proto_opt = typer.Option("none", "--auth-proto", help="none, MD5, SHA, SHA
 _auth_key_opt = typer.Option(None, "--auth-key", envvar="IOC_SNMP_AUTH_KEY")
 _priv_proto_opt = typer.Option("none", "--priv-proto", help="none, DES, AES, AES192, AES256")
 _priv_key_opt = typer.Option(None, "--priv-key", envvar="IOC_SNMP_PRIV_KEY")
-_timeout_opt = typer.Option(None, "--timeout", min=0.05, help="Seconds per request [settings: snmp.timeout].")
+_timeout_opt = typer.Option(
+    None,
+    "--timeout",
+    min=0.05,
+    max=30.0,
+    callback=finite,
+    help="Seconds per request [settings: snmp.timeout].",
+)
 _retries_opt = typer.Option(None, "--retries", min=0, max=10, help="[settings: snmp.retries]")
 
 
@@ -42,6 +51,7 @@ def _endpoint(
 ) -> SnmpEndpoint:
     address, port = split_host(host)
     defaults = Settings().snmp
+    run(TargetPolicy.of(defaults.allowed_networks).check_host(address, "host"))
     return SnmpEndpoint(
         address,
         credential,
@@ -149,6 +159,8 @@ def _show_probe(data: dict[str, Any]) -> None:
     )
     if data["missing"]:
         stdout_console.print("[yellow]not read:[/] " + "; ".join(data["missing"]), highlight=False)
+    if data.get("notes"):
+        stdout_console.print("[yellow]notes:[/] " + "; ".join(data["notes"]), highlight=False)
 
 
 async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
@@ -226,7 +238,7 @@ def discover_snmp(
     auth_key: str | None = _auth_key_opt,
     priv_proto: str = _priv_proto_opt,
     priv_key: str | None = _priv_key_opt,
-    timeout: float = typer.Option(1.0, "--timeout", min=0.05),
+    timeout: float = typer.Option(1.0, "--timeout", min=0.05, max=10.0, callback=finite),
     retries: int = typer.Option(0, "--retries", min=0, max=5),
     concurrency: int = typer.Option(64, "--concurrency", min=1, max=100),
     force: bool = typer.Option(False, "--force", help=f"Allow networks larger than /{MAX_SWEEP_PREFIX}."),
@@ -235,9 +247,11 @@ def discover_snmp(
 ) -> None:
     """Sweep a network for SNMP agents; prints a table of those that answered."""
     try:
-        network, hosts = sweep_addresses(cidr, force=force)
+        planned = sweep_addresses(cidr, force=force)
+        TargetPolicy.of(Settings().snmp.allowed_networks).check_network(planned.network, "cidr")
     except ValueError as error:
         raise CliError(str(error).replace("cidr:", "CIDR:", 1)) from None
+    network = planned.network
     if do_onboard and not site:
         raise CliError("--site: required with --onboard")
     credentials: list[SnmpCredential] = [
@@ -250,16 +264,18 @@ def discover_snmp(
 
     async def main(update: Any) -> list[DiscoveryHit]:
         async with SnmpClient(max_in_flight=concurrency) as client:
-            return await sweep(
+            result = await sweep(
                 client,
-                hosts,
+                planned.addresses(),
                 port,
                 credentials,
                 timeout=timeout,
                 retries=retries,
                 concurrency=concurrency,
+                total=planned.hosts,
                 progress=update,
             )
+        return result.hits
 
     if MODE.json:
         hits = run(main(None))

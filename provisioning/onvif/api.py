@@ -12,12 +12,13 @@ from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.schemas.devices import check_address
 from provisioning.errors import AuthFailed, DeviceError
 from provisioning.onvif.onboard import onboard_onvif
+from provisioning.targets import OnvifTargets
 
 router = APIRouter(prefix="/onboard", tags=["onboarding"])
 
 
 class OnvifOnboardRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     address: str
     port: int = Field(default=80, ge=1, le=65535)
@@ -53,8 +54,13 @@ def device_error_response(error: DeviceError) -> JSONResponse:
 
 @router.post("/onvif", status_code=status.HTTP_201_CREATED, response_model=None)
 async def onboard(
-    data: OnvifOnboardRequest, session: Session, principal: CurrentPrincipal, rt: Runtime
+    data: OnvifOnboardRequest,
+    session: Session,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    targets: OnvifTargets,
 ) -> dict[str, Any] | JSONResponse:
+    await targets.check_host(data.address, "address")
     try:
         result = await onboard_onvif(
             session,

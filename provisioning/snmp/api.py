@@ -18,17 +18,22 @@ from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
 from provisioning.errors import DeviceError
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from provisioning.snmp.discover import sweep, sweep_addresses
+from provisioning.snmp.discover import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.onboard import onboard
 from provisioning.snmp.probe import ProbeResult, probe
+from provisioning.targets import SnmpTargets, TargetPolicy
 
 router = APIRouter(prefix="/snmp", tags=["snmp"])
 
 SnmpCredentialIn = Annotated[SnmpCommunityCredential | SnmpV3Credential, Field(discriminator="protocol")]
 
 
+API_LIMITS = SweepLimits(normal=1024, forced=4096)
+"""Through the API a sweep is synchronous: at most a /22 (or 1,024 IPv6 addresses), 4,096 forced."""
+
+
 class SnmpProbeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(default=161, ge=1, le=65535)
@@ -44,7 +49,7 @@ class SnmpOnboardRequest(SnmpProbeRequest):
 
 
 class SnmpDiscoverRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     cidr: str = Field(min_length=1, max_length=64)
     port: int = Field(default=161, ge=1, le=65535)
@@ -52,7 +57,18 @@ class SnmpDiscoverRequest(BaseModel):
     timeout: float = Field(default=1.0, gt=0, le=10)
     retries: int = Field(default=0, ge=0, le=3)
     concurrency: int = Field(default=64, ge=1, le=100)
-    force: bool = False
+    force: bool = Field(default=False, description=f"Admins only: up to {API_LIMITS.forced} addresses.")
+    deadline_s: float = Field(
+        default=60.0, gt=0, le=300, description="Answer with what was found by then (complete=false)."
+    )
+
+
+class DiscoverPublic(BaseModel):
+    network: str
+    hosts: int = Field(description="Addresses in the network.")
+    asked: int = Field(description="Addresses asked before the sweep ended.")
+    complete: bool = Field(description="False when the deadline cut the sweep short.")
+    found: list[dict[str, Any]]
 
 
 def _view(result: ProbeResult) -> dict[str, Any]:
@@ -61,7 +77,8 @@ def _view(result: ProbeResult) -> dict[str, Any]:
     return data
 
 
-async def _probe(request: SnmpProbeRequest) -> ProbeResult:
+async def _probe(request: SnmpProbeRequest, policy: TargetPolicy) -> ProbeResult:
+    await policy.check_host(request.host, "host")
     endpoint = SnmpEndpoint(
         request.host, request.credential, port=request.port, timeout=request.timeout, retries=request.retries
     )
@@ -76,17 +93,23 @@ async def _probe(request: SnmpProbeRequest) -> ProbeResult:
 
 
 @router.post("/probe")
-async def probe_route(request: SnmpProbeRequest, principal: CurrentPrincipal) -> dict[str, Any]:
+async def probe_route(
+    request: SnmpProbeRequest, principal: CurrentPrincipal, targets: SnmpTargets
+) -> dict[str, Any]:
     principal.require(Role.ENGINEER, action="probe devices")
-    return _view(await _probe(request))
+    return _view(await _probe(request, targets))
 
 
 @router.post("/onboard", status_code=status.HTTP_201_CREATED)
 async def onboard_route(
-    request: SnmpOnboardRequest, session: Session, principal: CurrentPrincipal, rt: Runtime
+    request: SnmpOnboardRequest,
+    session: Session,
+    principal: CurrentPrincipal,
+    rt: Runtime,
+    targets: SnmpTargets,
 ) -> dict[str, Any]:
     principal.require(Role.ENGINEER, action="onboard devices")
-    result = await _probe(request)
+    result = await _probe(request, targets)
     device = await onboard(
         session,
         principal,
@@ -102,22 +125,39 @@ async def onboard_route(
     return {"device_id": device_id, "name": name, **_view(result)}
 
 
-@router.post("/discover")
-async def discover_route(request: SnmpDiscoverRequest, principal: CurrentPrincipal) -> dict[str, Any]:
-    """Sweep ``cidr`` and answer with the agents that replied (synchronous: keep networks small)."""
+@router.post(
+    "/discover",
+    response_model=DiscoverPublic,
+    responses={403: {"description": "not an engineer, or force without being an admin"}},
+)
+async def discover_route(
+    request: SnmpDiscoverRequest, principal: CurrentPrincipal, targets: SnmpTargets
+) -> DiscoverPublic:
+    """Sweep ``cidr`` and answer with the agents that replied, within ``deadline_s``. Addresses are
+    checked against ``IOC_SNMP__ALLOWED_NETWORKS`` before any packet leaves."""
     principal.require(Role.ENGINEER, action="discover devices")
+    if request.force:
+        principal.require_admin("force a large discovery sweep")
     try:
-        network, hosts = sweep_addresses(request.cidr, force=request.force)
+        planned = sweep_addresses(request.cidr, force=request.force, limits=API_LIMITS)
     except ValueError as error:
         raise InvalidInput(str(error), field="cidr") from None
-    async with SnmpClient() as client:
-        hits = await sweep(
+    targets.check_network(planned.network, "cidr")
+    async with SnmpClient(max_in_flight=request.concurrency) as client:
+        result = await sweep(
             client,
-            hosts,
+            planned.addresses(),
             request.port,
             request.credentials,
             timeout=request.timeout,
             retries=request.retries,
             concurrency=request.concurrency,
+            deadline_s=request.deadline_s,
         )
-    return {"network": network, "asked": len(hosts), "found": [hit.view() for hit in hits]}
+    return DiscoverPublic(
+        network=str(planned.network),
+        hosts=planned.hosts,
+        asked=result.asked,
+        complete=result.complete,
+        found=[hit.view() for hit in result.hits],
+    )

@@ -50,7 +50,14 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
 
 
 def ioc(home: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IOC_HOME": str(home), "COLUMNS": "250", **extra_env}
+    # The simulated cameras listen on loopback, which probes refuse unless allowlisted.
+    env = {
+        **os.environ,
+        "IOC_HOME": str(home),
+        "COLUMNS": "250",
+        "IOC_ONVIF__ALLOWED_NETWORKS": "127.0.0.0/8",
+        **extra_env,
+    }
     env.pop("IOC_DATABASE_URL", None)
     return subprocess.run([IOC, *args], capture_output=True, text=True, timeout=60, env=env)
 

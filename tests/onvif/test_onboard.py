@@ -21,6 +21,7 @@ from ioc.migrate import upgrade
 from ioc.settings import Settings
 from provisioning.errors import AuthFailed, MalformedResponse
 from provisioning.onvif.onboard import onboard_onvif
+from provisioning.onvif.settings import OnvifSettings
 from tests.registry.seed import World, build_world
 from tests.support.onvif import PASSWORD
 
@@ -39,7 +40,10 @@ def settings(template_db: Path, tmp_path: Path) -> Settings:
     target = tmp_path / "registry.db"
     target.write_bytes(template_db.read_bytes())
     return Settings(
-        home=tmp_path / "home", database_url=f"sqlite+aiosqlite:///{target}", secret_key=generate_key()
+        home=tmp_path / "home",
+        database_url=f"sqlite+aiosqlite:///{target}",
+        secret_key=generate_key(),
+        onvif=OnvifSettings(allowed_networks=["127.0.0.0/8"]),  # the simulated cameras are on loopback
     )
 
 

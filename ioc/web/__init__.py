@@ -1,0 +1,1 @@
+"""The built-in status page (server-rendered, no CDN) and the offline API docs."""

@@ -1,0 +1,18 @@
+"""Stored rows that no longer validate: logged once per process, then skipped by every reader.
+
+The monitors re-read the registry every few seconds; a bad row must neither stop them nor fill the log.
+"""
+
+from __future__ import annotations
+
+import logging
+
+_reported: set[tuple[str, int, str]] = set()
+
+
+def report_invalid(log: logging.Logger, kind: str, row_id: int, problem: str) -> None:
+    """Log ``kind row_id: problem`` at ERROR the first time this process sees it."""
+    key = (kind, row_id, problem)
+    if key not in _reported:
+        _reported.add(key)
+        log.error("%s %d skipped, it no longer validates: %s", kind, row_id, problem)
