@@ -310,6 +310,7 @@ class TelemetryWriter:
             up = await output.probe(min(1.0, self.config.probe_interval * 4))
             if up and down:
                 log.info("telemetry: %s answers again, resuming delivery", output.target.probe_url)
+                self._attempt = 0  # a server just back starts a new backoff, not the outage's long one
                 return
             down = not up
             self._server_down = down
