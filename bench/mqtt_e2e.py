@@ -387,6 +387,9 @@ def run_stack(rig: Rig, stack: str, messages: int, outage: float | None) -> Run:
                 break
             if published and time.monotonic() - last_change > 15:
                 result.notes.append(f"stalled at {value} of {sent}")
+                for log in rig.workdir.glob("ioc*.log"):  # say why, before the folder goes
+                    tail = "\n".join(log.read_text().splitlines()[-15:])
+                    print(f"--- {log.name}:\n{tail}", file=sys.stderr)
                 break
         result.seconds = time.monotonic() - t0
         result.cpu_s = sampler.cpu() - cpu0
