@@ -81,7 +81,7 @@ async def ingest_service(platform: Platform) -> None:
     if platform.settings.ingest_worker is not None:  # one stable session per worker (ioc/ingest_workers.py)
         client_id = f"{client_id}-{platform.settings.ingest_worker}"
     await IngestService(
-        IngestConfig(url=url, client_id=client_id),
+        IngestConfig(url=url, client_id=client_id, self_metrics=True),
         sink=platform.writer,
         dead_letters=DeadLetterStore(platform.sessions),
         last_seen=LastSeenStore(platform.sessions),
