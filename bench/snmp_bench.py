@@ -42,10 +42,11 @@ from device_registry.targets import DeviceTarget
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from provisioning.snmp.fast import FastSnmp
 from provisioning.snmp.pacing import Pacer
+from simulators.snmp_agents import answers
 from telemetry.collectors.snmp import COLUMNS, IF_NUMBER, SYS_UPTIME, SnmpCollector
 from telemetry.cycle import CycleRunner
 from telemetry.points import Point
-from tests.support.snmpd import answers, snmpd_argv
+from tests.support.snmpd import snmpd_argv
 
 INTERFACES = 48  # a realistic access switch: 48 ports, all 13 columns
 CONCURRENCY = 64

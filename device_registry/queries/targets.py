@@ -82,6 +82,7 @@ async def device_targets(
             site_kinds=chains.get(d.site_id, ((), ()))[1],
             protocols=tuple(d.protocols or ()),
             credential=credentials.get(d.id),
+            attributes=dict(d.attributes or {}),
         )
         for d in devices
     ]

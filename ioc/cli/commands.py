@@ -5,6 +5,7 @@ from __future__ import annotations
 from ioc.cli import (  # noqa: F401
     admin,
     alerts,
+    demo,
     devices,
     grafana,
     monitors,

@@ -80,6 +80,8 @@ async def test_switch_and_onboarded_camera_get_protocol_checks_with_their_creden
     rtsp = camera.checks[2]
     assert isinstance(rtsp, RtspDescribeCheck)
     assert rtsp.url is not None and rtsp.url.startswith("rtsp://127.0.0.1:8554/live/")
+    stored = camera.target.attributes["onvif"]["device_service_url"]
+    assert stored == f"http://127.0.0.1:{cam.port}/onvif/device_service", "the ONVIF check asks there"
 
 
 async def wait_until(predicate, within_s: float = 20.0) -> None:
