@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry.authz import Principal
+from device_registry.models import Device, Site
 from monitors.maintenance import MaintenanceError, MaintenanceWindow
 from monitors.models import MaintenanceWindowRow
 from monitors.stored_rows import report_invalid
@@ -50,16 +52,35 @@ async def add_window(session: AsyncSession, window: MaintenanceWindow) -> Mainte
     return _to_window(row)
 
 
-async def list_windows(session: AsyncSession) -> list[MaintenanceWindow]:
-    """Every stored window that still validates; the others are logged once and left out."""
-    rows = await session.scalars(select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.id))
+async def list_windows(session: AsyncSession, principal: Principal | None = None) -> list[MaintenanceWindow]:
+    """Every stored window that still validates (the others are logged once and left out); with
+    ``principal`` only those it may see (:func:`visible_to`)."""
+    query = select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.id)
+    if principal is not None:
+        query = query.where(visible_to(principal))
     windows = []
-    for row in rows:
+    for row in await session.scalars(query):
         try:
             windows.append(_to_window(row))
         except (MaintenanceError, TypeError, ValueError, OverflowError) as error:
             report_invalid(log, "maintenance window", row.id, str(error))
     return windows
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """A scoped user sees the windows that cover their area: those on one of their devices, on a site
+    of their subtree, or on a site above it (a district window silences their commune too). Windows
+    elsewhere (their reasons, owners and schedules) stay hidden."""
+    if principal.unscoped:
+        return true()
+    on_my_device = MaintenanceWindowRow.device_id.in_(select(Device.id).where(principal.device_clause()))
+    if principal.scope_frozen or principal.scope_path is None:
+        return on_my_device
+    scope = principal.scope_path
+    covering_sites = select(Site.id).where(
+        or_(Site.path.startswith(scope, autoescape=True), literal(scope).startswith(Site.path))
+    )
+    return or_(on_my_device, MaintenanceWindowRow.site_id.in_(covering_sites))
 
 
 async def delete_window(session: AsyncSession, window_id: int) -> bool:

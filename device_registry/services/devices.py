@@ -49,12 +49,11 @@ def device_snapshot(
 async def get_device(
     session: AsyncSession, principal: Principal, device_id: int, *, for_write: bool = False
 ) -> Device:
-    """A device the principal may see. Reading an invisible one says "not found" (no existence leak);
-    writing to one says "forbidden", so a scoped engineer learns why the change was refused."""
+    """A device the principal may see. Reading or writing an invisible one says "not found", exactly as
+    for an id that does not exist: a scoped user learns nothing about other scopes' devices."""
+    del for_write  # kept for callers' readability; the answer no longer depends on it
     device = await session.scalar(select(Device).where(Device.id == device_id, principal.device_clause()))
     if device is None:
-        if for_write and await session.scalar(select(Device.id).where(Device.id == device_id)) is not None:
-            raise Forbidden(f"device {device_id} is outside your scope")
         raise NotFound(f"no device with id {device_id}", field="device_id")
     return device
 
@@ -114,12 +113,20 @@ async def _set_uplinks(
         graph.pop(device.id, None)
         cycle = find_cycle(graph, device.id, wanted)
         if cycle:
-            raise InvalidInput(
-                f"uplink_ids: would create a cycle {' -> '.join(map(str, cycle))}", field="uplink_ids"
-            )
+            hidden = await invisible_ids(session, principal, set(cycle))
+            path = " -> ".join("(a device outside your scope)" if n in hidden else str(n) for n in cycle)
+            raise InvalidInput(f"uplink_ids: would create a cycle {path}", field="uplink_ids")
     await session.execute(delete(DeviceUplink).where(DeviceUplink.device_id == device.id))
     for uplink_id in sorted(wanted):
         session.add(DeviceUplink(device_id=device.id, uplink_id=uplink_id))
+
+
+async def invisible_ids(session: AsyncSession, principal: Principal, ids: set[int]) -> set[int]:
+    """Those of ``ids`` whose devices ``principal`` may not see."""
+    if principal.unscoped or not ids:
+        return set()
+    visible = select(Device.id).where(Device.id.in_(ids), principal.device_clause())
+    return ids - set((await session.scalars(visible)).all())
 
 
 async def _set_tags(session: AsyncSession, device: Device, tags: list[str]) -> None:

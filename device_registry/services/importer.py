@@ -35,10 +35,11 @@ from device_registry.models import (
 from device_registry.models.devices import PRIVATE_PREFIX
 from device_registry.models.types import utcnow
 from device_registry.queries.devices import links_of
+from device_registry.schemas.common import PlainText
 from device_registry.schemas.devices import DeviceDetails, check_address, check_tags
 from device_registry.services import audit
 from device_registry.services.credentials import check_owner_covers, check_use
-from device_registry.services.devices import WRITERS, device_snapshot, move_device
+from device_registry.services.devices import WRITERS, device_snapshot, invisible_ids, move_device
 from device_registry.text import fold
 
 Format = Literal["csv", "yaml"]
@@ -64,7 +65,7 @@ REQUIRED = {"name", "kind", "site"}
 
 
 class ImportRow(DeviceDetails):
-    name: str = Field(min_length=1, max_length=255)
+    name: PlainText = Field(min_length=1, max_length=255)
     kind: DeviceKind
     site: str = Field(min_length=1)
     address: str | None = None
@@ -107,6 +108,26 @@ class ImportResult:
 # ---------------------------------------------------------------- parsing
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP,
+"CSV injection")."""
+
+
+def formula_safe(cell: str) -> str:
+    """Prefix ``'`` to a cell a spreadsheet would evaluate (a camera reporting ``=HYPERLINK(…)`` as its
+    manufacturer), and to a cell that already starts with ``'`` + trigger, so :func:`formula_unescape`
+    restores every value exactly."""
+    if cell[:1] in FORMULA_TRIGGERS or (cell[:1] == "'" and cell[1:2] in (*FORMULA_TRIGGERS, "'")):
+        return "'" + cell
+    return cell
+
+
+def formula_unescape(cell: str) -> str:
+    if cell[:1] == "'" and cell[1:2] in (*FORMULA_TRIGGERS, "'"):
+        return cell[1:]
+    return cell
+
+
 def _cell(value: Any, column: str) -> Any:
     if isinstance(value, str):
         value = value.strip()
@@ -134,7 +155,7 @@ def parse_csv(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
         line = reader.line_num
         if None in record:
             raise ImportRejected([RowError(line, "(row)", "more cells than header columns")])
-        rows.append((line, {k: _cell(v, k) for k, v in record.items() if v is not None}))
+        rows.append((line, {k: _cell(formula_unescape(v), k) for k, v in record.items() if v is not None}))
     return rows, header
 
 
@@ -360,7 +381,9 @@ async def _validate(
         cycle = _has_cycle(edges)
         if cycle:
             line = next((first_line[n] for n in cycle if isinstance(n, str) and n in first_line), 0)
-            errors.append(RowError(line, "uplinks", "uplink cycle: " + " -> ".join(map(str, cycle))))
+            # Devices known only by id are outside the caller's view: never name their ids.
+            path = " -> ".join(n if isinstance(n, str) else "(a device outside your scope)" for n in cycle)
+            errors.append(RowError(line, "uplinks", "uplink cycle: " + path))
     if errors:
         errors.sort(key=lambda e: e.line)
         raise ImportRejected(errors, forbidden=forbidden)
@@ -405,6 +428,8 @@ async def import_devices(
 
     links = await links_of(session, [d.id for d in plan.existing.values()])
     name_of = {device_id: name for name, device_id in ids.items()}
+    # Uplinks the caller cannot see were not in their export: keep them, never count them as changes.
+    hidden = await invisible_ids(session, principal, {u for us in links.uplinks.values() for u in us})
     for _, row in plan.rows:
         device = plan.existing.get(row.name)
         if device is None:
@@ -420,7 +445,7 @@ async def import_devices(
         differs = any(getattr(device, k) != v for k, v in updates.items()) or site.id != device.site_id
         differs |= "tags" in present and sorted(row.tags) != tags
         differs |= "uplinks" in present and sorted(row.uplinks) != sorted(
-            name_of.get(i, f"#{i}") for i in uplinks
+            name_of.get(i, f"#{i}") for i in uplinks if i not in hidden
         )
         if not differs:
             result.unchanged += 1
@@ -511,7 +536,11 @@ async def import_devices(
         if tag_rows:
             await session.execute(insert(DeviceTag), tag_rows)
     if "uplinks" in present and touched:
-        await session.execute(delete(DeviceUplink).where(DeviceUplink.device_id.in_(changed_ids)))
+        await session.execute(
+            delete(DeviceUplink).where(
+                DeviceUplink.device_id.in_(changed_ids), DeviceUplink.uplink_id.not_in(hidden)
+            )
+        )
         link_rows = [
             {"device_id": ids[row.name], "uplink_id": ids[u]} for row in touched_rows for u in row.uplinks
         ]
@@ -529,9 +558,12 @@ async def import_devices(
 async def export_devices(
     session: AsyncSession, principal: Principal, query_devices: list[Device], fmt: Format
 ) -> str:
-    """The same columns the importer reads, so export -> import is a no-op."""
+    """The same columns the importer reads, so export -> import is a no-op. Uplinks outside the
+    caller's scope are left out (their names are not the caller's to see; import keeps them). Cells
+    that a spreadsheet would run as a formula are neutralised (:func:`formula_safe`)."""
     links = await links_of(session, [d.id for d in query_devices])
     names = dict((await session.execute(select(Device.id, Device.name))).all())
+    hidden = await invisible_ids(session, principal, {u for us in links.uplinks.values() for u in us})
     site_codes = dict((await session.execute(select(Site.id, Site.code))).all())
     credential_names = {
         i: n
@@ -549,7 +581,7 @@ async def export_devices(
                 "port": d.port,
                 "protocols": list(d.protocols or []),
                 "credential": credential_names.get(d.credential_id or -1),
-                "uplinks": sorted(names[u] for u in links.uplinks.get(d.id, [])),
+                "uplinks": sorted(names[u] for u in links.uplinks.get(d.id, []) if u not in hidden),
                 "tags": sorted(links.tags.get(d.id, [])),
                 "lifecycle": str(d.lifecycle),
                 "vendor": d.vendor,
@@ -567,6 +599,9 @@ async def export_devices(
     writer.writeheader()
     for r in records:
         writer.writerow(
-            {k: ";".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in r.items()}
+            {
+                k: formula_safe(";".join(v) if isinstance(v, list) else ("" if v is None else str(v)))
+                for k, v in r.items()
+            }
         )
     return out.getvalue()
