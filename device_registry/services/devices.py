@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
+from device_registry.db import BULK_ROWS, refresh_planner_stats
 from device_registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from device_registry.models import Credential, Device, DeviceSiteHistory, DeviceTag, DeviceUplink, Role, Site
 from device_registry.models.devices import PRIVATE_PREFIX
@@ -338,6 +339,8 @@ async def create_devices(
         if data.credential is not None:
             new.row["credential_id"] = (await private_credential(session, box, new.id, data.credential)).id
     await link_devices(session, principal, batch)
+    if len(batch) >= BULK_ROWS:
+        await refresh_planner_stats(session)
     by_id = {
         d.id: d
         for d in (await session.scalars(select(Device).where(Device.id.in_([n.id for n in batch])))).all()

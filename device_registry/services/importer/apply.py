@@ -11,6 +11,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
+from device_registry.db import BULK_ROWS, refresh_planner_stats
 from device_registry.models import DeviceTag, DeviceUplink
 from device_registry.models.types import utcnow
 from device_registry.queries.devices import links_of
@@ -151,6 +152,8 @@ async def import_devices(
         if link_rows:
             await session.execute(insert(DeviceUplink), link_rows)
     await audit.record_many(session, entries)
+    if len(batch) + len(changed_ids) >= BULK_ROWS:
+        await refresh_planner_stats(session)
     await audit.record(session, principal, "import", "device", None, f"{fmt} import", None, result.as_dict())
     progress(2 * len(raw_rows), 2 * len(raw_rows))
     return result
