@@ -1,14 +1,19 @@
 """SNMP polling figures, each next to a baseline measured in the same run against the same agents.
 
-1. Throughput: the collector (one multi-column GETBULK walk + sysUpTime, rates, points) against a
-   raw pysnmp v1arch GET loop asking the very same OIDs by name (no walk, no points). Target >= 80%.
-   Measured twice: against net-snmp's snmpd (a fast C agent: the poller is the bottleneck) and against
-   snmpsim (a Python agent: the agent is the bottleneck).
-2. A cycle over N devices of which 10% never answer, against timeout x tries (and the serial cost).
-3. A fleet of many simulated agents (snmpsim: one community per agent) polled once: cycle time and
-   the poller's CPU, expressed as a share of a 60 s interval.
+1. CPU per value on realistic switches (48 interfaces, all 13 columns the collector reads, snmpsim):
+   the collector's fast path (auto, forced GET, forced walk, one socket per agent), its pysnmp path,
+   a raw pysnmp v1arch GET loop, and Prometheus snmp_exporter (Go; Debian's
+   ``prometheus-snmp-exporter``, module written here for the same columns, once walking them and once
+   GETting the same cells). The exporter's CPU is read from /proc; ours is this process's.
+   Then the share of one core a cycle of 1,000 such switches costs per 60 s, and RSS.
+2. Throughput against net-snmp's snmpd (a fast C agent: the poller is the bottleneck).
+3. A cycle over N devices of which 10% never answer, against timeout x tries (and the serial cost).
+4. The overload spiral: 200 devices on 2 slow agents (snmpsim) with a CPU burner beside them, 2 s
+   timeout, three cycles: devices lost per cycle, paced (this code) against the old shape (no pacing,
+   256-wide suspect lane) in the same run.
+5. A fleet of many simulated agents (2-interface recordings) polled once: cycle time and CPU share.
 
-Run: ``.venv/bin/python bench/snmp_bench.py [--agents 1000] [--throughput-agents 200]``.
+Run: ``PYTHONPATH=. .venv/bin/python bench/snmp_bench.py [--agents 1000] [--switches 20]``.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import httpx
+import yaml
 from pydantic import SecretStr
 from pysnmp.hlapi.v1arch import asyncio as v1
 from pysnmp.proto.rfc1902 import Null
@@ -33,17 +40,20 @@ from pysnmp.proto.rfc1902 import Null
 from device_registry.credentials import SnmpCommunityCredential
 from device_registry.targets import DeviceTarget
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from telemetry.collectors.snmp import COLUMNS, SYS_UPTIME, SnmpCollector
+from provisioning.snmp.fast import FastSnmp
+from provisioning.snmp.pacing import Pacer
+from simulators.snmp_agents import answers
+from telemetry.collectors.snmp import COLUMNS, IF_NUMBER, SYS_UPTIME, SnmpCollector
 from telemetry.cycle import CycleRunner
 from telemetry.points import Point
-from tests.support.snmpd import answers, snmpd_argv
+from tests.support.snmpd import snmpd_argv
 
-INTERFACES = 2
+INTERFACES = 48  # a realistic access switch: 48 ports, all 13 columns
 CONCURRENCY = 64
 
 
-def recording() -> str:
-    """A small switch: system group and INTERFACES rows of every column the collector reads."""
+def recording(interfaces: int = INTERFACES) -> str:
+    """A switch: system group and ``interfaces`` rows of every column the collector reads."""
     lines = [
         "1.3.6.1.2.1.1.1.0|4|Bench switch",
         "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
@@ -67,7 +77,7 @@ def recording() -> str:
     }
     rows = []
     for name, oid in COLUMNS.items():
-        for i in range(1, INTERFACES + 1):
+        for i in range(1, interfaces + 1):
             rows.append(((*oid, i), values[name].format(i=i, n=1000 * i)))
     rows.sort()
     lines += [f"{'.'.join(map(str, oid))}|{value}" for oid, value in rows]
@@ -76,6 +86,19 @@ def recording() -> str:
 
 def wanted_oids(if_indexes: Sequence[int]) -> list[tuple[int, ...]]:
     return [SYS_UPTIME] + [(*oid, i) for oid in COLUMNS.values() for i in if_indexes]
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def free_udp_port() -> int:
@@ -92,33 +115,43 @@ class CountingSink:
         self.points += len(points)
 
 
-def start_snmpsim(folder: Path, agents: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_snmpsim(
+    folder: Path, agents: int, interfaces: int = INTERFACES, prefix: str = "agent", endpoints: int = 1
+) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """One snmpsim serving ``agents`` recordings (community = file name) on ``endpoints`` UDP ports."""
+    folder.mkdir(parents=True, exist_ok=True)
     data = folder / "data"
     data.mkdir()
-    text = recording()
+    text = recording(interfaces)
     for n in range(agents):
-        (data / f"agent{n:04d}.snmprec").write_text(text)
-    port = free_udp_port()
+        (data / f"{prefix}{n:04d}.snmprec").write_text(text)
+    ports = [free_udp_port() for _ in range(endpoints)]
     responder = Path(sys.executable).parent / "snmpsim-command-responder"
     process = subprocess.Popen(
         [
             str(responder),
             f"--data-dir={data}",
             f"--cache-dir={folder / 'cache'}",
-            f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+            *(f"--agent-udpv4-endpoint=127.0.0.1:{port}" for port in ports),
             "--log-level=error",
         ],
         stdout=open(folder / "snmpsim.log", "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
         env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},
     )
-    wait_answer(process, port, f"agent{agents - 1:04d}", folder / "snmpsim.log")
-    return process, port
+    for port in ports:
+        wait_answer(process, port, f"{prefix}{agents - 1:04d}", folder / "snmpsim.log")
+    return process, ports
 
 
-def targets(port: int, communities: Sequence[str], dead_ports: Sequence[int] = ()) -> list[DeviceTarget]:
+def targets(
+    ports: int | Sequence[int], communities: Sequence[str], dead_ports: Sequence[int] = ()
+) -> list[DeviceTarget]:
+    """Device n on ``ports[n % len(ports)]`` (one agent address each, as real switches have)."""
+    spread = [ports] if isinstance(ports, int) else list(ports)
     out = [
-        DeviceTarget(n + 1, f"dev{n:04d}", "switch", "127.0.0.1", port, ("VN-TB", "TB-01"), ("snmp",),
+        DeviceTarget(n + 1, f"dev{n:04d}", "switch", "127.0.0.1", spread[n % len(spread)],
+                     ("VN-TB", "TB-01"), ("snmp",),
                      SnmpCommunityCredential(community=SecretStr(name)))
         for n, name in enumerate(communities)
     ]  # fmt: skip
@@ -162,47 +195,215 @@ async def interface_indexes(port: int, community: str) -> list[int]:
     return [index[0] for index in walk.indexes()]
 
 
-async def throughput(
-    port: int, communities: Sequence[str], if_indexes: Sequence[int], rounds: int
-) -> dict[str, tuple[float, float, int]]:
-    """Raw GET loop and collector, alternating round by round so machine noise hits both alike.
+Figures = dict[str, tuple[float, float, int]]
+"""contender -> (wall s, CPU s, values read)"""
 
-    Raw baseline: plain v1arch GETs of exactly the OIDs the collector ends up with, same concurrency,
-    no walk, no rates, no points. Returns {name: (wall s, cpu s, OIDs)}.
+
+class Exporter:
+    """Debian's prometheus-snmp-exporter with one module per agent community, for the same cells.
+
+    ``<community>-walk`` walks the 13 columns (GETBULK, as the exporter is normally configured) and
+    ``<community>-get`` GETs exactly the cells the collector GETs; both also GET sysUpTime.
     """
-    dispatcher = v1.SnmpDispatcher()
-    wanted = wanted_oids(if_indexes)
-    oids = [(".".join(map(str, o)), Null()) for o in wanted]
-    transport = await v1.UdpTransportTarget.create(("127.0.0.1", port), timeout=2, retries=1)
-    slots = asyncio.Semaphore(CONCURRENCY)
-    totals = {"raw": [0.0, 0.0, 0], "collector": [0.0, 0.0, 0]}
 
-    async def raw_one(community: str) -> int:
-        async with slots:
-            error, status, _, var_binds = await v1.get_cmd(
-                dispatcher, v1.CommunityData(community), transport, *oids
+    def __init__(self, folder: Path, communities: Sequence[str], cells: Sequence[tuple[int, ...]]) -> None:
+        binary = shutil.which("prometheus-snmp-exporter")
+        if binary is None:
+            raise RuntimeError("apt-get install -y prometheus-snmp-exporter")
+        metrics: list[dict[str, object]] = [
+            {"name": "sysUpTime", "oid": ".".join(map(str, SYS_UPTIME[:-1])), "type": "gauge"}
+        ]
+        for name, oid in COLUMNS.items():
+            kind = "DisplayString" if name in ("descr", "name") else "counter"
+            if name in ("speed", "oper", "high_speed"):
+                kind = "gauge"
+            metrics.append(
+                {
+                    "name": f"if_{name}",
+                    "oid": ".".join(map(str, oid)),
+                    "type": kind,
+                    "indexes": [{"labelname": "ifIndex", "type": "gauge"}],
+                }
             )
-            return 0 if error or status else len(var_binds)
+        modules: dict[str, object] = {}
+        for community in sorted(set(communities)):
+            common = {"version": 2, "auth": {"community": community}, "metrics": metrics, "timeout": "5s"}
+            modules[f"{community}-walk"] = {
+                **common,
+                "walk": [".".join(map(str, o)) for o in COLUMNS.values()],
+                "get": [".".join(map(str, SYS_UPTIME))],
+                "max_repetitions": 50,
+            }
+            modules[f"{community}-get"] = {**common, "get": [".".join(map(str, o)) for o in cells]}
+        config = folder / "snmp.yml"
+        config.write_text(yaml.safe_dump(modules))
+        self.port = free_tcp_port()
+        self.process = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{self.port}",
+             "--log.level=error"],
+            stdout=open(folder / "exporter.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError((folder / "exporter.log").read_text())
 
-    async with SnmpClient() as client:
-        runner = CycleRunner(
-            SnmpCollector(client, timeout=2, retries=1), CountingSink(), concurrency=CONCURRENCY
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def count_values(text: str) -> int:
+    """Samples of the polled columns in an exporter answer (its own snmp_scrape_* lines excluded)."""
+    return sum(1 for line in text.splitlines() if line.startswith(("if_", "sysUpTime")))
+
+
+async def per_value(
+    ports: Sequence[int],
+    communities: Sequence[str],
+    if_indexes: Sequence[int],
+    rounds: int,
+    exporter: Exporter | None,
+) -> tuple[Figures, dict[str, float]]:
+    """Every contender reads every device once per round, in turn, so machine noise hits all alike.
+
+    Returns the figures and, per fast-path mode, the mean wall ms per device (walk vs GET).
+    """
+    wanted = wanted_oids(if_indexes)
+    per_device = len(wanted) + 1  # + ifNumber, which the collector also reads
+    dispatcher = v1.SnmpDispatcher()
+    oids = [(".".join(map(str, o)), Null()) for o in wanted]
+    transports = [
+        await v1.UdpTransportTarget.create(("127.0.0.1", port), timeout=5, retries=1) for port in ports
+    ]
+    slots = asyncio.Semaphore(CONCURRENCY)
+    fleet = targets(ports, communities)
+
+    async def raw_round() -> int:
+        async def one(n: int, community: str) -> int:
+            async with slots:
+                error, status, _, var_binds = await v1.get_cmd(
+                    dispatcher, v1.CommunityData(community), transports[n % len(transports)], *oids
+                )
+                return 0 if error or status else len(var_binds)
+
+        return sum(await asyncio.gather(*(one(n, c) for n, c in enumerate(communities))))
+
+    contenders: dict[str, Callable[[], Awaitable[int]]] = {"raw pysnmp GET loop": raw_round}
+    runners: dict[str, CycleRunner] = {}
+    clients: list[SnmpClient] = []
+    for label, kwargs in (
+        ("collector, pysnmp path", {"fast_path": False}),
+        ("collector, fast path (auto)", {}),
+        ("collector, fast path GET", {"mode": "get"}),
+        ("collector, fast path walk", {"mode": "walk"}),
+        ("fast path, socket per agent", {"fast": FastSnmp(socket_per_agent=True)}),
+    ):
+        client = SnmpClient()
+        clients.append(client)
+        collector = SnmpCollector(client, timeout=5, retries=1, **kwargs)
+        runner = runners[label] = CycleRunner(
+            collector, CountingSink(), concurrency=CONCURRENCY, device_timeout=30
         )
-        fleet = targets(port, communities)
-        await runner.run_once(fleet)  # warm-up: learns each table's size, primes counters
-        for _ in range(rounds):
-            wall, cpu = time.perf_counter(), time.process_time()
-            got = sum(await asyncio.gather(*(raw_one(c) for c in communities)))
-            totals["raw"][0] += time.perf_counter() - wall
-            totals["raw"][1] += time.process_time() - cpu
-            totals["raw"][2] += got
-            wall, cpu = time.perf_counter(), time.process_time()
-            ok = (await runner.run_once(fleet)).ok
-            totals["collector"][0] += time.perf_counter() - wall
-            totals["collector"][1] += time.process_time() - cpu
-            totals["collector"][2] += ok * len(wanted)
+        await runner.run_once(fleet)  # warm-up: learns each table, primes counters
+        await runner.run_once(fleet)  # and measures walk and GET once per device
+
+        async def cycle(runner: CycleRunner = runner) -> int:
+            return (await runner.run_once(fleet)).ok * per_device
+
+        contenders[label] = cycle
+    if exporter is not None:
+        async with httpx.AsyncClient(timeout=30) as http:
+            for mode in ("walk", "get"):
+
+                async def scrape(mode: str = mode) -> int:
+                    async def one(n: int, community: str) -> int:
+                        port = ports[n % len(ports)]
+                        async with slots:
+                            got = await http.get(
+                                f"http://127.0.0.1:{exporter.port}/snmp",
+                                params={"target": f"127.0.0.1:{port}", "module": f"{community}-{mode}"},
+                            )
+                            return count_values(got.text)
+
+                    return sum(await asyncio.gather(*(one(n, c) for n, c in enumerate(communities))))
+
+                contenders[f"snmp_exporter (Go), {mode}"] = scrape
+            totals = await _rounds(contenders, rounds, exporter)
+    else:
+        totals = await _rounds(contenders, rounds, None)
+    modes: dict[str, float] = {}
+    auto = runners["collector, fast path (auto)"].collector
+    assert isinstance(auto, SnmpCollector)
+    for mode in ("walk", "get"):
+        measured = [p.measured_ms[mode] for p in auto.plans.values() if mode in p.measured_ms]
+        modes[mode] = sum(measured) / max(1, len(measured))
+    modes["chose get"] = sum(
+        1 for p in auto.plans.values() if p.measured_ms.get("get", 1e9) <= p.measured_ms.get("walk", 0)
+    )
+    for client in clients:
+        client.close()
+    runners["fast path, socket per agent"].collector.fast.close()  # type: ignore[attr-defined]
     dispatcher.close()
+    return totals, modes
+
+
+async def _rounds(
+    contenders: dict[str, Callable[[], Awaitable[int]]], rounds: int, exporter: Exporter | None
+) -> Figures:
+    totals = {name: [0.0, 0.0, 0] for name in contenders}
+    for _ in range(rounds):
+        for name, run in contenders.items():
+            external = name.startswith("snmp_exporter") and exporter is not None
+            wall = time.perf_counter()
+            cpu = exporter.cpu_s() if external and exporter else time.process_time()
+            values = await run()
+            totals[name][0] += time.perf_counter() - wall
+            totals[name][1] += (exporter.cpu_s() if external and exporter else time.process_time()) - cpu
+            totals[name][2] += values
     return {k: (float(v[0]), float(v[1]), int(v[2])) for k, v in totals.items()}
+
+
+async def spiral(
+    ports: Sequence[int], devices: int, per_try: float, cycles: int, *, paced: bool
+) -> list[tuple[int, float]]:
+    """Devices lost (and cycle seconds) per cycle, half the devices on each agent.
+
+    ``paced=False`` is the shape before: no request pacing and a 256-wide suspect lane.
+    """
+    half = devices // len(ports)
+    fleet = [
+        DeviceTarget(k * half + n + 1, f"s{k}-{n}", "switch", "127.0.0.1", port, ("VN-TB",), ("snmp",),
+                     SnmpCommunityCredential(community=SecretStr(f"spiral{n:04d}")))
+        for k, port in enumerate(ports)
+        for n in range(half)
+    ]  # fmt: skip
+    huge = 100_000
+    pacer = (
+        Pacer() if paced else Pacer(total_max=huge, total_initial=huge, agent_initial=huge, agent_max=huge)
+    )
+    out = []
+    async with SnmpClient(pacer=pacer) as client:
+        runner = CycleRunner(
+            SnmpCollector(client, timeout=per_try, retries=1),
+            CountingSink(),
+            concurrency=CONCURRENCY,
+            suspect_concurrency=8 if paced else 256,
+            device_timeout=per_try * 2 * 6,
+        )
+        for _ in range(cycles):
+            summary = await runner.run_once(fleet)
+            out.append((summary.failed, summary.duration_s))
+    return out
 
 
 async def dead_cycle(
@@ -252,65 +453,109 @@ async def fleet_cycle(port: int, agents: int) -> tuple[float, float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=1000, help="fleet size for the CPU-share figure")
-    parser.add_argument("--throughput-agents", type=int, default=200, help="devices per throughput round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--switches", type=int, default=20, help="48-port switches per CPU-per-value round")
+    parser.add_argument("--throughput-agents", type=int, default=200, help="devices per snmpd round")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--retries", type=int, default=1)
+    parser.add_argument("--spiral-devices", type=int, default=200)
     args = parser.parse_args()
     if not shutil.which("snmpget"):
         sys.exit("snmpget not found: apt-get install -y snmp")
     logging.getLogger("telemetry.cycle").setLevel(logging.ERROR)  # per-device DOWN lines are not figures
     folder = Path(tempfile.mkdtemp(prefix="snmp-bench-"))
-    started = time.perf_counter()
-    snmpd, snmpd_port = start_snmpd(folder)
-    process, port = start_snmpsim(folder, args.agents)
-    print(
-        f"agents ready in {time.perf_counter() - started:.1f}s: snmpd, snmpsim with {args.agents} recordings"
-    )
+    children: list[subprocess.Popen[bytes]] = []
+    exporter: Exporter | None = None
+    print(f"load before: {Path('/proc/loadavg').read_text().strip()} (2 cores shared by up to 8 engineers)")
     try:
-        n, rounds = args.throughput_agents, args.rounds
-        for label, agent_port, communities in (
-            ("snmpd", snmpd_port, ["public"] * n),
-            ("snmpsim", port, [f"agent{k % args.agents:04d}" for k in range(n)]),
-        ):
-            indexes = asyncio.run(interface_indexes(agent_port, communities[0]))
-            per_device = len(wanted_oids(indexes))
-            figures = asyncio.run(throughput(agent_port, communities, indexes, rounds))
-            (raw_wall, raw_cpu, raw_oids), (col_wall, col_cpu, col_oids) = (
-                figures["raw"],
-                figures["collector"],
-            )
-            raw_rate, col_rate = raw_oids / raw_wall, col_oids / col_wall
-            raw_ms, col_ms = raw_cpu * 1000 / (n * rounds), col_cpu * 1000 / (n * rounds)
-            print(
-                f"\n[throughput vs {label}] {n} devices x {rounds} rounds, {per_device} OIDs/device,", end=" "
-            )
-            print(f"concurrency {CONCURRENCY}")
-            print(f"  raw pysnmp GET loop : {raw_rate:8.0f} OIDs/s  ({raw_ms:.1f} ms CPU/device)")
-            print(f"  SnmpCollector       : {col_rate:8.0f} OIDs/s  ({col_ms:.1f} ms CPU/device)")
-            print(f"  collector / raw     : {100 * col_rate / raw_rate:6.1f} %  (target >= 80 %)")
+        switches, switch_ports = start_snmpsim(folder / "switches", args.switches, endpoints=10)
+        children.append(switches)
+        communities = [f"agent{k:04d}" for k in range(args.switches)]
+        indexes = asyncio.run(interface_indexes(switch_ports[0], communities[0]))
+        wanted = wanted_oids(indexes)
+        cells = [(*SYS_UPTIME,), (*IF_NUMBER,)] + [o for o in wanted if o != SYS_UPTIME]
+        try:
+            exporter = Exporter(folder, communities, cells)
+        except RuntimeError as error:
+            print(f"snmp_exporter not available ({error}): C baseline missing from this run")
+        figures, modes = asyncio.run(per_value(switch_ports, communities, indexes, args.rounds, exporter))
+        per_device = len(wanted) + 1
+        print(
+            f"\n[CPU per value] {args.switches} switches x {len(indexes)} interfaces x 13 columns "
+            f"({per_device} values/device) on snmpsim (10 UDP endpoints), {args.rounds} rounds"
+        )
+        for name, (wall, cpu, values) in figures.items():
+            us = 1e6 * cpu / max(1, values)
+            print(f"  {name:32s}: {us:7.1f} µs/value  ({values} values, {wall:6.1f} s wall)")
+        fast_cpu, fast_values = figures["collector, fast path (auto)"][1:]
+        share = 100 * (fast_cpu / max(1, fast_values)) * per_device * 1000 / 60
+        print(f"  1,000 such switches : {share:6.1f} % of one core per 60 s (fast path auto; target <= 10 %)")
+        print(
+            f"  walk vs GET per device (fast path): walk {modes['walk']:.1f} ms, GET {modes['get']:.1f} ms "
+            f"mean wall; GET chosen for {modes['chose get']:.0f} of {args.switches} devices"
+        )
+        print(
+            f"  RSS of this process : {rss_mib():6.1f} MiB; load {Path('/proc/loadavg').read_text().strip()}"
+        )
+        if exporter is not None:
+            exporter.close()
+            exporter = None
+        switches.terminate()
+        switches.wait(10)
+        children.remove(switches)
+
+        snmpd, snmpd_port = start_snmpd(folder)
+        children.append(snmpd)
+        n = args.throughput_agents
+        snmpd_indexes = asyncio.run(interface_indexes(snmpd_port, "public"))
+        figures, _ = asyncio.run(per_value([snmpd_port], ["public"] * n, snmpd_indexes, args.rounds, None))
+        print(f"\n[throughput vs snmpd] {n} devices x {args.rounds} rounds, {len(snmpd_indexes)} interfaces")
+        for name, (wall, cpu, values) in figures.items():
+            print(f"  {name:32s}: {values / wall:8.0f} values/s  {1e6 * cpu / max(1, values):6.1f} µs/value")
 
         worst = args.timeout * (args.retries + 1)
         d_walls, d_oks, d_failed = asyncio.run(dead_cycle(snmpd_port, n, args.timeout, args.retries))
-        print(
-            f"\n[10% dead] {d_oks[0] + d_failed[0]} devices on snmpd, {max(1, n // 10)} dead,",
-            end=" ",
-        )
+        print(f"\n[10% dead] {d_oks[0] + d_failed[0]} devices on snmpd, {max(1, n // 10)} dead,", end=" ")
         print(f"timeout {args.timeout}s x {args.retries + 1} tries")
-        print(f"  first cycle         : {d_walls[0]:6.2f} s   ok {d_oks[0]}, failed {d_failed[0]}")
+        print(f"  first cycle         : {d_walls[0]:6.2f} s   ok {d_oks[0]}, failed {d_failed[0]}", end=" ")
+        print("(timed-out devices retried once)")
         print(f"  next cycle          : {d_walls[1]:6.2f} s   ok {d_oks[1]}, failed {d_failed[1]}", end=" ")
-        print("(dead ones now in the suspect lane)")
+        print("(dead ones now in the suspect lane, no retry)")
         print(f"  live devices alone  : {d_walls[2]:6.2f} s   (baseline: same devices without the dead)")
         print(f"  timeout x tries     : {worst:6.2f} s   (serial would be {max(1, n // 10) * worst:.0f} s)")
 
-        f_wall, f_cpu, f_ok, f_failed = asyncio.run(fleet_cycle(port, args.agents))
-        share = 100 * f_cpu / 60
-        per_agent = len(wanted_oids(range(1, INTERFACES + 1)))
-        print(f"\n[fleet] {args.agents} snmpsim agents x {per_agent} OIDs, one cycle (steady state)")
+        half = args.spiral_devices // 2
+        agents = [start_snmpsim(folder / f"slow{k}", half, interfaces=8, prefix="spiral") for k in range(2)]
+        children += [a[0] for a in agents]
+        burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        children.append(burner)
+        ports = [a[1][0] for a in agents]
+        try:
+            old = asyncio.run(spiral(ports, args.spiral_devices, 2.0, 3, paced=False))
+            new = asyncio.run(spiral(ports, args.spiral_devices, 2.0, 3, paced=True))
+        finally:
+            burner.kill()
+            burner.wait()
+            children.remove(burner)
+        print(f"\n[overload spiral] {args.spiral_devices} devices (8 interfaces) on 2 snmpsim agents,")
+        load = Path("/proc/loadavg").read_text().strip()
+        print(f"  2 s timeout x 2 tries, a CPU burner beside them; load {load}")
+        for label, cycles in (("before (no pacing, 256 suspects)", old), ("paced (AIMD, 8 suspects)", new)):
+            lost = ", ".join(f"{failed} lost in {secs:.1f} s" for failed, secs in cycles)
+            print(f"  {label:34s}: {lost}")
+
+        fleet, fleet_ports = start_snmpsim(folder / "fleet", args.agents, interfaces=2)
+        children.append(fleet)
+        f_wall, f_cpu, f_ok, f_failed = asyncio.run(fleet_cycle(fleet_ports[0], args.agents))
+        per_agent = len(wanted_oids(range(1, 3))) + 1
+        print(f"\n[fleet] {args.agents} snmpsim agents x {per_agent} values (2 interfaces), one steady cycle")
         print(f"  cycle time          : {f_wall:6.2f} s   ok {f_ok}, failed {f_failed}")
-        print(f"  poller CPU          : {f_cpu:6.2f} s   = {share:.1f} % of one core per 60 s interval")
+        print(f"  poller CPU          : {f_cpu:6.2f} s   = {100 * f_cpu / 60:.1f} % of one core per 60 s")
+        print(f"  RSS of this process : {rss_mib():6.1f} MiB")
     finally:
-        for child in (process, snmpd):
+        if exporter is not None:
+            exporter.close()
+        for child in children:
             child.terminate()
             child.wait(10)
         shutil.rmtree(folder, ignore_errors=True)

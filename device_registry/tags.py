@@ -39,12 +39,27 @@ def device_tags(
     runs of whitespace (newlines included) become one space, trailing backslashes go, and an empty
     value is left out.
     """
-    tags = {"device_id": str(device_id), "device": name, "kind": kind}
+    tags = {"device_id": str(device_id), "device": name, "kind": kind, **_levels(site_codes, site_kinds)}
+    if site_codes:
+        tags["site"] = site_codes[-1]
+    return _storable(tags)
+
+
+def place_tags(site_codes: Sequence[str], site_kinds: Sequence[str]) -> dict[str, str]:
+    """``province``/``district``/``commune`` of a site chain alone: the tags of points about a place
+    (the monitors' ``site`` points, which put communes on the dashboards' map)."""
+    return _storable(_levels(site_codes, site_kinds))
+
+
+def _levels(site_codes: Sequence[str], site_kinds: Sequence[str]) -> dict[str, str]:
+    levels = {}
     for code, site_kind in zip(site_codes, site_kinds, strict=False):
         level = LEVEL_OF_KIND.get(str(site_kind))
         if level is not None:
-            tags[level] = code
-    if site_codes:
-        tags["site"] = site_codes[-1]
+            levels[level] = code
+    return levels
+
+
+def _storable(tags: dict[str, str]) -> dict[str, str]:
     clean = {key: " ".join(value.split()).rstrip("\\") for key, value in tags.items()}
     return {key: value for key, value in clean.items() if value}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from device_registry.credentials import Credential
 from device_registry.tags import device_tags
@@ -27,6 +29,8 @@ class DeviceTarget:
     protocols: tuple[str, ...] = ()
     credential: Credential | None = field(default=None, repr=False)
     site_kinds: tuple[str, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    """The device's free-form attributes (what onboarding stored: ONVIF addresses, stream URIs)."""
 
     @property
     def tags(self) -> dict[str, str]:

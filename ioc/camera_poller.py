@@ -27,6 +27,10 @@ class CameraPoller(RegistryPoller):
             sink,
             concurrency=cfg.poll_concurrency,
             device_timeout=cfg.call_timeout_s * ONVIF_CALLS_PER_CYCLE + cfg.rtsp_timeout_s,
+            # each camera is its own host: no shared agent to overload, so the SNMP lane limits
+            # (8 suspects, one retry per cycle) would only slow the cycle down
+            suspect_concurrency=256,
+            retry_timeouts=False,
         )
         super().__init__(platform, "onvif", runner)
 

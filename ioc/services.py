@@ -79,7 +79,7 @@ async def ingest_service(platform: Platform) -> None:
         raise RuntimeError("the MQTT ingest needs the process's started telemetry writer")
     client_id = url.client_id or f"ioc-ingest-{socket.gethostname()}"
     await IngestService(
-        IngestConfig(url=url, client_id=client_id),
+        IngestConfig(url=url, client_id=client_id, self_metrics=True),
         sink=platform.writer,
         dead_letters=DeadLetterStore(platform.sessions),
         last_seen=LastSeenStore(platform.sessions),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ioc.registry_poller import RegistryPoller
 from ioc.runtime import Platform
 from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.pacing import Pacer
 from telemetry.collectors.snmp import SnmpCollector
 from telemetry.cycle import CycleRunner
 from telemetry.sink import Sink
@@ -30,5 +31,6 @@ class SnmpPoller(RegistryPoller):
 async def snmp_service(platform: Platform) -> None:
     """Runs until cancelled, writing through the process's telemetry writer."""
     writer = platform.writer or await platform.start_writer()
-    async with SnmpClient() as client:
+    pacer = Pacer(total_max=platform.settings.snmp.max_in_flight)
+    async with SnmpClient(pacer=pacer) as client:
         await SnmpPoller(platform, client, writer).run_forever(platform.settings.snmp.interval_s)

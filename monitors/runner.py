@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.crypto import SecretBox
+from device_registry.queries.targets import PlaceLocation, commune_locations
 from monitors.checks.defaults import DefaultChecks
 from monitors.checks.mqtt_freshness import LastSeen
 from monitors.config import MonitorSettings
@@ -26,9 +28,13 @@ from monitors.outage_store import SqlOutageRecorder
 from monitors.registry_source import load_snapshot, monitored_devices
 from monitors.service import MonitoringService
 from monitors.status_store import SqlStatusStore
+from telemetry.points import Point
 from telemetry.sink import Sink
 
 log = logging.getLogger(__name__)
+
+SITE_MEASUREMENT = "site"
+"""Commune coordinates (``lat``, ``lon``, ``name``) tagged ``province``/``district``/``commune``."""
 
 
 def _utc_now() -> datetime:
@@ -66,11 +72,14 @@ class RegistryMonitors:
             status=SqlStatusStore(sessions),
         )
         self._skipped: set[str] = set()
+        self._sink = sink
 
     async def refresh(self) -> None:
         async with self._sessions() as session:
             snapshot = await load_snapshot(session, self._box)
             windows = await list_windows(session)
+            places = await commune_locations(session) if self._sink is not None else []
+        await self._write_places(places)
         self.calendar.set_sites(snapshot.site_of, snapshot.site_parent)
         self.calendar.set_windows(windows)
         self.calendar.set_devices_in_maintenance(snapshot.in_maintenance)
@@ -102,6 +111,22 @@ class RegistryMonitors:
         finally:
             await self.service.stop()
             await self.checks.close()
+
+    async def _write_places(self, places: list[PlaceLocation]) -> None:
+        """One ``site`` point per commune with coordinates, so the dashboards' map needs InfluxDB alone
+        (the registry is not a Grafana datasource). Written at every refresh: a commune the reform
+        closes stops appearing within one refresh; a failing sink only costs the map this round."""
+        if self._sink is None or not places:
+            return
+        now_ns = time.time_ns()
+        points = [
+            Point(SITE_MEASUREMENT, {"lat": p.latitude, "lon": p.longitude, "name": p.name}, now_ns, p.tags)
+            for p in places
+        ]
+        try:
+            await self._sink.write(points)
+        except Exception as error:
+            log.warning("could not write %d site points: %s", len(points), error)
 
 
 async def run_monitors(

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +39,19 @@ log = logging.getLogger(__name__)
 MEASUREMENT = "check_result"
 STATUS_MEASUREMENT = "device_status"
 """One point per scheduled evaluation of a device; its fields are documented in docs/telemetry.md."""
+SELF_MEASUREMENT = "monitor_scheduler"
+"""The scheduler's own rate and lateness, every ``SELF_METRICS_INTERVAL_S`` (Platform health dashboard)."""
+SELF_METRICS_INTERVAL_S = 10.0
+STATE_SEVERITY = {
+    DeviceState.UP.value: 0,
+    "maintenance": 1,
+    DeviceState.UNKNOWN.value: 2,
+    DeviceState.FLAPPING.value: 3,
+    DeviceState.SOFT_DOWN.value: 4,
+    DeviceState.UNREACHABLE.value: 5,
+    DeviceState.DOWN.value: 6,
+}
+"""``device_status.severity``: orders the states so dashboards can take the worst one with ``max``."""
 _GOLDEN = 0x9E3779B97F4A7C15
 _U64 = (1 << 64) - 1
 
@@ -106,6 +120,10 @@ class MonitorScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._last_tick: float | None = None
         self.stats = SchedulerStats()
+        self._host = socket.gethostname()
+        self.self_metrics_interval_s = SELF_METRICS_INTERVAL_S
+        self._self_metrics_at = float("-inf")
+        self._window_lags: list[float] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -198,6 +216,7 @@ class MonitorScheduler:
         if self._last_tick is not None:
             self.stats.tick_late_s.append(max(0.0, now - self._last_tick - self._tick_s))
         self._last_tick = now
+        self._buffer_self_metrics(now)
         heap = self._heap
         while heap and heap[0][0] <= now:
             due, generation, device_id = heapq.heappop(heap)
@@ -227,7 +246,9 @@ class MonitorScheduler:
         device_id = slot.device.target.device_id
         try:
             async with self._limit:
-                self.stats.lags_s.append(self._monotonic() - due)
+                lag = self._monotonic() - due
+                self.stats.lags_s.append(lag)
+                self._window_lags.append(lag)
                 results = await self._run_checks(slot.device)
                 verdict = self._verdict(results)
                 await self._engine.observe(device_id, verdict)
@@ -322,6 +343,23 @@ class MonitorScheduler:
                 fields["error"] = result.error_kind
             self._pending.append(Point(MEASUREMENT, fields, time_ns, {**tags, "check": result.check}))
 
+    def _buffer_self_metrics(self, now: float) -> None:
+        """Cumulative check counts (rates come from ``non_negative_derivative``) and the lateness of
+        the checks started since the previous self point."""
+        if self._sink is None or now - self._self_metrics_at < self.self_metrics_interval_s:
+            return
+        self._self_metrics_at = now
+        lags = sorted(self._window_lags)
+        self._window_lags = []
+        fields: dict[str, FieldValue] = {
+            "devices": len(self._slots),
+            "checks": self.stats.checks,
+            "check_errors": self.stats.check_errors,
+            "lag_p95_s": lags[int(0.95 * (len(lags) - 1))] if lags else 0.0,
+            "lag_max_s": lags[-1] if lags else 0.0,
+        }
+        self._pending.append(Point(SELF_MEASUREMENT, fields, time.time_ns(), {"host": self._host}))
+
     def _status_fields(self, target: DeviceTarget, verdict: Observation) -> dict[str, FieldValue]:
         """``state``: ``maintenance`` while a window covers the device, else ``flapping`` while it
         flaps, else the engine's state; ``up``: 1 when every check of this evaluation passed;
@@ -334,7 +372,12 @@ class MonitorScheduler:
             state = DeviceState.FLAPPING.value
         else:
             state = self._engine.state_of(device_id).value
-        return {"state": state, "up": int(verdict.ok), "in_maintenance": in_maintenance}
+        return {
+            "state": state,
+            "severity": STATE_SEVERITY.get(state, STATE_SEVERITY[DeviceState.UNKNOWN.value]),
+            "up": int(verdict.ok),
+            "in_maintenance": in_maintenance,
+        }
 
     async def _flush(self) -> None:
         if not self._pending or self._sink is None:

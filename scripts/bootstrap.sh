@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine: apt packages listed in scripts/apt.d/*.txt,
-# a virtualenv in .venv built on Debian's python3, and the project installed editable with its test extras.
+# a virtualenv in .venv built on Debian's python3, and the project installed editable with its test and demo extras.
 # Re-running it does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,9 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing Python packages into .venv"
-  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v "is ignored: it is neither" || true
+  .venv/bin/python -m pip install -q -e '.[test,demo]' 2>&1 | grep -v "is ignored: it is neither" || true
+  # the demo's SNMP walks: data only; its stale pysmi<2 pin would break pysnmp 7 (see pyproject.toml)
+  .venv/bin/python -m pip install -q --no-deps 'snmpsim-data>=1.0' 2>&1 | grep -v "is ignored: it is neither" || true
   .venv/bin/python -c "import ioc, device_registry" 
   rm -f .venv/.installed-*
   touch "$stamp"

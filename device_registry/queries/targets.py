@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from device_registry import site_paths
 from device_registry.credentials import Credential as TypedCredential
 from device_registry.crypto import SecretBox, SecretBoxError
 from device_registry.models import Credential, Device, Lifecycle, Site
-from device_registry.tags import device_tags
+from device_registry.tags import COMMUNE_KINDS, device_tags, place_tags
 from device_registry.targets import DeviceTarget
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ async def device_targets(
             site_kinds=chains.get(d.site_id, ((), ()))[1],
             protocols=tuple(d.protocols or ()),
             credential=credentials.get(d.id),
+            attributes=dict(d.attributes or {}),
         )
         for d in devices
     ]
@@ -131,3 +133,33 @@ async def device_tags_by_id(session: AsyncSession, device_ids: Collection[int]) 
             codes, kinds = chains.get(r.site_id, ((), ()))
             tags[r.id] = device_tags(r.id, r.name, str(r.kind), codes, kinds)
     return tags
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceLocation:
+    """An open commune-level unit with coordinates, tagged like the points of the devices on it."""
+
+    tags: dict[str, str]
+    name: str
+    latitude: float
+    longitude: float
+
+
+async def commune_locations(session: AsyncSession) -> list[PlaceLocation]:
+    """Every open commune, ward or township that has coordinates (the dashboards' map)."""
+    chains = await site_chains(session)
+    rows = (
+        await session.execute(
+            select(Site.id, Site.name, Site.latitude, Site.longitude).where(
+                Site.kind.in_(sorted(COMMUNE_KINDS)),
+                Site.valid_to.is_(None),
+                Site.latitude.is_not(None),
+                Site.longitude.is_not(None),
+            )
+        )
+    ).all()
+    return [
+        PlaceLocation(place_tags(*chains[r.id]), r.name, float(r.latitude), float(r.longitude))
+        for r in rows
+        if r.id in chains
+    ]

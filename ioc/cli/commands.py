@@ -5,7 +5,9 @@ from __future__ import annotations
 from ioc.cli import (  # noqa: F401
     admin,
     alerts,
+    demo,
     devices,
+    grafana,
     monitors,
     mqtt,
     onvif,

@@ -15,6 +15,10 @@ from provisioning.errors import DeviceError
 from provisioning.onvif.settings import OnvifSettings
 
 DEFAULT_ONVIF_PORT = 80
+KEEP_REPORTED_HELP = (
+    "Use the addresses the device reports (XAddrs, stream and snapshot URIs) as they are, instead of "
+    "pinning them to HOST[:PORT]."
+)
 
 
 def _settings() -> OnvifSettings:
@@ -124,6 +128,7 @@ def probe_onvif_command(
     adjust_time: bool | None = typer.Option(
         None, "--adjust-time/--no-adjust-time", help="Shift WS-Security timestamps to the device clock."
     ),
+    keep_reported_addresses: bool = typer.Option(False, "--keep-reported-addresses", help=KEEP_REPORTED_HELP),
 ) -> None:
     """Read identity, clock offset, services and stream profiles of one ONVIF device."""
     from provisioning.onvif.probe import probe_onvif
@@ -136,7 +141,13 @@ def probe_onvif_command(
     try:
         result = asyncio.run(
             probe_onvif(
-                host, port, user, SecretStr(password), call_timeout_s=timeout, adjust_time=adjust_time
+                host,
+                port,
+                user,
+                SecretStr(password),
+                call_timeout_s=timeout,
+                adjust_time=adjust_time,
+                keep_reported_addresses=keep_reported_addresses,
             )
         )
     except DeviceError as error:
@@ -225,6 +236,8 @@ def _run_onboard(
     set_ntp: str | None,
     timeout: float,
     in_transaction: Any,
+    keep_reported_addresses: bool = False,
+    rtsp_basic_auth: bool = False,
 ) -> dict[str, Any]:
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -248,6 +261,8 @@ def _run_onboard(
                 name=name,
                 set_ntp=set_ntp,
                 call_timeout_s=timeout,
+                keep_reported_addresses=keep_reported_addresses,
+                rtsp_basic_auth=rtsp_basic_auth,
             )
         except DeviceError as error:
             raise device_error(error) from None
@@ -286,6 +301,12 @@ def onboard_onvif_command(
     timeout: float | None = typer.Option(
         None, "--timeout", min=0.1, max=300.0, callback=finite, help="Seconds per ONVIF call."
     ),
+    keep_reported_addresses: bool = typer.Option(False, "--keep-reported-addresses", help=KEEP_REPORTED_HELP),
+    allow_rtsp_basic: bool = typer.Option(
+        False,
+        "--allow-rtsp-basic",
+        help="Let the RTSP check answer a Basic challenge (sends the password in clear; old firmware).",
+    ),
 ) -> None:
     """Probe the device, then save it with its (encrypted) credential and media profiles."""
     from ioc.cli.context import in_transaction
@@ -293,5 +314,18 @@ def onboard_onvif_command(
     host, port = parse_host_port(target)
     timeout = _settings().call_timeout_s if timeout is None else timeout
     emit(
-        _run_onboard(host, port, user, password, site, name, set_ntp, timeout, in_transaction), _show_onboard
+        _run_onboard(
+            host,
+            port,
+            user,
+            password,
+            site,
+            name,
+            set_ntp,
+            timeout,
+            in_transaction,
+            keep_reported_addresses,
+            allow_rtsp_basic,
+        ),
+        _show_onboard,
     )

@@ -159,6 +159,8 @@ def _show_probe(data: dict[str, Any]) -> None:
     )
     if data["missing"]:
         stdout_console.print("[yellow]not read:[/] " + "; ".join(data["missing"]), highlight=False)
+    if data.get("notes"):
+        stdout_console.print("[yellow]notes:[/] " + "; ".join(data["notes"]), highlight=False)
 
 
 async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:

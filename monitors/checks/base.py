@@ -21,11 +21,17 @@ class CheckResult:
     latency_ms: float | None = None
     reason: str = ""
     error_kind: str | None = None
-    """``DeviceError.kind`` of the failure (``timeout``, ``unreachable``, ...); ``None`` when ok."""
+    """``DeviceError.kind`` of the failure (``timeout``, ``unreachable``, ...); when ok, ``None`` or the
+    kind of a warning that is not an outage (``auth_failed`` from a device that answered)."""
 
     @classmethod
     def success(cls, check: str, latency_ms: float | None, reason: str = "") -> CheckResult:
         return cls(check, True, latency_ms, reason)
+
+    @classmethod
+    def warning(cls, check: str, latency_ms: float | None, kind: str, reason: str) -> CheckResult:
+        """Up, but something the engineer should fix: the reason starts with ``kind``."""
+        return cls(check, True, latency_ms, f"{kind}: {reason}", kind)
 
     @classmethod
     def failure(cls, check: str, error: DeviceError, latency_ms: float | None = None) -> CheckResult:

@@ -1,17 +1,35 @@
-"""ONVIF: the device service answers GetSystemDateAndTime, the one call ONVIF allows without login.
+"""ONVIF: the device service answers GetSystemDateAndTime; the clock offset goes into the reason.
 
-Every device shares one :class:`DeviceClockReader` (WSDL parsed once, off the loop; one zeep client).
-The clock offset goes into the reason: a camera far off drifts out of WS-Security's window.
+ONVIF lets anyone read the clock, but some firmwares (some Axis, some third-party servers) demand a
+login even for that. A device that answers "not authorized" is answering, so it is up:
+
+- with a user name and password stored, the clock is read again with them (WS-Security, and HTTP
+  Digest when challenged), so the offset is still reported;
+- without one, the reason says ``login required; no clock``;
+- when the stored credentials are refused, the reason starts with ``auth_failed``: the engineer is
+  warned, but a wrong password is not an outage.
+
+The request goes to the device service address stored at onboarding, pinned to the registered
+address (:mod:`provisioning.onvif.stored`). Every device shares one :class:`DeviceClockReader`.
+A camera far off drifts out of WS-Security's window: that is why the offset matters.
 """
 
 from __future__ import annotations
 
+import time
+
+from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import CheckResult
-from provisioning.errors import DeviceError
-from provisioning.onvif.client import DeviceClockReader
+from provisioning.errors import AuthFailed, DeviceError
+from provisioning.onvif.client import DeviceClock, DeviceClockReader
+from provisioning.onvif.stored import StoredCamera
 
-ONVIF_PORT = 80
+LOGIN_REQUIRED_NO_CLOCK = "login required; no clock"
+
+
+def _clock_reason(clock: DeviceClock) -> str:
+    return "no device clock in answer" if clock.offset_s is None else f"clock {clock.offset_s:+.1f}s"
 
 
 class OnvifCheck:
@@ -21,9 +39,31 @@ class OnvifCheck:
         self.reader = reader
 
     async def run(self, target: DeviceTarget) -> CheckResult:
+        url = StoredCamera.from_attributes(target.attributes).device_url(target.address, target.port)
+        started = time.perf_counter()
         try:
-            clock = await self.reader.read(target.address, target.port or ONVIF_PORT)
+            clock = await self.reader.read(url)
+        except AuthFailed:
+            answered_ms = round((time.perf_counter() - started) * 1000, 1)
+            return await self._with_login(target, url, answered_ms)
         except DeviceError as error:
             return CheckResult.failure(self.name, error)
-        reason = "no device clock in answer" if clock.offset_s is None else f"clock {clock.offset_s:+.1f}s"
-        return CheckResult.success(self.name, clock.latency_ms, reason)
+        return CheckResult.success(self.name, clock.latency_ms, _clock_reason(clock))
+
+    async def _with_login(self, target: DeviceTarget, url: str, answered_ms: float) -> CheckResult:
+        """The device answered "log in first": it is up; read its clock with the stored login if any."""
+        credential = target.credential
+        if not isinstance(credential, UsernamePasswordCredential):
+            return CheckResult.success(self.name, answered_ms, LOGIN_REQUIRED_NO_CLOCK)
+        try:
+            clock = await self.reader.read(url, credential.username, credential.password)
+        except AuthFailed:
+            return CheckResult.warning(
+                self.name,
+                answered_ms,
+                "auth_failed",
+                "stored credentials refused (wrong, or the device clock is far off); no clock",
+            )
+        except DeviceError as error:
+            return CheckResult.success(self.name, answered_ms, f"login required; no clock ({error.kind})")
+        return CheckResult.success(self.name, clock.latency_ms, _clock_reason(clock))

@@ -1,7 +1,9 @@
 """RTSP: the camera's stream answers DESCRIBE with an SDP, logging in with the device's credential.
 
 The stream URI is the one ONVIF onboarding stored (first profile); without one, the camera's root on
-the standard port, which many cameras serve.
+the standard port, which many cameras serve. Either is pinned to the device's registered address
+before the credential goes out, and Basic authentication is answered only when the device's
+``rtsp_basic_auth`` attribute allows it (Digest otherwise).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import CheckResult
 from provisioning.errors import DeviceError, NotSupported
+from provisioning.onvif.stored import StoredCamera
 from provisioning.rtsp.check import check_rtsp
 
 RTSP_PORT = 554
@@ -32,9 +35,11 @@ class RtspDescribeCheck:
         username, password = None, None
         if isinstance(credential, UsernamePasswordCredential):
             username, password = credential.username, credential.password
+        stored = StoredCamera.from_attributes(target.attributes)
+        url = stored.pin(target.address, target.port).media(self.url or default_stream_url(target.address))
         try:
             stream = await check_rtsp(
-                self.url or default_stream_url(target.address), username, password, timeout_s=self.timeout_s
+                url, username, password, timeout_s=self.timeout_s, allow_basic=stored.rtsp_basic_auth
             )
         except ValueError as error:
             return CheckResult.failure(self.name, NotSupported(str(error)))

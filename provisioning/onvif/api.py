@@ -28,6 +28,13 @@ class OnvifOnboardRequest(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     set_ntp: str | None = Field(default=None, min_length=1, max_length=255)
     timeout_s: float = Field(default=10.0, gt=0, le=120)
+    keep_reported_addresses: bool = Field(
+        default=False,
+        description="Use the addresses the device reports as they are, not pinned to `address`/`port`.",
+    )
+    rtsp_basic_auth: bool = Field(
+        default=False, description="Let the RTSP check answer a Basic challenge (password in clear)."
+    )
 
     @field_validator("address")
     @classmethod
@@ -74,6 +81,8 @@ async def onboard(
             name=data.name,
             set_ntp=data.set_ntp,
             call_timeout_s=data.timeout_s,
+            keep_reported_addresses=data.keep_reported_addresses,
+            rtsp_basic_auth=data.rtsp_basic_auth,
         )
     except DeviceError as error:
         await session.rollback()

@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import onvif.client
-from onvif import ONVIFCamera, ONVIFService
-from onvif.client import AsyncTransportProtocolErrorHandler, ZeepAsyncClient
+from aiohttp import DigestAuthMiddleware
+from onvif import ONVIFService
+from onvif.client import AsyncTransportProtocolErrorHandler, UsernameDigestTokenDtDiff, ZeepAsyncClient
 from onvif.transport import ASYNC_TRANSPORT
 from onvif.wsa import WsAddressingIfMissingPlugin
 from pydantic import SecretStr
@@ -31,7 +33,9 @@ from zeep import Settings
 from provisioning.errors import AuthFailed, DeviceError, MalformedResponse, NotSupported
 from provisioning.onvif.clock import device_utc
 from provisioning.onvif.errors import ClockSkew, translate
+from provisioning.onvif.http_clock import ServerClock
 from provisioning.onvif.models import DeviceInfo, MediaProfile, NetworkInterface, VideoSource
+from provisioning.pinning import Pin, default_device_service_url, url_port
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ WSDL_DIR = Path(__file__).parent / "wsdl"
 MEDIA2_WSDL = WSDL_DIR / "media2.wsdl"
 MEDIA2_BINDING = f"{{{NS_MEDIA2}}}Media2Binding"
 DEVICE_BINDING = f"{{{NS_DEVICE}}}DeviceBinding"
+MEDIA_BINDING = f"{{{NS_MEDIA}}}MediaBinding"
 
 CLOCK_ADJUST_THRESHOLD_S = 5.0
 """Below this the offset is reported but WS-Security timestamps are left alone (sub-second jitter)."""
@@ -137,8 +142,14 @@ def _text(value: Any) -> str:
 class OnvifClient:
     """One camera or NVR. Use as ``async with OnvifClient(...) as client:``.
 
-    ``connect`` reads the device clock (unauthenticated, as ONVIF allows), shifts WS-Security
-    timestamps to that clock when it is far off, and learns the service addresses.
+    ``connect`` reads the device clock (unauthenticated, as ONVIF allows; with a login when the
+    device demands one), shifts WS-Security timestamps to that clock when it is far off, and learns
+    the service addresses, pinned to the registered host and port (:mod:`provisioning.pinning`).
+
+    Every service shares one HTTP session that answers an HTTP Digest challenge (RFC 7616, MD5 or
+    SHA-256: aiohttp's ``DigestAuthMiddleware``, scoped to the device's origin) on top of the
+    WS-Security token in the SOAP header, so a device wanting either or both is served. Optional
+    operations a device refuses as not supported leave a note in ``notes`` naming the operation.
     """
 
     def __init__(
@@ -150,6 +161,8 @@ class OnvifClient:
         *,
         timeout: float = 10.0,
         adjust_time: bool = True,
+        device_url: str | None = None,
+        keep_reported_addresses: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -157,14 +170,24 @@ class OnvifClient:
         self._password = password
         self.timeout = timeout
         self.adjust_time = adjust_time
+        self.pin = Pin(host, port, keep_reported=keep_reported_addresses)
+        self.device_url = self.pin.service(device_url or default_device_service_url(host, port))
         self.clock_offset_s: float | None = None
         self.xaddrs: dict[str, str] = {}
-        self._camera: ONVIFCamera | None = None
-        self._media2: ONVIFService | None = None
+        self.notes: list[str] = []
+        self._dt_diff: dt.timedelta | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._server_clock = ServerClock()
+        self._services: dict[str, ONVIFService] = {}
+        self._media2_refused = False
 
     @property
     def where(self) -> str:
         return f"ONVIF {self.host}:{self.port}"
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     async def __aenter__(self) -> OnvifClient:
@@ -179,24 +202,17 @@ class OnvifClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._camera is not None:
-            camera, self._camera = self._camera, None
+        self._services.clear()
+        if self._session is not None:
+            session, self._session = self._session, None
             try:
-                await camera.close()
+                await session.close()
             except Exception as error:  # closing must not mask the real outcome
                 log.debug("%s: close failed: %s", self.where, error)
 
     async def connect(self) -> None:
         await warm_up()
-        self._camera = ONVIFCamera(
-            self.host,
-            self.port,
-            self.username,
-            self._password.get_secret_value(),
-            no_cache=True,
-            adjust_time=False,
-        )
-        devicemgmt = await self._service("devicemgmt")
+        devicemgmt = await self._device_service()
         self.clock_offset_s = await self._read_clock_offset(devicemgmt)
         if (
             self.adjust_time
@@ -204,19 +220,55 @@ class OnvifClient:
             and abs(self.clock_offset_s) > CLOCK_ADJUST_THRESHOLD_S
         ):
             # Services capture the offset when created: rebuild the device service with it.
-            self._camera.dt_diff = dt.timedelta(seconds=self.clock_offset_s)
-            await devicemgmt.close()
-            self._camera.services.pop(("devicemgmt", None), None)
-            devicemgmt = await self._service("devicemgmt")
+            self._dt_diff = dt.timedelta(seconds=self.clock_offset_s)
+            self._services.clear()
+            devicemgmt = await self._device_service()
         self.xaddrs = await self._read_xaddrs(devicemgmt)
-        self._camera.xaddrs = dict(self.xaddrs)
 
-    async def _service(self, name: str) -> ONVIFService:
-        assert self._camera is not None, "connect() first"
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            password = self._password.get_secret_value()
+            middlewares: tuple[Any, ...] = (self._server_clock,)
+            if self.username:
+                middlewares = (DigestAuthMiddleware(self.username, password), self._server_clock)
+            self._session = aiohttp.ClientSession(
+                # Cameras serve HTTPS with self-signed certificates: unverified, as the library does;
+                # pinning keeps the peer the registered address.
+                connector=aiohttp.TCPConnector(ssl=onvif.client._NO_VERIFY_SSL_CONTEXT),
+                middlewares=middlewares,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
+        return self._session
+
+    async def _make_service(self, key: str, xaddr: str, wsdl: str, binding: str) -> ONVIFService:
+        """An ONVIF service at ``xaddr`` (already pinned) speaking through our one HTTP session."""
+        found = self._services.get(key)
+        if found is not None:
+            return found
+        service = ONVIFService(
+            xaddr,
+            self.username,
+            self._password.get_secret_value(),
+            wsdl,
+            no_cache=True,
+            dt_diff=self._dt_diff,
+            binding_name=binding,
+            binding_key=(key, None),
+        )
+        await service._session.close()  # the library makes one per service; ours carries Digest
+        session = self._http()
+        service._session = session
+        service.transport.session = session
         try:
-            return _harden(await self._camera.create_onvif_service(name))
+            await service.setup()
         except Exception as error:
-            raise translate(error, f"{self.where} {name}") from error
+            raise translate(error, f"{self.where} {key}") from error
+        self._services[key] = _harden(service)
+        return self._services[key]
+
+    async def _device_service(self) -> ONVIFService:
+        wsdl = str(Path(onvif.client._WSDL_PATH) / "devicemgmt.wsdl")
+        return await self._make_service("devicemgmt", self.device_url, wsdl, DEVICE_BINDING)
 
     async def _call(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
         try:
@@ -236,6 +288,14 @@ class OnvifClient:
                 )
             raise typed from error
 
+    async def _optional(self, what: str, call: Callable[[], Awaitable[Any]], consequence: str) -> Any:
+        """``call``, or None with a note when the device answers that it does not support ``what``."""
+        try:
+            return await self._call(what, call)
+        except NotSupported:
+            self.note(f"{what} not supported: {consequence}")
+            return None
+
     async def _read_clock_offset(self, devicemgmt: ONVIFService) -> float | None:
         """Device clock minus ours; None when the device does not tell (then nothing is adjusted)."""
         sent = time.time()
@@ -245,7 +305,10 @@ class OnvifClient:
             if error.kind not in ("auth_failed", "device_fault", "not_supported", "malformed_response"):
                 raise
             try:  # some firmwares (Axis) authenticate even this call
+                sent = time.time()
                 answer = await self._call("GetSystemDateAndTime", devicemgmt.GetSystemDateAndTime)
+            except AuthFailed as refused:
+                sent, answer = time.time(), await self._login_on_the_http_clock(refused)
             except DeviceError as again:
                 if again.kind not in ("device_fault", "not_supported", "malformed_response"):
                     raise
@@ -255,31 +318,64 @@ class OnvifClient:
             log.debug("%s: no usable device clock in GetSystemDateAndTime", self.where)
         return offset
 
+    async def _login_on_the_http_clock(self, refused: AuthFailed) -> Any:
+        """A login refused by a device that also hides its clock: retry once on its HTTP ``Date``.
+
+        Re-raises the refusal when the ``Date`` header is missing or close to ours (then the
+        credentials are wrong); a clock far off without ``adjust_time`` is a ``ClockSkew``.
+        """
+        skew = self._server_clock.offset_s
+        if skew is None or abs(skew) <= CLOCK_ADJUST_THRESHOLD_S:
+            raise refused
+        if not self.adjust_time:
+            raise ClockSkew(
+                f"{self.where} GetSystemDateAndTime: authentication failed; device clock is off by "
+                f"{skew:+.0f} s (its HTTP Date)"
+            ) from refused
+        self._dt_diff = dt.timedelta(seconds=skew)
+        self._services.clear()
+        devicemgmt = await self._device_service()
+        answer = await self._call("GetSystemDateAndTime", devicemgmt.GetSystemDateAndTime)
+        self.note(
+            "device demands a login even for its clock, which is far off: "
+            "WS-Security timestamps were first set from its HTTP Date header"
+        )
+        return answer
+
     async def _read_xaddrs(self, devicemgmt: ONVIFService) -> dict[str, str]:
-        xaddrs: dict[str, str] = {}
+        """Service addresses as the device reports them, each pinned; the device service is ours."""
+        reported: dict[str, str] = {}
         try:
-            services = await self._call(
-                "GetServices", lambda: devicemgmt.GetServices({"IncludeCapability": False})
+            services = await self._optional(
+                "GetServices",
+                lambda: devicemgmt.GetServices({"IncludeCapability": False}),
+                "service addresses read from GetCapabilities",
             )
-            for service in services or []:
-                namespace, xaddr = getattr(service, "Namespace", None), getattr(service, "XAddr", None)
-                if namespace and xaddr:
-                    xaddrs[str(namespace)] = str(xaddr)
-        except NotSupported:
-            pass
         except DeviceError as error:
             if error.kind != "device_fault":
                 raise
-        if xaddrs:
-            return xaddrs
-        # Older firmware: GetCapabilities knows the main services only.
-        capabilities = await self._call(
-            "GetCapabilities", lambda: devicemgmt.GetCapabilities({"Category": "All"})
-        )
-        for attribute, namespace in (("Device", NS_DEVICE), ("Media", NS_MEDIA)):
-            section = getattr(capabilities, attribute, None)
-            if section is not None and getattr(section, "XAddr", None):
-                xaddrs[namespace] = str(section.XAddr)
+            services = None
+        for service in services or []:
+            namespace, xaddr = getattr(service, "Namespace", None), getattr(service, "XAddr", None)
+            if namespace and xaddr:
+                reported[str(namespace)] = str(xaddr)
+        if not reported:
+            # Older firmware: GetCapabilities knows the main services only.
+            capabilities = await self._optional(
+                "GetCapabilities",
+                lambda: devicemgmt.GetCapabilities({"Category": "All"}),
+                "media service assumed at the device service address",
+            )
+            for attribute, namespace in (("Device", NS_DEVICE), ("Media", NS_MEDIA)):
+                section = getattr(capabilities, attribute, None)
+                if section is not None and getattr(section, "XAddr", None):
+                    reported[namespace] = str(section.XAddr)
+        if NS_DEVICE in reported:
+            self.pin = replace(self.pin, service_port=url_port(reported[NS_DEVICE]))
+        xaddrs = {namespace: self.pin.service(xaddr) for namespace, xaddr in reported.items()}
+        xaddrs[NS_DEVICE] = self.device_url
+        # Profile S requires a media service; a device that would not say where serves it here.
+        xaddrs.setdefault(NS_MEDIA, self.device_url)
         return xaddrs
 
     # -- what callers ask -----------------------------------------------------------------------------
@@ -289,10 +385,10 @@ class OnvifClient:
 
     @property
     def has_media2(self) -> bool:
-        return NS_MEDIA2 in self.xaddrs
+        return NS_MEDIA2 in self.xaddrs and not self._media2_refused
 
     async def device_info(self) -> DeviceInfo:
-        devicemgmt = await self._service("devicemgmt")
+        devicemgmt = await self._device_service()
         answer = await self._call("GetDeviceInformation", devicemgmt.GetDeviceInformation)
         try:
             return DeviceInfo(
@@ -323,10 +419,9 @@ class OnvifClient:
 
     async def profiles(self, *, with_snapshot: bool = True) -> tuple[list[MediaProfile], list[str]]:
         """Profiles with their stream (and snapshot) URIs, from Media2 when offered; plus notes on gaps."""
-        notes: list[str] = []
-        if not self.has_media2:
-            notes.append("device offers no Media2 service: profiles read from Media1 (no H.265)")
         profiles = await self.list_profiles()
+        if NS_MEDIA2 not in self.xaddrs:
+            self.note("device offers no Media2 service: profiles read from Media1 (no H.265)")
         filled = []
         snapshot_missing = False
         for profile in profiles:
@@ -339,39 +434,25 @@ class OnvifClient:
                     snapshot_missing = True
             filled.append(replace(profile, stream_uri=stream_uri, snapshot_uri=snapshot_uri))
         if snapshot_missing:
-            notes.append("device offers no snapshot URI")
-        return filled, notes
+            self.note("GetSnapshotUri not supported: device offers no snapshot URI")
+        return filled, list(self.notes)
 
     async def list_profiles(self) -> list[MediaProfile]:
         """Profiles without URIs (one call): Media2 when offered, Media1 otherwise."""
-        return await (self._media2_profiles() if self.has_media2 else self._media1_profiles())
+        if self.has_media2:
+            try:
+                return await self._media2_profiles()
+            except NotSupported:
+                self._media2_refused = True
+                self.note("Media2 GetProfiles not supported: profiles read from Media1")
+        return await self._media1_profiles()
 
     async def _media1(self) -> ONVIFService:
-        if NS_MEDIA not in self.xaddrs:
-            raise NotSupported(f"{self.where}: device offers no Media service")
-        return await self._service("media")
+        wsdl = str(Path(onvif.client._WSDL_PATH) / "media.wsdl")
+        return await self._make_service("media", self.xaddrs[NS_MEDIA], wsdl, MEDIA_BINDING)
 
     async def _media2_service(self) -> ONVIFService:
-        if self._media2 is None:
-            assert self._camera is not None, "connect() first"
-            service = ONVIFService(
-                self.xaddrs[NS_MEDIA2],
-                self.username,
-                self._password.get_secret_value(),
-                str(MEDIA2_WSDL),
-                no_cache=True,
-                dt_diff=self._camera.dt_diff,
-                binding_name=MEDIA2_BINDING,
-                binding_key=("media2", None),
-            )
-            try:
-                await service.setup()
-            except Exception as error:
-                await service.close()
-                raise translate(error, f"{self.where} media2") from error
-            self._camera.services[("media2", None)] = service  # closed with the camera
-            self._media2 = _harden(service)
-        return self._media2
+        return await self._make_service("media2", self.xaddrs[NS_MEDIA2], str(MEDIA2_WSDL), MEDIA2_BINDING)
 
     async def _media2_profiles(self) -> list[MediaProfile]:
         media2 = await self._media2_service()
@@ -393,19 +474,20 @@ class OnvifClient:
         return profiles
 
     async def stream_uri(self, profile_token: str) -> str:
+        """The profile's RTSP URI, pinned to the registered host (credentials in it kept for use)."""
         if self.has_media2:
             media2 = await self._media2_service()
             answer = await self._call(
                 "Media2 GetStreamUri",
                 lambda: media2.GetStreamUri({"Protocol": "RtspUnicast", "ProfileToken": profile_token}),
             )
-            return _text(answer)
+            return self.pin.media(_text(answer))
         media = await self._media1()
         setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
         answer = await self._call(
             "GetStreamUri", lambda: media.GetStreamUri({"StreamSetup": setup, "ProfileToken": profile_token})
         )
-        return _text(getattr(answer, "Uri", None))
+        return self.pin.media(_text(getattr(answer, "Uri", None)))
 
     async def snapshot_uri(self, profile_token: str) -> str:
         if self.has_media2:
@@ -413,16 +495,16 @@ class OnvifClient:
             answer = await self._call(
                 "Media2 GetSnapshotUri", lambda: media2.GetSnapshotUri({"ProfileToken": profile_token})
             )
-            return _text(answer)
+            return self.pin.media(_text(answer))
         media = await self._media1()
         answer = await self._call(
             "GetSnapshotUri", lambda: media.GetSnapshotUri({"ProfileToken": profile_token})
         )
-        return _text(getattr(answer, "Uri", None))
+        return self.pin.media(_text(getattr(answer, "Uri", None)))
 
     async def set_ntp(self, server: str) -> None:
         """Point the camera at ``server`` (host name or IPv4) instead of DHCP-provided NTP."""
-        devicemgmt = await self._service("devicemgmt")
+        devicemgmt = await self._device_service()
         entry = (
             {"Type": "IPv4", "IPv4Address": server}
             if server.replace(".", "").isdigit()
@@ -431,8 +513,11 @@ class OnvifClient:
         await self._call("SetNTP", lambda: devicemgmt.SetNTP({"FromDHCP": False, "NTPManual": [entry]}))
 
     async def network_interfaces(self) -> list[NetworkInterface]:
-        devicemgmt = await self._service("devicemgmt")
-        answer = await self._call("GetNetworkInterfaces", devicemgmt.GetNetworkInterfaces)
+        """The device's interfaces; empty with a note when it does not support GetNetworkInterfaces."""
+        devicemgmt = await self._device_service()
+        answer = await self._optional(
+            "GetNetworkInterfaces", devicemgmt.GetNetworkInterfaces, "no MAC or interface addresses"
+        )
         interfaces = []
         for item in answer or []:
             info = getattr(item, "Info", None)
@@ -454,9 +539,9 @@ class OnvifClient:
     async def sync_device_clock(self) -> None:
         """Set the camera's clock to ours (UTC, manual), for cameras without a reachable NTP server.
 
-        WS-Security timestamps follow: the stored offset is cleared and the device service rebuilt.
+        WS-Security timestamps follow: the stored offset is cleared and the services rebuilt.
         """
-        devicemgmt = await self._service("devicemgmt")
+        devicemgmt = await self._device_service()
         now = dt.datetime.now(dt.UTC)
         request = {
             "DateTimeType": "Manual",
@@ -468,15 +553,14 @@ class OnvifClient:
             },
         }
         await self._call("SetSystemDateAndTime", lambda: devicemgmt.SetSystemDateAndTime(request))
-        assert self._camera is not None
-        self._camera.dt_diff = None
-        await devicemgmt.close()
-        self._camera.services.pop(("devicemgmt", None), None)
-        self.clock_offset_s = await self._read_clock_offset(await self._service("devicemgmt"))
+        self._dt_diff = None
+        self._services.clear()
+        self.clock_offset_s = await self._read_clock_offset(await self._device_service())
 
     async def ntp_servers(self) -> list[str]:
-        devicemgmt = await self._service("devicemgmt")
-        answer = await self._call("GetNTP", devicemgmt.GetNTP)
+        """Manually set NTP servers; empty with a note when the device does not support GetNTP."""
+        devicemgmt = await self._device_service()
+        answer = await self._optional("GetNTP", devicemgmt.GetNTP, "NTP servers unknown")
         servers = []
         for entry in getattr(answer, "NTPManual", None) or []:
             value = entry.DNSname or entry.IPv4Address or entry.IPv6Address
@@ -517,13 +601,15 @@ class DeviceClock:
 
 
 class DeviceClockReader:
-    """GetSystemDateAndTime, unauthenticated, for many devices through one zeep client and HTTP session.
+    """GetSystemDateAndTime for many devices through one zeep client and HTTP session.
 
     Monitoring asks every camera every minute: an :class:`OnvifClient` per ask would build two zeep
     clients, an HTTP session and a WS-Security header each time, and its ``connect`` also reads the
     services (authenticated). Here the WSDL is parsed off the loop once per process (``warm_up``) and
-    the zeep client is built once; each read binds it to the device's address, which costs nothing.
-    Connections are not kept alive: 10,000 cameras asked once a minute must not hold 10,000 sockets.
+    the unauthenticated zeep client is built once; each read binds it to the device's address, which
+    costs nothing. Connections are not kept alive: 10,000 cameras asked once a minute must not hold
+    10,000 sockets. Only a read with a login (:meth:`read` with ``username``, for cameras that demand
+    one even for the clock) builds its own client, WS-Security token and Digest-capable session.
     ``close()`` when done.
     """
 
@@ -535,32 +621,71 @@ class DeviceClockReader:
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
 
+    async def _document(self) -> Any:
+        await warm_up()
+        return await onvif.client._cached_document(str(Path(onvif.client._WSDL_PATH) / "devicemgmt.wsdl"))
+
+    def _new_session(self, *middlewares: Any) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True, limit=0),
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            middlewares=middlewares,
+        )
+
     async def _zeep(self) -> ZeepAsyncClient:
         async with self._lock:
             if self._client is None:
-                await warm_up()
-                document = await onvif.client._cached_document(
-                    str(Path(onvif.client._WSDL_PATH) / "devicemgmt.wsdl")
-                )
-                self._session = aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(force_close=True, limit=0),
-                    timeout=aiohttp.ClientTimeout(total=self.timeout),
-                )
-                transport = AsyncTransportProtocolErrorHandler(session=self._session)
+                document = await self._document()
+                self._session = self._new_session()
                 self._client = ZeepAsyncClient(
                     wsdl=document,
-                    transport=transport,
+                    transport=AsyncTransportProtocolErrorHandler(session=self._session),
                     settings=RESPONSE_SETTINGS,
                     plugins=[WsAddressingIfMissingPlugin()],
                 )
             return self._client
 
-    async def read(self, host: str, port: int) -> DeviceClock:
-        """Raises a ``provisioning.errors`` type when the device does not answer well-formed."""
-        client = await self._zeep()
-        bracketed = f"[{host}]" if ":" in host else host
-        where = f"ONVIF {bracketed}:{port} GetSystemDateAndTime"
-        proxy = client.create_service(DEVICE_BINDING, f"http://{bracketed}:{port}/onvif/device_service")
+    async def read(
+        self, url: str, username: str | None = None, password: SecretStr | None = None
+    ) -> DeviceClock:
+        """GetSystemDateAndTime at the device service ``url`` (already pinned by the caller).
+
+        Unauthenticated unless ``username`` is given; then with a WS-Security token and an answer to
+        an HTTP Digest challenge, shifted once to the device's HTTP ``Date`` when its clock is far
+        off. Raises a ``provisioning.errors`` type when the device does not answer well-formed
+        (``AuthFailed`` when it wants, or refuses, a login).
+        """
+        where = f"ONVIF {urlsplit(url).netloc.rpartition('@')[2]} GetSystemDateAndTime"
+        if username is None:
+            return await self._ask(await self._zeep(), url, where)
+        secret = password.get_secret_value() if password is not None else ""
+        server_clock = ServerClock()
+        session = self._new_session(DigestAuthMiddleware(username, secret), server_clock)
+        try:
+            try:
+                return await self._ask(await self._login_client(session, username, secret, None), url, where)
+            except AuthFailed:
+                skew = server_clock.offset_s
+                if skew is None or abs(skew) <= CLOCK_ADJUST_THRESHOLD_S:
+                    raise
+                client = await self._login_client(session, username, secret, dt.timedelta(seconds=skew))
+                return await self._ask(client, url, where)
+        finally:
+            await session.close()
+
+    async def _login_client(
+        self, session: aiohttp.ClientSession, username: str, secret: str, dt_diff: dt.timedelta | None
+    ) -> ZeepAsyncClient:
+        return ZeepAsyncClient(
+            wsdl=await self._document(),
+            wsse=UsernameDigestTokenDtDiff(username, secret, dt_diff=dt_diff, use_digest=True),
+            transport=AsyncTransportProtocolErrorHandler(session=session),
+            settings=RESPONSE_SETTINGS,
+            plugins=[WsAddressingIfMissingPlugin()],
+        )
+
+    async def _ask(self, client: ZeepAsyncClient, url: str, where: str) -> DeviceClock:
+        proxy = client.create_service(DEVICE_BINDING, url)
         started, sent = time.perf_counter(), time.time()
         try:
             async with asyncio.timeout(self.timeout):

@@ -42,6 +42,11 @@ _XML_ERRORS = (
 )
 
 
+_NOT_SUPPORTED = ("actionnotsupported", "notsupported", "not supported", "nosuchservice", "not implemented")
+"""Lower-cased markers of a refusal in a fault's codes or reason: some firmwares send the ONVIF
+subcode (``ter:ActionNotSupported``), others only a reason text (``Action not supported``)."""
+
+
 def _fault_codes(fault: zeep.exceptions.Fault) -> str:
     parts = [str(fault.code or "")]
     for subcode in fault.subcodes or []:
@@ -64,7 +69,7 @@ def translate(error: BaseException, where: str) -> DeviceError:
         codes = _fault_codes(error).lower()
         if "notauthorized" in codes or "not authorized" in codes or "failedauthentication" in codes:
             return AuthFailed(f"{where}: authentication failed")
-        if "actionnotsupported" in codes or "notsupported" in codes or "nosuchservice" in codes:
+        if any(marker in codes for marker in _NOT_SUPPORTED):
             return NotSupported(f"{where}: not supported by the device")
         return DeviceRefused(f"{where}: device answered a fault ({error.message})")
     if isinstance(error, zeep.exceptions.TransportError):
@@ -85,6 +90,9 @@ def translate(error: BaseException, where: str) -> DeviceError:
         return MalformedResponse(f"{where}: malformed XML answer")
     if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, ConnectionError)):
         return DeviceUnreachable(f"{where}: cannot connect")
+    if type(error) is aiohttp.ClientError and "digest auth" in str(error).lower():
+        # aiohttp's DigestAuthMiddleware on a challenge it cannot answer (algorithm, qop, no nonce)
+        return AuthFailed(f"{where}: HTTP Digest challenge not usable ({str(error)[:120]})")
     if isinstance(error, (aiohttp.ClientError, OSError)):
         return DeviceUnreachable(f"{where}: {type(error).__name__}")
     if isinstance(error, (AttributeError, KeyError, TypeError, ValueError, IndexError)):

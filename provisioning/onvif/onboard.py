@@ -24,6 +24,12 @@ from device_registry.schemas.devices import DeviceCreate
 from device_registry.services.devices import WRITERS, create_devices, placeable_site
 from provisioning.onvif.client import OnvifClient
 from provisioning.onvif.probe import ProbeResult, probe_onvif
+from provisioning.onvif.stored import (
+    DEVICE_SERVICE_URL,
+    KEEP_REPORTED_ADDRESSES,
+    RTSP_BASIC_AUTH,
+    StoredCamera,
+)
 
 
 @dataclass(frozen=True)
@@ -63,11 +69,20 @@ async def onboard_onvif(
     name: str | None = None,
     set_ntp: str | None = None,
     call_timeout_s: float = 10.0,
+    keep_reported_addresses: bool = False,
+    rtsp_basic_auth: bool = False,
 ) -> OnboardResult:
     """Raises ``DeviceError`` (device side) or ``RegistryError`` (bad site, duplicate, not allowed)."""
     principal.require(*WRITERS, action="onboard devices")
     await placeable_site(session, principal, site)  # bad input fails before we talk to the camera
-    probe = await probe_onvif(host, port, username, password, call_timeout_s=call_timeout_s)
+    probe = await probe_onvif(
+        host,
+        port,
+        username,
+        password,
+        call_timeout_s=call_timeout_s,
+        keep_reported_addresses=keep_reported_addresses,
+    )
     if probe.device.serial:
         existing = await session.scalar(
             select(Device.id).where(
@@ -79,7 +94,15 @@ async def onboard_onvif(
                 f"serial: device {existing} already has serial {probe.device.serial}", field="serial"
             )
     if set_ntp:
-        async with OnvifClient(host, port, username, password, timeout=call_timeout_s) as client:
+        async with OnvifClient(
+            host,
+            port,
+            username,
+            password,
+            timeout=call_timeout_s,
+            device_url=probe.device_service_url,
+            keep_reported_addresses=keep_reported_addresses,
+        ) as client:
             await client.set_ntp(set_ntp)
     data = DeviceCreate(
         name=name or default_name(probe),
@@ -99,16 +122,19 @@ async def onboard_onvif(
         "onvif": {
             **{k: v for k, v in probe.to_dict().items() if k not in ("host", "port")},
             "ntp_server": set_ntp,
+            DEVICE_SERVICE_URL: probe.device_service_url,
+            KEEP_REPORTED_ADDRESSES: keep_reported_addresses,
             "probed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        },
+        **({RTSP_BASIC_AUTH: True} if rtsp_basic_auth else {}),
     }
     await session.flush()
     return OnboardResult(device.id, device.name, str(device.kind), probe, set_ntp)
 
 
 def stored_stream_uri(attributes: dict[str, Any] | None) -> str | None:
-    """The first profile's stream URI as :func:`onboard_onvif` stored it, if any (monitors' RTSP check)."""
-    profiles = ((attributes or {}).get("onvif") or {}).get("profiles") or []
-    first = profiles[0] if isinstance(profiles, list) and profiles else None
-    uri = first.get("stream_uri") if isinstance(first, dict) else None
-    return uri if isinstance(uri, str) and uri else None
+    """The first profile's stream URI as :func:`onboard_onvif` stored it, if any (monitors' RTSP check).
+
+    As stored: the check pins it to the device's current address before use (``StoredCamera``).
+    """
+    return StoredCamera.from_attributes(attributes).stream_uri

@@ -7,14 +7,15 @@ untouched (the Home Assistant config-flow habit: probe first, then save).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pydantic import SecretStr
 
 from provisioning.errors import NotSupported
-from provisioning.onvif.client import OnvifClient
+from provisioning.onvif.client import NS_DEVICE, OnvifClient
 from provisioning.onvif.models import Channel, DeviceInfo, MediaProfile
+from provisioning.pinning import strip_userinfo
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class ProbeResult:
     """``media2`` or ``media``: which one the profiles came from."""
     notes: list[str] = field(default_factory=list)
     probe_ms: float = 0.0
+    device_service_url: str = ""
+    """Where the device service answered (pinned unless ``keep_reported_addresses``): monitors ask there."""
+    keep_reported_addresses: bool = False
 
     @property
     def is_nvr(self) -> bool:
@@ -69,6 +73,15 @@ def _profile_dict(profile: MediaProfile) -> dict[str, Any]:
     }
 
 
+def _without_credentials(profile: MediaProfile) -> MediaProfile:
+    """Credentials a device embeds in its URIs are neither shown nor stored (the registry holds ours)."""
+    return replace(
+        profile,
+        stream_uri=strip_userinfo(profile.stream_uri) if profile.stream_uri else profile.stream_uri,
+        snapshot_uri=strip_userinfo(profile.snapshot_uri) if profile.snapshot_uri else profile.snapshot_uri,
+    )
+
+
 def _channels(profiles: list[MediaProfile], source_tokens: list[str]) -> list[Channel]:
     """One channel per video source, in the device's order; profiles without a source go to the first."""
     order = list(dict.fromkeys([*source_tokens, *(p.video_source_token or "" for p in profiles)]))
@@ -87,20 +100,29 @@ async def probe_onvif(
     *,
     call_timeout_s: float = 10.0,
     adjust_time: bool = True,
+    keep_reported_addresses: bool = False,
 ) -> ProbeResult:
     """Everything the platform needs to onboard one camera or NVR; raises ``DeviceError`` subclasses."""
     started = time.perf_counter()
     async with OnvifClient(
-        host, port, username, password, timeout=call_timeout_s, adjust_time=adjust_time
+        host,
+        port,
+        username,
+        password,
+        timeout=call_timeout_s,
+        adjust_time=adjust_time,
+        keep_reported_addresses=keep_reported_addresses,
     ) as client:
         device = await client.device_info()
-        profiles, notes = await client.profiles()
+        profiles, _ = await client.profiles()
+        profiles = [_without_credentials(profile) for profile in profiles]
         try:
             sources = [source.token for source in await client.video_sources()]
         except NotSupported:
+            client.note("GetVideoSources not supported: channels grouped by the profiles' video sources")
             sources = []
         if client.clock_offset_s is None:
-            notes = [*notes, "device did not report a usable clock: offset unknown, not adjusted"]
+            client.note("device did not report a usable clock: offset unknown, not adjusted")
         return ProbeResult(
             host=host,
             port=port,
@@ -110,6 +132,8 @@ async def probe_onvif(
             profiles=profiles,
             channels=_channels(profiles, sources),
             media_service="media2" if client.has_media2 else "media",
-            notes=notes,
+            notes=list(client.notes),
             probe_ms=round((time.perf_counter() - started) * 1000, 1),
+            device_service_url=client.xaddrs[NS_DEVICE],
+            keep_reported_addresses=keep_reported_addresses,
         )

@@ -139,8 +139,13 @@ async def check_rtsp(
     *,
     timeout_s: float = 5.0,
     grab_frame: bool = False,
+    allow_basic: bool = False,
 ) -> RtspCheck:
-    """OPTIONS and DESCRIBE ``url``; raises a ``DeviceError`` subclass when the stream is not usable."""
+    """OPTIONS and DESCRIBE ``url``; raises a ``DeviceError`` subclass when the stream is not usable.
+
+    The password goes out only as a Digest answer, or as Basic when ``allow_basic`` (the device's
+    ``rtsp_basic_auth`` attribute). ``url`` must already be pinned to the device's registered host.
+    """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
         raise ValueError(f"url: not an rtsp:// URL: {strip_credentials(url)!r}")
@@ -153,7 +158,9 @@ async def check_rtsp(
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):
-            result = await _options_describe(parts.hostname, parts.port or 554, clean, username, password)
+            result = await _options_describe(
+                parts.hostname, parts.port or 554, clean, _Login(username, password, allow_basic)
+            )
     except TimeoutError:
         raise DeviceTimeout(f"RTSP {clean}: no answer within {timeout_s:g} s") from None
     except OSError as error:
@@ -168,27 +175,36 @@ async def check_rtsp(
     return check
 
 
+@dataclass(frozen=True)
+class _Login:
+    username: str | None
+    password: SecretStr | None = field(repr=False)
+    allow_basic: bool
+
+    def authorizer(self, challenges: dict[str, dict[str, str]]) -> Authorizer:
+        return Authorizer(
+            self.username or "", _reveal(self.password), challenges, allow_basic=self.allow_basic
+        )
+
+
 async def _options_describe(
-    host: str, port: int, url: str, username: str | None, password: SecretStr | None
+    host: str, port: int, url: str, login: _Login
 ) -> tuple[str | None, list[str], list[str]]:
     reader, writer = await asyncio.open_connection(host, port, limit=MAX_HEADER_BYTES)
     try:
         connection = _Connection(reader, writer)
         options = await connection.request("OPTIONS", url, {})
         authorizer: Authorizer | None = None
-        if options.status == 401 and username:
-            authorizer = Authorizer(
-                username, _reveal(password), parse_challenges(options.headers.get("www-authenticate", []))
-            )
-            options = await connection.request("OPTIONS", url, _auth(authorizer, "OPTIONS", url))
+        if options.status == 401 and login.username:
+            authorizer = login.authorizer(parse_challenges(options.headers.get("www-authenticate", [])))
+            if authorizer.scheme is not None:
+                options = await connection.request("OPTIONS", url, _auth(authorizer, "OPTIONS", url))
         methods = [m.strip() for m in (options.header("public") or "").split(",") if m.strip()]
         describe = await connection.request(
             "DESCRIBE", url, {"Accept": "application/sdp", **_auth(authorizer, "DESCRIBE", url)}
         )
         if describe.status == 401:
-            describe, authorizer = await _answer_challenge(
-                connection, url, describe, authorizer, username, password
-            )
+            describe, authorizer = await _answer_challenge(connection, url, describe, authorizer, login)
         if describe.status == 404:
             raise StreamNotFound(f"RTSP {url}: no stream at this path")
         if describe.status != 200:
@@ -211,17 +227,21 @@ async def _answer_challenge(
     url: str,
     refused: _Response,
     authorizer: Authorizer | None,
-    username: str | None,
-    password: SecretStr | None,
+    login: _Login,
 ) -> tuple[_Response, Authorizer]:
     """Retry DESCRIBE once with credentials; a second refusal (not a stale nonce) is a wrong password."""
-    if not username:
+    if not login.username:
         raise AuthFailed(f"RTSP {url}: authentication required")
     challenges = parse_challenges(refused.headers.get("www-authenticate", []))
     stale = challenges.get("digest", {}).get("stale", "").lower() == "true"
-    if authorizer is not None and not stale:
+    if authorizer is not None and authorizer.scheme is not None and not stale:
         raise AuthFailed(f"RTSP {url}: authentication failed")
-    authorizer = Authorizer(username, _reveal(password), challenges)
+    authorizer = login.authorizer(challenges)
+    if authorizer.scheme is None and "basic" in challenges:
+        raise AuthFailed(
+            f"RTSP {url}: server offers only Basic authentication (password in clear): refused; "
+            "set the device attribute rtsp_basic_auth to allow it"
+        )
     if authorizer.scheme is None:
         raise AuthFailed(f"RTSP {url}: no supported authentication scheme offered")
     headers = {"Accept": "application/sdp", **_auth(authorizer, "DESCRIBE", url)}

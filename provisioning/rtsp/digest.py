@@ -1,4 +1,8 @@
-"""HTTP-style authentication for RTSP (RFC 2617 Digest, MD5, qop=auth or none; Basic as a fallback)."""
+"""HTTP-style authentication for RTSP (RFC 2617 Digest, MD5, qop=auth or none; Basic only when allowed).
+
+Basic sends the password in clear to whoever asks: it is used only when the caller allows it for this
+device (``allow_basic``), never as a silent fallback.
+"""
 
 from __future__ import annotations
 
@@ -37,11 +41,17 @@ class Authorizer:
         password: str,
         challenges: dict[str, dict[str, str]],
         cnonce: Callable[[], str] = lambda: os.urandom(8).hex(),
+        *,
+        allow_basic: bool = False,
     ) -> None:
         self.username = username
         self._cnonce = cnonce
         self._password = password
-        self.scheme = "digest" if "digest" in challenges else "basic" if "basic" in challenges else None
+        self.scheme: str | None = None
+        if "digest" in challenges:
+            self.scheme = "digest"
+        elif allow_basic and "basic" in challenges:
+            self.scheme = "basic"
         self.params = challenges.get(self.scheme or "", {})
         self._count = 0
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,8 @@ from pysnmp.proto.rfc1902 import Null
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from provisioning.errors import AuthFailed, DeviceError, DeviceTimeout, MalformedResponse, NotSupported
+from provisioning.snmp.fast import FastSnmp
+from provisioning.snmp.pacing import Pacer, Ticket
 
 SnmpCredential = SnmpCommunityCredential | SnmpV3Credential
 Oid = tuple[int, ...]
@@ -200,7 +202,7 @@ class SnmpClient:
     limit on a small host). Create inside the running loop; ``close()`` when done.
     """
 
-    def __init__(self, *, max_in_flight: int | None = None) -> None:
+    def __init__(self, *, max_in_flight: int | None = None, pacer: Pacer | None = None) -> None:
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight: must be >= 1")
         self._dispatcher = v1.SnmpDispatcher()
@@ -213,10 +215,19 @@ class SnmpClient:
         self._v3_engine: Any = None
         self._v3_lock = asyncio.Lock()
         self._communities: dict[tuple[str, int], Any] = {}
+        self.pacer = pacer
+        self._fast: FastSnmp | None = None
 
     @classmethod
-    async def create(cls, *, max_in_flight: int | None = None) -> SnmpClient:
-        return cls(max_in_flight=max_in_flight)
+    async def create(cls, *, max_in_flight: int | None = None, pacer: Pacer | None = None) -> SnmpClient:
+        return cls(max_in_flight=max_in_flight, pacer=pacer)
+
+    @property
+    def fast(self) -> FastSnmp:
+        """The v1/v2c polling fast path, sharing this client's pacer; closed with the client."""
+        if self._fast is None:
+            self._fast = FastSnmp(pacer=self.pacer)
+        return self._fast
 
     async def __aenter__(self) -> SnmpClient:
         return self
@@ -225,6 +236,9 @@ class SnmpClient:
         self.close()
 
     def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
         with contextlib.suppress(Exception):
             self._dispatcher.close()
         if self._v3_engine is not None:
@@ -340,6 +354,14 @@ class SnmpClient:
 
     # ---- plumbing ----------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _paced(self, endpoint: SnmpEndpoint) -> AsyncIterator[Ticket | None]:
+        if self.pacer is None:
+            yield None
+        else:
+            async with self.pacer.slot((endpoint.host, endpoint.port)) as ticket:
+                yield ticket
+
     def _is_v1(self, endpoint: SnmpEndpoint) -> bool:
         cred = endpoint.credential
         return isinstance(cred, SnmpCommunityCredential) and cred.version == "1"
@@ -372,10 +394,16 @@ class SnmpClient:
         non_repeaters: int = 0,
     ) -> list[VarBind]:
         try:
-            if isinstance(endpoint.credential, SnmpV3Credential):
-                raw = await self._request_v3(endpoint, op, oids, max_repetitions, non_repeaters)
-            else:
-                raw = await self._request_v1(endpoint, op, oids, max_repetitions, non_repeaters)
+            async with self._paced(endpoint) as ticket:
+                try:
+                    if isinstance(endpoint.credential, SnmpV3Credential):
+                        raw = await self._request_v3(endpoint, op, oids, max_repetitions, non_repeaters)
+                    else:
+                        raw = await self._request_v1(endpoint, op, oids, max_repetitions, non_repeaters)
+                except (DeviceTimeout, asyncio.CancelledError):
+                    if ticket is not None:
+                        ticket.timed_out()
+                    raise
         except _PduError as error:
             if op == "get":
                 raise

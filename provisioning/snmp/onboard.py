@@ -93,6 +93,7 @@ async def onboard(
             "sys_location": result.sys_location,
             "sys_contact": result.sys_contact,
             "missing": list(result.missing),
+            "notes": list(result.notes),
         }
     }
     await session.execute(delete(SnmpInterface).where(SnmpInterface.device_id == device.id))

@@ -76,6 +76,8 @@ class ProbeResult:
     interfaces: list[Interface] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     """What could not be read, in words: ``"sysDescr"``, ``"ifXTable"``, ``"ifTable (partial: ...)"``."""
+    notes: list[str] = field(default_factory=list)
+    """Why identification left a field unknown (e.g. a generic agent names no vendor)."""
 
 
 def _text(vb: VarBind | None) -> str | None:
@@ -127,6 +129,7 @@ async def probe(
     fetched = await _fetch_vendor_oids(client, endpoint, result.sys_object_id)
     ident = identify.identify(result.sys_object_id, result.sys_descr, fetched)
     result.vendor, result.family, result.model, result.os = ident.vendor, ident.family, ident.model, ident.os
+    result.notes = list(ident.notes)
 
     await _read_interfaces(client, endpoint, result, max_interfaces=max_interfaces, walk_time=walk_time)
     return result

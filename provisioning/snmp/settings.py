@@ -20,7 +20,13 @@ class SnmpSettings(BaseModel):
         description="Devices polled at once; ~100 answers in flight overflow UDP buffers.",
     )
     suspect_concurrency: int = Field(
-        default=256, ge=1, description="Lane for devices that failed last cycle."
+        default=8,
+        ge=1,
+        le=32,
+        description="Lane for devices that failed last cycle; small, so their agents can recover.",
+    )
+    max_in_flight: int = Field(
+        default=100, ge=1, le=100, description="Ceiling of the adaptive (AIMD) overall request window."
     )
     max_interfaces: int = Field(default=1024, ge=1, description="Rows read per interface table walk.")
     allowed_networks: AllowedNetworks = Field(

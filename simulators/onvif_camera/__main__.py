@@ -38,6 +38,12 @@ def _configs(args: argparse.Namespace) -> list[CameraConfig]:
             port=args.base_port + i if args.base_port else 0,
             username=args.user,
             password=args.password,
+            auth_everything=args.auth_everything,
+            minimal=args.minimal,
+            http_digest=args.http_digest,
+            ws_security=not args.no_ws_security,
+            reported_host=args.reported_host,
+            reported_port=args.reported_port,
         )
         for i in range(args.count)
     ]
@@ -72,6 +78,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base-port", type=int, default=0, help="first port (0: kernel-chosen)")
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="admin123")
+    behaviour = parser.add_argument_group("field behaviours (off by default; with --count)")
+    behaviour.add_argument(
+        "--auth-everything", action="store_true", help="demand a login even for GetSystemDateAndTime"
+    )
+    behaviour.add_argument(
+        "--minimal", action="store_true", help='answer "Action not supported" to every optional operation'
+    )
+    behaviour.add_argument(
+        "--http-digest", choices=["MD5", "SHA-256"], help="demand HTTP Digest in front of SOAP"
+    )
+    behaviour.add_argument(
+        "--no-ws-security", action="store_true", help="check no WS-Security token (Digest-only device)"
+    )
+    behaviour.add_argument("--reported-host", help="NAT: host named in XAddrs, stream and snapshot URIs")
+    behaviour.add_argument("--reported-port", type=int, help="NAT: port named in XAddrs and snapshot URIs")
     parser.add_argument("--discovery-address", help="answer WS-Discovery on the interface with this IPv4")
     parser.add_argument("--discovery-interface", help="interface name for WS-Discovery (with the address)")
     parser.add_argument("--malformed", choices=["no_wrapper", "unescaped_scopes"], default=None)

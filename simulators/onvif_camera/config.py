@@ -10,6 +10,9 @@ WrongPasswordAnswer = Literal["fault", "http401"]
 """How a camera answers bad credentials: a SOAP ter:NotAuthorized fault (HTTP 400, most firmwares)
 or a bare HTTP 401 with a Digest challenge (firmwares that put HTTP auth in front of SOAP)."""
 
+HttpDigestAlgorithm = Literal["MD5", "SHA-256"]
+"""HTTP Digest (RFC 7616) in front of SOAP, with this hash, as some firmwares demand."""
+
 BrokenAnswer = Literal["truncated", "not_xml", "bomb", "external_entity"]
 """How GetDeviceInformation is broken, to test that the client turns it into a typed error."""
 
@@ -47,6 +50,19 @@ class CameraConfig:
     broken: BrokenAnswer | None = None
     rtsp_url: str | None = None
     """Stream URI template ({host}, {token}); default rtsp://{host}:554/Streaming/{token}."""
+    auth_everything: bool = False
+    """True: even GetSystemDateAndTime, GetServices and GetCapabilities demand a login (some Axis)."""
+    minimal: bool = False
+    """True: a minimal Profile S device answering "Action not supported" to every optional operation
+    (GetServices, GetCapabilities, GetVideoSources, GetSnapshotUri, GetNetworkInterfaces, GetNTP, Media2)."""
+    http_digest: HttpDigestAlgorithm | None = None
+    """Set: every SOAP request must carry HTTP Digest credentials (401 with a challenge otherwise)."""
+    ws_security: bool = True
+    """False: no WS-Security UsernameToken is checked (with ``http_digest``: a Digest-only device)."""
+    reported_host: str | None = None
+    """NAT: the host the camera puts in XAddrs, stream and snapshot URIs instead of its own."""
+    reported_port: int | None = None
+    """NAT: the HTTP port the camera puts in XAddrs and snapshot URIs instead of its own."""
     endpoint_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     mac: str = "02:00:00:00:00:01"
 

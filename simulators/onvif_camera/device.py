@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,33 @@ from simulators.onvif_camera.soap import NS_DEVICE, NS_MEDIA, NS_MEDIA2, SoapFau
 
 PRE_AUTH = {(NS_DEVICE, "GetSystemDateAndTime"), (NS_DEVICE, "GetServices"), (NS_DEVICE, "GetCapabilities")}
 """Operations ONVIF's access policy lets anyone call (PRE_AUTH class)."""
+
+ACCESS_LOG_SIZE = 10_000
+"""Bounded: a demo fleet runs for days."""
+
+OPTIONAL_OPERATIONS = frozenset(
+    {
+        (NS_DEVICE, "GetServices"),
+        (NS_DEVICE, "GetCapabilities"),
+        (NS_DEVICE, "GetNetworkInterfaces"),
+        (NS_DEVICE, "GetNTP"),
+        (NS_MEDIA, "GetVideoSources"),
+        (NS_MEDIA, "GetSnapshotUri"),
+    }
+)
+"""What a minimal Profile S device (``CameraConfig.minimal``) refuses, besides the whole of Media2."""
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One HTTP request as the camera saw it: where it arrived, what it asked, what it answered."""
+
+    local_host: str
+    local_port: int
+    host_header: str
+    path: str
+    operation: str
+    status: int
 
 
 @dataclass(frozen=True)
@@ -56,18 +84,30 @@ class SimulatedCamera:
         self.port = config.port
         self.requests = 0
         """SOAP requests received: lets tests prove a device was (not) contacted."""
+        self.access_log: deque[AccessEntry] = deque(maxlen=ACCESS_LOG_SIZE)
+        """The latest HTTP requests this camera received, with the local address each arrived on."""
 
     # -- helpers -----------------------------------------------------------------------------------
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_offset
 
     @property
+    def reported_host(self) -> str:
+        """The host the camera names in the URLs it reports: its own, or another one behind NAT."""
+        return self.config.reported_host or self.config.host
+
+    @property
     def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+        return f"http://{self.reported_host}:{self.config.reported_port or self.port}"
+
+    def requires_login(self, namespace: str, operation: str) -> bool:
+        if not self.config.ws_security:
+            return False
+        return self.config.auth_everything or (namespace, operation) not in PRE_AUTH
 
     def stream_uri(self, token: str) -> str:
         template = self.config.rtsp_url or "rtsp://{host}:554/Streaming/{token}"
-        return template.format(host=self.config.host, token=token)
+        return template.format(host=self.reported_host, token=token)
 
     def _profile(self, token: str | None) -> StreamProfile:
         for profile in self.profiles:
@@ -78,6 +118,9 @@ class SimulatedCamera:
     def handler(self, namespace: str, operation: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         if namespace == NS_MEDIA2 and self.config.media1_only:
             raise _not_supported("Media2")
+        if self.config.minimal and (namespace == NS_MEDIA2 or (namespace, operation) in OPTIONAL_OPERATIONS):
+            # As a third-party server in the field answers: a reason text, no ONVIF subcode.
+            raise SoapFault("Receiver", None, "Action not supported")
         found = getattr(self, f"_{_SERVICE_PREFIX[namespace]}_{operation}", None)
         if found is None:
             raise _not_supported(operation)
@@ -143,7 +186,7 @@ class SimulatedCamera:
 
     def _services(self) -> list[tuple[str, str]]:
         services = [(NS_DEVICE, "/onvif/device_service"), (NS_MEDIA, "/onvif/media_service")]
-        if not self.config.media1_only:
+        if not (self.config.media1_only or self.config.minimal):
             services.append((NS_MEDIA2, "/onvif/media2_service"))
         return services
 

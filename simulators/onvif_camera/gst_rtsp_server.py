@@ -2,7 +2,9 @@
 
 Run with Debian's interpreter (it needs python3-gi and gir1.2-gst-rtsp-server-1.0, which a virtualenv
 does not see): ``/usr/bin/python3 gst_rtsp_server.py --port 8554 --user u --password p``. Serves a
-live test pattern as MJPEG/RTP at ``rtsp://127.0.0.1:PORT/stream``; prints ``READY`` once listening.
+live test pattern as MJPEG/RTP at ``rtsp://127.0.0.1:PORT/stream`` (and H.265 at ``--h265-path``, which
+needs x265enc from gstreamer1.0-plugins-bad); prints ``READY`` once listening.
+``--basic`` offers Basic authentication only, as some old firmware does.
 Deliberately imports nothing from the project.
 """
 
@@ -23,6 +25,22 @@ PIPELINE = (
     "( videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,height=240,framerate=10/1 "
     "! jpegenc ! rtpjpegpay name=pay0 pt=26 )"
 )
+H265_PIPELINE = (
+    "( videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,height=240,framerate=5/1 "
+    "! x265enc speed-preset=ultrafast tune=zerolatency key-int-max=10 ! rtph265pay name=pay0 pt=96 )"
+)
+
+
+def _factory(launch: str, auth_role: bool) -> GstRtspServer.RTSPMediaFactory:
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch)
+    factory.set_shared(True)
+    if auth_role:
+        role = Gst.Structure.new_from_string(
+            "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+        )
+        factory.add_role_from_structure(role)
+    return factory
 
 
 def main() -> None:
@@ -32,27 +50,29 @@ def main() -> None:
     parser.add_argument("--path", default="/stream")
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--h265-path", help="also serve an H.265 stream at this path")
+    parser.add_argument("--basic", action="store_true", help="offer Basic auth only (old firmware)")
     args = parser.parse_args()
 
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address(args.address)
     server.set_service(str(args.port))
-    factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(PIPELINE)
-    factory.set_shared(True)
     if args.user:
         auth = GstRtspServer.RTSPAuth()
-        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
         token = GstRtspServer.RTSPToken.new()
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
-        auth.add_digest(args.user, args.password or "", token)
+        if args.basic:
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+        else:
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            auth.add_digest(args.user, args.password or "", token)
         server.set_auth(auth)
-        role = Gst.Structure.new_from_string(
-            "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
-        )
-        factory.add_role_from_structure(role)
-    server.get_mount_points().add_factory(args.path, factory)
+    mounts = server.get_mount_points()
+    mounts.add_factory(args.path, _factory(PIPELINE, bool(args.user)))
+    if args.h265_path:
+        mounts.add_factory(args.h265_path, _factory(H265_PIPELINE, bool(args.user)))
     if server.attach(None) == 0:
         print(f"cannot listen on {args.address}:{args.port}", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -10,17 +10,20 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
+from email.utils import format_datetime
 
 from aiohttp import web
 
 from simulators.onvif_camera.config import CameraConfig
-from simulators.onvif_camera.device import PRE_AUTH, SimulatedCamera
+from simulators.onvif_camera.device import AccessEntry, SimulatedCamera
+from simulators.onvif_camera.http_digest import DigestChecker
 from simulators.onvif_camera.security import UsernameTokenChecker
 from simulators.onvif_camera.soap import NS_DEVICE, SoapFault, catalog, fault_envelope
 
 log = logging.getLogger(__name__)
 
 SOAP_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
+_OPERATION = web.RequestKey("operation", str)
 
 # A 1x1 JPEG: enough for clients that fetch the snapshot URI to get an image/jpeg body.
 _TINY_JPEG = bytes.fromhex(
@@ -55,6 +58,7 @@ _EXTERNAL_ENTITY = (
 class _Instance:
     camera: SimulatedCamera
     checker: UsernameTokenChecker
+    digest: DigestChecker | None
 
 
 class CameraFleet:
@@ -67,7 +71,8 @@ class CameraFleet:
     def __init__(self, configs: list[CameraConfig]) -> None:
         self.configs = configs
         self.cameras: list[SimulatedCamera] = []
-        self._by_port: dict[int, _Instance] = {}
+        self._by_socket: dict[tuple[str, int], _Instance] = {}
+        """Keyed by local address and port: demo cameras share a port on different loopback addresses."""
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> CameraFleet:
@@ -85,7 +90,12 @@ class CameraFleet:
             camera.port = sock.getsockname()[1]
             self.cameras.append(camera)
             checker = UsernameTokenChecker(config.username, config.password, config.max_created_skew_s)
-            self._by_port[camera.port] = _Instance(camera, checker)
+            digest = (
+                DigestChecker(config.username, config.password, config.http_digest)
+                if config.http_digest
+                else None
+            )
+            self._by_socket[sock.getsockname()[:2]] = _Instance(camera, checker, digest)
             await web.SockSite(self._runner, sock, backlog=512).start()
         return self
 
@@ -102,28 +112,42 @@ class CameraFleet:
 
     def _instance(self, request: web.Request) -> _Instance:
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        instance = self._by_port.get(sockname[1]) if sockname else None
+        instance = self._by_socket.get(tuple(sockname[:2])) if sockname else None
         if instance is None:
             raise web.HTTPNotFound()
         return instance
 
     async def _snapshot(self, request: web.Request) -> web.Response:
         instance = self._instance(request)
-        if instance.camera.config.no_snapshot:
+        status = 404 if instance.camera.config.no_snapshot else 200
+        _log(instance.camera, request, "snapshot", status)
+        if status == 404:
             raise web.HTTPNotFound()
         return web.Response(body=_TINY_JPEG, content_type="image/jpeg")
 
     async def _soap(self, request: web.Request) -> web.Response:
         instance = self._instance(request)
+        answer = await self._answer(instance, request)
+        # Its web server stamps every answer with the device's own clock, as cameras' servers do.
+        answer.headers["Date"] = format_datetime(instance.camera.now(), usegmt=True)
+        _log(instance.camera, request, request.get(_OPERATION, "?"), answer.status)
+        return answer
+
+    async def _answer(self, instance: _Instance, request: web.Request) -> web.Response:
         camera = instance.camera
         camera.requests += 1
         body = await request.read()
         if camera.config.slow_s:
             await asyncio.sleep(camera.config.slow_s)
+        if instance.digest is not None and not instance.digest.accepts(
+            request.method, request.path_qs, request.headers.get("Authorization")
+        ):
+            return web.Response(status=401, headers={"WWW-Authenticate": instance.digest.challenge()})
         try:
             parsed = catalog().parse(body)
+            request[_OPERATION] = parsed.operation
             handler = camera.handler(parsed.namespace, parsed.operation)
-            if (parsed.namespace, parsed.operation) not in PRE_AUTH:
+            if camera.requires_login(parsed.namespace, parsed.operation):
                 instance.checker.check(parsed.envelope, camera.now())
             if camera.config.broken and (parsed.namespace, parsed.operation) == (
                 NS_DEVICE,
@@ -154,3 +178,11 @@ class CameraFleet:
         else:
             body = _EXTERNAL_ENTITY
         return web.Response(body=body, headers={"Content-Type": SOAP_CONTENT_TYPE})
+
+
+def _log(camera: SimulatedCamera, request: web.Request, operation: str, status: int) -> None:
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    host, port = (sockname[0], sockname[1]) if sockname else ("", 0)
+    camera.access_log.append(
+        AccessEntry(host, port, request.headers.get("Host", ""), request.path_qs, operation, status)
+    )

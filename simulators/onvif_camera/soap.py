@@ -47,9 +47,9 @@ _REQUEST_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_
 
 
 class SoapFault(Exception):
-    """An ONVIF fault to send back: SOAP 1.2 code, ONVIF subcode and HTTP status."""
+    """An ONVIF fault to send back: SOAP 1.2 code, ONVIF subcode (None: reason text only) and HTTP status."""
 
-    def __init__(self, code: str, subcode: str, reason: str, status: int = 400) -> None:
+    def __init__(self, code: str, subcode: str | None, reason: str, status: int = 400) -> None:
         super().__init__(reason)
         self.code = code
         self.subcode = subcode
@@ -121,7 +121,10 @@ def fault_envelope(fault: SoapFault) -> bytes:
     document = env.Envelope(
         env.Body(
             env.Fault(
-                env.Code(env.Value(f"env:{fault.code}"), env.Subcode(env.Value(fault.subcode))),
+                env.Code(
+                    env.Value(f"env:{fault.code}"),
+                    *([env.Subcode(env.Value(fault.subcode))] if fault.subcode else []),
+                ),
                 env.Reason(env.Text(fault.reason, **{"{http://www.w3.org/XML/1998/namespace}lang": "en"})),
             )
         )

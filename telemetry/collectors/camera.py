@@ -13,6 +13,7 @@ from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from provisioning.errors import DeviceError
 from provisioning.onvif.client import OnvifClient
+from provisioning.onvif.stored import StoredCamera
 from provisioning.rtsp.check import check_rtsp
 from telemetry.points import FieldValue, Point
 
@@ -40,6 +41,7 @@ class CameraHealthCollector:
         fields: dict[str, FieldValue] = {"onvif_up": 0, "rtsp_up": 0}
         problems: list[str] = []
         stream_uri: str | None = None
+        stored = StoredCamera.from_attributes(target.attributes)
         try:
             async with OnvifClient(
                 target.address,
@@ -47,6 +49,8 @@ class CameraHealthCollector:
                 credential.username,
                 credential.password,
                 timeout=self.call_timeout_s,
+                device_url=stored.device_url(target.address, target.port),
+                keep_reported_addresses=stored.keep_reported_addresses,
             ) as client:
                 if client.clock_offset_s is not None:
                     fields["clock_offset_s"] = float(client.clock_offset_s)
@@ -60,7 +64,11 @@ class CameraHealthCollector:
         if stream_uri:
             try:
                 await check_rtsp(
-                    stream_uri, credential.username, credential.password, timeout_s=self.rtsp_timeout_s
+                    stream_uri,  # pinned by the client to the registered host
+                    credential.username,
+                    credential.password,
+                    timeout_s=self.rtsp_timeout_s,
+                    allow_basic=stored.rtsp_basic_auth,
                 )
                 fields["rtsp_up"] = 1
             except DeviceError as error:

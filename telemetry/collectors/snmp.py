@@ -1,14 +1,17 @@
-"""SNMP interface and health polling: two round trips per device, rates from counters, typed points.
+"""SNMP interface and health polling: rates from counters, typed points.
 
-How a device is read, cheapest first:
-* steady state: GETs of exactly the cells the last walk found (plus sysUpTime and ifNumber), in
-  PDUs of at most ``max_get_varbinds``; an exact GET is the cheapest request for an agent;
+v1/v2c devices are read over the fast path (``provisioning.snmp.table_reader``: request templates and
+a purpose-built BER decoder, ~10x cheaper than pysnmp per value); v3 devices through pysnmp. Two ways
+to read a device, chosen per device by measurement (docs/snmp.md, "Walk or GET"):
+* GETs of exactly the cells the last walk found (plus sysUpTime and ifNumber), in PDUs of at most
+  ``max_get_varbinds`` (halved for an agent that answers tooBig);
 * a walk - one multi-column GETBULK of ifTable + ifXTable with sysUpTime and ifNumber as
-  non-repeaters, usually one round trip since the repetitions follow the row count seen last time -
-  on the first poll, every ``rewalk_every`` polls, and as soon as ifNumber changes or a known cell
-  vanishes (interfaces added or removed). 64-bit HC octet counters are used where the agent has them,
-32-bit ones otherwise. Counter state (last samples per device and interface) belongs to this collector
-instance; rates need two polls, so the first poll of a device writes status fields only.
+  non-repeaters, usually one round trip since the repetitions follow the row count seen last time.
+The first poll walks; a GET device is walked again every ``rewalk_every`` polls and as soon as
+ifNumber changes or a known cell vanishes (interfaces added or removed).
+64-bit HC octet counters are used where the agent has them, 32-bit ones otherwise. Counter state
+(last samples per device and interface) belongs to this collector instance; rates need two polls, so
+the first poll of a device writes status fields only.
 
 Points (tags: the device's :attr:`DeviceTarget.tags` - see docs/telemetry.md - and ``if_name``):
 * ``snmp_interface``: ``in_bps``/``out_bps`` (bits/s), ``in_errors``/``out_errors``/``in_discards``/
@@ -25,8 +28,10 @@ from dataclasses import dataclass, field
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.targets import DeviceTarget
-from provisioning.errors import NotSupported
+from provisioning.errors import MalformedResponse, NotSupported
 from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
+from provisioning.snmp.fast import FastSnmp
+from provisioning.snmp.table_reader import Cells, FastTableReader, TablePlan
 from telemetry.collectors.counter_rates import CounterSample, PollClock, per_second
 from telemetry.points import Point
 
@@ -61,7 +66,7 @@ _RATES = {  # field -> (counter column, HC column, scale)
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """What the last walk found: the (column, ifIndex) cells that exist, and ifNumber then."""
+    """What the last pysnmp walk found (v3 devices): the (column, ifIndex) cells, and ifNumber then."""
 
     cells: tuple[tuple[str, int], ...]
     if_number: int | None
@@ -74,13 +79,12 @@ class _DeviceState:
     counters: dict[tuple[int, str], CounterSample] = field(default_factory=dict)
 
 
-_Read = tuple[float, VarBind | None, dict[str, dict[Oid, VarBind]]]
+_Read = tuple[float, int | None, Cells]
+_MODES = ("get", "walk")
 
 
-def _if_number(vb: VarBind | None) -> int | None:
-    if vb is None or vb.oid != IF_NUMBER or not isinstance(vb.value, int):
-        return None
-    return vb.value
+def _if_number(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def endpoint_for(target: DeviceTarget, *, timeout: float, retries: int) -> SnmpEndpoint:
@@ -90,20 +94,27 @@ def endpoint_for(target: DeviceTarget, *, timeout: float, retries: int) -> SnmpE
     return SnmpEndpoint(target.address, credential, port=target.port or 161, timeout=timeout, retries=retries)
 
 
-def _counter(vb: VarBind | None, bits: int) -> CounterSample | None:
-    if vb is None or vb.missing or not isinstance(vb.value, int):
+def _text(value: object) -> str | None:
+    if not isinstance(value, bytes):
         return None
-    return CounterSample(vb.value, bits)
+    return value.rstrip(b"\x00").decode("utf-8", errors="replace").strip() or None
 
 
-def _text(vb: VarBind | None) -> str | None:
-    if vb is None or not isinstance(vb.value, bytes):
-        return None
-    return vb.value.rstrip(b"\x00").decode("utf-8", errors="replace").strip() or None
+def _cells(columns: dict[str, dict[Oid, VarBind]]) -> Cells:
+    """pysnmp's VarBinds in the fast path's shape: ``{column: {ifIndex: value}}``."""
+    return {
+        name: {index[0]: vb.value for index, vb in rows.items() if len(index) == 1 and not vb.missing}
+        for name, rows in columns.items()
+    }
 
 
 class SnmpCollector:
-    """Implements ``telemetry.collector.Collector`` for SNMP devices."""
+    """Implements ``telemetry.collector.Collector`` for SNMP devices.
+
+    v1/v2c devices are read over the fast path (``provisioning.snmp.fast``) unless ``fast_path`` is
+    False; v3 devices through pysnmp (``client``). On the fast path each device is read by whichever
+    of walk and GET was faster for it last time it was measured (see docs/snmp.md, "Walk or GET").
+    """
 
     name: str = "snmp"
 
@@ -114,11 +125,16 @@ class SnmpCollector:
         timeout: float = 2.0,
         retries: int = 1,
         max_interfaces: int = 1024,
-        max_repetitions: int = 10,
-        max_get_varbinds: int = 60,
+        max_repetitions: int = 64,
+        max_get_varbinds: int = 120,
         rewalk_every: int = 10,
+        fast_path: bool = True,
+        fast: FastSnmp | None = None,
+        mode: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        if mode not in (None, *_MODES):
+            raise ValueError(f"mode: {mode!r} is not one of {_MODES}")
         self.client = client
         self.timeout = timeout
         self.retries = retries
@@ -126,7 +142,13 @@ class SnmpCollector:
         self.max_repetitions = max_repetitions
         self.max_get_varbinds = max_get_varbinds
         self.rewalk_every = rewalk_every
+        self.fast_path = fast_path
+        self.mode = mode
+        """Force ``"get"`` or ``"walk"`` for every v1/v2c device (the bench); None chooses per device."""
+        self._fast = fast
+        self._reader: FastTableReader | None = None
         self._layouts: dict[int, _Layout] = {}
+        self.plans: dict[int, TablePlan] = {}
         self._state: dict[int, _DeviceState] = {}
         self._monotonic = monotonic
         self._rows: dict[int, int] = {}
@@ -135,19 +157,22 @@ class SnmpCollector:
         self._state.pop(device_id, None)
         self._rows.pop(device_id, None)
         self._layouts.pop(device_id, None)
+        self.plans.pop(device_id, None)
+
+    @property
+    def fast(self) -> FastSnmp:
+        return self._fast or self.client.fast
 
     async def collect(self, target: DeviceTarget) -> list[Point]:
         endpoint = endpoint_for(target, timeout=self.timeout, retries=self.retries)
         # A device that does not answer raises here; the cycle runner records it as down.
-        read = await self._read_known(endpoint, target.device_id)
-        if read is None:
-            read = await self._walk(endpoint, target.device_id)
-        rtt_ms, uptime_vb, columns = read
-        uptime = (
-            uptime_vb.value
-            if uptime_vb is not None and uptime_vb.oid == SYS_UPTIME and isinstance(uptime_vb.value, int)
-            else None
-        )
+        if self.fast_path and isinstance(endpoint.credential, SnmpCommunityCredential):
+            rtt_ms, uptime, columns = await self._read_fast(endpoint, target.device_id)
+        else:
+            read = await self._read_known(endpoint, target.device_id)
+            if read is None:
+                read = await self._walk(endpoint, target.device_id)
+            rtt_ms, uptime, columns = read
         now_ns = time.time_ns()
         clock = PollClock(self._monotonic(), uptime)
         base_tags = target.tags
@@ -165,32 +190,36 @@ class SnmpCollector:
         ]
         previous = self._state.get(target.device_id)
         state = _DeviceState(clock)
-        indexes = sorted({i for rows in columns.values() for i in rows if len(i) == 1})
-        for index in indexes:
-            ifi = index[0]
-            if_name = _text(columns["name"].get(index)) or _text(columns["descr"].get(index)) or f"if{ifi}"
-            high = columns["high_speed"].get(index)
-            low = columns["speed"].get(index)
+        indexes = sorted({i for rows in columns.values() for i in rows})
+        names, descrs = columns["name"], columns["descr"]
+        highs, lows, opers = columns["high_speed"], columns["speed"], columns["oper"]
+        for ifi in indexes:
+            if_name = _text(names.get(ifi)) or _text(descrs.get(ifi)) or f"if{ifi}"
+            high, low = highs.get(ifi), lows.get(ifi)
             speed_bps: float | None = None
-            if high is not None and isinstance(high.value, int) and high.value > 0:
-                speed_bps = high.value * 1e6
-            elif low is not None and isinstance(low.value, int) and 0 < low.value < 2**32 - 1:
-                speed_bps = float(low.value)
+            if isinstance(high, int) and high > 0:
+                speed_bps = high * 1e6
+            elif isinstance(low, int) and 0 < low < 2**32 - 1:
+                speed_bps = float(low)
             fields: dict[str, float | int] = {}
-            oper = columns["oper"].get(index)
-            if oper is not None and isinstance(oper.value, int):
-                fields["oper_up"] = int(oper.value == 1)
+            oper = opers.get(ifi)
+            if isinstance(oper, int):
+                fields["oper_up"] = int(oper == 1)
             for field_name, (column, hc_column, scale) in _RATES.items():
-                sample = _counter(columns[hc_column].get(index), 64) if hc_column else None
-                if sample is None:
-                    sample = _counter(columns[column].get(index), 32)
-                if sample is None:
-                    continue
+                value = columns[hc_column].get(ifi) if hc_column else None
+                bits = 64
+                if not isinstance(value, int):
+                    value, bits = columns[column].get(ifi), 32
+                    if not isinstance(value, int):
+                        continue
+                sample = CounterSample(value, bits)
                 state.counters[(ifi, field_name)] = sample
+                if previous is None:
+                    continue
                 rate = per_second(
-                    previous.counters.get((ifi, field_name)) if previous else None,
+                    previous.counters.get((ifi, field_name)),
                     sample,
-                    previous.clock if previous else None,
+                    previous.clock,
                     clock,
                     scale=scale,
                     max_rate=speed_bps if scale == 8.0 else None,
@@ -202,6 +231,62 @@ class SnmpCollector:
         self._state[target.device_id] = state
         self._rows[target.device_id] = len(indexes)
         return points
+
+    # ---- v1/v2c: the fast path --------------------------------------------------------------
+
+    async def _read_fast(self, endpoint: SnmpEndpoint, device_id: int) -> _Read:
+        if self._reader is None:
+            self._reader = FastTableReader(
+                self.fast,
+                COLUMNS,
+                (SYS_UPTIME, IF_NUMBER),
+                max_rows=self.max_interfaces,
+                max_get_varbinds=self.max_get_varbinds,
+            )
+        reader = self._reader
+        plan = self.plans.get(device_id)
+        if plan is not None and not reader.fits(plan, endpoint):
+            plan = None  # new address or community: the templates carry the old one
+        mode = self._choose(plan)
+        if plan is not None and mode == "get":
+            started = time.perf_counter()
+            try:
+                got = await reader.get(endpoint, plan)
+            except MalformedResponse:
+                self.plans.pop(device_id, None)  # answers no longer fit the plan: walk next time
+                raise
+            if got is not None and _if_number(got.scalars[1]) == _if_number(plan.scalars[1]):
+                plan.polls += 1
+                plan.measured_ms["get"] = (time.perf_counter() - started) * 1000
+                return got.rtt_ms, _if_number(got.scalars[0]), got.values
+            self.plans.pop(device_id, None)  # interfaces came or went: walk again, now
+            plan = None
+        started = time.perf_counter()
+        walk = await reader.walk(endpoint, self._repetitions(device_id))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if walk.complete:
+            plan = self.plans[device_id] = reader.plan(endpoint, walk, plan)
+            plan.polls += 1
+            plan.measured_ms["walk"] = elapsed_ms
+        else:
+            self.plans.pop(device_id, None)
+        return walk.rtt_ms, _if_number(walk.scalars[0]), walk.values
+
+    def _choose(self, plan: TablePlan | None) -> str:
+        """Walk until the layout is known; then the mode measured faster, trying the other one on
+        every ``rewalk_every``-th poll (so a GET device is re-walked for new interfaces that often)."""
+        if plan is None:
+            return "walk"
+        due = plan.polls % self.rewalk_every == 0
+        if self.mode is not None:
+            return "walk" if due else self.mode
+        measured = plan.measured_ms
+        best = min(_MODES, key=lambda m: measured.get(m, 0.0))
+        if due:
+            return "walk" if best == "get" else "get"
+        return best
+
+    # ---- v3: pysnmp -------------------------------------------------------------------------
 
     async def _walk(self, endpoint: SnmpEndpoint, device_id: int) -> _Read:
         started = time.perf_counter()
@@ -221,10 +306,12 @@ class SnmpCollector:
             cells = tuple(
                 (name, index[0]) for name, rows in columns.items() for index in rows if len(index) == 1
             )
-            self._layouts[device_id] = _Layout(cells, _if_number(if_number))
+            number = if_number.value if if_number is not None and if_number.oid == IF_NUMBER else None
+            self._layouts[device_id] = _Layout(cells, _if_number(number))
         else:
             self._layouts.pop(device_id, None)
-        return rtt_ms, uptime_vb, columns
+        uptime = uptime_vb.value if uptime_vb is not None and uptime_vb.oid == SYS_UPTIME else None
+        return rtt_ms, _if_number(uptime), _cells(columns)
 
     async def _read_known(self, endpoint: SnmpEndpoint, device_id: int) -> _Read | None:
         """GET the cells the last walk found; None when the layout is unknown, stale or changed."""
@@ -238,14 +325,14 @@ class SnmpCollector:
         for offset in range(0, len(wanted), self.max_get_varbinds):
             answers += await self.client.get(endpoint, wanted[offset : offset + self.max_get_varbinds])
             rtt_ms = rtt_ms or (time.perf_counter() - started) * 1000
-        if _if_number(answers[1]) != layout.if_number or any(vb.missing for vb in answers[2:]):
+        if _if_number(answers[1].value) != layout.if_number or any(vb.missing for vb in answers[2:]):
             self._layouts.pop(device_id, None)  # interfaces came or went: walk again, now
             return None
-        columns: dict[str, dict[Oid, VarBind]] = {name: {} for name in COLUMNS}
+        columns: Cells = {name: {} for name in COLUMNS}
         for (name, index), vb in zip(layout.cells, answers[2:], strict=True):
-            columns[name][(index,)] = vb
+            columns[name][index] = vb.value
         self._layouts[device_id] = _Layout(layout.cells, layout.if_number, layout.polls + 1)
-        return rtt_ms, answers[0], columns
+        return rtt_ms, _if_number(None if answers[0].missing else answers[0].value), columns
 
     def _repetitions(self, device_id: int) -> int:
         """Rows seen last poll + 1, so one GETBULK usually covers the table without overshooting it.

@@ -19,7 +19,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import aiomqtt
 
@@ -32,12 +32,14 @@ from telemetry.ingest.lastseen import LastSeenStore
 from telemetry.ingest.parse import PayloadFormat, parse_payload
 from telemetry.ingest.records import Accepted, Rejection, RejectReason
 from telemetry.ingest.status import parse_status
-from telemetry.points import Point
+from telemetry.points import FieldValue, Point
 from telemetry.sink import Sink
 
 log = logging.getLogger(__name__)
 
 RECONNECT_FIRST_S = 0.5
+SELF_MEASUREMENT = "mqtt_ingest"
+"""The ingest's own counters (IngestStats), every ``last_seen_flush_s``."""
 FORMATS = {TopicKind.TELEMETRY: PayloadFormat.JSON, TopicKind.SENML: PayloadFormat.SENML}
 
 
@@ -53,6 +55,9 @@ class IngestConfig:
     last_seen_flush_s: float = 5.0
     reconnect_max_s: float = 30.0
     sink_retry_s: float = 1.0
+    self_metrics: bool = False
+    """Write an ``mqtt_ingest`` point with the counters every ``last_seen_flush_s`` (``ioc serve``
+    does; tests that count exactly the points of their messages leave it off)."""
 
 
 @dataclass
@@ -258,3 +263,17 @@ class IngestService:
                 await self._last_seen.flush()
             except Exception as error:
                 log.error("could not flush last-seen times: %s", error)
+            if self.config.self_metrics:
+                await self.write_self_metrics()
+
+    async def write_self_metrics(self) -> None:
+        """The counters as one ``mqtt_ingest`` point (cumulative per process; the Platform health
+        dashboard turns them into rates). A sink that refuses it costs one sample, nothing else."""
+        fields: dict[str, FieldValue] = dict(asdict(self.stats))
+        point = Point(
+            SELF_MEASUREMENT, fields, round(self._clock() * 1e9), {"client_id": self.config.client_id}
+        )
+        try:
+            await self._sink.write([point])
+        except Exception as error:
+            log.debug("could not write ingest self-metrics: %s", error)

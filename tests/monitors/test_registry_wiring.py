@@ -81,6 +81,8 @@ async def test_switch_and_onboarded_camera_get_protocol_checks_with_their_creden
     rtsp = camera.checks[2]
     assert isinstance(rtsp, RtspDescribeCheck)
     assert rtsp.url is not None and rtsp.url.startswith("rtsp://127.0.0.1:8554/live/")
+    stored = camera.target.attributes["onvif"]["device_service_url"]
+    assert stored == f"http://127.0.0.1:{cam.port}/onvif/device_service", "the ONVIF check asks there"
 
 
 async def wait_until(predicate, within_s: float = 20.0) -> None:
@@ -182,8 +184,8 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
     assert late_down_event.in_maintenance
     # device_status: 'late' failing under the window reads "maintenance", so availability can leave it out
     late_statuses = [p.fields for p in sink.statuses if p.tags["device_id"] == str(late)]
-    assert {"state": "maintenance", "up": 0, "in_maintenance": True} in late_statuses
-    assert late_statuses[0] == {"state": "up", "up": 1, "in_maintenance": False}
+    assert {"state": "maintenance", "severity": 1, "up": 0, "in_maintenance": True} in late_statuses
+    assert late_statuses[0] == {"state": "up", "severity": 0, "up": 1, "in_maintenance": False}
     cam_tags = {k: v for k, v in next(p for p in sink.points if p.tags["device"] == "cam").tags.items()}
     assert cam_tags == {
         "device_id": str(cam),

@@ -11,7 +11,14 @@ from monitors.checks.tcp import TcpConnectCheck
 from monitors.config import StatePolicy
 from monitors.events import DeviceState
 from monitors.outages import MemoryOutageRecorder
-from monitors.scheduler import STATUS_MEASUREMENT, MonitoredDevice, MonitorScheduler, phase_fraction
+from monitors.runner import SITE_MEASUREMENT
+from monitors.scheduler import (
+    SELF_MEASUREMENT,
+    STATUS_MEASUREMENT,
+    MonitoredDevice,
+    MonitorScheduler,
+    phase_fraction,
+)
 from monitors.state import StateEngine
 from telemetry.points import Point
 from tests.monitors.conftest import Listeners
@@ -19,15 +26,20 @@ from tests.monitors.world import FakeClock, RecordedEvents
 
 
 class RecordingSink:
-    """``points``: the check_result points; ``statuses``: the device_status points."""
+    """``points``: the check_result points; ``statuses``: the device_status points; ``own``: the
+    scheduler's self-metric points and the registry's ``site`` (commune location) points."""
 
     def __init__(self) -> None:
         self.points: list[Point] = []
         self.statuses: list[Point] = []
+        self.own: list[Point] = []
 
     async def write(self, points: Sequence[Point]) -> None:
         for point in points:
-            (self.statuses if point.measurement == STATUS_MEASUREMENT else self.points).append(point)
+            if point.measurement in (SELF_MEASUREMENT, SITE_MEASUREMENT):
+                self.own.append(point)
+            else:
+                (self.statuses if point.measurement == STATUS_MEASUREMENT else self.points).append(point)
 
     def checks_of(self) -> Counter[str]:
         return Counter(p.tags["device_id"] for p in self.points)
@@ -104,7 +116,7 @@ async def test_each_device_runs_once_per_interval_and_writes_tagged_points(liste
     assert Counter(p.tags["device_id"] for p in sink.statuses) == {"1": 3, "2": 3, "3": 3}
     status = next(p for p in sink.statuses if p.tags["device_id"] == point.tags["device_id"])
     assert status.tags == {k: v for k, v in point.tags.items() if k != "check"}
-    assert status.fields == {"state": "up", "up": 1, "in_maintenance": False}
+    assert status.fields == {"state": "up", "severity": 0, "up": 1, "in_maintenance": False}
     assert point.fields["ok"] is True and point.fields["state"] == "up"
     assert isinstance(point.fields["latency_ms"], float)
     assert max(scheduler.stats.lags_s) <= 1.0, "due devices start within one tick"

@@ -27,6 +27,7 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
             [
                 {"manufacturer": "KBVision", "model": "KX-2011N", "serial": "KB-1", "clock_offset_s": 5400},
                 {"media1_only": True, "no_snapshot": True, "serial": "OLD-1"},
+                {"serial": "NAT-1", "reported_host": "127.87.0.66", "reported_port": 80},
             ]
         )
     )
@@ -98,7 +99,7 @@ def test_probe_human_output_names_missing_services(simulator, tmp_path):
     assert done.stderr == ""
     assert "MainStream" in done.stdout
     assert "note: device offers no Media2 service" in done.stdout
-    assert "note: device offers no snapshot URI" in done.stdout
+    assert "note: GetSnapshotUri not supported: device offers no snapshot URI" in done.stdout
 
 
 def test_wrong_password_is_one_clear_line(simulator, tmp_path):
@@ -118,6 +119,17 @@ def test_wrong_password_is_one_clear_line(simulator, tmp_path):
     assert error["error"].endswith("authentication failed")
     assert error["details"] == {"kind": "auth_failed", "retryable": False}
     assert "s3cr3t-guess" not in done.stderr + done.stdout and "Traceback" not in done.stderr
+
+
+def test_camera_behind_nat_is_pinned_unless_the_engineer_keeps_its_addresses(simulator, tmp_path):
+    args = ("--json", "probe", "onvif", f"127.0.0.1:{simulator[2]}", "-u", "admin", "-p", "admin123")
+    pinned = ioc(tmp_path, *args)
+    assert pinned.returncode == 0, pinned.stderr
+    snapshot = json.loads(pinned.stdout)["profiles"][0]["snapshot_uri"]
+    assert snapshot == f"http://127.0.0.1:{simulator[2]}/onvif/snapshot/MainStream.jpg"
+    kept = ioc(tmp_path, *args, "--keep-reported-addresses", "--timeout", "2")
+    assert kept.returncode == 1
+    assert json.loads(kept.stderr)["details"]["kind"] == "unreachable"
 
 
 def test_bad_setting_names_the_variable(tmp_path):
@@ -158,7 +170,7 @@ def test_onboard_then_list(simulator, tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["kind"] == "camera" and result["ntp_server"] == "ntp.hungyen.gov.vn"
-    assert "device offers no snapshot URI" in result["notes"]
+    assert "GetSnapshotUri not supported: device offers no snapshot URI" in result["notes"]
     listed = json.loads(ioc(tmp_path, "--json", "devices", "list").stdout)
     assert [d["serial"] for d in listed["items"]] == ["OLD-1"]
 

@@ -120,7 +120,10 @@ async def test_media1_only_camera_without_snapshot_is_onboarded_with_notes(fleet
         device = await session.get(Device, result.device_id)
         assert device is not None and device.name == "Cổng UBND xã"
         notes = device.attributes["onvif"]["notes"]
-    assert any("no Media2" in n for n in notes) and "device offers no snapshot URI" in notes
+    assert (
+        any("no Media2" in n for n in notes)
+        and "GetSnapshotUri not supported: device offers no snapshot URI" in notes
+    )
 
 
 @pytest.mark.parametrize(
@@ -205,3 +208,26 @@ async def test_rest_onboarding(fleet, api, world, sessions):
     assert "admin123" not in created.text
     device = await api.get(f"/api/v1/devices/{data['device_id']}", headers=engineer)
     assert device.json()["serial"] == "REST-1"
+
+
+async def test_rest_onboarding_stores_the_address_and_rtsp_choices(fleet, api, world, sessions):
+    cam = await fleet(serial="NAT-1", reported_host="127.87.0.65", reported_port=80)
+    engineer = {"Authorization": f"Bearer {world.tokens['engineer_a']}"}
+    body = {"address": "127.0.0.1", "port": cam.port, "username": "admin", "password": "admin123"}
+    pinned = await api.post(
+        "/api/v1/onboard/onvif", json={**body, "site_code": "A", "rtsp_basic_auth": True}, headers=engineer
+    )
+    assert pinned.status_code == 201, pinned.text
+    assert pinned.json()["probe"]["profiles"][0]["snapshot_uri"].startswith(f"http://127.0.0.1:{cam.port}/")
+    async with sessions() as session:
+        device = await session.get(Device, pinned.json()["device_id"])
+        assert device is not None
+        assert device.attributes["rtsp_basic_auth"] is True
+        assert device.attributes["onvif"]["keep_reported_addresses"] is False
+    # The opt-out takes the reported address at its word: nothing listens there.
+    kept = await api.post(
+        "/api/v1/onboard/onvif",
+        json={**body, "site_code": "A", "keep_reported_addresses": True, "timeout_s": 2},
+        headers=engineer,
+    )
+    assert kept.status_code == 502 and kept.json()["kind"] == "unreachable"

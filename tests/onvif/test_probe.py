@@ -121,7 +121,7 @@ async def test_camera_without_snapshot_is_probed_with_a_note(fleet):
     result = await probe_onvif("127.0.0.1", cam.port, "admin", PASSWORD)
     assert [p.snapshot_uri for p in result.profiles] == [None, None]
     assert all(p.stream_uri for p in result.profiles)
-    assert result.notes == ["device offers no snapshot URI"]
+    assert result.notes == ["GetSnapshotUri not supported: device offers no snapshot URI"]
 
 
 async def test_slow_camera_times_out_as_retryable(fleet):

@@ -24,8 +24,11 @@ def test_rfc2617_example_response():
     )
 
 
-def test_digest_preferred_over_basic_and_basic_works_alone():
+def test_digest_preferred_over_basic_and_basic_only_when_allowed():
     both = parse_challenges(['Basic realm="cam"', 'Digest realm="cam", nonce="abc"'])
-    assert Authorizer("u", "p", both).scheme == "digest"
-    basic = Authorizer("Aladdin", "open sesame", parse_challenges(['Basic realm="cam"']))
+    assert Authorizer("u", "p", both, allow_basic=True).scheme == "digest"
+    only_basic = parse_challenges(['Basic realm="cam"'])
+    refused = Authorizer("Aladdin", "open sesame", only_basic)
+    assert (refused.scheme, refused.header("DESCRIBE", "rtsp://x/")) == (None, None)
+    basic = Authorizer("Aladdin", "open sesame", only_basic, allow_basic=True)
     assert basic.header("DESCRIBE", "rtsp://x/") == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="

@@ -92,7 +92,9 @@ async def test_cli_probe_json_then_onboard_saves_device_credential_and_interface
         "uptime_s",
     ):
         assert key in probed
-    assert probed["vendor"] == "net-snmp" and probed["sys_name"] == "snmpd-under-test"
+    # net-snmp's enterprise names the agent, not the box: vendor unknown, and the notes say why
+    assert probed["vendor"] is None and probed["sys_name"] == "snmpd-under-test"
+    assert any("net-snmp agent" in note for note in probed["notes"])
     assert any(i["name"] == "lo" for i in probed["interfaces"])
 
     ioc(home, "init")
@@ -125,11 +127,9 @@ async def test_cli_probe_json_then_onboard_saves_device_credential_and_interface
             "winxp-full-walk",
         ).stdout
     )
-    assert saved["name"] == "CRAY" and saved["vendor"] == "Microsoft"
+    assert saved["name"] == "CRAY" and saved["vendor"] is None  # Windows SNMP service: any PC maker
     shown = json.loads(ioc(home, "devices", "show", str(saved["device_id"])).stdout)
-    assert (
-        shown["address"] == "127.0.0.1" and shown["port"] == snmpsim.port and shown["vendor"] == "Microsoft"
-    )
+    assert shown["address"] == "127.0.0.1" and shown["port"] == snmpsim.port and shown["vendor"] is None
     db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
     rows = await interfaces_of(db_url, saved["device_id"])
     assert [r.if_index for r in rows] == [1, 65539, 65540] and rows[1].mac == "00:0e:35:d3:3d:53"

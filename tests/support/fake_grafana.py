@@ -55,6 +55,13 @@ class FakeGrafana:
     annotations: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """uid -> {"dashboard": ..., "folderUid": ..., "version": ...}, as the provisioning API stores them."""
+    writes_left: int | None = None
+    """When set, only this many more writes (POST/PUT) succeed; later ones answer 503, as a Grafana
+    that goes away in the middle of a push would."""
     mode: str = "up"
     """``up``, ``503`` (answers every request with 503), ``closed`` (nothing listens on the port), or
     ``lose-answer`` (stores a created annotation, then answers 503 as if the reply was lost)."""
@@ -126,8 +133,21 @@ class FakeGrafana:
             return _json({"message": "Unauthorized"}, 401)
         return self._route(request, parsed)
 
+    def writes(self) -> list[tuple[str, str]]:
+        """Method and path of every state-changing request received, in order."""
+        return [(m, p) for m, p, _ in self.requests if m in ("POST", "PUT", "PATCH", "DELETE")]
+
     def _route(self, request: Request, body: Any) -> Response:
         parts = request.path.strip("/").split("/")
+        if request.method in ("POST", "PUT") and parts[1:2] != ["annotations"]:
+            with self._lock:
+                if self.writes_left is not None:
+                    if self.writes_left <= 0:
+                        return Response("Grafana went away", status=503)
+                    self.writes_left -= 1
+            return self._provision(request.method, parts[1:], body)
+        if request.method == "GET" and parts[1:2] in (["folders"], ["datasources"], ["dashboards"]):
+            return self._provision("GET", parts[1:], body)
         with self._lock:
             if request.method == "POST" and parts == ["api", "annotations"]:
                 annotation_id = self._next_id
@@ -149,6 +169,64 @@ class FakeGrafana:
                 return _json(found[:limit])
         with self._lock:
             self.violations.append(f"{request.method} {request.path}: valid per spec but not faked here")
+        return _json({"message": "not implemented by the fake"}, 501)
+
+    def _provision(self, method: str, parts: list[str], body: Any) -> Response:
+        """Folders, datasources and dashboards by uid: what ``ioc grafana push`` uses."""
+        with self._lock:
+            match method, parts:
+                case "GET", ["folders", uid]:
+                    found = self.folders.get(uid)
+                    return _json(found) if found else _json({"message": "folder not found"}, 404)
+                case "POST", ["folders"]:
+                    if body["uid"] in self.folders:
+                        return _json({"message": "a folder with the same uid already exists"}, 409)
+                    folder = self.folders[body["uid"]] = {"id": len(self.folders) + 1, "version": 1, **body}
+                    return _json(folder)
+                case "PUT", ["folders", uid] if uid in self.folders:
+                    folder = self.folders[uid]
+                    folder.update(title=body["title"], version=folder["version"] + 1)
+                    return _json(folder)
+                case "GET", ["datasources", "uid", uid]:
+                    if uid not in self.datasources:
+                        return _json({"message": "Data source not found"}, 404)
+                    stored = dict(self.datasources[uid])
+                    secrets = stored.pop("secureJsonData", {})
+                    return _json({**stored, "secureJsonFields": dict.fromkeys(secrets, True)})
+                case "POST", ["datasources"]:
+                    if body["uid"] in self.datasources:
+                        return _json({"message": "data source with the same uid already exists"}, 409)
+                    self.datasources[body["uid"]] = {"id": len(self.datasources) + 1, "version": 1, **body}
+                    return _json({"message": "Datasource added", "id": len(self.datasources)})
+                case "PUT", ["datasources", "uid", uid] if uid in self.datasources:
+                    old = self.datasources[uid]
+                    self.datasources[uid] = {**body, "id": old["id"], "version": old["version"] + 1}
+                    return _json({"message": "Datasource updated"})
+                case "GET", ["dashboards", "uid", uid]:
+                    if uid not in self.dashboards:
+                        return _json({"message": "Dashboard not found"}, 404)
+                    saved = self.dashboards[uid]
+                    board = {**saved["dashboard"], "id": saved["id"], "version": saved["version"]}
+                    return _json({"dashboard": board, "meta": {"folderUid": saved["folderUid"]}})
+                case "POST", ["dashboards", "db"]:
+                    uid = body["dashboard"]["uid"]
+                    if body.get("folderUid") not in self.folders:
+                        return _json({"message": "folder not found"}, 400)
+                    previous = self.dashboards.get(uid)
+                    if previous is not None and not body.get("overwrite"):
+                        return _json({"message": "The dashboard has been changed by someone else"}, 412)
+                    version = previous["version"] + 1 if previous else 1
+                    ident = previous["id"] if previous else len(self.dashboards) + 1
+                    self.dashboards[uid] = {
+                        "dashboard": body["dashboard"],
+                        "folderUid": body["folderUid"],
+                        "version": version,
+                        "id": ident,
+                    }
+                    return _json(
+                        {"id": ident, "uid": uid, "url": f"/d/{uid}", "status": "success", "version": version}
+                    )
+            self.violations.append(f"{method} /api/{'/'.join(parts)}: valid per spec but not faked here")
         return _json({"message": "not implemented by the fake"}, 501)
 
 

@@ -3,26 +3,27 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
+from device_registry.models import Device
 from provisioning.onvif.onboard import onboard_onvif
 from simulators.onvif_camera import CameraConfig, CameraFleet
 from simulators.onvif_camera.device import SimulatedCamera
-from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
+from simulators.onvif_camera.rtsp_process import rtsp_server_process
+from simulators.process import ManagedProcess, MissingBinary
+from tests.support.process import free_port
 
 PASSWORD = SecretStr("admin123")
 RTSP_USER = "viewer"
 RTSP_PASSWORD = "rtsp-Secret-42"
-GST_RTSP_SERVER = Path(__file__).resolve().parents[2] / "simulators" / "onvif_camera" / "gst_rtsp_server.py"
-GST_PACKAGES = "python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good"
 
 
 class Fleet:
@@ -48,30 +49,16 @@ class RtspServer:
     process: ManagedProcess
 
 
-def start_rtsp_server(folder: Path) -> RtspServer:
-    """GStreamer's RTSP server (Debian packages) with Digest auth, serving a live MJPEG test pattern."""
-    python = require_binary("python3", "python3", search=["/usr/bin"])
-    python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else python
-    probe = subprocess.run(
-        [
-            python,
-            "-c",
-            "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        pytest.fail(
-            f"GStreamer RTSP server bindings missing: apt-get install -y {GST_PACKAGES}", pytrace=False
-        )
+def start_rtsp_server(folder: Path, *, basic: bool = False) -> RtspServer:
+    """GStreamer's RTSP server (Debian packages) with Digest auth (``basic``: Basic only), serving a
+    live MJPEG test pattern."""
     port = free_port()
-    server = ManagedProcess(
-        [python, str(GST_RTSP_SERVER), "--port", str(port), "--user", RTSP_USER, "--password", RTSP_PASSWORD],
-        log_path=folder / "gst-rtsp-server.log",
-        ready=lambda: wait_for_tcp(port),
-        cwd=folder,
-    ).start()
+    try:
+        server = rtsp_server_process(
+            folder, port, user=RTSP_USER, password=RTSP_PASSWORD, basic=basic
+        ).start()
+    except MissingBinary as error:
+        pytest.fail(str(error), pytrace=False)
     return RtspServer(port, f"rtsp://127.0.0.1:{port}/stream", server)
 
 
@@ -91,3 +78,19 @@ async def onboard_camera(
         name=name,
     )
     return result.device_id
+
+
+@dataclass(frozen=True)
+class Registry:
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+
+
+async def onboarded_attributes(reg: Registry, cam: SimulatedCamera) -> dict[str, Any]:
+    """``ioc onboard onvif`` for ``cam`` at site ``A``; the attributes it stored on the device."""
+    async with reg.sessions() as session, session.begin():
+        device_id = await onboard_camera(session, reg.box, cam, "A")
+    async with reg.sessions() as session:
+        device = await session.get(Device, device_id)
+        assert device is not None
+        return dict(device.attributes)

@@ -8,15 +8,13 @@ v2c community ``public`` and v3 users of every security level.
 from __future__ import annotations
 
 import socket
-import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from simulators.snmp_agents import answers
 from tests.support.process import ManagedProcess, free_port, require_binary
 
 V3_USER = "opsv3"
@@ -49,27 +47,6 @@ def v3_credential(auth_key: str = V3_AUTH, priv_key: str = V3_PRIV, user: str = 
 def snmpd_argv(binary: str, conf: Path, listen: str) -> list[str]:
     """``listen`` is net-snmp's agent address list, e.g. ``udp:127.0.0.1:1161,tcp:127.0.0.1:1161``."""
     return [binary, "-f", "-C", "-c", str(conf), "-I", "-smux", "-M", "/dev/null", "-Lo", listen]
-
-
-def answers(
-    port: int,
-    community_name: str,
-    snmpget: str = "snmpget",
-    *,
-    timeout: float = 20.0,
-    alive: Callable[[], bool] | None = None,
-) -> None:
-    """Wait until an agent answers a v2c GET of sysName; ``alive`` lets a dead agent fail at once."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        argv = [snmpget, "-v2c", "-c", community_name, "-t", "0.3", "-r", "0", f"127.0.0.1:{port}",
-                "1.3.6.1.2.1.1.5.0"]  # fmt: skip
-        if subprocess.run(argv, capture_output=True, check=False).returncode == 0:
-            return
-        if alive is not None and not alive():
-            raise RuntimeError(f"the agent on udp 127.0.0.1:{port} exited before answering")
-        time.sleep(0.1)
-    raise TimeoutError(f"no SNMP answer on udp 127.0.0.1:{port}")
 
 
 def start_snmpd(folder: Path, *, tcp: bool = False, sys_name: str = "snmpd-under-test") -> Agent:

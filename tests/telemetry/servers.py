@@ -6,30 +6,16 @@ Shared by the tests (through ``conftest.py``) and the benchmark, so both measure
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from ioc.demo.servers import influx_process, wait_http_ok
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
 
 INFLUX_DB = "ioc_test"
-
-
-def _wait_http_ok(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(url, timeout=1.0)
-            if response.status_code < 300:
-                return
-        except httpx.HTTPError as error:
-            last = error
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} not ready within {timeout}s: {last}")
 
 
 @dataclass
@@ -62,42 +48,9 @@ class InfluxServer:
 
 
 def start_influxdb(tmp: Path) -> InfluxServer:
-    binary = require_binary("influxd", "influxdb")
+    require_binary("influxd", "influxdb")
     port, rpc_port = free_port(), free_port()
-    for sub in ("meta", "data", "wal"):
-        (tmp / sub).mkdir(parents=True, exist_ok=True)
-    config = tmp / "influxdb.conf"
-    config.write_text(
-        f"""reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-[meta]
-  dir = "{tmp / "meta"}"
-[data]
-  dir = "{tmp / "data"}"
-  wal-dir = "{tmp / "wal"}"
-  wal-fsync-delay = "0s"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:{port}"
-  auth-enabled = false
-  log-enabled = false
-[continuous_queries]
-  enabled = false
-[subscriber]
-  enabled = false
-"""
-    )
-    url = f"http://127.0.0.1:{port}/ping"
-
-    def ready() -> None:
-        wait_for_tcp(port)
-        _wait_http_ok(url)
-
-    process = ManagedProcess([binary, "-config", str(config)], tmp / "influxd.log", ready=ready)
-    process.start()
+    process = influx_process(tmp, port, rpc_port).start()
     server = InfluxServer(process, port)
     server.create_database()
     return server
@@ -146,7 +99,7 @@ def start_victoria(tmp: Path) -> VictoriaServer:
 
     def ready() -> None:
         wait_for_tcp(port)
-        _wait_http_ok(url)
+        wait_http_ok(url)
 
     process = ManagedProcess(argv, tmp / "victoria.log", ready=ready)
     process.start()

@@ -1,0 +1,225 @@
+"""End to end: `ioc demo --size small` as a user runs it, in a fresh IOC_HOME, for about two minutes.
+
+Everything is real: Mosquitto, InfluxDB 1.x (Debian influxd), the aiosmtpd mailbox, snmpsim with
+snmpsim-data walks, the ONVIF simulator with GStreamer RTSP streams, MQTT sensors and `ioc serve`.
+The faults are asked for the way a second shell would (`ioc demo fault …`) instead of waiting for
+the timeline. InfluxDB is SIGKILLed by the demo's influx-kill fault; the demo itself gets SIGTERM.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import psutil
+import pytest
+
+T = TypeVar("T")
+DISTRICT = "vu-thu"
+DISTRICT_MAILBOX = "vu-thu@demo.ioc.local"
+SENSOR_INTERVAL_S = 10
+
+
+def wait_for(what: str, probe: Callable[[], T | None], within_s: float, proc: subprocess.Popen[bytes]) -> T:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the demo exited ({proc.returncode}) while waiting for {what}")
+        value = probe()
+        if value:
+            return value
+        time.sleep(1.0)
+    raise AssertionError(f"{what}: not within {within_s:.0f} s")
+
+
+class Demo:
+    def __init__(self, home: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.home = home
+        self.proc = proc
+        self.log = log
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return dict(json.loads((self.home / "demo" / "state.json").read_text()))
+
+    def ioc(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "IOC_HOME": str(self.home)}
+        return subprocess.run(
+            [sys.executable, "-m", "ioc", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def influx(self, query: str) -> list[dict[str, Any]]:
+        port = self.state["ports"]["influx"]
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/query", data={"q": query, "db": "ioc", "epoch": "s"}, timeout=10
+        )
+        response.raise_for_status()
+        return list(response.json()["results"][0].get("series", []))
+
+    def device_ids(self) -> dict[str, int]:
+        api = f"http://127.0.0.1:{self.state['ports']['api']}/api/v1/devices"
+        headers = {"Authorization": f"Bearer {self.state['admin_token']}"}
+        response = httpx.get(api, params={"limit": 1000}, headers=headers, timeout=10)
+        response.raise_for_status()
+        return {d["name"]: d["id"] for d in response.json()["items"]}
+
+    def series(self, measurement: str, device_id: int, since_s: float = 0) -> list[dict[str, Any]]:
+        """Points of one device, whichever tag names it (``device_id`` or ``device``); every field."""
+        since = f" AND time >= {int(since_s)}s" if since_s else ""
+        for tag in ("device_id", "device"):
+            found = self.influx(f'SELECT * FROM "{measurement}" WHERE "{tag}" = \'{device_id}\'{since}')
+            if found:
+                return found
+        return []
+
+    def mails(self) -> list[EmailMessage]:
+        folder = self.home / "demo" / "mail"
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in sorted(folder.glob("*.eml"))
+        ]
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    home = tmp_path / "home"
+    log = tmp_path / "demo.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env["IOC_HOME"] = str(home)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ioc", "demo", "--size", "small", "--no-timeline"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = Demo(home, proc, log)
+    try:
+        wait_for("the demo's banner", lambda: "IOC demo is running" in log.read_text(), 240, proc)
+        yield running
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+        print(log.read_text()[-3000:])
+
+
+def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_clean(demo: Demo) -> None:
+    ids = demo.device_ids()
+    assert len(ids) >= 55
+    supervisor = psutil.Process(demo.proc.pid)
+    started = {p.pid for p in supervisor.children(recursive=True)}
+    recorded = json.loads((demo.home / "demo" / "pids.json").read_text())["children"]
+    assert set(recorded.values()) <= started | {supervisor.pid}
+    assert {"ioc-serve", "influxdb", "mosquitto", "mailbox", "cameras", "sensors", "snmpsim-vu-thu"} <= set(
+        recorded
+    )
+
+    # Points from all three protocols reach InfluxDB for the devices onboarded over them.
+    switch, camera, nvr = ids[f"sw-{DISTRICT}"], ids["cam-thai-binh-bo-xuyen"], ids[f"nvr-{DISTRICT}"]
+    sensor_name = next(name for name in ids if name.startswith("sensor-thai-binh-"))
+    sensor = ids[sensor_name]
+    for measurement, device in (
+        ("snmp_interface", switch),
+        ("snmp_interface", ids["core-ioc-thai-binh"]),
+        ("camera_health", camera),
+        ("camera_health", nvr),
+        ("sensor", sensor),
+    ):
+        wait_for(
+            f"{measurement} points of device {device}",
+            partial(demo.series, measurement, device),
+            90,
+            demo.proc,
+        )
+    assert demo.mails() == []  # a healthy start pages nobody
+
+    # Two faults at once, from a second shell: the district's uplink is cut, InfluxDB is SIGKILLed.
+    fault_at = time.time()
+    cut = demo.ioc("demo", "fault", "district-uplink", "--target", DISTRICT, "--duration", "30")
+    assert cut.returncode == 0, cut.stderr
+    kill = demo.ioc("demo", "fault", "influx-kill", "--duration", "15")
+    assert kill.returncode == 0, kill.stderr
+
+    def recovered() -> list[EmailMessage] | None:
+        mails = [m for m in demo.mails() if f"sw-{DISTRICT}" in str(m["Subject"])]
+        return mails if any("khôi phục" in str(m["Subject"]) for m in mails) else None
+
+    district_mails = wait_for("the district switch's recovery mail", recovered, 120, demo.proc)
+    firing = [m for m in district_mails if "khôi phục" not in str(m["Subject"])]
+    recovery = [m for m in district_mails if "khôi phục" in str(m["Subject"])]
+    assert len(firing) == 1 and len(recovery) == 1
+    assert firing[0]["To"] == DISTRICT_MAILBOX and recovery[0]["To"] == DISTRICT_MAILBOX
+    subject = str(firing[0]["Subject"])
+    assert subject.startswith("[NGHIÊM TRỌNG] Mất kết nối: sw-vu-thu – ")
+    body = firing[0].get_body(("plain", "html"))
+    assert body is not None
+    text = body.get_content()
+    assert "Số thiết bị phía sau bị ảnh hưởng" in text
+    behind = {n for n in ids if n.startswith((f"sw-{DISTRICT}-", f"cam-{DISTRICT}-", f"nvr-{DISTRICT}"))}
+    assert not [m["Subject"] for m in demo.mails() if any(n in str(m["Subject"]) for n in behind)]
+
+    # InfluxDB came back and the spool drained into it: one sensor's series has a point every 10 s
+    # from before the kill to well after the restart, none missing.
+    def sensor_times() -> list[int]:
+        rows = demo.series("sensor", sensor, fault_at - 30)
+        return sorted({int(t) for s in rows for t, _ in _column(s, "time")})
+
+    restarted = fault_at + 15
+    times = wait_for(
+        "the sensor's points after InfluxDB's restart",
+        lambda: (
+            ((found := sensor_times()) and found[-1] >= restarted + 3 * SENSOR_INTERVAL_S and found) or None
+        ),
+        90,
+        demo.proc,
+    )
+    assert times[0] <= fault_at and times[-1] - times[0] >= 60, times
+    gaps = {b - a for a, b in itertools.pairwise(times)}
+    assert gaps == {SENSOR_INTERVAL_S}, times
+    assert "pending points" in demo.log.read_text()  # the demo showed `ioc telemetry status` draining
+
+    # The communes behind the switch were UNREACHABLE, not DOWN (their check points went through the
+    # spool too, while InfluxDB was dead).
+    communes = {name: i for name, i in ids.items() if name.startswith(f"sw-{DISTRICT}-")}
+    assert communes
+    for name, device in communes.items():
+        states = {p[1] for s in demo.series("check_result", device, fault_at) for p in _column(s, "state")}
+        assert "unreachable" in states and "down" not in states, (name, states)
+
+    # SIGTERM: the demo stops everything it started; no process of it is left.
+    tree = {p.pid for p in supervisor.children(recursive=True)} | started
+    demo.proc.send_signal(signal.SIGTERM)
+    assert demo.proc.wait(90) == 0
+    left = [
+        pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
+    assert left == [], [psutil.Process(p).cmdline() for p in left]
+    assert "demo stopped" in demo.log.read_text()
+    assert not (demo.home / "demo" / "demo.pid").exists()
+
+
+def _column(series: dict[str, Any], name: str) -> list[tuple[Any, Any]]:
+    """(time, value) of one column of an InfluxDB series, rows where it is set."""
+    columns = series["columns"]
+    index, at = columns.index(name), columns.index("time")
+    return [(row[at], row[index]) for row in series["values"] if row[index] is not None]

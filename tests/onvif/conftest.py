@@ -1,0 +1,27 @@
+"""A fresh SQLite registry with the seed world, for ONVIF onboarding tests (``registry`` fixture)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from device_registry.crypto import SecretBox, generate_key
+from device_registry.db import create_engine, session_factory
+from tests.registry.seed import build_world
+from tests.support.onvif import Registry
+
+
+@pytest.fixture
+async def registry(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Registry]:
+    target = tmp_path / "registry.db"
+    shutil.copy(sqlite_template, target)
+    engine = create_engine(f"sqlite+aiosqlite:///{target}")
+    sessions = session_factory(engine)
+    await build_world(sessions)
+    try:
+        yield Registry(sessions, SecretBox(generate_key()))
+    finally:
+        await engine.dispose()
