@@ -11,8 +11,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import uvicorn
-
 from ioc.runtime import Platform
 from ioc.settings import Settings
 
@@ -20,6 +18,8 @@ Service = Callable[[Platform], Coroutine[Any, Any, None]]
 
 
 async def api_service(platform: Platform) -> None:
+    import uvicorn
+
     from ioc.app import create_app
 
     settings = platform.settings
@@ -78,6 +78,8 @@ async def ingest_service(platform: Platform) -> None:
     if platform.writer is None:
         raise RuntimeError("the MQTT ingest needs the process's started telemetry writer")
     client_id = url.client_id or f"ioc-ingest-{socket.gethostname()}"
+    if platform.settings.ingest_worker is not None:  # one stable session per worker (ioc/ingest_workers.py)
+        client_id = f"{client_id}-{platform.settings.ingest_worker}"
     await IngestService(
         IngestConfig(url=url, client_id=client_id, self_metrics=True),
         sink=platform.writer,

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     influx_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     influx_flush_interval: float = Field(default=1.0, gt=0, description="seconds a partial batch waits")
     telemetry_spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    ingest_worker: int | None = Field(
+        default=None,
+        ge=0,
+        le=63,
+        description="set by `ioc serve --only ingest --workers N` per worker: own client id and spool",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -149,4 +155,7 @@ class Settings(BaseSettings):
 
     @property
     def spool_dir(self) -> Path:
+        """A writer owns its spool folder, so each ingest worker has its own."""
+        if self.ingest_worker is not None:
+            return self.home / f"spool-ingest-{self.ingest_worker}"
         return self.home / "spool"

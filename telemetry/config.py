@@ -21,6 +21,12 @@ class WriterConfig:
     spool_max_bytes: int = 512 * 1024 * 1024
     retry_initial: float = 0.5
     retry_max: float = 30.0
+    """Backoff cap while the server answers but refuses (5xx, 429, 401/403/404)."""
+    retry_max_down: float = 2.0
+    """Backoff cap while the server is known down (no answer): the probe notices its return sooner."""
+    probe_interval: float = 0.25
+    """Seconds between probes (``/ping``, ``/health``) while backing off; a down server that answers
+    again ends the backoff at once."""
     self_metrics_interval: float = 10.0
     """Seconds between self-metric points written into the same store; 0 turns them off."""
     self_metrics_measurement: str = "ioc_telemetry"
@@ -35,5 +41,7 @@ class WriterConfig:
             raise ValueError(f"max_in_flight: must be >= 1, got {self.max_in_flight}")
         if self.flush_interval <= 0:
             raise ValueError(f"flush_interval: must be > 0, got {self.flush_interval}")
-        if not 0 < self.retry_initial <= self.retry_max:
-            raise ValueError("retry_initial/retry_max: need 0 < retry_initial <= retry_max")
+        if not 0 < self.retry_initial <= min(self.retry_max, self.retry_max_down):
+            raise ValueError("retry_initial/retry_max/retry_max_down: need 0 < retry_initial <= both caps")
+        if self.probe_interval <= 0:
+            raise ValueError(f"probe_interval: must be > 0, got {self.probe_interval}")

@@ -24,6 +24,8 @@ from typing import Literal
 import httpx
 from pydantic import SecretStr
 
+from telemetry.line_protocol import Dialect
+
 Api = Literal["v1", "v2"]
 
 POINT_LEVEL_STATUSES = frozenset({400, 413, 422})
@@ -41,7 +43,9 @@ class DeliveryError(Exception):
 
 
 class TransientFailure(DeliveryError):
-    """Server down, overloaded (5xx/429), timeout, or misconfigured (401/403/404): retry with backoff."""
+    """Server down, overloaded (5xx/429), timeout, or misconfigured (401/403/404): retry with backoff.
+
+    ``status`` is ``None`` when the server did not answer at all (refused, reset, timeout): it is down."""
 
 
 class RejectedPoints(DeliveryError):
@@ -75,6 +79,19 @@ class InfluxTarget:
             raise ValueError("influx bucket: required for api v2 (IOC_INFLUX_BUCKET)")
         if self.password is not None and not self.username:
             raise ValueError("influx username: required when a password is set (IOC_INFLUX_USERNAME)")
+
+    @property
+    def dialect(self) -> Dialect:
+        """How the server reads backslashes in names and tags: ``/write`` is InfluxDB 1.x; the v2 API is
+        what VictoriaMetrics and InfluxDB 3.x are configured with (InfluxDB 2.x keeps doubled backslashes
+        doubled: cosmetic, never a forged tag)."""
+        return Dialect.PREVIOUS_BYTE if self.api == "v1" else Dialect.BACKSLASH_PAIRS
+
+    @property
+    def probe_url(self) -> str:
+        """A request the server answers cheaply, without touching data: ``/ping`` on InfluxDB 1.x, ``/health``
+        on InfluxDB 2.x/3.x and VictoriaMetrics."""
+        return self.url.rstrip("/") + ("/ping" if self.api == "v1" else "/health")
 
     def endpoint(self) -> tuple[str, dict[str, str]]:
         base = self.url.rstrip("/")
@@ -128,6 +145,15 @@ class InfluxOutput:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def probe(self, wait_s: float) -> bool:
+        """Does the server answer at all? Any HTTP answer below 500 means it is up (even 401: the
+        writes' own errors say what is wrong); no answer, or a 5xx, means it is still down."""
+        try:
+            response = await self._client.get(self.target.probe_url, timeout=wait_s)
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 500
 
     async def send(self, body: bytes) -> None:
         """POST newline-separated lines; returns on 2xx, raises a :class:`DeliveryError` otherwise."""

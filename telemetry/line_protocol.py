@@ -1,4 +1,4 @@
-"""Encode :class:`~telemetry.points.Point` to InfluxDB line protocol, rejecting what no server stores.
+r"""Encode :class:`~telemetry.points.Point` to InfluxDB line protocol, rejecting what no server stores.
 
 Validation happens here, at ``write()`` time, because a point that can never be stored must fail in the
 caller's hands (with the point and field named) instead of sitting in the spool and bouncing off the
@@ -8,10 +8,21 @@ the delivery loop with the server's reason.
 Escaping follows the line protocol reference: measurement escapes commas and spaces; tag keys, tag values
 and field keys escape commas, equals signs and spaces; string field values escape double quotes and
 backslashes. Newlines cannot be escaped in names or tags at all, so they are rejected.
+
+Backslashes in names and tags depend on the server's parser (:class:`Dialect`), measured here against the
+real servers (``tests/telemetry/test_line_protocol.py``):
+
+- InfluxDB 1.x (and 2.x, same ``models`` parser) treats a separator as escaped when the byte before it is a
+  backslash, and never turns ``\\`` back into one backslash. A name is therefore written as is: ``Gi0/1\,x=y``
+  becomes ``Gi0/1\\,x\=y`` and reads back exactly; doubling the backslash would store two.
+- VictoriaMetrics and InfluxDB 3.x count backslashes: ``\\`` is one literal backslash and the separator after
+  it is live, so the same bytes there would end the tag early and forge what follows. For them every
+  backslash is doubled.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -26,8 +37,24 @@ MAX_STRING_FIELD_BYTES = 64 * 1024
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
 
-_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ "})
-_KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+
+class Dialect(enum.Enum):
+    PREVIOUS_BYTE = "previous-byte"
+    """InfluxDB 1.x/2.x: a separator preceded by a backslash is escaped; backslashes are kept verbatim."""
+    BACKSLASH_PAIRS = "backslash-pairs"
+    """VictoriaMetrics, InfluxDB 3.x: ``\\`` is one backslash, so every backslash is doubled."""
+
+
+_ESCAPE_TABLES = {
+    Dialect.PREVIOUS_BYTE: (
+        str.maketrans({",": r"\,", " ": r"\ "}),
+        str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "}),
+    ),
+    Dialect.BACKSLASH_PAIRS: (
+        str.maketrans({",": r"\,", " ": r"\ ", "\\": "\\\\"}),
+        str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\\": "\\\\"}),
+    ),
+}
 
 
 class InvalidPoint(ValueError):
@@ -102,7 +129,8 @@ class _Escaped:
     which more than halves the encoder's cost. Bounded: cleared wholesale when it grows too large.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, dialect: Dialect) -> None:
+        self.measurement_escapes, self.key_escapes = _ESCAPE_TABLES[dialect]
         self.measurements: dict[str, str] = {}
         self.tags: dict[tuple[str, str], str] = {}
         self.field_keys: dict[str, str] = {}
@@ -114,12 +142,12 @@ class _Escaped:
                 table.clear()
 
 
-_ESCAPED = _Escaped()
+_CACHES = {dialect: _Escaped(dialect) for dialect in Dialect}
 
 
-def _measurement(index: int, point: Point) -> str:
+def _measurement(index: int, point: Point, cache: _Escaped) -> str:
     try:
-        cached = _ESCAPED.measurements.get(point.measurement)
+        cached = cache.measurements.get(point.measurement)
     except TypeError:
         cached = None
     if cached is not None:
@@ -127,13 +155,13 @@ def _measurement(index: int, point: Point) -> str:
     measurement = _check_name(index, point, "measurement", point.measurement)
     if measurement.startswith("#"):
         raise InvalidPoint(index, point, "measurement", "must not start with '#' (a comment line)")
-    escaped = _ESCAPED.measurements[measurement] = measurement.translate(_MEASUREMENT_ESCAPES)
+    escaped = cache.measurements[measurement] = measurement.translate(cache.measurement_escapes)
     return escaped
 
 
-def _tag(index: int, point: Point, key: str, value: str) -> str:
+def _tag(index: int, point: Point, key: str, value: str, cache: _Escaped) -> str:
     try:
-        cached = _ESCAPED.tags.get((key, value))
+        cached = cache.tags.get((key, value))
     except TypeError:  # an unhashable value: let validation below name it
         cached = None
     if cached is not None:
@@ -147,47 +175,55 @@ def _tag(index: int, point: Point, key: str, value: str) -> str:
         escaped = ""
     else:
         _check_name(index, point, f"tag {key!r} value", value)
-        escaped = f",{key.translate(_KEY_ESCAPES)}={value.translate(_KEY_ESCAPES)}"
-    _ESCAPED.tags[(key, value)] = escaped
+        table = cache.key_escapes
+        escaped = f",{key.translate(table)}={value.translate(table)}"
+    cache.tags[(key, value)] = escaped
     return escaped
 
 
-def _field_key(index: int, point: Point, key: str) -> str:
-    cached = _ESCAPED.field_keys.get(key)
+def _field_key(index: int, point: Point, key: str, cache: _Escaped) -> str:
+    cached = cache.field_keys.get(key)
     if cached is not None:
         return cached
     _check_name(index, point, f"field key {key!r}", key)
     if key == "time":
         raise InvalidPoint(index, point, "field key 'time'", "is reserved by InfluxDB")
-    escaped = _ESCAPED.field_keys[key] = key.translate(_KEY_ESCAPES) + "="
+    escaped = cache.field_keys[key] = key.translate(cache.key_escapes) + "="
     return escaped
 
 
-def encode_point(point: Point, *, index: int = 0, bounds: tuple[int, int] | None = None) -> str:
+def encode_point(
+    point: Point,
+    *,
+    index: int = 0,
+    bounds: tuple[int, int] | None = None,
+    dialect: Dialect = Dialect.PREVIOUS_BYTE,
+) -> str:
     """One line (no trailing newline). Raises :class:`InvalidPoint` naming what is wrong.
 
     Tags with an empty value are left out, as InfluxDB's own clients do: the line protocol cannot carry
     them and "no value" is what an empty tag means.
     """
+    cache = _CACHES[dialect]
     tags = point.tags
     try:
         # Insertion order, not sorted: a differently ordered but equal tag set just gets its own
         # cache entry with the same (sorted) value, and the hot path skips a sort.
         series = (point.measurement, tuple(tags.items()))
-        head = _ESCAPED.series.get(series)
+        head = cache.series.get(series)
     except TypeError:  # unhashable or unsortable names: the slow path below names the culprit
         series, head = None, None
     if head is None:
-        head = _measurement(index, point)
+        head = _measurement(index, point, cache)
         if tags:
-            head += "".join([_tag(index, point, key, tags[key]) for key in sorted(tags)])
+            head += "".join([_tag(index, point, key, tags[key], cache) for key in sorted(tags)])
         if series is not None:
-            _ESCAPED.series[series] = head
+            cache.series[series] = head
     fields = point.fields
     if not fields:
         raise InvalidPoint(index, point, "fields", "a point needs at least one field")
     encoded = []
-    field_keys = _ESCAPED.field_keys
+    field_keys = cache.field_keys
     for key, value in fields.items():  # field order carries no meaning in line protocol
         kind = type(value)
         if kind is float and math.isfinite(value):  # type: ignore[arg-type]
@@ -196,7 +232,7 @@ def encode_point(point: Point, *, index: int = 0, bounds: tuple[int, int] | None
             text = f"{value}i"
         else:
             text = _encode_field_value(index, point, key, value)
-        encoded.append((field_keys.get(key) or _field_key(index, point, key)) + text)
+        encoded.append((field_keys.get(key) or _field_key(index, point, key, cache)) + text)
     timestamp = point.time_ns
     if type(timestamp) is not int:
         raise InvalidPoint(index, point, "time_ns", f"must be an int (ns since epoch), got {timestamp!r}")
@@ -207,11 +243,13 @@ def encode_point(point: Point, *, index: int = 0, bounds: tuple[int, int] | None
     return f"{head} {','.join(encoded)} {timestamp}"
 
 
-def encode_points(points: Sequence[Point], window: TimeWindow | None = None) -> list[bytes]:
+def encode_points(
+    points: Sequence[Point], window: TimeWindow | None = None, dialect: Dialect = Dialect.PREVIOUS_BYTE
+) -> list[bytes]:
     """Encode every point or none: the first invalid one raises, so nothing is half-written."""
     bounds = (window or TimeWindow()).bounds()
-    _ESCAPED.trim()
-    return [encode_point(p, index=i, bounds=bounds).encode() for i, p in enumerate(points)]
+    _CACHES[dialect].trim()
+    return [encode_point(p, index=i, bounds=bounds, dialect=dialect).encode() for i, p in enumerate(points)]
 
 
 def join_lines(lines: Iterable[bytes]) -> bytes:

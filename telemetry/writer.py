@@ -27,7 +27,7 @@ from typing import TypeVar
 from telemetry import metrics
 from telemetry.config import WriterConfig
 from telemetry.influx_output import InfluxOutput, RejectedPoints, TransientFailure
-from telemetry.line_protocol import encode_points
+from telemetry.line_protocol import Dialect, encode_points
 from telemetry.points import Point
 from telemetry.spool import Chunk, Settlement, Spool, SpoolStatus
 
@@ -52,12 +52,17 @@ class TelemetryWriter:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._attempt = 0
+        self._server_down = False
+        """The last failure got no answer at all: the backoff uses the small cap and the probe."""
+        self.failed_attempts = 0
+        """Batch requests that failed transiently since start (tests and the bench bound it)."""
         self._last_batch_s = 0.0
         self._last_self_metrics = 0.0
         self._blocked_reason: str | None = None
         self._drop_logged_at = 0.0
         self._dropped_since_log = 0
         self._host = socket.gethostname()
+        self._dialect = config.target.dialect if config.target is not None else Dialect.PREVIOUS_BYTE
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -131,7 +136,7 @@ class TelemetryWriter:
             return
         # Encoding runs in the default executor, not the spool thread, so the flusher's peek and
         # acknowledge never queue behind a large encode.
-        lines = await asyncio.to_thread(encode_points, points, self.config.time_window)
+        lines = await asyncio.to_thread(encode_points, points, self.config.time_window, self._dialect)
         spool = self._spool
         dropped = await self._run(spool.append, lines)
         if dropped:
@@ -197,7 +202,7 @@ class TelemetryWriter:
                     self._blocked_reason = repr(error)
                 if self._stopping.is_set():
                     return
-                await self._sleep(self._backoff())
+                await self._back_off()
 
     async def _flush_loop(self) -> None:
         """Hand full batches (or partial ones after ``flush_interval``) to up to ``max_in_flight``
@@ -226,7 +231,7 @@ class TelemetryWriter:
                     failed, after_id = False, 0
                     if self._stopping.is_set():
                         return
-                    await self._sleep(self._backoff())
+                    await self._back_off()
                     continue
                 await self._maybe_write_self_metrics()
                 stopping = self._stopping.is_set()
@@ -275,10 +280,40 @@ class TelemetryWriter:
             await asyncio.wait_for(self._wake.wait(), max(seconds, 0.0))
 
     def _backoff(self) -> float:
-        """Exponential backoff with jitter: half the delay fixed, half random, so restarts spread out."""
-        delay = min(self.config.retry_max, self.config.retry_initial * 2 ** min(self._attempt, 30))
+        """Exponential backoff with jitter: half the delay fixed, half random, so restarts spread out.
+
+        Capped at ``retry_max_down`` while the server is known down (no answer at all), since the probe
+        and the small cap bring delivery back soon after it returns; at ``retry_max`` while it answers
+        but refuses, where retrying sooner would change nothing."""
+        cap = self.config.retry_max_down if self._server_down else self.config.retry_max
+        delay = min(cap, self.config.retry_initial * 2 ** min(self._attempt, 30))
         self._attempt += 1
         return delay / 2 + random.uniform(0, delay / 2)
+
+    async def _back_off(self) -> None:
+        """Wait one backoff period after a failed delivery. New data never shortens it (``write()``'s
+        wake-up is not heard here): whatever the ingest rate, each in-flight slot makes at most one
+        attempt per period. Only stopping ends it early, or the probe seeing a down server answer
+        again, so delivery resumes within about ``probe_interval`` of the server's return."""
+        deadline = time.monotonic() + self._backoff()
+        output = self._output
+        down = self._server_down
+        while not self._stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            step = min(remaining, self.config.probe_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), step)
+            if output is None or self._stopping.is_set() or deadline - time.monotonic() <= 0:
+                continue
+            up = await output.probe(min(1.0, self.config.probe_interval * 4))
+            if up and down:
+                log.info("telemetry: %s answers again, resuming delivery", output.target.probe_url)
+                self._attempt = 0  # a server just back starts a new backoff, not the outage's long one
+                return
+            down = not up
+            self._server_down = down
 
     async def _deliver(self, batch: list[Chunk]) -> bool:
         """Send ``batch``; bisect refused ones. True when every point is acknowledged or quarantined.
@@ -298,6 +333,8 @@ class TelemetryWriter:
                 lines = [(chunk.id, i, line) for chunk in batch for i, line in enumerate(chunk.lines())]
                 await self._bisect(lines, outcome)
         except TransientFailure as failure:
+            self.failed_attempts += 1
+            self._server_down = failure.status is None
             await self._run(self._spool.record_failure, points, str(failure))
             if self._blocked_reason != str(failure):
                 log.warning(
@@ -317,6 +354,7 @@ class TelemetryWriter:
             log.warning("telemetry: delivery recovered after: %s", self._blocked_reason)
             self._blocked_reason = None
         self._attempt = 0
+        self._server_down = False
         return True
 
     async def _bisect(self, lines: list[tuple[int, int, bytes]], outcome: Settlement) -> None:
@@ -366,4 +404,4 @@ class TelemetryWriter:
         }
         point = Point(self.config.self_metrics_measurement, fields, time.time_ns(), {"host": self._host})
         spool = self._spool
-        await self._run(spool.append, encode_points([point]))
+        await self._run(spool.append, encode_points([point], dialect=self._dialect))

@@ -86,11 +86,16 @@ def serve(
     only: list[str] = typer.Option([], "--only", help=f"Run only these services: {', '.join(SERVICES)}."),
     host: str | None = typer.Option(None, help="API bind address (default from settings)."),
     port: int | None = typer.Option(None, help="API port (default from settings)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=16, help="With --only ingest: N ingest processes under one supervisor."
+    ),
 ) -> None:
     """Run every configured service in one process (or ``--only NAME`` to scale one out)."""
     unknown = [name for name in only if name not in SERVICES]
     if unknown:
         raise CliError(f"--only: unknown service(s) {unknown}; known: {sorted(SERVICES)}")
+    if workers > 1 and only != ["ingest"]:
+        raise CliError("--workers: only with --only ingest (each worker is one ingest process)")
     settings = Settings()
     if host:
         settings.api.host = host
@@ -98,6 +103,11 @@ def serve(
         settings.api.port = port
     logging.getLogger().setLevel(settings.log_level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every 1 s tick at INFO
+    if only == ["ingest"]:
+        from ioc.ingest_workers import exec_ingest
+
+        upgrade(settings.effective_database_url)
+        exec_ingest(workers)  # a lighter process image: see ioc/ingest_workers.py
     run(_serve(settings, only or list(SERVICES)))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 
 PREFIX = "ioc/v1/d"
 
@@ -52,7 +53,9 @@ def parse_device_id(text: str) -> int:
     return value
 
 
+@lru_cache(maxsize=65536)
 def parse_topic(topic: str) -> DeviceTopic:
+    """Cached: every device repeats its few topics in every message (a bad topic raises, uncached)."""
     parts = topic.split("/")
     if len(parts) != 5 or "/".join(parts[:3]) != PREFIX:
         raise TopicError(f"topic {topic[:120]!r} is not {PREFIX}/<device_id>/<kind>")

@@ -175,6 +175,18 @@ async def check_rtsp(
     return check
 
 
+DESCRIBE_RETRY_MAX_S = 1.0
+
+
+def _retry_after_s(value: str | None) -> float:
+    """The server's Retry-After in seconds, clamped to (0.2, 1 s]: the check's own timeout still bounds it."""
+    try:
+        seconds = float(value) if value else 0.5
+    except ValueError:
+        seconds = 0.5
+    return min(max(seconds, 0.2), DESCRIBE_RETRY_MAX_S) if seconds == seconds else 0.5
+
+
 @dataclass(frozen=True)
 class _Login:
     username: str | None
@@ -205,6 +217,13 @@ async def _options_describe(
         )
         if describe.status == 401:
             describe, authorizer = await _answer_challenge(connection, url, describe, authorizer, login)
+        if describe.status == 503:
+            # A stream being torn down or an encoder restarting answers 503 for a moment (gst-rtsp-server
+            # does while a shared media unprepares); RFC 7826 §17.5.4 lets the server say when to retry.
+            await asyncio.sleep(_retry_after_s(describe.header("retry-after")))
+            describe = await connection.request(
+                "DESCRIBE", url, {"Accept": "application/sdp", **_auth(authorizer, "DESCRIBE", url)}
+            )
         if describe.status == 404:
             raise StreamNotFound(f"RTSP {url}: no stream at this path")
         if describe.status != 200:

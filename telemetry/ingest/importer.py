@@ -35,7 +35,11 @@ class ImportResult:
 
 
 def split_payloads(data: bytes) -> list[tuple[int, bytes]]:
-    """The whole file when it is one JSON value, otherwise its non-blank lines (JSON Lines)."""
+    """The whole file when it is one JSON value, otherwise its non-blank lines (JSON Lines).
+
+    A file with nothing in it is one empty payload, judged (``not_json``) rather than accepted as nothing."""
+    if not data.strip():
+        return [(1, data)]
     try:
         json.loads(data)
         return [(1, data)]
@@ -61,13 +65,15 @@ async def import_payloads(
         )
         result.rejected = [(item, rejection) for item, _ in payloads] or [(0, rejection)]
         return result
+    points = []
+    tags = directory.tags(device_id)
     for item, payload in payloads:
         parsed = parse_payload(payload, device_id, fmt, now)
         if isinstance(parsed, Accepted):
             result.accepted.extend(parsed.records)
+            points.extend(parsed.points(tags))
         else:
             result.rejected.append((item, parsed))
-    if sink is not None and result.accepted:
-        tags = directory.tags(device_id)
-        await sink.write([record.to_point(device_id, tags) for record in result.accepted])
+    if sink is not None and points:
+        await sink.write(points)
     return result

@@ -67,10 +67,16 @@ def resolve(pack: list[SenmlRecord], device_id: int, now: float) -> list[Resolve
     if len(pack) > limits.MAX_RECORDS:
         raise Rejected(RejectReason.TOO_LARGE, f"more than {limits.MAX_RECORDS} records")
     bn, bt, bu, bv, bs = "", 0.0, None, 0.0, 0.0
+    version: int | None = None
     out: list[ResolvedRecord] = []
     for index, record in enumerate(pack):
         try:
             _check_keys(record)
+            if "bver" in record:
+                if version is not None and record["bver"] != version:
+                    detail = f"bver {record['bver']} differs from the pack's bver {version} (RFC 8428 4.4)"
+                    raise Rejected(RejectReason.SCHEMA, detail)
+                version = record["bver"]
             if "bn" in record or "bt" in record or "bu" in record or "bv" in record or "bs" in record:
                 bn = record.get("bn", bn)
                 bt = finite(float(record.get("bt", bt)), "bt")
@@ -124,4 +130,5 @@ def _resolve_one(
         vb=vb,
         vd=vd,
         s=finite(bs + float(s), "s") if s is not None else None,
+        bn=bn,
     )

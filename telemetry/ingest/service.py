@@ -25,7 +25,7 @@ import aiomqtt
 
 from provisioning.mqtt.topics import INGEST_KINDS, TopicError, TopicKind, ingest_filter, parse_topic
 from provisioning.mqtt.url import MqttUrl
-from telemetry.ingest.aiomqtt_compat import ack, enable_manual_ack, take_ready
+from telemetry.ingest.aiomqtt_compat import ack, enable_fast_reads, enable_manual_ack, take_ready
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter
 from telemetry.ingest.directory import DeviceDirectory
 from telemetry.ingest.lastseen import LastSeenStore
@@ -146,6 +146,7 @@ class IngestService:
             keepalive=30,
         )
         enable_manual_ack(client)
+        enable_fast_reads(client)
         return client
 
     async def _session(self) -> None:

@@ -61,7 +61,7 @@ async def publish_sequence(broker: Broker, device_ids: list[int], passwords: lis
 
 
 def seqs(path: Path) -> list[tuple[str, float]]:
-    return [(str(p["tags"]["device_id"]), float(p["f"]["v"])) for p in read_points(path)]  # type: ignore[index]
+    return [(str(p["tags"]["device_id"]), float(p["f"]["seq"])) for p in read_points(path)]  # type: ignore[index]
 
 
 async def wait_for(predicate: object, seconds: float, what: str) -> None:

@@ -62,27 +62,42 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
             env=env,
         )
         serve.start()
-        pack = [{"bn": f"urn:dev:ioc:{device}:", "bt": T0, "n": "level", "u": "m", "v": 1.25}]
+        urn = f"urn:dev:ioc:{device}:"
+        wide = [{"bn": urn, "bt": T0, "n": "level", "u": "m", "v": 1.25}, {"n": "rain", "u": "mm", "v": 3}]
+        clash = [
+            {"bn": urn, "bt": T0 + 1, "n": "level", "u": "m", "v": 1.5},
+            {"n": "level", "u": "cm", "v": 150},
+        ]
         async with aiomqtt.Client(
             "127.0.0.1", port, username=str(device), password=sensor["password"]
         ) as client:
-            await client.publish(device_topic(device, TopicKind.SENML), json.dumps(pack), qos=1)
+            for pack in (wide, clash):
+                await client.publish(device_topic(device, TopicKind.SENML), json.dumps(pack), qos=1)
         backfill = tmp_path / "logger.jsonl"
         backfill.write_text(json.dumps({"ts": T0 - 60, "fields": {"level": 1.0}}) + "\n")
         imported = ioc(env, "telemetry", "import", str(backfill), "--device", str(device), "--format", "json")
         assert imported.returncode == 0, imported.stderr
         assert json.loads(imported.stdout)["pending_delivery"] == 0
 
-        query = f'SELECT "v" FROM "sensor" WHERE "device_id" = \'{device}\' AND "name" = \'level\''
+        # The two queries docs/mqtt.md gives for the wide and the narrow shape.
+        wide_query = f'SELECT "level", "rain", "unit_level" FROM "sensor" WHERE "device_id" = \'{device}\''
+        narrow_query = (
+            f'SELECT "v", "unit" FROM "sensor" WHERE "device_id" = \'{device}\' AND "name" = \'level\''
+        )
         deadline = time.monotonic() + 30
         rows: list[list[object]] = []
-        while time.monotonic() < deadline and len(rows) < 2:
-            series = await asyncio.to_thread(influx.query, query)
+        narrow: list[list[object]] = []
+        while time.monotonic() < deadline and (len(rows) < 2 or len(narrow) < 2):
+            series = await asyncio.to_thread(influx.query, wide_query)
             rows = series[0]["values"] if series else []
+            series = await asyncio.to_thread(influx.query, narrow_query)
+            narrow = series[0]["values"] if series else []
             await asyncio.sleep(0.2)
-        assert [(row[0], row[1]) for row in rows] == [((T0 - 60) * 10**9, 1.0), (T0 * 10**9, 1.25)], (
-            serve.log_tail()
-        )
+        assert rows == [[(T0 - 60) * 10**9, 1.0, None, None], [T0 * 10**9, 1.25, 3.0, "m"]], serve.log_tail()
+        assert sorted(narrow, key=lambda row: str(row[2])) == [
+            [(T0 + 1) * 10**9, 150.0, "cm"],
+            [(T0 + 1) * 10**9, 1.5, "m"],
+        ]
     finally:
         for process in (serve, broker):
             if process is not None:

@@ -149,8 +149,59 @@ def test_json_without_ts_uses_receipt_time_and_numbers_become_floats() -> None:
     (point,) = result.points()
     assert point.measurement == MEASUREMENT
     assert point.time_ns == int(NOW) * 1_000_000_000
-    assert point.tags == {"device_id": "7", "name": "pm2_5"}
-    assert point.fields == {"v": 35.0} and isinstance(point.fields["v"], float)
+    assert point.tags == {"device_id": "7"}
+    assert point.fields == {"pm2_5": 35.0} and isinstance(point.fields["pm2_5"], float)
+
+
+def test_a_json_message_is_one_wide_point_with_a_field_per_name() -> None:
+    payload = b'{"ts": 1764000000, "fields": {"temperature": 27, "humidity": 61.5, "door_open": false}}'
+    result = parse_payload(payload, DEVICE, PayloadFormat.JSON, NOW)
+    assert isinstance(result, Accepted)
+    assert [(p.tags, p.fields, p.time_ns) for p in result.points()] == [
+        ({"device_id": "7"}, {"temperature": 27.0, "humidity": 61.5, "door_open": False}, 1764 * 10**15)
+    ]
+
+
+def test_senml_records_sharing_time_and_base_name_become_one_point_with_unit_tags() -> None:
+    pack = [
+        {"bn": "urn:dev:ioc:7:", "bt": 1764000000, "n": "temp", "u": "Cel", "v": 27.5},
+        {"n": "hum", "u": "%RH", "v": 61},
+        {"n": "rain", "u": "mm", "s": 12.5},
+        {"n": "temp", "u": "Cel", "t": 60, "v": 27.9},
+        {"bn": "room2/", "n": "temp", "u": "Cel", "v": 22},
+    ]
+    result = parse_payload(json.dumps(pack).encode(), DEVICE, PayloadFormat.SENML, NOW)
+    assert isinstance(result, Accepted)
+    assert [(p.tags, p.fields, p.time_ns // 10**9) for p in result.points()] == [
+        (
+            {"device_id": "7", "unit_temp": "Cel", "unit_hum": "%RH", "unit_rain": "mm"},
+            {"temp": 27.5, "hum": 61.0, "rain_sum": 12.5},
+            1764000000,
+        ),
+        ({"device_id": "7", "unit_temp": "Cel"}, {"temp": 27.9}, 1764000060),
+        ({"device_id": "7", "unit_room2/temp": "Cel"}, {"room2/temp": 22.0}, 1764000000),
+    ]
+
+
+@pytest.mark.parametrize(
+    "pack",
+    [
+        [{"bt": 1764000000, "n": "temp", "u": "Cel", "v": 1}, {"n": "temp", "u": "K", "v": 274.15}],
+        [{"bt": 1764000000, "n": "level", "v": 1}, {"n": "level_sum", "v": 2}, {"n": "level", "s": 3}],
+        [{"bt": 1764000000, "n": "v", "v": 1}, {"n": "w", "v": 2}],
+        [{"bt": 1764000000, "n": "device_id", "v": 1}],
+    ],
+    ids=["same name in two units", "sum key taken", "narrow field name", "tag key"],
+)
+def test_clashing_records_each_keep_the_narrow_shape(pack: list[dict[str, object]]) -> None:
+    result = parse_payload(json.dumps(pack).encode(), DEVICE, PayloadFormat.SENML, NOW)
+    assert isinstance(result, Accepted)
+    points = result.points()
+    assert len(points) == len(result.records)
+    for point, record in zip(points, result.records, strict=True):
+        assert point.tags["name"] == record.n
+        assert point.tags.get("unit") == record.u
+        assert set(point.fields) <= {"v", "s"}
 
 
 def test_resolved_record_point_keeps_unit_as_tag() -> None:
@@ -194,6 +245,15 @@ MALFORMED: list[tuple[str, bytes, PayloadFormat, RejectReason, str]] = [
         "rt_",
     ),
     ("newer bver", b'[{"bver":11,"n":"a","v":1}]', PayloadFormat.SENML, RejectReason.MUST_UNDERSTAND, "bver"),
+    (
+        "mixed bver",
+        b'[{"bver":10,"n":"a","v":1},{"bver":5,"n":"b","v":2}]',
+        PayloadFormat.SENML,
+        RejectReason.SCHEMA,
+        "bver 5 differs",
+    ),
+    ("empty senml payload", b"", PayloadFormat.SENML, RejectReason.NOT_JSON, "JSON"),
+    ("empty json payload", b"", PayloadFormat.JSON, RejectReason.NOT_JSON, "JSON"),
     ("unknown unit", b'[{"n":"a","u":"degC","v":1}]', PayloadFormat.SENML, RejectReason.UNKNOWN_UNIT, "degC"),
     ("bad name", b'[{"n":"-temp","v":1}]', PayloadFormat.SENML, RejectReason.BAD_NAME, "-temp"),
     ("space in field", b'{"fields":{"air temp":1}}', PayloadFormat.JSON, RejectReason.BAD_NAME, "air temp"),

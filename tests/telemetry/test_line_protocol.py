@@ -122,3 +122,51 @@ async def test_awkward_names_read_back_from_victoriametrics_v2_api(
         assert {k: v for k, v in series["metric"].items() if k != "__name__"} == AWKWARD_TAGS
         assert series["values"] == [float(value)]
         assert series["timestamps"] == [BASE_NS // 1_000_000]
+
+
+FORGING_IF_NAMES = [
+    "Gi0/1\\,site=Kho bạc",  # a backslash before the comma the encoder escapes
+    "x\\ ,site=evil",  # ... before the space that ends the tag set
+    "p\\\\,q=1",
+    "a\\=b",
+    "C:\\camera\\01",
+]
+
+
+async def test_switch_if_name_cannot_forge_tags_in_influxdb_1x(
+    tmp_path: Path, influxdb: InfluxServer
+) -> None:
+    points = [
+        Point("ifx", {"in_octets": float(i)}, BASE_NS + i, {"device": "sw-1", "ifName": name})
+        for i, name in enumerate(FORGING_IF_NAMES)
+    ]
+    async with TelemetryWriter(writer_config(tmp_path, v1_target(influxdb.url))) as writer:
+        await writer.write(points)
+        await wait_drained(writer)
+        assert writer.snapshot()["points_written"] == len(points)
+
+    assert influxdb.query("SHOW TAG KEYS FROM ifx")[0]["values"] == [["device"], ["ifName"]]
+    (series,) = influxdb.query('SELECT "in_octets", "device", "ifName" FROM ifx')
+    assert [row[1:] for row in series["values"]] == [
+        [float(i), "sw-1", name] for i, name in enumerate(FORGING_IF_NAMES)
+    ]
+
+
+async def test_switch_if_name_cannot_forge_tags_in_victoriametrics(
+    tmp_path: Path, victoria: VictoriaServer
+) -> None:
+    points = [
+        Point("ifx", {"in_octets": float(i)}, BASE_NS + i * 1_000_000, {"device": "sw-1", "ifName": name})
+        for i, name in enumerate(FORGING_IF_NAMES)
+    ]
+    async with TelemetryWriter(writer_config(tmp_path, v2_target(victoria.url))) as writer:
+        await writer.write(points)
+        await wait_drained(writer)
+
+    stored = {
+        series["values"][0]: series["metric"] for series in victoria.export('{__name__="ifx_in_octets"}')
+    }
+    assert stored == {
+        float(i): {"__name__": "ifx_in_octets", "device": "sw-1", "ifName": name}
+        for i, name in enumerate(FORGING_IF_NAMES)
+    }

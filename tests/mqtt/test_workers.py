@@ -1,0 +1,116 @@
+"""`ioc serve --only ingest --workers 2`: two ingest processes share the stream, each with its own stable
+session and spool; a worker SIGKILLed is restarted under the same client id and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiomqtt
+import psutil
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from device_registry.crypto import generate_key
+from provisioning.mqtt.topics import TopicKind, device_topic
+from telemetry.spool import SPOOL_FILE
+from tests.mqtt.conftest import INGEST_USER, Broker, onboard
+from tests.support.process import ManagedProcess
+from tests.telemetry.servers import INFLUX_DB, start_influxdb
+
+T0 = 1_790_000_000
+
+
+def _wait_log(path: Path, needle: str, count: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while path.read_text(errors="replace").count(needle) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{needle!r} not {count}x in {path}")
+        time.sleep(0.1)
+    time.sleep(0.5)  # SUBSCRIBE follows CONNECT
+
+
+async def _publish(port: int, sensors: list[tuple[int, str]], start: int, count: int) -> None:
+    async def one(device: int, password: str) -> None:
+        async with aiomqtt.Client("127.0.0.1", port, username=str(device), password=password) as client:
+            for i in range(start, start + count):
+                payload = {"ts": T0 + i, "fields": {"temperature": 20 + i % 10, "humidity": 60.5}}
+                await client.publish(device_topic(device, TopicKind.TELEMETRY), json.dumps(payload), qos=1)
+
+    await asyncio.gather(*(one(device, password) for device, password in sensors))
+
+
+def _spool_written(home: Path, worker: int) -> int:
+    with sqlite3.connect(home / f"spool-ingest-{worker}" / SPOOL_FILE) as conn:
+        row = conn.execute("SELECT value FROM counters WHERE name = 'points_written'").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its_id(
+    tmp_path: Path, broker: Broker, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    influx = start_influxdb(tmp_path / "influxdb")
+    home = tmp_path / "home"
+    env = {
+        "IOC_HOME": str(home),
+        "IOC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}",
+        "IOC_SECRET_KEY": generate_key().get_secret_value(),
+        "IOC_MQTT_URL": f"mqtt://{INGEST_USER}:{broker.ingest_password}@127.0.0.1:{broker.port}?client_id=ingest-w",
+        "IOC_INFLUX_URL": influx.url,
+        "IOC_INFLUX_DATABASE": INFLUX_DB,
+        "IOC_INFLUX_FLUSH_INTERVAL": "0.2",
+    }
+    serve = None
+    try:
+        sensors = await onboard(sessions, 2)
+        await broker.sync(sessions)
+        log = broker.process.log_path
+
+        def both_subscribed() -> None:
+            _wait_log(log, " as ingest-w-0 ", 1)
+            _wait_log(log, " as ingest-w-1 ", 1)
+
+        serve = ManagedProcess(
+            [sys.executable, "-m", "ioc", "serve", "--only", "ingest", "--workers", "2"],
+            tmp_path / "serve.log",
+            ready=both_subscribed,
+            env=env,
+        )
+        serve.start()
+        assert serve.process is not None
+        workers = {
+            child.environ()["IOC_INGEST_WORKER"]: child
+            for child in psutil.Process(serve.process.pid).children()
+        }
+        assert sorted(workers) == ["0", "1"]
+        await _publish(broker.port, sensors, 0, 100)
+        await _wait_count(influx.count, 200, serve)
+        # The broker dealt the shared subscription to both: each worker's own spool delivered a part.
+        shares = [_spool_written(home, worker) for worker in (0, 1)]
+        assert all(share >= 20 for share in shares) and sum(shares) >= 200, shares  # + self-metric points
+
+        workers["1"].kill()  # SIGKILL: its share waits in its session until the supervisor brings it back
+        await asyncio.to_thread(_wait_log, log, " as ingest-w-1 ", 2)
+        await _publish(broker.port, sensors, 100, 50)
+        await _wait_count(influx.count, 300, serve)
+        (series,) = influx.query('SELECT count("temperature"), count("humidity") FROM "sensor"')
+        assert series["values"][0][1:] == [300, 300]  # one wide point per message, both fields in it
+    finally:
+        if serve is not None:
+            serve.stop()
+        influx.process.stop()
+
+
+async def _wait_count(count: Callable[[str, str], int], expected: int, serve: ManagedProcess) -> None:
+    deadline = time.monotonic() + 60
+    got = 0
+    while time.monotonic() < deadline:
+        got = await asyncio.to_thread(count, "sensor", "temperature")
+        if got >= expected:
+            break
+        await asyncio.sleep(0.2)
+    assert got == expected, serve.log_tail()
