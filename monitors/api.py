@@ -171,7 +171,7 @@ async def create(data: WindowCreate, session: Session, principal: CurrentPrincip
     except MaintenanceError as error:
         field = str(error).split(":", 1)[0].split("/", 1)[0]
         raise InvalidInput(str(error), field=field) from None
-    stored = await add_window(session, window)
+    stored = await add_window(session, principal, window)
     await session.commit()
     return _public(stored)
 
@@ -190,7 +190,7 @@ async def delete(window_id: RowId, session: Session, principal: CurrentPrincipal
         scope = device.site_id if device else None
     if scope is not None:
         await _site_in_scope(session, principal, scope, "window_id")
-    await delete_window(session, window_id)
+    await delete_window(session, principal, window_id)
     await session.commit()
 
 

@@ -6,12 +6,14 @@ registry refresh for everyone."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import ColumnElement, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
 from device_registry.models import Device, Site
+from device_registry.services import audit
 from monitors.maintenance import MaintenanceError, MaintenanceWindow
 from monitors.models import MaintenanceWindowRow
 from monitors.stored_rows import report_invalid
@@ -34,8 +36,25 @@ def _to_window(row: MaintenanceWindowRow) -> MaintenanceWindow:
     )
 
 
-async def add_window(session: AsyncSession, window: MaintenanceWindow) -> MaintenanceWindow:
-    """``window`` was validated on construction; the database adds the scope's foreign keys."""
+def _snapshot(window: MaintenanceWindow) -> dict[str, Any]:
+    return {
+        "reason": window.reason,
+        "owner": window.owner,
+        "device_id": window.device_id,
+        "site_id": window.site_id,
+        "starts_at": window.starts_at.isoformat() if window.starts_at else None,
+        "ends_at": window.ends_at.isoformat() if window.ends_at else None,
+        "cron": window.cron,
+        "duration_s": window.duration_s,
+        "timezone": window.timezone,
+    }
+
+
+async def add_window(
+    session: AsyncSession, principal: Principal, window: MaintenanceWindow
+) -> MaintenanceWindow:
+    """``window`` was validated on construction; the database adds the scope's foreign keys. Audited as
+    ``principal``'s change: a window silences alerts, so who planned it matters."""
     row = MaintenanceWindowRow(
         device_id=window.device_id,
         site_id=window.site_id,
@@ -49,7 +68,11 @@ async def add_window(session: AsyncSession, window: MaintenanceWindow) -> Mainte
     )
     session.add(row)
     await session.flush()
-    return _to_window(row)
+    stored = _to_window(row)
+    await audit.record(
+        session, principal, "create", "maintenance_window", row.id, row.reason, None, _snapshot(stored)
+    )
+    return stored
 
 
 async def list_windows(session: AsyncSession, principal: Principal | None = None) -> list[MaintenanceWindow]:
@@ -83,10 +106,13 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     return or_(on_my_device, MaintenanceWindowRow.site_id.in_(covering_sites))
 
 
-async def delete_window(session: AsyncSession, window_id: int) -> bool:
+async def delete_window(session: AsyncSession, principal: Principal, window_id: int) -> bool:
     row = await session.get(MaintenanceWindowRow, window_id)
     if row is None:
         return False
+    await audit.record(
+        session, principal, "delete", "maintenance_window", row.id, row.reason, _snapshot(_to_window(row))
+    )
     await session.delete(row)
     await session.flush()
     return True

@@ -58,7 +58,7 @@ async def list_(
 async def create(
     data: DeviceCreate, session: Session, principal: CurrentPrincipal, rt: Runtime
 ) -> DevicePublic:
-    device = await service.create_device(session, principal, rt.box, data)
+    (device,) = await service.create_devices(session, principal, rt.box, [data])
     await session.commit()
     return (await device_views(session, [device], rt.states))[0]
 
