@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, true
 
+from device_registry import site_paths
 from device_registry.errors import Forbidden
 from device_registry.models import Device, Role, Site, UserScopeDevice
 
@@ -53,16 +54,14 @@ class Principal:
             return Device.id.in_(
                 select(UserScopeDevice.device_id).where(UserScopeDevice.user_id == self.user_id)
             )
-        return Device.site_id.in_(
-            select(Site.id).where(Site.path.startswith(self.scope_path or "", autoescape=True))
-        )
+        return Device.site_id.in_(select(Site.id).where(site_paths.subtree(Site.path, self.scope_path or "")))
 
     def site_in_scope(self, site: Site) -> bool:
         if self.unscoped:
             return True
         if self.scope_frozen:
             return False
-        return site.path.startswith(self.scope_path or "")
+        return site_paths.contains(self.scope_path, site.path)
 
     def covers(self, site: Site | None) -> bool:
         """May this principal see and use what belongs to ``site`` (None: the whole registry)?"""

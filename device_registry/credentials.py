@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, model_validator
 
 SnmpAuthProtocol = Literal["none", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 SnmpPrivProtocol = Literal["none", "DES", "AES", "AES192", "AES256"]
@@ -37,6 +37,15 @@ class SnmpV3Credential(_CredentialBase):
     auth_key: SecretStr | None = None
     priv_protocol: SnmpPrivProtocol = "none"
     priv_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _keys_for_protocols(self) -> SnmpV3Credential:
+        """Refused here (422 naming the key), not deep in the SNMP client on the first request."""
+        if self.auth_protocol != "none" and not self.auth_key:
+            raise ValueError("auth_key: required when auth_protocol is not 'none'")
+        if self.priv_protocol != "none" and (self.auth_protocol == "none" or not self.priv_key):
+            raise ValueError("priv_key: privacy needs auth_protocol and priv_key")
+        return self
 
 
 class UsernamePasswordCredential(_CredentialBase):

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -53,3 +53,17 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """One unit of work: committed when the block ends, rolled back whole if it raises."""
     async with sessions() as session, session.begin():
         yield session
+
+
+BULK_ROWS = 1000
+
+
+async def refresh_planner_stats(session: AsyncSession) -> None:
+    """After a bulk write, give SQLite's planner row statistics (a sampled ANALYZE, tens of ms).
+
+    Without them SQLite guesses that every index is equally selective and, at 100,000 devices, answers
+    "cameras in commune X" by walking the 60,000 cameras instead of the commune's ten devices. PostgreSQL's
+    autovacuum keeps its own statistics."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("PRAGMA analysis_limit=1000"))
+        await session.execute(text("ANALYZE"))

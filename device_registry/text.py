@@ -18,7 +18,11 @@ def fold(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
+def escape_like(text: str) -> str:
+    """``text`` with LIKE's wildcards and the escape character itself escaped (use ``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching the folded ``text`` anywhere, with LIKE's wildcards escaped (escape '\\')."""
-    folded = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{folded}%"
+    return f"%{escape_like(fold(text))}%"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, HTTPException, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.api import registry_router
-from device_registry.api.deps import CurrentPrincipal, RegistryRuntime
+from device_registry.api.deps import RegistryRuntime, Session
 from device_registry.api.devices import IMPORT_PATH
-from device_registry.api.errors import install_error_handlers
+from device_registry.api.errors import ERROR_RESPONSES, install_error_handlers
+from device_registry.services.users import authenticate
 from ioc.body_limit import BodyLimitMiddleware
 from ioc.mqtt_broker import push_credentials
 from ioc.runtime import Platform
@@ -27,6 +32,25 @@ from provisioning.snmp import api as snmp_api
 from provisioning.targets import TargetPolicy
 from telemetry import metrics as telemetry_metrics
 from telemetry.ingest.api import router as deadletters_router
+
+_bearer = HTTPBearer(auto_error=False, description="an API token, or IOC_METRICS_TOKEN for /metrics")
+
+
+async def _metrics_reader(
+    settings: Settings, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
+) -> None:
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    scrape = settings.metrics_token
+    if scrape is not None and hmac.compare_digest(
+        credentials.credentials.encode(), scrape.get_secret_value().encode()
+    ):
+        return
+    caller = await authenticate(session, credentials.credentials)
+    await session.commit()
+    if caller is None:
+        raise HTTPException(401, "invalid, expired or revoked token", {"WWW-Authenticate": "Bearer"})
+    caller.require_admin("read /metrics (use an admin token or IOC_METRICS_TOKEN)")
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -45,6 +69,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             states=SqlDeviceStates(),
             tokens=settings.tokens.lifetime,
         )
+        app.state.service_report = current.service_report
         app.state.mqtt_push = lambda: push_credentials(settings, current.sessions)
         try:
             yield
@@ -70,17 +95,19 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     install_docs(app)
     install_pages(app)
-    app.include_router(registry_router())
-    app.include_router(alerts_router, prefix="/api/v1")
-    app.include_router(monitors_router())
-    app.include_router(mqtt_router, prefix="/api/v1")
-    app.include_router(deadletters_router, prefix="/api/v1")
-    app.include_router(snmp_api.router, prefix="/api/v1")
-    app.include_router(onvif_router, prefix="/api/v1")
+    app.include_router(registry_router(), responses=ERROR_RESPONSES)
+    app.include_router(monitors_router(), responses=ERROR_RESPONSES)
+    for router in (alerts_router, mqtt_router, deadletters_router, snmp_api.router, onvif_router):
+        app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
 
-    @app.get("/metrics", tags=["metrics"], response_class=Response)
-    async def metrics(_: CurrentPrincipal) -> Response:
-        """Prometheus text format (process + telemetry writer); authenticated like every route but health."""
+    @app.get("/metrics", tags=["metrics"], response_class=Response, responses=ERROR_RESPONSES)
+    async def metrics(
+        session: Session,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Response:
+        """Prometheus text format (process + telemetry writer). The whole fleet's up/down is in it, so
+        only admins, or a scraper holding ``IOC_METRICS_TOKEN``, may read it."""
+        await _metrics_reader(settings, session, credentials)
         body = generate_latest(REGISTRY) + telemetry_metrics.render()[0]
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -11,7 +11,7 @@ import os
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ioc.settings import Settings
-from provisioning.mqtt.broker import BrokerFiles, ServiceUser
+from provisioning.mqtt.broker import BrokerFiles, ServiceUser, check_service_username
 from provisioning.mqtt.passwords import hash_password
 from provisioning.mqtt.sync import sync_broker
 
@@ -30,6 +30,10 @@ def service_users(settings: Settings) -> list[ServiceUser]:
         raise BrokerNotConfigured(
             "IOC_MQTT_URL must be set as mqtt://USER:PASSWORD@HOST:PORT (the platform's broker user)"
         )
+    try:
+        check_service_username(url.username)
+    except ValueError as error:
+        raise BrokerNotConfigured(f"IOC_MQTT_URL: {error}") from None
     return [ServiceUser(url.username, hash_password(url.password.get_secret_value()))]
 
 

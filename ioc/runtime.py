@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from device_registry.api.health import ServiceReport
 from device_registry.crypto import SecretBox, load_or_create_key_file
 from device_registry.db import create_engine, session_factory
+from ioc.home import prepare_home, prepare_sqlite_file, warn_if_readable_by_others
 from ioc.settings import Settings
 from monitors.events import EventBus
 from telemetry.config import WriterConfig
@@ -20,7 +22,10 @@ from telemetry.writer import TelemetryWriter
 
 
 def secret_box(settings: Settings, *, create: bool = False) -> SecretBox:
-    key = settings.secret_key or load_or_create_key_file(settings.secret_key_file, create=create)
+    key = settings.secret_key
+    if key is None:
+        key = load_or_create_key_file(settings.secret_key_file, create=create)
+        warn_if_readable_by_others(settings.secret_key_file)
     return SecretBox(key)
 
 
@@ -58,12 +63,15 @@ class Platform:
     box: SecretBox
     writer: TelemetryWriter | None = field(default=None)
     """Started by :meth:`start_writer` in serving processes; CLI one-shots leave it unset."""
+    service_report: ServiceReport | None = field(default=None)
+    """Set by ``ioc serve``: each supervised service's state, for ``/api/v1/health``."""
     bus: EventBus = field(default_factory=EventBus)
     """Device state changes: the monitors publish, alerting subscribes (before the services start)."""
 
     @classmethod
     def open(cls, settings: Settings, *, create_key: bool = False) -> Platform:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        prepare_home(settings.home)
+        prepare_sqlite_file(settings.effective_database_url)
         engine = create_engine(settings.effective_database_url, pool_pre_ping=True)
         return cls(settings, engine, session_factory(engine), secret_box(settings, create=create_key))
 

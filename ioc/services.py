@@ -6,13 +6,14 @@ Each entry is an async callable that runs until cancelled, given the process's :
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ioc.runtime import Platform
 from ioc.settings import Settings
+from ioc.supervisor import Backoff, ServiceState, run_supervised
 
 Service = Callable[[Platform], Coroutine[Any, Any, None]]
 
@@ -111,14 +112,18 @@ SERVICES: dict[str, Service] = {
 
 
 async def run_services(settings: Settings, names: list[str]) -> None:
-    """Open the platform, start the telemetry writer, run the named services as sibling tasks. A service
-    may end early (the ingest without IOC_MQTT_URL); one that fails cancels the others, and the writer
-    drains what it can before the process exits."""
+    """Open the platform, start the telemetry writer, run the named services side by side, each under
+    a supervisor (ioc/supervisor.py): one that fails is restarted with backoff, the others keep running.
+    A service may end early (the ingest without IOC_MQTT_URL): it is reported ``stopped``. On shutdown
+    the writer drains what it can before the process exits."""
     platform = Platform.open(settings)
+    states = {name: ServiceState(name) for name in names}
+    platform.service_report = lambda: [state.health() for state in states.values()]
+    backoff = Backoff(initial_s=settings.serve.restart_initial_s, max_s=settings.serve.restart_max_s)
     try:
         await platform.start_writer()
-        async with asyncio.TaskGroup() as group:
-            for name in names:
-                group.create_task(SERVICES[name](platform), name=f"service:{name}")
+        await run_supervised(
+            {name: functools.partial(SERVICES[name], platform) for name in names}, states, backoff
+        )
     finally:
         await platform.close()

@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 from device_registry.services.users import TokenLifetime
 from monitors.alerting.config import AlertingSettings
@@ -79,6 +80,13 @@ class TokenSettings(BaseSettings):
         )
 
 
+class ServeSettings(BaseSettings):
+    """How `ioc serve` restarts a failed service: capped exponential backoff (ioc/supervisor.py)."""
+
+    restart_initial_s: float = Field(default=1.0, gt=0, le=3600, allow_inf_nan=False)
+    restart_max_s: float = Field(default=60.0, gt=0, le=86400, allow_inf_nan=False)
+
+
 class Settings(BaseSettings):
     # hide_input_in_errors: URLs (database, MQTT) carry passwords; a bad value must not echo them.
     model_config = SettingsConfigDict(
@@ -97,7 +105,13 @@ class Settings(BaseSettings):
         default=None, description="Fernet key for credentials at rest; default: IOC_HOME/secret.key"
     )
     log_level: str = "INFO"
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token a Prometheus scraper may use for /metrics (admins' tokens work too)",
+    )
     api: ApiSettings = Field(default_factory=ApiSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     tokens: TokenSettings = Field(default_factory=TokenSettings)
     alerting: AlertingSettings = Field(default_factory=AlertingSettings)
     monitors: MonitorSettings = Field(default_factory=MonitorSettings)
@@ -148,6 +162,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.home / 'registry.db'}"
+
+    @property
+    def display_database_url(self) -> str:
+        """The database URL with its password replaced by ``***``: the one to print or log."""
+        return make_url(self.effective_database_url).render_as_string(hide_password=True)
 
     @property
     def secret_key_file(self) -> Path:

@@ -11,15 +11,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from device_registry.api.deps import CurrentPrincipal, Session
 from device_registry.authz import Principal
 from device_registry.errors import Forbidden, InvalidInput, NotFound
 from device_registry.models import Device, Role, Site
 from device_registry.schemas.bounds import RowId
+from device_registry.schemas.common import PlainText
+from device_registry.services.devices import get_device
 from device_registry.services.sites import resolve_site
 from monitors.maintenance import DEFAULT_TIMEZONE, MAX_DURATION_S, MaintenanceError, MaintenanceWindow
-from monitors.maintenance_store import add_window, delete_window, list_windows
+from monitors.maintenance_store import add_window, delete_window, list_windows, visible_to
 from monitors.models import MaintenanceWindowRow
 from monitors.sla_query import MAX_PERIOD, site_sla
 
@@ -50,8 +53,8 @@ class SlaPublic(BaseModel):
 class WindowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    reason: str = Field(min_length=1, max_length=2000)
-    owner: str = Field(min_length=1, max_length=200)
+    reason: PlainText = Field(min_length=1, max_length=2000)
+    owner: PlainText = Field(min_length=1, max_length=200)
     device_id: RowId | None = None
     site_code: str | None = Field(default=None, max_length=64)
     starts_at: datetime | None = None
@@ -136,8 +139,9 @@ async def sla(
 
 
 @router.get("/maintenance-windows", response_model=list[WindowPublic])
-async def list_(session: Session, _: CurrentPrincipal) -> list[WindowPublic]:
-    return [_public(w) for w in await list_windows(session)]
+async def list_(session: Session, principal: CurrentPrincipal) -> list[WindowPublic]:
+    """The windows covering the caller's scope (all of them for admins and unscoped users)."""
+    return [_public(w) for w in await list_windows(session, principal)]
 
 
 @router.post("/maintenance-windows", response_model=WindowPublic, status_code=status.HTTP_201_CREATED)
@@ -149,9 +153,8 @@ async def create(data: WindowCreate, session: Session, principal: CurrentPrincip
     if data.site_code is not None:
         site_id = (await _site_in_scope(session, principal, data.site_code, "site_code")).id
     else:
-        device = await session.get(Device, data.device_id)
-        if device is None:
-            raise NotFound(f"device_id: no device with id {data.device_id}", field="device_id")
+        assert data.device_id is not None
+        device = await get_device(session, principal, data.device_id)  # invisible: 404, like unknown
         await _site_in_scope(session, principal, device.site_id, "device_id")
     try:
         window = MaintenanceWindow(
@@ -168,7 +171,7 @@ async def create(data: WindowCreate, session: Session, principal: CurrentPrincip
     except MaintenanceError as error:
         field = str(error).split(":", 1)[0].split("/", 1)[0]
         raise InvalidInput(str(error), field=field) from None
-    stored = await add_window(session, window)
+    stored = await add_window(session, principal, window)
     await session.commit()
     return _public(stored)
 
@@ -176,8 +179,10 @@ async def create(data: WindowCreate, session: Session, principal: CurrentPrincip
 @router.delete("/maintenance-windows/{window_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(window_id: RowId, session: Session, principal: CurrentPrincipal) -> None:
     principal.require(*WINDOW_WRITERS, action="plan maintenance")
-    row = await session.get(MaintenanceWindowRow, window_id)
-    if row is None:
+    row = await session.scalar(
+        select(MaintenanceWindowRow).where(MaintenanceWindowRow.id == window_id, visible_to(principal))
+    )
+    if row is None:  # absent, or another scope's: the same answer
         raise NotFound(f"no maintenance window {window_id}", field="window_id")
     scope: int | None = row.site_id
     if scope is None and row.device_id is not None:
@@ -185,7 +190,7 @@ async def delete(window_id: RowId, session: Session, principal: CurrentPrincipal
         scope = device.site_id if device else None
     if scope is not None:
         await _site_in_scope(session, principal, scope, "window_id")
-    await delete_window(session, window_id)
+    await delete_window(session, principal, window_id)
     await session.commit()
 
 

@@ -6,10 +6,14 @@ registry refresh for everyone."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry.authz import Principal
+from device_registry.models import Device, Site
+from device_registry.services import audit
 from monitors.maintenance import MaintenanceError, MaintenanceWindow
 from monitors.models import MaintenanceWindowRow
 from monitors.stored_rows import report_invalid
@@ -32,8 +36,25 @@ def _to_window(row: MaintenanceWindowRow) -> MaintenanceWindow:
     )
 
 
-async def add_window(session: AsyncSession, window: MaintenanceWindow) -> MaintenanceWindow:
-    """``window`` was validated on construction; the database adds the scope's foreign keys."""
+def _snapshot(window: MaintenanceWindow) -> dict[str, Any]:
+    return {
+        "reason": window.reason,
+        "owner": window.owner,
+        "device_id": window.device_id,
+        "site_id": window.site_id,
+        "starts_at": window.starts_at.isoformat() if window.starts_at else None,
+        "ends_at": window.ends_at.isoformat() if window.ends_at else None,
+        "cron": window.cron,
+        "duration_s": window.duration_s,
+        "timezone": window.timezone,
+    }
+
+
+async def add_window(
+    session: AsyncSession, principal: Principal, window: MaintenanceWindow
+) -> MaintenanceWindow:
+    """``window`` was validated on construction; the database adds the scope's foreign keys. Audited as
+    ``principal``'s change: a window silences alerts, so who planned it matters."""
     row = MaintenanceWindowRow(
         device_id=window.device_id,
         site_id=window.site_id,
@@ -47,14 +68,21 @@ async def add_window(session: AsyncSession, window: MaintenanceWindow) -> Mainte
     )
     session.add(row)
     await session.flush()
-    return _to_window(row)
+    stored = _to_window(row)
+    await audit.record(
+        session, principal, "create", "maintenance_window", row.id, row.reason, None, _snapshot(stored)
+    )
+    return stored
 
 
-async def list_windows(session: AsyncSession) -> list[MaintenanceWindow]:
-    """Every stored window that still validates; the others are logged once and left out."""
-    rows = await session.scalars(select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.id))
+async def list_windows(session: AsyncSession, principal: Principal | None = None) -> list[MaintenanceWindow]:
+    """Every stored window that still validates (the others are logged once and left out); with
+    ``principal`` only those it may see (:func:`visible_to`)."""
+    query = select(MaintenanceWindowRow).order_by(MaintenanceWindowRow.id)
+    if principal is not None:
+        query = query.where(visible_to(principal))
     windows = []
-    for row in rows:
+    for row in await session.scalars(query):
         try:
             windows.append(_to_window(row))
         except (MaintenanceError, TypeError, ValueError, OverflowError) as error:
@@ -62,10 +90,29 @@ async def list_windows(session: AsyncSession) -> list[MaintenanceWindow]:
     return windows
 
 
-async def delete_window(session: AsyncSession, window_id: int) -> bool:
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """A scoped user sees the windows that cover their area: those on one of their devices, on a site
+    of their subtree, or on a site above it (a district window silences their commune too). Windows
+    elsewhere (their reasons, owners and schedules) stay hidden."""
+    if principal.unscoped:
+        return true()
+    on_my_device = MaintenanceWindowRow.device_id.in_(select(Device.id).where(principal.device_clause()))
+    if principal.scope_frozen or principal.scope_path is None:
+        return on_my_device
+    scope = principal.scope_path
+    covering_sites = select(Site.id).where(
+        or_(Site.path.startswith(scope, autoescape=True), literal(scope).startswith(Site.path))
+    )
+    return or_(on_my_device, MaintenanceWindowRow.site_id.in_(covering_sites))
+
+
+async def delete_window(session: AsyncSession, principal: Principal, window_id: int) -> bool:
     row = await session.get(MaintenanceWindowRow, window_id)
     if row is None:
         return False
+    await audit.record(
+        session, principal, "delete", "maintenance_window", row.id, row.reason, _snapshot(_to_window(row))
+    )
     await session.delete(row)
     await session.flush()
     return True

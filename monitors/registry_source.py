@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry import site_paths
 from device_registry.crypto import SecretBox
 from device_registry.models import Device, DeviceUplink, Lifecycle, Site
 from device_registry.queries.targets import WATCHED, device_targets
@@ -127,7 +128,7 @@ async def devices_under_site(session: AsyncSession, ref: str | int) -> tuple[Sit
     root = await resolve_site(session, ref, field="site")
     rows = await session.execute(
         select(Device.id, Device.kind, Device.site_id)
-        .where(Device.site_id.in_(select(Site.id).where(Site.path.startswith(root.path, autoescape=True))))
+        .where(Device.site_id.in_(select(Site.id).where(site_paths.subtree(Site.path, root.path))))
         .order_by(Device.id)
     )
     return root, [PlacedDevice(r.id, str(r.kind), r.site_id) for r in rows.all()]

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, case, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from device_registry import site_paths
 from device_registry.authz import Principal
 from device_registry.errors import NotFound
 from device_registry.models import Device, Lifecycle, Site
@@ -77,11 +78,11 @@ async def _site_visible(session: AsyncSession, principal: Principal, site: Site)
     if principal.unscoped:
         return True
     if not principal.scope_frozen and principal.scope_path:
-        return site.path.startswith(principal.scope_path) or principal.scope_path.startswith(site.path)
+        return site_paths.related(site.path, principal.scope_path)
     found = await session.scalar(
         select(Device.id)
         .join(Site, Site.id == Device.site_id)
-        .where(principal.device_clause(), Site.path.startswith(site.path, autoescape=True))
+        .where(principal.device_clause(), site_paths.subtree(Site.path, site.path))
         .limit(1)
     )
     return found is not None
@@ -159,10 +160,6 @@ class StatusTree:
 LEAF_KINDS = ("commune", "ward", "township")
 
 
-def _segments(path: str) -> list[str]:
-    return [p for p in path.split("/") if p]
-
-
 async def status_tree(
     session: AsyncSession, principal: Principal, root: Site | None, *, with_leaves: bool = False
 ) -> StatusTree:
@@ -177,9 +174,9 @@ async def status_tree(
         .group_by(Site.path, state)
     )
     if root is not None:
-        query = query.where(Site.path.startswith(root.path, autoescape=True))
+        query = query.where(site_paths.subtree(Site.path, root.path))
     rows = (await session.execute(query)).all()
-    depth = len(_segments(root.path)) if root is not None else 0
+    depth = site_paths.depth(root.path) if root is not None else 0
     child_query = select(*SITE_COLUMNS).order_by(Site.name)
     child_query = (
         child_query.where(Site.parent_id == root.id)
@@ -191,12 +188,12 @@ async def status_tree(
     if with_leaves:
         leaf_query = select(*SITE_COLUMNS).where(Site.kind.in_(LEAF_KINDS), Site.valid_to.is_(None))
         if root is not None:
-            leaf_query = leaf_query.where(Site.path.startswith(root.path, autoescape=True))
+            leaf_query = leaf_query.where(site_paths.subtree(Site.path, root.path))
         leaves = {str(r.id): SiteCounts(SiteInfo(*r)) for r in await session.execute(leaf_query)}
     total = SiteCounts(root)
     for path, state_value, count in rows:
         total.counts[state_value] = total.counts.get(state_value, 0) + count
-        segments = _segments(path)
+        segments = [str(i) for i in site_paths.decode(path)]
         if len(segments) > depth:
             child = children.get(segments[depth])
             if child is not None:
@@ -232,7 +229,7 @@ def _shown(principal: Principal, entry: SiteCounts) -> bool:
         return True
     if principal.scope_frozen or not principal.scope_path:
         return False
-    return site.path.startswith(principal.scope_path) or principal.scope_path.startswith(site.path)
+    return site_paths.related(site.path, principal.scope_path)
 
 
 async def status_view(
@@ -337,13 +334,11 @@ async def root_outages(
             .join(Device, Device.id == behind_here.device_id)
             .join(Site, Site.id == Device.site_id)
             .where(
-                Site.path.startswith(root.path, autoescape=True),
+                site_paths.subtree(Site.path, root.path),
                 behind_here.root_cause_device_id != behind_here.device_id,
             )
         )
-        query = query.where(
-            or_(Site.path.startswith(root.path, autoescape=True), Outage.device_id.in_(cut_off_here))
-        )
+        query = query.where(or_(site_paths.subtree(Site.path, root.path), Outage.device_id.in_(cut_off_here)))
     found = (
         await session.execute(query.order_by(Outage.started_at.desc(), Outage.id.desc()).limit(limit))
     ).all()
@@ -459,6 +454,6 @@ __all__ = [
 async def site_chain(session: AsyncSession, site: Site) -> list[Site]:
     """The site's ancestors and itself, top first (the page's breadcrumbs). Every ancestor of a site a
     principal may read is readable too (it contains what the principal sees)."""
-    ids = [int(p) for p in _segments(site.path)]
+    ids = site_paths.decode(site.path)
     found = {s.id: s for s in await session.scalars(select(Site).where(Site.id.in_(ids)))}
     return [found[i] for i in ids if i in found]

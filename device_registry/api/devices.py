@@ -58,7 +58,7 @@ async def list_(
 async def create(
     data: DeviceCreate, session: Session, principal: CurrentPrincipal, rt: Runtime
 ) -> DevicePublic:
-    device = await service.create_device(session, principal, rt.box, data)
+    (device,) = await service.create_devices(session, principal, rt.box, [data])
     await session.commit()
     return (await device_views(session, [device], rt.states))[0]
 
@@ -89,7 +89,16 @@ async def import_(
     return {**result.as_dict(), "created_names": result.created[:100], "updated_names": result.updated[:100]}
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The devices in the caller's scope, in the import format",
+            "content": {"text/csv": {"schema": {"type": "string"}}, "application/yaml": {"schema": {}}},
+        }
+    },
+)
 async def export(
     session: Session,
     principal: CurrentPrincipal,

@@ -7,6 +7,7 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry import site_paths
 from device_registry.authz import Principal
 from device_registry.models import (
     Credential,
@@ -85,7 +86,7 @@ async def filtered(session: AsyncSession, principal: Principal, flt: DeviceFilte
     if flt.site:
         root = await resolve_site(session, flt.site, field="site")
         query = query.where(
-            Device.site_id.in_(select(Site.id).where(Site.path.startswith(root.path, autoescape=True)))
+            Device.site_id.in_(select(Site.id).where(site_paths.subtree(Site.path, root.path)))
         )
     if flt.kind:
         query = query.where(Device.kind == flt.kind)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry import site_paths
 from device_registry.models import Site, SiteKind, SiteSuccession
 from device_registry.schemas.common import Page
 from device_registry.schemas.sites import SitePublic
@@ -21,12 +22,8 @@ class SiteFilter:
     include_closed: bool = False
 
 
-def _ancestor_ids(site: Site) -> list[int]:
-    return [int(part) for part in site.path.strip("/").split("/") if part]
-
-
 async def site_views(session: AsyncSession, sites: Sequence[Site]) -> list[SitePublic]:
-    ancestor_ids = {i for s in sites for i in _ancestor_ids(s)}
+    ancestor_ids = {i for s in sites for i in site_paths.decode(s.path)}
     names = (
         dict((await session.execute(select(Site.id, Site.name).where(Site.id.in_(ancestor_ids)))).all())
         if ancestor_ids
@@ -46,7 +43,7 @@ async def site_views(session: AsyncSession, sites: Sequence[Site]) -> list[SiteP
     views = []
     for site in sites:
         view = SitePublic.model_validate(site)
-        view.path_names = [names[i] for i in _ancestor_ids(site) if i in names]
+        view.path_names = [names[i] for i in site_paths.decode(site.path) if i in names]
         view.successor_codes = successors.get(site.id, [])
         views.append(view)
     return views
@@ -58,7 +55,7 @@ async def list_sites(
     query = select(Site)
     if flt.under:
         root = await resolve_site(session, flt.under, field="under")
-        query = query.where(Site.path.startswith(root.path, autoescape=True), Site.id != root.id)
+        query = query.where(site_paths.subtree(Site.path, root.path), Site.id != root.id)
     if flt.search:
         pattern = like_pattern(flt.search)
         query = query.where(or_(Site.name_folded.like(pattern, escape="\\"), Site.code == flt.search.strip()))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry import site_paths
 from device_registry.credentials import Credential as TypedCredential
 from device_registry.crypto import SecretBox, SecretBoxError
 from device_registry.models import Credential, Device, Lifecycle, Site
@@ -35,7 +36,7 @@ async def site_chains(session: AsyncSession) -> dict[int, SiteChain]:
     sites = {r.id: (r.code, str(r.kind)) for r in rows}
     chains: dict[int, SiteChain] = {}
     for r in rows:
-        ids = [int(i) for i in (r.path or "").strip("/").split("/") if i]
+        ids = site_paths.decode(r.path)
         chain = [sites[i] for i in ids if i in sites] or [sites[r.id]]
         chains[r.id] = (tuple(code for code, _ in chain), tuple(kind for _, kind in chain))
     return chains

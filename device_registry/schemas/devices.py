@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from device_registry.credentials import Credential
 from device_registry.models import DeviceKind, Lifecycle, Protocol
 from device_registry.schemas.bounds import RowId
+from device_registry.schemas.common import PlainText
 
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
@@ -42,10 +43,10 @@ class DeviceDetails(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    vendor: str | None = Field(default=None, max_length=128)
-    model: str | None = Field(default=None, max_length=128)
-    serial: str | None = Field(default=None, max_length=128)
-    firmware: str | None = Field(default=None, max_length=128)
+    vendor: PlainText | None = Field(default=None, max_length=128)
+    model: PlainText | None = Field(default=None, max_length=128)
+    serial: PlainText | None = Field(default=None, max_length=128)
+    firmware: PlainText | None = Field(default=None, max_length=128)
     description: str | None = Field(default=None, max_length=1024)
 
 
@@ -62,7 +63,7 @@ class _DeviceFields(DeviceDetails):
 
 
 class DeviceCreate(_DeviceFields):
-    name: str = Field(min_length=1, max_length=255)
+    name: PlainText = Field(min_length=1, max_length=255)
     kind: DeviceKind
     site_code: str | None = None
     site_id: RowId | None = None
@@ -85,7 +86,7 @@ class DeviceCreate(_DeviceFields):
 
 
 class DeviceUpdate(_DeviceFields):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: PlainText | None = Field(default=None, min_length=1, max_length=255)
     kind: DeviceKind | None = None
     site_code: str | None = None
     site_id: RowId | None = None

@@ -6,12 +6,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from device_registry.models import SiteKind
 from device_registry.schemas.bounds import Latitude, Longitude, RowId
+from device_registry.schemas.common import PlainText
 
 
 class SiteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    name: str = Field(min_length=1, max_length=255)
+    name: PlainText = Field(min_length=1, max_length=255)
     kind: SiteKind
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
     code_scheme: str = Field(default="local", min_length=1, max_length=32)
@@ -33,7 +34,7 @@ class SiteCreate(BaseModel):
 class SiteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: PlainText | None = Field(default=None, min_length=1, max_length=255)
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     admin_type: str | None = Field(default=None, max_length=64)

@@ -5,13 +5,14 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from device_registry.models import Role
+from device_registry.schemas.common import PlainText
 
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
-    full_name: str = Field(default="", max_length=255)
+    full_name: PlainText = Field(default="", max_length=255)
     email: str | None = Field(default=None, max_length=255)
     role: Role
     scope_site_code: str | None = None
@@ -20,7 +21,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    full_name: str | None = Field(default=None, max_length=255)
+    full_name: PlainText | None = Field(default=None, max_length=255)
     email: str | None = Field(default=None, max_length=255)
     role: Role | None = None
     scope_site_code: str | None = None
@@ -44,7 +45,7 @@ class UserPublic(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=128)
+    name: PlainText = Field(default="", max_length=128)
     expires_at: datetime | None = Field(
         default=None,
         description="With a UTC offset. Default: the configured default lifetime; never beyond the "

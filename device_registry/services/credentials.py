@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry import site_paths
 from device_registry.authz import Principal
 from device_registry.credentials import Credential as CredentialValue
 from device_registry.crypto import SecretBox
@@ -29,7 +30,7 @@ def visible_clause(principal: Principal) -> ColumnElement[bool]:
     if principal.scope_frozen:
         return Credential.id.is_(None)
     return shared & Credential.site_id.in_(
-        select(Site.id).where(Site.path.startswith(principal.scope_path or "", autoescape=True))
+        select(Site.id).where(site_paths.subtree(Site.path, principal.scope_path or ""))
     )
 
 
@@ -116,7 +117,7 @@ def check_use(
 
 def check_owner_covers(row: Credential, owner: Site | None, site: Site, field: str) -> None:
     """A shared credential serves only devices in its owning site's subtree."""
-    if owner is not None and not site.path.startswith(owner.path):
+    if owner is not None and not site_paths.contains(owner.path, site.path):
         raise InvalidInput(
             f"{field}: credential {row.name!r} belongs to site {owner.code}; site {site.code} is outside it",
             field=field,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry import site_paths
 from device_registry.authz import Principal
 from device_registry.errors import Conflict, InvalidInput, NotFound
 from device_registry.models import Device, Site, SiteSuccession, User, UserScopeDevice
@@ -60,10 +61,6 @@ async def resolve_site(session: AsyncSession, ref: str | int, *, field: str = "s
     return pool[0]
 
 
-def _path_for(site_id: int, parent: Site | None) -> str:
-    return f"{parent.path if parent else '/'}{site_id}/"
-
-
 async def create_site(session: AsyncSession, principal: Principal, data: SiteCreate) -> Site:
     principal.require_admin("create sites")
     parent: Site | None = None
@@ -98,7 +95,7 @@ async def create_site(session: AsyncSession, principal: Principal, data: SiteCre
     )
     session.add(site)
     await session.flush()
-    site.path = _path_for(site.id, parent)
+    site.path = site_paths.child(parent.path if parent else None, site.id)
     await audit.record(session, principal, "create", "site", site.id, site.name, None, site_snapshot(site))
     return site
 
@@ -118,12 +115,12 @@ async def update_site(session: AsyncSession, principal: Principal, site: Site, d
 async def reparent_site(session: AsyncSession, principal: Principal, site: Site, parent: Site) -> None:
     """Move a subtree under a new parent, rewriting the materialised paths below it."""
     principal.require_admin("move sites")
-    if parent.path.startswith(site.path):
+    if site_paths.contains(site.path, parent.path):
         raise InvalidInput("parent: a site cannot move below itself", field="parent")
-    old_path, new_path = site.path, _path_for(site.id, parent)
+    old_path, new_path = site.path, site_paths.child(parent.path if parent else None, site.id)
     depth_shift = parent.depth + 1 - site.depth
     before = site_snapshot(site)
-    descendants = (await session.scalars(select(Site).where(Site.path.startswith(old_path)))).all()
+    descendants = (await session.scalars(select(Site).where(site_paths.subtree(Site.path, old_path)))).all()
     for node in descendants:
         node.path = new_path + node.path[len(old_path) :]
         node.depth += depth_shift
@@ -132,7 +129,9 @@ async def reparent_site(session: AsyncSession, principal: Principal, site: Site,
 
 
 async def subtree_ids(session: AsyncSession, site: Site) -> list[int]:
-    return list((await session.scalars(select(Site.id).where(Site.path.startswith(site.path)))).all())
+    return list(
+        (await session.scalars(select(Site.id).where(site_paths.subtree(Site.path, site.path)))).all()
+    )
 
 
 async def freeze_scopes(session: AsyncSession, closing_site_ids: Iterable[int]) -> list[int]:
@@ -149,9 +148,7 @@ async def freeze_scopes(session: AsyncSession, closing_site_ids: Iterable[int]) 
         device_ids = (
             await session.scalars(
                 select(Device.id).where(
-                    Device.site_id.in_(
-                        select(Site.id).where(Site.path.startswith(scope.path, autoescape=True))
-                    )
+                    Device.site_id.in_(select(Site.id).where(site_paths.subtree(Site.path, scope.path)))
                 )
             )
         ).all()

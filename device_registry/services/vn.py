@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry import site_paths
 from device_registry.authz import Principal
 from device_registry.errors import InvalidInput, NotFound
 from device_registry.models import Device, Site, SiteKind, SiteSuccession
@@ -66,7 +67,7 @@ async def _upsert(
     site.latitude, site.longitude = unit.lat, unit.lon
     if created:
         await session.flush()
-        site.path = f"{parent.path if parent else '/'}{site.id}/"
+        site.path = site_paths.child(parent.path if parent else None, site.id)
     return site, created
 
 
@@ -171,7 +172,7 @@ async def apply_reform_2025(
         (
             await session.scalars(
                 select(Site).where(
-                    Site.path.startswith(old_province.path),
+                    site_paths.subtree(Site.path, old_province.path),
                     Site.code_scheme == vn.SCHEME,
                     Site.code_version == vn.LEGACY,
                 )

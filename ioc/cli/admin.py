@@ -16,6 +16,7 @@ from device_registry.services.users import issue_token
 from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, stdout_console
+from ioc.home import prepare_home, prepare_sqlite_file
 from ioc.migrate import upgrade
 from ioc.runtime import Platform, secret_box
 from ioc.services import SERVICES, run_services
@@ -29,7 +30,8 @@ def init(
 ) -> None:
     """Create IOC_HOME, the secret key and the database; print the first admin token once."""
     settings = Settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(settings.home)
+    prepare_sqlite_file(settings.effective_database_url)
     secret_box(settings, create=True)
     upgrade(settings.effective_database_url)
 
@@ -50,7 +52,7 @@ def init(
             ).token
         return {
             "home": str(settings.home),
-            "database": settings.effective_database_url,
+            "database": settings.display_database_url,
             "admin": admin,
             "admin_created": created,
             "token": token,
@@ -73,10 +75,11 @@ def init(
 def migrate() -> None:
     """Apply database migrations (``ioc init`` does this too)."""
     settings = Settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(settings.home)
+    prepare_sqlite_file(settings.effective_database_url)
     upgrade(settings.effective_database_url)
     emit(
-        {"database": settings.effective_database_url, "migrated": True},
+        {"database": settings.display_database_url, "migrated": True},
         lambda d: stdout_console.print(f"database at head: {d['database']}"),
     )
 

@@ -98,7 +98,7 @@ def add(
             lifecycle=lifecycle,
             credential_ref=credential,
         )
-        device = await service.create_device(session, cli_principal(), platform.box, data)
+        (device,) = await service.create_devices(session, cli_principal(), platform.box, [data])
         return (await device_views(session, [device]))[0].model_dump(mode="json")
 
     emit(in_transaction(body), _device_line)

@@ -17,7 +17,7 @@ from device_registry.models import Device
 from device_registry.schemas.bounds import MAX_ROW_ID
 from device_registry.services.sites import resolve_site
 from ioc.cli.bounds import finite
-from ioc.cli.context import in_transaction
+from ioc.cli.context import cli_principal, in_transaction
 from ioc.cli.main import app
 from ioc.cli.output import MODE, CliError, emit, print_table, stdout_console
 from ioc.runtime import Platform
@@ -204,7 +204,7 @@ def add(
             )
         except MaintenanceError as error:
             raise CliError(str(error).replace("duration_s", "duration")) from None
-        return _window_json(await add_window(session, window))
+        return _window_json(await add_window(session, cli_principal(), window))
 
     emit(in_transaction(body), lambda d: _windows_table([d]))
 
@@ -224,7 +224,7 @@ def remove(window_id: int) -> None:
     """Delete a maintenance window."""
 
     async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
-        if not await delete_window(session, window_id):
+        if not await delete_window(session, cli_principal(), window_id):
             raise CliError(f"window_id: no maintenance window {window_id}")
         return {"removed": window_id}
 

@@ -28,13 +28,21 @@ from provisioning.snmp.discover import MAX_SWEEP_PREFIX, DiscoveryHit, sweep, sw
 from provisioning.snmp.probe import ProbeResult, probe
 from provisioning.targets import TargetPolicy
 
-_community_opt = typer.Option(None, "--community", envvar="IOC_SNMP_COMMUNITY", help="v1/v2c community.")
+ASK = "-"
+"""A secret option given as ``-`` is read from a hidden prompt (or stdin), so it never sits in argv,
+where every local user can read it in ``ps`` and shell history keeps it."""
+_community_opt = typer.Option(
+    None,
+    "--community",
+    envvar="IOC_SNMP_COMMUNITY",
+    help="v1/v2c community; '-' prompts for it. Prefer IOC_SNMP_COMMUNITY or '-' to argv.",
+)
 _version_opt = typer.Option("2c", "--snmp-version", help="1 or 2c (with --community).")
 _user_opt = typer.Option(None, "--v3-user", help="SNMPv3 user name (instead of --community).")
 _auth_proto_opt = typer.Option("none", "--auth-proto", help="none, MD5, SHA, SHA224, SHA256, SHA384, SHA512")
-_auth_key_opt = typer.Option(None, "--auth-key", envvar="IOC_SNMP_AUTH_KEY")
+_auth_key_opt = typer.Option(None, "--auth-key", envvar="IOC_SNMP_AUTH_KEY", help="'-' prompts for it.")
 _priv_proto_opt = typer.Option("none", "--priv-proto", help="none, DES, AES, AES192, AES256")
-_priv_key_opt = typer.Option(None, "--priv-key", envvar="IOC_SNMP_PRIV_KEY")
+_priv_key_opt = typer.Option(None, "--priv-key", envvar="IOC_SNMP_PRIV_KEY", help="'-' prompts for it.")
 _timeout_opt = typer.Option(
     None,
     "--timeout",
@@ -91,6 +99,10 @@ _OPTION_FOR = {
 }
 
 
+def _secret(value: str | None, prompt: str) -> str | None:
+    return typer.prompt(prompt, hide_input=True, err=True) if value == ASK else value
+
+
 def build_credential(
     community: str | None,
     version: str,
@@ -100,6 +112,9 @@ def build_credential(
     priv_proto: str,
     priv_key: str | None,
 ) -> SnmpCredential:
+    community = _secret(community, "SNMP community")
+    auth_key = _secret(auth_key, "SNMPv3 auth key")
+    priv_key = _secret(priv_key, "SNMPv3 privacy key")
     try:
         if user:
             if auth_proto != "none" and not auth_key:
@@ -232,7 +247,12 @@ def discover_snmp(
         ..., help="Network to sweep, e.g. 10.1.2.0/24; only these addresses are asked."
     ),
     port: int = typer.Option(161, "--port", min=1, max=65535),
-    community: list[str] = typer.Option([], "--community", help="Repeat to try several, in order."),
+    community: list[str] = typer.Option(
+        [],
+        "--community",
+        envvar="IOC_SNMP_COMMUNITY",
+        help="Repeat to try several, in order; '-' prompts. IOC_SNMP_COMMUNITY: space-separated.",
+    ),
     v3_user: str | None = _user_opt,
     auth_proto: str = _auth_proto_opt,
     auth_key: str | None = _auth_key_opt,

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from device_registry import site_paths
 from device_registry.authz import Principal
 from device_registry.credentials import SnmpCommunityCredential
 from device_registry.models import Device, Role, User
@@ -251,7 +252,7 @@ class Provisioner:
                 if district is None:
                     continue
                 if province_site is None:
-                    province_site = int(str(path).strip("/").split("/")[0]) if path else None
+                    province_site = next(iter(site_paths.decode(path)), None)
                 if district != "core":
                     by_site.setdefault(site_id, district)
             noc_route = "demo: toàn tỉnh → NOC"

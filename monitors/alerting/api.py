@@ -24,6 +24,8 @@ from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import AlertStatus
 from monitors.alerting.queries import AlertView, DeliveryView, get_alert, list_alerts, list_deliveries
 
+HIDDEN_ERROR = "delivery failed (an admin sees why)"
+
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 RESPONDERS = (Role.OPERATOR, Role.MAINTENANCE)
@@ -72,9 +74,13 @@ async def show(alert_id: int, session: Session, principal: CurrentPrincipal) -> 
 
 @router.get("/{alert_id}/deliveries", response_model=list[DeliveryView])
 async def deliveries(alert_id: int, session: Session, principal: CurrentPrincipal) -> list[DeliveryView]:
-    """Who was told what and when: every notification of the alert and every attempt at it."""
+    """Who was told what and when: every notification of the alert and every attempt at it. A failed
+    attempt's error text (it may quote a channel's URL, host or bot token) is for admins only."""
     await _visible(session, alert_id, principal)
-    return await list_deliveries(session, alert_id)
+    views = await list_deliveries(session, alert_id)
+    if principal.role == Role.ADMIN:
+        return views
+    return [v.model_copy(update={"error": HIDDEN_ERROR}) if v.error else v for v in views]
 
 
 async def _visible(session: Session, alert_id: int, principal: Principal) -> AlertView:

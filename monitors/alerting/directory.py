@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from device_registry import site_paths
 from device_registry.models import Device, Site
 
 
@@ -51,10 +52,6 @@ class DeviceDirectory(Protocol):
         ...
 
 
-def _path_ids(path: str) -> list[int]:
-    return [int(part) for part in path.strip("/").split("/") if part]
-
-
 class RegistryDirectory:
     """Both protocols, answered from the registry database."""
 
@@ -72,12 +69,12 @@ class RegistryDirectory:
     async def ancestors(self, site_id: int) -> Sequence[int]:
         async with self._sessions() as session:
             path = await session.scalar(select(Site.path).where(Site.id == site_id))
-        return _path_ids(path) if path else []
+        return site_paths.decode(path) if path else []
 
     async def _chain(self, session: AsyncSession, site_id: int, path: str | None = None) -> list[Site]:
         if path is None:
             path = await session.scalar(select(Site.path).where(Site.id == site_id))
-        ids = _path_ids(path) if path else []
+        ids = site_paths.decode(path) if path else []
         sites = {s.id: s for s in await session.scalars(select(Site).where(Site.id.in_(ids)))}
         return [sites[i] for i in ids if i in sites]
 

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from monitors.alerting.models import Language
 
@@ -55,7 +56,9 @@ class Rendered:
 
 
 def _environment(folder: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    """Sandboxed and immutable: a template can format the values it is given, never reach Python's
+    internals (``__class__.__mro__``, ``__globals__``, ``os``) or change the values it is given."""
+    return ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
         autoescape=False,

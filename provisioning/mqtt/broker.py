@@ -10,6 +10,7 @@ password file, so revocation needs no restart (see docs/mqtt.md for what the bro
 from __future__ import annotations
 
 import os
+import re
 import signal
 import tempfile
 from collections.abc import Mapping
@@ -25,12 +26,28 @@ DEFAULT_MAX_INFLIGHT = 1000
 """Un-acked QoS 1 messages per client; the ingest acks a batch after the spool, so it needs room."""
 
 
+SERVICE_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
+"""Starts with a letter: an all-digit name is a device's (``%u`` in the ACL patterns), and a newline
+or space would add lines or words to the ACL file."""
+
+
+def check_service_username(username: str) -> str:
+    if not SERVICE_USERNAME.match(username):
+        raise ValueError(
+            f"MQTT service user name {username!r}: 1-64 letters, digits or . _ -, starting with a letter"
+        )
+    return username
+
+
 @dataclass(frozen=True)
 class ServiceUser:
     """A platform user (the ingest): reads every device's telemetry and may send commands."""
 
     username: str
     password_hash: str
+
+    def __post_init__(self) -> None:
+        check_service_username(self.username)  # it is written verbatim into the ACL file
 
 
 def acl_text(service_users: list[ServiceUser]) -> str:

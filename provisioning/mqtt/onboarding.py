@@ -18,7 +18,7 @@ from device_registry.crypto import SecretBox
 from device_registry.models import DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.services import audit
-from device_registry.services.devices import WRITERS, create_device, get_device
+from device_registry.services.devices import WRITERS, create_devices, get_device
 from provisioning.mqtt.credentials import issue_credential, revoke_credential
 from provisioning.mqtt.topics import TopicKind, device_topic
 
@@ -47,11 +47,11 @@ async def onboard_sensor(
     kind: DeviceKind = DeviceKind.SENSOR,
     tags: Sequence[str] = (),
 ) -> OnboardedSensor:
-    device = await create_device(
+    (device,) = await create_devices(
         session,
         principal,
         box,
-        DeviceCreate(name=name, kind=kind, site_code=site_code, protocols=[Protocol.MQTT], tags=list(tags)),
+        [DeviceCreate(name=name, kind=kind, site_code=site_code, protocols=[Protocol.MQTT], tags=list(tags))],
     )
     issued = await issue_credential(session, device.id)
     await audit.record(session, principal, "issue_mqtt_credential", "device", device.id, device.name)

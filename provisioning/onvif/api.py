@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.schemas.devices import check_address
 from provisioning.errors import AuthFailed, DeviceError
 from provisioning.onvif.onboard import onboard_onvif
@@ -59,7 +60,9 @@ def device_error_response(error: DeviceError) -> JSONResponse:
     )
 
 
-@router.post("/onvif", status_code=status.HTTP_201_CREATED, response_model=None)
+@router.post(
+    "/onvif", status_code=status.HTTP_201_CREATED, response_model=None, responses=DEVICE_ERROR_RESPONSES
+)
 async def onboard(
     data: OnvifOnboardRequest,
     session: Session,

@@ -21,7 +21,7 @@ from device_registry.crypto import SecretBox
 from device_registry.errors import Conflict
 from device_registry.models import Device, DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
-from device_registry.services.devices import WRITERS, create_device, placeable_site
+from device_registry.services.devices import WRITERS, create_devices, placeable_site
 from provisioning.onvif.client import OnvifClient
 from provisioning.onvif.probe import ProbeResult, probe_onvif
 from provisioning.onvif.stored import (
@@ -117,7 +117,7 @@ async def onboard_onvif(
         firmware=probe.device.firmware[:128] or None,
         credential=UsernamePasswordCredential(protocol="onvif", username=username, password=password),
     )
-    device = await create_device(session, principal, box, data)
+    (device,) = await create_devices(session, principal, box, [data])
     device.attributes = {
         "onvif": {
             **{k: v for k, v in probe.to_dict().items() if k not in ("host", "port")},

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
@@ -92,7 +93,7 @@ async def _probe(request: SnmpProbeRequest, policy: TargetPolicy) -> ProbeResult
         ) from None
 
 
-@router.post("/probe")
+@router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
 async def probe_route(
     request: SnmpProbeRequest, principal: CurrentPrincipal, targets: SnmpTargets
 ) -> dict[str, Any]:
@@ -100,7 +101,7 @@ async def probe_route(
     return _view(await _probe(request, targets))
 
 
-@router.post("/onboard", status_code=status.HTTP_201_CREATED)
+@router.post("/onboard", status_code=status.HTTP_201_CREATED, responses=DEVICE_ERROR_RESPONSES)
 async def onboard_route(
     request: SnmpOnboardRequest,
     session: Session,

@@ -83,7 +83,7 @@ async def onboard(
         description=_cut(result.sys_descr, 1024),
         credential=credential,
     )
-    device = await device_service.create_device(session, principal, box, data)
+    (device,) = await device_service.create_devices(session, principal, box, [data])
     device.attributes = {
         "snmp": {
             "sys_object_id": result.sys_object_id,

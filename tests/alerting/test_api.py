@@ -9,7 +9,7 @@ from device_registry.crypto import generate_key
 from ioc.app import create_app
 from ioc.settings import Settings
 from monitors.events import DeviceState
-from tests.alerting.scenario import change, configure
+from tests.alerting.scenario import change, configure, drain
 
 
 @pytest.fixture
@@ -71,3 +71,29 @@ async def test_maintenance_sees_and_acknowledges_only_its_commune(
         "status"
     ] == "resolved"
     assert (await client.get(f"/api/v1/alerts/{vu_le}", headers=as_(world, "lan"))).status_code == 404
+
+
+async def test_delivery_errors_are_shown_to_admins_only(context, world, service, clock, client, sessions):
+    """A channel whose URL carries a bot token fails to deliver (nothing listens on the port): the
+    maintainer of the commune sees that it failed, only an admin sees the error text."""
+    from device_registry.models import Role
+    from device_registry.schemas.users import TokenCreate, UserCreate
+    from device_registry.services.users import create_user, issue_token
+    from tests.alerting.world import ADMIN
+
+    dead = "json://127.0.0.1:9/hook?token=bot-secret-123"
+    await configure(context, world, commune_url=dead, district_url=dead, province_url=dead)
+    await service.handle(change(101, DeviceState.DOWN, clock.now()))  # Tân Hòa
+    await drain(service.worker)
+    async with sessions() as session, session.begin():
+        admin = await create_user(session, ADMIN, UserCreate(username="quan-tri", role=Role.ADMIN))
+        world.tokens["quan-tri"] = (await issue_token(session, ADMIN, admin, TokenCreate())).token
+    (alert,) = (await client.get("/api/v1/alerts", headers=as_(world, "lan"))).json()
+
+    seen = (await client.get(f"/api/v1/alerts/{alert['id']}/deliveries", headers=as_(world, "lan"))).json()
+    failed = [d for d in seen if d["ok"] is False]
+    assert failed and all(d["error"] == "delivery failed (an admin sees why)" for d in failed)
+    assert "127.0.0.1" not in str(seen) and "bot-secret" not in str(seen)
+    full = await client.get(f"/api/v1/alerts/{alert['id']}/deliveries", headers=as_(world, "quan-tri"))
+    errors = [d["error"] for d in full.json() if d["ok"] is False]
+    assert errors and all(e and e != "delivery failed (an admin sees why)" for e in errors)

@@ -27,18 +27,22 @@ def user_templates(tmp_path):
     return tmp_path / "templates"
 
 
+async def _configured_service(sessions, directory, settings, clock, world, webhook) -> AlertingService:
+    context = AlertingContext(
+        sessions=sessions, sites=directory, devices=directory, settings=settings, clock=clock
+    )
+    await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
+    return AlertingService(context)
+
+
 async def test_user_templates_override_and_broken_ones_fall_back(
     sessions, directory, settings, clock, world, webhook, user_templates, caplog
 ):
     settings.templates_dir = user_templates
-    context = AlertingContext(
-        sessions=sessions, sites=directory, devices=directory, settings=settings, clock=clock
-    )
-    service = AlertingService(context)
+    service = await _configured_service(sessions, directory, settings, clock, world, webhook)
     try:
-        await configure(
-            context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
-        )
         with caplog.at_level(logging.WARNING, logger="monitors.alerting.messages"):
             await service.handle(change(101, DeviceState.DOWN, clock.now()))
             await service.handle(change(101, DeviceState.FLAPPING, clock.now()))
@@ -58,3 +62,35 @@ async def test_user_templates_override_and_broken_ones_fall_back(
     assert "template vi/flapping failed (UndefinedError" in notes[1]
     assert "template vi/resolved failed (TemplateSyntaxError" in notes[2]
     assert sum("built-in used" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_a_template_cannot_reach_python_internals_or_the_os(
+    sessions, directory, settings, clock, world, webhook, tmp_path
+):
+    """The attack: a template that climbs ``__class__.__mro__`` to ``os`` and runs a command. The
+    sandbox refuses it, the built-in template is sent instead, and the command never ran."""
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "evil" / "vi"
+    folder.mkdir(parents=True)
+    (folder / "firing_subject.j2").write_text(
+        "{% for c in ''.__class__.__mro__[1].__subclasses__() %}"
+        "{% if c.__name__ == 'catch_warnings' %}"
+        "{{ c()._module.__builtins__['__import__']('os').system('touch " + str(marker) + "') }}"
+        "{% endif %}{% endfor %}\n"
+    )
+    (folder / "firing_body.j2").write_text(
+        "{{ cycler.__init__.__globals__.os.system('touch " + str(marker) + "') }}\n"
+    )
+    settings.templates_dir = tmp_path / "evil"
+    service = await _configured_service(sessions, directory, settings, clock, world, webhook)
+    try:
+        await service.handle(change(101, DeviceState.DOWN, clock.now()))
+        assert await drain(service.worker) == 1
+    finally:
+        await service.stop()
+    (firing,) = webhook.wait_for(1)
+    assert firing["title"].startswith("[") and "CAM-TANHOA-01" in firing["title"]  # the built-in one
+    assert not marker.exists(), "a template ran a shell command"
+    async with sessions() as session:
+        (note,) = list(await session.scalars(select(OutboxItem.note)))
+    assert "template vi/firing failed (SecurityError" in note

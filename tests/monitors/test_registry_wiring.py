@@ -6,6 +6,7 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
+from device_registry.authz import Principal
 from device_registry.credentials import UsernamePasswordCredential
 from device_registry.db import transaction
 from device_registry.models import Lifecycle, Protocol
@@ -127,6 +128,7 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
             async with transaction(reg.sessions) as session:
                 await add_window(
                     session,
+                    Principal.system("test"),
                     MaintenanceWindow(
                         reason="pole",
                         owner="team-b",

@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 import monitors.models  # noqa: F401  (registers the monitors' tables on Base)
+from device_registry.authz import Principal
 from device_registry.db import Base, create_engine, transaction
 from device_registry.errors import NotFound
+from device_registry.models import AuditEntry
 from monitors.events import DeviceState
 from monitors.maintenance import MaintenanceCalendar, MaintenanceWindow
 from monitors.maintenance_store import add_window, delete_window, list_windows
@@ -21,6 +24,7 @@ from tests.monitors.registry_world import DeviceKind, registry
 from tests.monitors.world import T0, World
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
+PLANNER = Principal.system("planner")
 
 
 def at(hour: float) -> datetime:
@@ -78,12 +82,14 @@ async def test_maintenance_windows_round_trip_and_refuse_unknown_scopes(db_url: 
         async with transaction(reg.sessions) as session:
             nightly = await add_window(
                 session,
+                PLANNER,
                 MaintenanceWindow(
                     reason="firmware", owner="ops", site_id=reg.sites["D1"], cron="0 2 * * *", duration_s=3600
                 ),
             )
             once = await add_window(
                 session,
+                PLANNER,
                 MaintenanceWindow(
                     reason="swap",
                     owner="ops",
@@ -106,16 +112,30 @@ async def test_maintenance_windows_round_trip_and_refuse_unknown_scopes(db_url: 
             async with transaction(reg.sessions) as session:
                 await add_window(
                     session,
+                    PLANNER,
                     MaintenanceWindow(
                         reason="x", owner="o", site_id=999_999, starts_at=T0, ends_at=T0 + timedelta(1)
                     ),
                 )
         assert once.id is not None
         async with transaction(reg.sessions) as session:
-            assert await delete_window(session, once.id)
-            assert not await delete_window(session, once.id)
+            assert await delete_window(session, PLANNER, once.id)
+            assert not await delete_window(session, PLANNER, once.id)
         async with reg.sessions() as session:
             assert [w.id for w in await list_windows(session)] == [nightly.id]
+            trail = (
+                await session.execute(
+                    select(AuditEntry.action, AuditEntry.object_id, AuditEntry.actor, AuditEntry.before)
+                    .where(AuditEntry.object_type == "maintenance_window")
+                    .order_by(AuditEntry.id)
+                )
+            ).all()
+        assert [(a, i, who) for a, i, who, _ in trail] == [
+            ("create", nightly.id, "planner"),
+            ("create", once.id, "planner"),
+            ("delete", once.id, "planner"),
+        ]
+        assert trail[2].before["reason"] == "swap" and trail[2].before["device_id"] == camera
 
 
 async def test_site_sla_matches_a_hand_computed_day(db_url: str) -> None:
@@ -142,6 +162,7 @@ async def test_site_sla_matches_a_hand_computed_day(db_url: str) -> None:
         async with transaction(reg.sessions) as session:
             await add_window(
                 session,
+                PLANNER,
                 MaintenanceWindow(
                     reason="pole work",
                     owner="team-a",

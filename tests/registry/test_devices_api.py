@@ -23,13 +23,20 @@ async def add(api, who="admin", **body):
 
 
 async def test_health_is_public_and_everything_else_needs_a_token(api, world):
-    assert (await api.client.get("/api/v1/health")).json() == {"status": "ok", "database": "ok"}
+    # Without `ioc serve` (no supervised services) the list is empty.
+    assert (await api.client.get("/api/v1/health")).json() == {
+        "status": "ok",
+        "database": "ok",
+        "services": [],
+    }
     for path in ("/api/v1/devices", "/api/v1/sites", "/api/v1/users", "/api/v1/audit", "/metrics"):
         response = await api.client.get(path)
         assert response.status_code == 401, path
     bad = await api.client.get("/api/v1/devices", headers={"Authorization": "Bearer ioc_nope"})
     assert bad.status_code == 401
-    metrics = await api.client.get("/metrics", headers=api.as_("operator"))
+    # The fleet's up/down is in /metrics: admins (or IOC_METRICS_TOKEN) only.
+    assert (await api.client.get("/metrics", headers=api.as_("operator"))).status_code == 403
+    metrics = await api.client.get("/metrics", headers=api.as_("admin"))
     assert metrics.status_code == 200 and ("process_" in metrics.text or "python_" in metrics.text)
 
 
