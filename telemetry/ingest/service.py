@@ -25,7 +25,7 @@ import aiomqtt
 
 from provisioning.mqtt.topics import INGEST_KINDS, TopicError, TopicKind, ingest_filter, parse_topic
 from provisioning.mqtt.url import MqttUrl
-from telemetry.ingest.aiomqtt_compat import ack, enable_fast_reads, enable_manual_ack, take_ready
+from telemetry.ingest.aiomqtt_compat import FastReads, ack, enable_fast_reads, enable_manual_ack
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter
 from telemetry.ingest.directory import DeviceDirectory
 from telemetry.ingest.lastseen import LastSeenStore
@@ -50,6 +50,11 @@ class IngestConfig:
     """Stable per ingest instance: the broker keeps this id's session (and un-acked messages)."""
     share_group: str | None = "ioc"
     max_batch: int = 1000
+    max_waiting: int = 2000
+    """Messages read from the broker and not yet taken into a batch; at this many the ingest stops
+    reading its socket until the batches catch up. Mosquitto's ``max_inflight_messages`` does not
+    bound this (aiomqtt_compat, point 4), and without a bound a burst is read into memory faster
+    than it is stored."""
     linger_s: float = 0.002
     linger_below: int = 100
     last_seen_flush_s: float = 5.0
@@ -107,6 +112,14 @@ class IngestService:
         self._broker_down_logged = False
         self._sink_down_logged = False
         self._reconnect_delay = RECONNECT_FIRST_S
+        self._reads: FastReads | None = None
+        self._peak_waiting = 0
+
+    @property
+    def peak_waiting(self) -> int:
+        """The most messages that were read and waited to be taken at once, since start."""
+        reads = self._reads
+        return max(self._peak_waiting, reads.peak_waiting if reads is not None else 0)
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush_last_seen_forever(), name="ingest-last-seen")
@@ -128,11 +141,12 @@ class IngestService:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._last_seen.flush())
 
-    def _client(self) -> aiomqtt.Client:
+    def _client(self) -> tuple[aiomqtt.Client, FastReads]:
         """MQTT 3.1.1 with a persistent session (clean session off) on purpose: paho builds a
         ``Properties`` object for every MQTT 5 PUBLISH, which cost ~250 µs per message in the bench,
-        ten times the rest of the ingest. In 3.1.1 the broker's ``max_inflight_messages`` bounds the
-        un-acked window and ``persistent_client_expiration`` expires abandoned sessions."""
+        ten times the rest of the ingest. In 3.1.1 the broker's ``max_inflight_messages`` is meant to
+        bound the un-acked window (Mosquitto 2.0.11 lets it grow, so ``max_waiting`` bounds what we
+        read) and ``persistent_client_expiration`` expires abandoned sessions."""
         url = self.config.url
         client = aiomqtt.Client(
             url.host,
@@ -146,13 +160,16 @@ class IngestService:
             keepalive=30,
         )
         enable_manual_ack(client)
-        enable_fast_reads(client)
-        return client
+        return client, enable_fast_reads(client)
 
     async def _session(self) -> None:
-        async with self._client() as client:
+        client, reads = self._client()
+        self._peak_waiting = self.peak_waiting
+        self._reads = reads
+        async with client:
             for kind in INGEST_KINDS:
                 await client.subscribe(ingest_filter(kind, self.config.share_group), qos=1)
+            reads.hold_at(self.config.max_waiting)
             if self._broker_down_logged:
                 log.warning("MQTT broker %s reachable again", self.config.url)
                 self._broker_down_logged = False
@@ -161,11 +178,11 @@ class IngestService:
             messages = client.messages
             while True:
                 batch = [await anext(messages)]
-                batch += take_ready(client, self.config.max_batch - 1)
+                batch += reads.take_ready(self.config.max_batch - 1)
                 if len(batch) < self.config.linger_below:
                     # A short wait under load turns many tiny batches (one fsync each) into few large ones.
                     await asyncio.sleep(self.config.linger_s)
-                    batch += take_ready(client, self.config.max_batch - len(batch))
+                    batch += reads.take_ready(self.config.max_batch - len(batch))
                 await self._handle(batch)
                 for message in batch:
                     ack(client, message)
