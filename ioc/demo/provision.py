@@ -161,6 +161,10 @@ class Provisioner:
                     password=SecretStr(password),
                     site=self._site(camera.legacy_site, reformed),
                     name=camera.name,
+                    # The simulated cameras share two GStreamer RTSP servers on their own loopback
+                    # addresses, so their stream URIs name another host: exactly what pinning would
+                    # rewrite. The engineer's documented opt-out keeps them (docs/onvif.md).
+                    keep_reported_addresses=True,
                 )
             self.result.onboarded += 1
 
