@@ -22,6 +22,7 @@ from tests.support.api import Api
 from tests.support.onvif import Fleet, RtspServer, start_rtsp_server
 from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.snmpd import Agent, start_snmpd
+from tests.telemetry.servers import InfluxServer, start_influxdb
 
 _counter = itertools.count()
 
@@ -119,6 +120,15 @@ async def fleet() -> AsyncIterator[Fleet]:
 @pytest.fixture(scope="session")
 def rtsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
     server = start_rtsp_server(tmp_path_factory.mktemp("rtsp"))
+    try:
+        yield server
+    finally:
+        server.process.stop()
+
+
+@pytest.fixture
+def influxdb(tmp_path: Path) -> Iterator[InfluxServer]:
+    server = start_influxdb(tmp_path / "influxdb")
     try:
         yield server
     finally:

@@ -18,7 +18,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ from tests.mqtt.conftest import Broker
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer, onboard_camera
 from tests.support.platform import sqlite_platform
 from tests.support.snmpd import Agent, community
-from tests.telemetry.servers import INFLUX_DB, InfluxServer, start_influxdb
+from tests.telemetry.servers import INFLUX_DB, InfluxServer
 
 ADMIN = Principal.system("test-grafana")
 PROVINCE, DISTRICT, COMMUNE = "TB", "TB-VT", "TB-VT-TH"
@@ -71,15 +71,6 @@ DEVICE_OF_MEASUREMENT = {
     "check_result": CAMERA,
 }
 """Device detail is one dashboard for every kind: each panel is checked with a device of its kind."""
-
-
-@pytest.fixture
-def influxdb(tmp_path: Path) -> Iterator[InfluxServer]:
-    server = start_influxdb(tmp_path / "influxdb")
-    try:
-        yield server
-    finally:
-        server.process.stop()
 
 
 @pytest.fixture

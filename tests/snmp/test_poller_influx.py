@@ -27,18 +27,9 @@ from telemetry.writer import TelemetryWriter
 from tests.support.platform import sqlite_platform
 from tests.support.process import free_port
 from tests.support.snmpd import Agent, community
-from tests.telemetry.servers import INFLUX_DB, InfluxServer, start_influxdb
+from tests.telemetry.servers import INFLUX_DB, InfluxServer
 
 ADMIN = Principal.system("test-admin")
-
-
-@pytest.fixture
-def influxdb(tmp_path: Path) -> InfluxServer:  # type: ignore[misc]
-    server = start_influxdb(tmp_path / "influxdb")
-    try:
-        yield server
-    finally:
-        server.process.stop()
 
 
 @pytest.fixture

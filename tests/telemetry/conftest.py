@@ -1,4 +1,4 @@
-"""Real servers for the telemetry tests: InfluxDB 1.x and VictoriaMetrics on free loopback ports."""
+"""VictoriaMetrics for the telemetry tests (InfluxDB 1.x is the shared ``influxdb`` fixture in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.telemetry.servers import InfluxServer, VictoriaServer, start_influxdb, start_victoria
-
-
-@pytest.fixture
-def influxdb(tmp_path: Path) -> Iterator[InfluxServer]:
-    server = start_influxdb(tmp_path / "influxdb")
-    try:
-        yield server
-    finally:
-        server.process.stop()
+from tests.telemetry.servers import VictoriaServer, start_victoria
 
 
 @pytest.fixture
