@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -12,6 +13,7 @@ from device_registry.db import transaction
 from monitors.events import DeviceState
 from monitors.models import Outage, OutageStateChange
 from monitors.outages import HistoryEntry, OutageRecord
+from monitors.state import is_hard_change
 
 
 class SqlOutageRecorder:
@@ -108,3 +110,42 @@ async def load_outages(
                 HistoryEntry(DeviceState(entry.state), entry.at, entry.reason)
             )
     return records
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOutage:
+    outage_id: int
+    start: datetime
+
+
+async def open_outages(session: AsyncSession) -> dict[int, OpenOutage]:
+    """Each device's open outage (the newest, should a crash have left two)."""
+    rows = await session.execute(
+        select(Outage.device_id, Outage.id, Outage.started_at)
+        .where(Outage.ended_at.is_(None))
+        .order_by(Outage.started_at, Outage.id)
+    )
+    return {device_id: OpenOutage(outage_id, start) for device_id, outage_id, start in rows.all()}
+
+
+async def hard_changes(session: AsyncSession, since: datetime) -> dict[int, list[datetime]]:
+    """Per device, the times it went into or out of DOWN since ``since``, rebuilt from outage history
+    (what flapping detection counts). Entering DOWN is dated at the outage's first failure and leaving
+    it at the first success, the times the history keeps, not when the engine confirmed them."""
+    rows = await session.execute(
+        select(Outage.device_id, OutageStateChange.outage_id, OutageStateChange.state, OutageStateChange.at)
+        .join(Outage, Outage.id == OutageStateChange.outage_id)
+        .where(or_(Outage.ended_at.is_(None), Outage.ended_at >= since))
+        .order_by(OutageStateChange.outage_id, OutageStateChange.at, OutageStateChange.id)
+    )
+    changes: dict[int, list[datetime]] = {}
+    previous: dict[int, DeviceState] = {}
+    for device_id, outage_id, state, at in rows.all():
+        new = DeviceState(state)
+        before = previous.get(outage_id, DeviceState.UP)  # an outage starts from UP
+        previous[outage_id] = new
+        if at >= since and is_hard_change(before, new):
+            changes.setdefault(device_id, []).append(at)
+    for times in changes.values():
+        times.sort()
+    return changes

@@ -58,6 +58,13 @@ _FAILING = frozenset({DeviceState.SOFT_DOWN, DeviceState.DOWN, DeviceState.UNREA
 _OUTAGE = frozenset({DeviceState.DOWN, DeviceState.UNREACHABLE})
 
 
+def is_hard_change(previous: DeviceState, new: DeviceState) -> bool:
+    """Into or out of DOWN counts towards flapping; a first verdict or a re-root does not."""
+    if previous is DeviceState.UNKNOWN or DeviceState.DOWN not in (previous, new):
+        return False
+    return {previous, new} != {DeviceState.DOWN, DeviceState.UNREACHABLE}
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     """The verdict of one round of checks on one device."""
@@ -438,7 +445,7 @@ class StateEngine:
             return
         rec.state = new
         rec.since = now
-        if self._is_hard_change(previous, new):
+        if is_hard_change(previous, new):
             rec.changes.append(now)
 
         affected: tuple[int, ...] = ()
@@ -515,13 +522,6 @@ class StateEngine:
         log.info("device %s DOWN: %s", rec.device_id, reason)
         affected = tuple(sorted(self._attributed.get(rec.device_id, set())))
         await self._publish_state(rec, DeviceState.DOWN, now, reason, None, affected, False)
-
-    @staticmethod
-    def _is_hard_change(previous: DeviceState, new: DeviceState) -> bool:
-        """Into or out of DOWN counts towards flapping; a first verdict or a re-root does not."""
-        if previous is DeviceState.UNKNOWN or DeviceState.DOWN not in (previous, new):
-            return False
-        return {previous, new} != {DeviceState.DOWN, DeviceState.UNREACHABLE}
 
     async def _reattribute(self, device_id: int, root: int, now: datetime) -> None:
         """A device that was itself a root is now cut off: what hid behind it hides behind ``root``."""
