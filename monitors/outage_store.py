@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.db import transaction
@@ -116,16 +116,36 @@ async def load_outages(
 class OpenOutage:
     outage_id: int
     start: datetime
+    state: DeviceState
+    """The device's state as of the outage's last change (written at every transition)."""
+    root_cause_device_id: int | None
+    changed_at: datetime
 
 
 async def open_outages(session: AsyncSession) -> dict[int, OpenOutage]:
-    """Each device's open outage (the newest, should a crash have left two)."""
+    """Each device's open outage (the newest, should a crash have left two) with its last change."""
+    last_change = (
+        select(OutageStateChange.outage_id, func.max(OutageStateChange.at).label("at"))
+        .group_by(OutageStateChange.outage_id)
+        .subquery()
+    )
     rows = await session.execute(
-        select(Outage.device_id, Outage.id, Outage.started_at)
+        select(
+            Outage.device_id,
+            Outage.id,
+            Outage.started_at,
+            Outage.state,
+            Outage.root_cause_device_id,
+            last_change.c.at,
+        )
+        .outerjoin(last_change, last_change.c.outage_id == Outage.id)
         .where(Outage.ended_at.is_(None))
         .order_by(Outage.started_at, Outage.id)
     )
-    return {device_id: OpenOutage(outage_id, start) for device_id, outage_id, start in rows.all()}
+    return {
+        device_id: OpenOutage(outage_id, start, DeviceState(state), root, changed_at or start)
+        for device_id, outage_id, start, state, root, changed_at in rows.all()
+    }
 
 
 async def hard_changes(session: AsyncSession, since: datetime) -> dict[int, list[datetime]]:

@@ -95,7 +95,10 @@ class SqlStatusStore:
             await self._write([r for r in rows if r["device_id"] in alive])
 
     async def load(self, changes_since: datetime) -> list[SavedState]:
-        """Every saved state with its open outage and its hard changes since ``changes_since``."""
+        """Every saved state with its open outage and its hard changes since ``changes_since``.
+
+        Where the two disagree the open outage wins: it is written at each transition, this table up
+        to a tick later, so after a SIGKILL a row may still show the state before the last change."""
         async with self._sessions() as session:
             rows = (await session.scalars(select(DeviceStatusRow))).all()
             outages = await open_outages(session)
@@ -107,18 +110,33 @@ class SqlStatusStore:
             except ValueError:
                 log.error("device %s: saved state %r is unknown; it starts afresh", row.device_id, row.state)
                 continue
-            outage = outages.get(row.device_id)
+            outage = outages.pop(row.device_id, None)
+            since, root = row.since, row.root_cause_device_id
+            if outage is not None and outage.state is not state:
+                state, since, root = outage.state, outage.changed_at, outage.root_cause_device_id
             saved.append(
                 SavedState(
                     device_id=row.device_id,
                     state=state,
-                    since=row.since,
-                    root_cause=row.root_cause_device_id,
+                    since=since,
+                    root_cause=root,
                     flapping=row.flapping,
                     in_maintenance=row.in_maintenance,
                     outage_id=outage.outage_id if outage else None,
                     outage_start=outage.start if outage else None,
                     changes=tuple(changes.get(row.device_id, ())),
+                )
+            )
+        for device_id, outage in outages.items():  # an outage opened before the device's first row
+            saved.append(
+                SavedState(
+                    device_id=device_id,
+                    state=outage.state,
+                    since=outage.changed_at,
+                    root_cause=outage.root_cause_device_id,
+                    outage_id=outage.outage_id,
+                    outage_start=outage.start,
+                    changes=tuple(changes.get(device_id, ())),
                 )
             )
         return saved

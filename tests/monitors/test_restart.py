@@ -15,7 +15,7 @@ from monitors.status_store import DeviceStatus, SqlStatusStore
 from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import DeviceKind, Lifecycle, Registry, registry, update
 from tests.monitors.test_registry_wiring import wait_until
-from tests.monitors.world import World
+from tests.monitors.world import T0, World
 
 D, U, X = DeviceState.DOWN, DeviceState.UP, DeviceState.UNREACHABLE
 SETTINGS = MonitorSettings(
@@ -149,3 +149,31 @@ async def test_a_flapping_device_stays_flapping_and_silent_across_a_restart(db_u
 
     assert after.engine.is_flapping(device), "its recent changes came back from the outage history"
     assert after.events.events == [], "still flapping: the new DOWN pages nobody"
+
+
+async def test_sigkill_before_the_status_row_caught_up_restores_from_the_open_outage(db_url: str) -> None:
+    """The status table is written a tick after a change, the outage at once: a kill in between leaves
+    a row saying UP next to an open outage. The outage wins."""
+    async with registry(db_url) as reg:
+        device = await reg.add_device("sw", DeviceKind.OTHER, "A")
+        status = SqlStatusStore(reg.sessions)
+        before = World(store=SqlOutageRecorder(reg.sessions))
+        await before.check_rounds(1, device)
+        now = before.clock.now
+        await status.write([DeviceStatus(device, before.engine.snapshot(device, now), now, [])])
+        before.dead.add(device)
+        await before.check_rounds(3, device)  # DOWN and its outage recorded; the process dies here
+        outage_id = before.engine.outage_of(device)
+
+        after = World(store=SqlOutageRecorder(reg.sessions))
+        after.clock.now = before.clock.now
+        after.engine.restore(await status.load(after.clock.now - timedelta(hours=1)))
+        assert after.engine.state_of(device) is D and after.engine.outage_of(device) == outage_id
+        await after.check_rounds(2, device)
+        after.dead.clear()
+        await after.check_rounds(2, device)
+        async with reg.sessions() as session:
+            outages = await load_outages(session, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+
+    assert [(e.previous, e.current, e.outage_id) for e in after.events.events] == [(D, U, outage_id)]
+    assert [(o.id, o.end is not None) for o in outages] == [(outage_id, True)]
