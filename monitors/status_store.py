@@ -97,8 +97,9 @@ class SqlStatusStore:
     async def load(self, changes_since: datetime) -> list[SavedState]:
         """Every saved state with its open outage and its hard changes since ``changes_since``.
 
-        Where the two disagree the open outage wins: it is written at each transition, this table up
-        to a tick later, so after a SIGKILL a row may still show the state before the last change."""
+        Where the two disagree the outage table wins: it is written at each transition, this table up
+        to a tick later, so after a SIGKILL a row may still show the state before the last change (an
+        outage state with no open outage: the outage closed, the device came back)."""
         async with self._sessions() as session:
             rows = (await session.scalars(select(DeviceStatusRow))).all()
             outages = await open_outages(session)
@@ -114,6 +115,8 @@ class SqlStatusStore:
             since, root = row.since, row.root_cause_device_id
             if outage is not None and outage.state is not state:
                 state, since, root = outage.state, outage.changed_at, outage.root_cause_device_id
+            elif outage is None and state in (DeviceState.DOWN, DeviceState.UNREACHABLE):
+                state, since, root = DeviceState.UP, row.checked_at, None  # its outage closed since
             saved.append(
                 SavedState(
                     device_id=row.device_id,

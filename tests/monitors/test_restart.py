@@ -181,3 +181,31 @@ async def test_sigkill_before_the_status_row_caught_up_restores_from_the_open_ou
 
     assert [(e.previous, e.current, e.outage_id) for e in after.events.events] == [(D, U, outage_id)]
     assert [(o.id, o.end is not None) for o in outages] == [(outage_id, True)]
+
+
+async def test_a_row_still_down_after_its_outage_closed_restores_up(db_url: str) -> None:
+    """The other side of the same race: the device came back (outage closed) and the process died
+    before the row said so. It is UP after the restart, and its next outage is a new one that pages."""
+    async with registry(db_url) as reg:
+        device = await reg.add_device("sw", DeviceKind.OTHER, "A")
+        status = SqlStatusStore(reg.sessions)
+        before = World(store=SqlOutageRecorder(reg.sessions))
+        await before.check_rounds(1, device)
+        before.dead.add(device)
+        await before.check_rounds(3, device)
+        now = before.clock.now
+        await status.write([DeviceStatus(device, before.engine.snapshot(device, now), now, [])])
+        before.dead.clear()
+        await before.check_rounds(2, device)  # back UP, outage closed; the row still says DOWN
+
+        after = World(store=SqlOutageRecorder(reg.sessions))
+        after.clock.now = before.clock.now
+        after.engine.restore(await status.load(after.clock.now - timedelta(hours=1)))
+        assert after.engine.state_of(device) is U
+        after.dead.add(device)
+        await after.check_rounds(3, device)
+        async with reg.sessions() as session:
+            outages = await load_outages(session, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+
+    assert [e.current for e in after.events.alerts()] == [D]
+    assert len(outages) == 2 and outages[0].end is not None and outages[1].end is None
