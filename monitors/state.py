@@ -119,7 +119,7 @@ class _Device:
     affected: set[int] = field(default_factory=set)
     """Every device attributed to this one during its current outage (the root outage's count)."""
     unpaged: bool = False
-    """DOWN was published inside a maintenance window: page once when the window ends (``paged_late``)."""
+    """DOWN was published inside a maintenance window: page once when the window ends (``_page_late``)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 

@@ -1,14 +1,19 @@
-"""A camera paged DOWN on its own, then its district switch dies: the monitors re-root the camera's
+"""Monitors and alerting together where the order of events matters.
+
+A camera paged DOWN on its own, then its district switch dies: the monitors re-root the camera's
 outage on the switch, its alert stays open but stops escalating, and its recovery still reaches the
-commune team that was paged (real SMTP server for the commune, real webhook receiver for the district)."""
+commune team that was paged (real SMTP server for the commune, real webhook receiver for the district).
+A switch that goes DOWN inside a maintenance window and is still down when it ends pages once, then."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from monitors.alerting.models import Alert
 from tests.alerting.scenario import configure, drain
-from tests.monitors.world import World
+from tests.monitors.world import T0, World
 
 SWITCH, CAMERA = 102, 101
 
@@ -66,4 +71,38 @@ async def test_camera_paged_before_its_switch_died_is_suppressed_not_escalated_a
     assert titles == [
         "[NGHIÊM TRỌNG] Mất kết nối: SW-VUTHU-CORE – Huyện Vũ Thư",
         "[Đã khôi phục] SW-VUTHU-CORE – Huyện Vũ Thư",
+    ]
+
+
+class _WindowUntil:
+    """A maintenance window over every device, ending at ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+
+    def covers(self, device_id: int, at: datetime) -> bool:
+        return at < self.until
+
+
+async def test_switch_still_down_when_its_maintenance_ends_pages_its_team_once(
+    context, world, service, smtp, webhook
+):
+    await configure(
+        context, world, commune_url=smtp.url(), district_url=webhook.url, province_url=webhook.url
+    )
+    network = World(maintenance=_WindowUntil(T0 + timedelta(hours=1)))
+    network.engine.register(SWITCH, "switch")
+    await network.check_rounds(1, SWITCH)
+    network.dead.add(SWITCH)
+    await network.check_rounds(3, SWITCH)
+    outcomes = [await service.handle(e) for e in network.events.events]
+    assert outcomes == ["ignored", "suppressed_maintenance"]
+
+    network.clock.now = T0 + timedelta(hours=1, minutes=1)
+    await network.check_rounds(3, SWITCH, every=60)
+    late = network.events.events[len(outcomes) :]
+    assert [await service.handle(e) for e in late] == ["fired"]
+    assert await drain(service.worker) == 1
+    assert [m["title"] for m in webhook.wait_for(1)] == [
+        "[NGHIÊM TRỌNG] Mất kết nối: SW-VUTHU-CORE – Huyện Vũ Thư"
     ]
