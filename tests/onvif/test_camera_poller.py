@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from device_registry.authz import Principal
+from device_registry.crypto import SecretBox, generate_key
 from device_registry.models import DeviceKind, Lifecycle, Protocol, SiteKind
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
 from device_registry.schemas.sites import SiteCreate
@@ -19,6 +20,7 @@ from ioc.camera_poller import camera_poller
 from ioc.runtime import Platform
 from ioc.services import SERVICES
 from provisioning.onvif.settings import OnvifSettings
+from telemetry.registry_poller import RegistryPoller
 from tests.mqtt.sinks import RecordingSink
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer, onboard_camera
 from tests.support.platform import sqlite_platform
@@ -101,6 +103,16 @@ async def test_onboarded_cameras_yield_camera_health_and_retired_or_keyless_ones
     assert caplog.messages[1:] == [f"device {keyless_id}: no longer left out of onvif polling"]
     await poller.targets()
     assert len(caplog.messages) == 2
+
+    # a key that opens no stored credential (a restored backup, a rotated key): named once, with why
+    rekeyed = RegistryPoller(platform.sessions, SecretBox(generate_key()), "onvif", poller.runner)
+    caplog.clear()
+    assert await rekeyed.targets() == [] and await rekeyed.targets() == []
+    [warning] = caplog.messages
+    assert warning.startswith(
+        f"device {ids['cam-live']} (cam-live) has onvif but no usable credential (credential "
+    )
+    assert warning.endswith("cannot be opened: credential cannot be decrypted with this key): not polled")
 
 
 async def test_camera_service_writes_through_the_platform_writer(platform: Platform, fleet: Fleet) -> None:
