@@ -9,8 +9,9 @@ from pydantic import SecretStr
 
 from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
+from telemetry import metrics
 from telemetry.collectors.camera import MEASUREMENT, CameraHealthCollector
-from telemetry.cycle import SELF_POLL, CycleRunner
+from telemetry.cycle import SELF_CYCLE, SELF_POLL, CycleRunner
 from telemetry.line_protocol import encode_point
 from tests.mqtt.sinks import RecordingSink
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER
@@ -128,3 +129,9 @@ async def test_wrong_password_fails_once_in_the_log_reads_like_the_monitors_and_
         assert "onvif_error" not in health and "rtsp_error" not in health
     assert len(_cycle_logs(caplog, "UP again")) == 1 and len(_cycle_logs(caplog, "DOWN")) == 1
     assert "guessed-wrong" not in caplog.text
+
+    device_up = 'ioc_device_up{collector="camera_health",device_id="4711"}'
+    assert device_up in metrics.render()[0].decode()
+    await runner.run_once([])  # the camera left the registry: the contract's default forget runs
+    assert device_up not in metrics.render()[0].decode()
+    assert [p.measurement for p in sink.points[-1:]] == [SELF_CYCLE]
