@@ -6,8 +6,11 @@ Each entry is an async callable that runs until cancelled, given the process's :
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -127,3 +130,24 @@ async def run_services(settings: Settings, names: list[str]) -> None:
         )
     finally:
         await platform.close()
+
+
+async def serve_until_signalled(settings: Settings, names: list[str]) -> None:
+    """:func:`run_services` until SIGTERM or SIGINT, then a graceful stop that returns normally (exit 0).
+
+    The stop is a cancellation: each service stops taking work (the ingest reads no more messages,
+    finishes storing and acknowledging the batch it holds: ``IngestConfig.drain_s``), then the
+    telemetry writer delivers what it can for ``WriterConfig.stop_timeout`` and keeps the rest
+    spooled for the next start. Without a handler SIGTERM would end the process at once: the spool
+    stays consistent, but un-acked messages come back as redeliveries and nothing is flushed.
+    """
+    task = asyncio.ensure_future(run_services(settings, names))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
