@@ -26,7 +26,7 @@ import aiomqtt
 
 from provisioning.mqtt.topics import INGEST_KINDS, TopicError, TopicKind, ingest_filter, parse_topic
 from provisioning.mqtt.url import MqttUrl
-from telemetry.ingest.aiomqtt_compat import FastReads, ack, enable_fast_reads, enable_manual_ack
+from telemetry.ingest.aiomqtt_compat import FastReads, ack_batch, enable_fast_reads, enable_manual_ack
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter
 from telemetry.ingest.directory import DeviceDirectory
 from telemetry.ingest.lastseen import LastSeenStore
@@ -204,8 +204,7 @@ class IngestService:
         self._ack(client, batch)
 
     def _ack(self, client: aiomqtt.Client, batch: list[aiomqtt.Message]) -> None:
-        for message in batch:
-            ack(client, message)
+        ack_batch(client, batch)
         self.stats.batches += 1
 
     async def _handle(self, batch: Sequence[aiomqtt.Message]) -> None:
