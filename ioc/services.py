@@ -19,6 +19,8 @@ from ioc.settings import Settings
 from ioc.supervisor import Backoff, ServiceState, run_supervised
 
 Service = Callable[[Platform], Coroutine[Any, Any, None]]
+API_STOP_S = 5.0
+"""On shutdown, how long the API may take to finish its requests and its lifespan."""
 
 
 async def api_service(platform: Platform) -> None:
@@ -34,7 +36,17 @@ async def api_service(platform: Platform) -> None:
         log_level=settings.log_level.lower(),
         lifespan="on",
     )
-    await uvicorn.Server(config).serve()
+    server = uvicorn.Server(config)
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        # Shutdown: let uvicorn finish its requests and run the app's lifespan shutdown, as on its
+        # own SIGTERM, instead of cancelling it mid-lifespan (which it logs as an error).
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(serving, API_STOP_S)
+        raise
 
 
 async def monitors_service(platform: Platform) -> None:

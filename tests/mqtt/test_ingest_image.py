@@ -41,13 +41,17 @@ def _imported(log: str) -> set[str]:
     return names
 
 
-def _points_spooled(home: Path) -> int:
+def _sensor_point_spooled(home: Path) -> bool:
+    """A ``sensor`` line is in the spool (no InfluxDB is configured, so it stays there); the writer's
+    own self-metric points, spooled from its start, do not count."""
     spool = home / "spool" / SPOOL_FILE
     if not spool.exists():
-        return 0
+        return False
     with sqlite3.connect(spool) as conn:
-        row = conn.execute("SELECT value FROM counters WHERE name = 'points_spooled'").fetchone()
-    return int(row[0]) if row else 0
+        return any(
+            body.startswith(b"sensor,") or b"\nsensor," in body
+            for (body,) in conn.execute("SELECT body FROM pending")
+        )
 
 
 async def test_the_ingest_process_imports_none_of_the_platforms_heavy_libraries(
@@ -74,7 +78,7 @@ async def test_the_ingest_process_imports_none_of_the_platforms_heavy_libraries(
         async with aiomqtt.Client(
             "127.0.0.1", broker.port, username=str(device), password=password
         ) as client:
-            while _points_spooled(home) < 1:  # resend until the ingest has subscribed and stored one
+            while not _sensor_point_spooled(home):  # resend until the ingest has subscribed and stored one
                 assert time.monotonic() < deadline, process.log_tail()
                 payload = {"ts": 1_790_000_000, "fields": {"temperature": 21.5}}
                 await client.publish(device_topic(device, TopicKind.TELEMETRY), json.dumps(payload), qos=1)
