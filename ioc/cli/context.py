@@ -6,17 +6,17 @@ import asyncio
 import getpass
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBoxError
 from device_registry.errors import ImportRejected, RegistryError
 from ioc.cli.output import CliError, stderr_console
-from ioc.runtime import Platform
-from ioc.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from ioc.runtime import Platform
 
 T = TypeVar("T")
 
@@ -38,6 +38,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def in_transaction(body: Callable[[Platform, AsyncSession], Awaitable[T]], *, create_key: bool = False) -> T:
     """Open the platform, run ``body`` in one transaction (all or nothing), close the platform."""
+    from ioc.runtime import Platform
+    from ioc.settings import Settings
 
     async def main() -> T:
         platform = Platform.open(Settings(), create_key=create_key)
@@ -53,6 +55,8 @@ def in_transaction(body: Callable[[Platform, AsyncSession], Awaitable[T]], *, cr
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr (stdout stays clean for --json); yields an ``update(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
