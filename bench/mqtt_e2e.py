@@ -50,34 +50,22 @@ NODE_RED = {"msg_s": 19_380, "cpu_us": 44.2, "rss_mb": 481}
 def role_generate(port: int, sensors: list[tuple[int, str]], count: int, go: Path) -> None:
     """``count`` messages round-robin over ``sensors``, one paho connection each, QoS 1, full speed,
     once every generator is connected (``go`` appears), so start-up is not in the figures."""
-    import paho.mqtt.client as paho
+    from tests.support.publishers import publish_round_robin
 
-    clients = []
-    for device_id, password in sensors:
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"gen-{device_id}")
-        client.username_pw_set(str(device_id), password)
-        client.max_inflight_messages_set(200)
-        client.max_queued_messages_set(0)
-        client.connect("127.0.0.1", port)
-        client.loop_start()
-        clients.append((device_id, client, f"ioc/v1/d/{device_id}/telemetry"))
-    print(json.dumps({"connected": len(clients)}), flush=True)
-    while not go.exists():
-        time.sleep(0.01)
+    def connected() -> None:
+        print(json.dumps({"connected": len(sensors)}), flush=True)
+        while not go.exists():
+            time.sleep(0.01)
+
     ts0 = time.time() - 3600
-    start = time.monotonic()
-    infos = []
-    for i in range(count):
-        _, client, topic = clients[i % len(clients)]
+
+    def message(i: int, device_id: int) -> tuple[str, str]:
         fields = f'{{"temperature": {20 + i % 97 / 10}, "humidity": 61.5}}'
-        payload = f'{{"ts": {ts0 + i * 1e-3:.3f}, "fields": {fields}}}'
-        infos.append(client.publish(topic, payload, qos=1))
-    for info in infos:
-        info.wait_for_publish(timeout=600)
-    elapsed = time.monotonic() - start
-    for _, client, _ in clients:
-        client.disconnect()
-        client.loop_stop()
+        return f"ioc/v1/d/{device_id}/telemetry", f'{{"ts": {ts0 + i * 1e-3:.3f}, "fields": {fields}}}'
+
+    elapsed = publish_round_robin(
+        port, sensors, count, message, client_prefix="gen", inflight=200, timeout=600, connected=connected
+    )
     print(json.dumps({"published": count, "seconds": elapsed}), flush=True)
 
 
@@ -247,7 +235,7 @@ class Rig:
         return (self.workdir / "mosquitto.log").read_text(errors="replace")
 
     def reset_database(self) -> None:
-        from tests.telemetry.servers import INFLUX_DB
+        from tests.support.tsdb import INFLUX_DB
 
         self.influx.query(f'DROP DATABASE "{INFLUX_DB}"', db="")
         self.influx.create_database()
@@ -288,7 +276,7 @@ def _child(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[by
 
 
 def _ioc(rig: Rig, workers: int) -> subprocess.Popen[bytes]:
-    from tests.telemetry.servers import INFLUX_DB
+    from tests.support.tsdb import INFLUX_DB
 
     home = rig.workdir / f"home-ioc{workers}"
     shutil.rmtree(home, ignore_errors=True)
@@ -423,7 +411,7 @@ def main(messages: int, sensors: int, generators: int, outage: float, stacks: li
     from bench.mqtt_bench import _onboard
     from device_registry.crypto import generate_key
     from ioc.migrate import upgrade
-    from tests.telemetry.servers import start_influxdb
+    from tests.support.tsdb import start_influxdb
 
     workdir = Path(tempfile.mkdtemp(prefix="mqtt-e2e-"))
     db = workdir / "registry.db"

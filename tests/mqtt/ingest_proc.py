@@ -17,8 +17,8 @@ from telemetry.ingest.deadletters import DeadLetterStore
 from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.lastseen import LastSeenStore
 from telemetry.ingest.service import IngestConfig, IngestService
-from tests.mqtt.conftest import INGEST_USER
 from tests.mqtt.sinks import FileSink
+from tests.support.mosquitto import INGEST_USER
 
 
 async def main(argv: list[str]) -> None:

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.onboarding import revoke_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
-from tests.mqtt.conftest import ADMIN, INGEST_USER, Broker, onboard
+from tests.mqtt.conftest import ADMIN, onboard
+from tests.support.mosquitto import INGEST_USER, Broker
 
 
 def client(broker: Broker, username: str | int, password: str) -> aiomqtt.Client:

@@ -12,8 +12,9 @@ import aiomqtt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.topics import TopicKind, device_topic
-from tests.mqtt.conftest import Broker, onboard
+from tests.mqtt.conftest import onboard
 from tests.mqtt.sinks import read_points
+from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[2]

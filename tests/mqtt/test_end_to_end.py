@@ -16,7 +16,7 @@ import aiomqtt
 from provisioning.mqtt.topics import TopicKind, device_topic
 from tests.mqtt.test_cli import ioc
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
-from tests.telemetry.servers import INFLUX_DB, start_influxdb
+from tests.support.tsdb import INFLUX_DB, start_influxdb
 
 T0 = 1_790_000_000  # 2026-09-21, inside the accepted window
 

@@ -24,8 +24,9 @@ from telemetry.ingest.parse import PayloadFormat
 from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.ingest.service import IngestConfig, IngestService
 from telemetry.points import Point
-from tests.mqtt.conftest import ADMIN, Broker, onboard
+from tests.mqtt.conftest import ADMIN, onboard
 from tests.mqtt.sinks import RecordingSink
+from tests.support.mosquitto import Broker
 from tests.support.process import require_binary
 
 

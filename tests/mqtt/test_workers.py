@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from device_registry.crypto import generate_key
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.spool import SPOOL_FILE
-from tests.mqtt.conftest import INGEST_USER, Broker, onboard
+from tests.mqtt.conftest import onboard
+from tests.support.mosquitto import INGEST_USER, Broker
 from tests.support.process import ManagedProcess
-from tests.telemetry.servers import INFLUX_DB, start_influxdb
+from tests.support.tsdb import INFLUX_DB, start_influxdb
 
 T0 = 1_790_000_000
 
