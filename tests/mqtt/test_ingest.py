@@ -8,6 +8,7 @@ import json
 import subprocess
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiomqtt
@@ -26,6 +27,7 @@ from telemetry.ingest.parse import PayloadFormat
 from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.ingest.service import IngestConfig, IngestService
 from telemetry.points import Point
+from telemetry.sink import Sink
 from telemetry.writer import TelemetryWriter
 from tests.mqtt.conftest import ADMIN, onboard
 from tests.mqtt.sinks import RecordingSink
@@ -34,11 +36,11 @@ from tests.support.process import require_binary
 from tests.support.tsdb import INFLUX_DB, InfluxServer
 
 
-@pytest.fixture
-async def ingest(
-    broker: Broker, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[tuple[IngestService, RecordingSink]]:
-    sink = RecordingSink()
+@asynccontextmanager
+async def running_ingest(
+    broker: Broker, sessions: async_sessionmaker[AsyncSession], sink: Sink
+) -> AsyncIterator[IngestService]:
+    """The ingest service subscribed to the broker and writing into ``sink``; cancelled on exit."""
     service = IngestService(
         IngestConfig(url=broker.ingest_url, client_id="ingest-test", last_seen_flush_s=0.2),
         sink=sink,
@@ -49,10 +51,19 @@ async def ingest(
     task = asyncio.create_task(service.run())
     async with asyncio.timeout(10):
         await service.subscribed.wait()
-    yield service, sink
+    yield service
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.fixture
+async def ingest(
+    broker: Broker, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[IngestService, RecordingSink]]:
+    sink = RecordingSink()
+    async with running_ingest(broker, sessions, sink) as service:
+        yield service, sink
 
 
 async def wait_until(condition: object, seconds: float = 10.0) -> None:
@@ -71,21 +82,8 @@ async def stored_ingest(
     config = WriterConfig(
         spool_dir=tmp_path / "spool", target=target, flush_interval=0.1, self_metrics_interval=0
     )
-    async with TelemetryWriter(config) as writer:
-        service = IngestService(
-            IngestConfig(url=broker.ingest_url, client_id="ingest-test", last_seen_flush_s=0.2),
-            sink=writer,
-            dead_letters=DeadLetterStore(sessions),
-            last_seen=LastSeenStore(sessions),
-            directory=CredentialDirectory(sessions, miss_refresh_s=0.0),
-        )
-        task = asyncio.create_task(service.run())
-        async with asyncio.timeout(10):
-            await service.subscribed.wait()
+    async with TelemetryWriter(config) as writer, running_ingest(broker, sessions, writer) as service:
         yield service
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
 
 
 def stored_points(influxdb: InfluxServer) -> list[dict[str, object]]:
