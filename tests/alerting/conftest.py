@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from monitors.alerting.config import AlertingSettings, GrafanaAnnotationSettings
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.service import AlertingService
-from tests.alerting.world import World, build_world
+from tests.alerting.world import START, World, build_world
 from tests.support.fake_grafana import FakeGrafana
 from tests.support.postgres import PostgresServer
 
@@ -84,7 +84,7 @@ def directory(sessions: async_sessionmaker[AsyncSession], world: World) -> Regis
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 25, 1, 30, tzinfo=UTC))  # 08:30 in Hà Nội
+    return FakeClock(START)
 
 
 @pytest.fixture
