@@ -219,7 +219,7 @@ class Rig:
         return (self.workdir / "mosquitto.log").read_text(errors="replace")
 
     def reset_database(self) -> None:
-        from tests.telemetry.servers import INFLUX_DB
+        from tests.support.tsdb import INFLUX_DB
 
         self.influx.query(f'DROP DATABASE "{INFLUX_DB}"', db="")
         self.influx.create_database()
@@ -291,7 +291,7 @@ def _child(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[by
 
 
 def _ioc(rig: Rig, workers: int) -> subprocess.Popen[bytes]:
-    from tests.telemetry.servers import INFLUX_DB
+    from tests.support.tsdb import INFLUX_DB
 
     home = rig.workdir / f"home-ioc{workers}"
     shutil.rmtree(home, ignore_errors=True)
@@ -425,7 +425,7 @@ def main(messages: int, sensors: int, generators: int, outage: float, stacks: li
     from bench.mqtt_bench import _onboard
     from device_registry.crypto import generate_key
     from ioc.migrate import upgrade
-    from tests.telemetry.servers import start_influxdb
+    from tests.support.tsdb import start_influxdb
 
     workdir = Path(tempfile.mkdtemp(prefix="mqtt-e2e-"))
     db = workdir / "registry.db"

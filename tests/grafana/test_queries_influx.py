@@ -52,11 +52,11 @@ from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.lastseen import LastSeenLookup, LastSeenStore
 from telemetry.ingest.service import IngestConfig, IngestService
 from telemetry.writer import TelemetryWriter
-from tests.mqtt.conftest import Broker
+from tests.support.mosquitto import Broker
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer, onboard_camera
 from tests.support.platform import sqlite_platform
 from tests.support.snmpd import Agent, community
-from tests.telemetry.servers import INFLUX_DB, InfluxServer
+from tests.support.tsdb import INFLUX_DB, InfluxServer
 
 ADMIN = Principal.system("test-grafana")
 PROVINCE, DISTRICT, COMMUNE = "TB", "TB-VT", "TB-VT-TH"

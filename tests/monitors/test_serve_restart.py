@@ -21,10 +21,10 @@ from device_registry.db import transaction
 from monitors.alerting import admin
 from monitors.alerting.directory import RegistryDirectory
 from monitors.models import DeviceStatusRow, Outage
-from tests.alerting.receivers import WebhookReceiver
 from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import DeviceKind, Registry, registry
 from tests.support.process import ManagedProcess
+from tests.support.receivers import WebhookReceiver
 
 FAST = {
     "IOC_MONITORS__DEFAULT__FAIL_THRESHOLD": "2",

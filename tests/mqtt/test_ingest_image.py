@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.spool import SPOOL_FILE
-from tests.mqtt.conftest import Broker, onboard
+from tests.mqtt.conftest import onboard
+from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
 
 HEAVY = {

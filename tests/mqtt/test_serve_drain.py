@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.spool import SPOOL_FILE
-from tests.mqtt.conftest import Broker, onboard
+from tests.mqtt.conftest import onboard
+from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess, free_port
-from tests.telemetry.servers import start_influxdb
+from tests.support.tsdb import start_influxdb
 
 T0 = 1_790_000_000
 SENT = 1200

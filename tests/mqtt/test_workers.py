@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.spool import SPOOL_FILE
-from tests.mqtt.conftest import Broker, onboard
+from tests.mqtt.conftest import onboard
+from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
-from tests.telemetry.servers import start_influxdb
+from tests.support.tsdb import start_influxdb
 
-T0 = 1_790_000_000
+T0 = int(time.time()) - 86_400
+"""A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
 
 
 def _wait_log(path: Path, needle: str, count: int, seconds: float = 60.0) -> None:

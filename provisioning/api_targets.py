@@ -1,7 +1,7 @@
-"""The target policies as FastAPI route dependencies.
+"""Route dependencies handing each protocol's :class:`TargetPolicy` to its API routes.
 
-Apart from provisioning/targets.py so the settings (which need ``AllowedNetworks``) do not import the
-web stack into processes that serve no API, such as an ingest worker.
+Apart from ``targets.py`` so that the settings (which type the allowlists) do not import fastapi:
+every CLI command reads the settings, few serve HTTP.
 """
 
 from __future__ import annotations
