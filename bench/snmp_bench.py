@@ -378,7 +378,7 @@ async def _rounds(
             if 0 < n < WARM_UP and not name.startswith(("collector", "fast path")):
                 continue  # no state to warm up beyond round 1 (saves the bench ~10 s)
             gc.collect()  # the previous contender's garbage and late answers are not this one's CPU
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
             external = name.startswith("snmp_exporter") and exporter is not None
             wall = time.perf_counter()
             cpu = exporter.cpu_s() if external and exporter else time.process_time()
