@@ -8,14 +8,33 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ioc.runtime import Platform
+from ioc.runtime import Platform, seal_clear_secrets
 from ioc.settings import Settings
 from ioc.supervisor import Backoff, ServiceState, run_supervised
 
+log = logging.getLogger(__name__)
+
 Service = Callable[[Platform], Coroutine[Any, Any, None]]
+
+
+def bind_api_socket(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound here rather than by uvicorn: uvicorn answers a port already in
+    use with ``sys.exit``, which would end every service of ``ioc serve``. An ``OSError`` instead is a
+    service failure like any other, logged and retried with backoff by the supervisor."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 async def api_service(platform: Platform) -> None:
@@ -31,7 +50,13 @@ async def api_service(platform: Platform) -> None:
         log_level=settings.log_level.lower(),
         lifespan="on",
     )
-    await uvicorn.Server(config).serve()
+    sock = bind_api_socket(settings.api.host, settings.api.port)
+    try:
+        await uvicorn.Server(config).serve(sockets=[sock])
+    except SystemExit as error:  # uvicorn's answer to a failed app start-up: restart, do not end the process
+        raise RuntimeError(f"the API did not start (uvicorn exit status {error.code})") from None
+    finally:
+        sock.close()
 
 
 async def monitors_service(platform: Platform) -> None:
@@ -47,7 +72,7 @@ async def monitors_service(platform: Platform) -> None:
 
     directory = RegistryDirectory(platform.sessions)
     alerting = AlertingService.from_settings(
-        platform.settings.alerting, platform.sessions, sites=directory, devices=directory
+        platform.settings.alerting, platform.sessions, platform.box, sites=directory, devices=directory
     )
     await alerting.start(platform.bus)
     try:
@@ -121,6 +146,10 @@ async def run_services(settings: Settings, names: list[str]) -> None:
     platform.service_report = lambda: [state.health() for state in states.values()]
     backoff = Backoff(initial_s=settings.serve.restart_initial_s, max_s=settings.serve.restart_max_s)
     try:
+        try:
+            await seal_clear_secrets(platform)
+        except Exception:  # a clear URL still delivers; the next start tries again
+            log.exception("could not seal the alert channel URLs stored in clear")
         await platform.start_writer()
         await run_supervised(
             {name: functools.partial(SERVICES[name], platform) for name in names}, states, backoff
