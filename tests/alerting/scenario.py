@@ -17,7 +17,8 @@ from tests.alerting.world import TAN_HOA, VU_THU, World
 
 _ids = itertools.count(1)
 ACTOR = Principal.system("test-alerting")
-BOX = SecretBox(generate_key())
+SECRET_KEY = generate_key()
+BOX = SecretBox(SECRET_KEY)
 """The secret box of every test's alerting context: channel URLs are sealed with it."""
 
 
