@@ -32,7 +32,7 @@ class CameraPoller(RegistryPoller):
             suspect_concurrency=256,
             retry_timeouts=False,
         )
-        super().__init__(platform, "onvif", runner)
+        super().__init__(platform, "onvif", runner, cfg.allowed_networks)
 
 
 async def camera_service(platform: Platform) -> None:

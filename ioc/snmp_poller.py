@@ -25,7 +25,7 @@ class SnmpPoller(RegistryPoller):
             # a walk of a big table takes several round trips, each up to timeout x tries
             device_timeout=cfg.timeout * (cfg.retries + 1) * 6,
         )
-        super().__init__(platform, "snmp", runner)
+        super().__init__(platform, "snmp", runner, cfg.allowed_networks)
 
 
 async def snmp_service(platform: Platform) -> None:

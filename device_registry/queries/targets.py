@@ -42,28 +42,70 @@ async def site_chains(session: AsyncSession) -> dict[int, SiteChain]:
     return chains
 
 
+_uncovered: set[tuple[int, int, int, int]] = set()
+"""(device, credential, device's site, credential's site) already reported as refused: each is logged
+once per process, not every cycle, and again if it recurs after being resolved."""
+
+
 async def open_credentials(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
 ) -> dict[int, TypedCredential]:
     """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
-    that device fails its authenticated checks, the others go on."""
+    that device fails its authenticated checks, the others go on.
+
+    A shared credential is refused (and the refusal logged once) for a device its owning site no longer
+    covers. The writes refuse that, but a site tree reorganised under the device (the 2025 reform
+    merged provinces and abolished districts) can leave a device holding a district's credential in
+    another district: its secret must not follow the device there."""
     if box is None:
         return {}
     wanted = {d.credential_id for d in devices if d.credential_id is not None}
     if not wanted:
         return {}
-    sealed = dict(
-        (
-            await session.execute(select(Credential.id, Credential.secret).where(Credential.id.in_(wanted)))
-        ).all()
+    rows = (
+        await session.execute(
+            select(Credential.id, Credential.name, Credential.secret, Credential.site_id).where(
+                Credential.id.in_(wanted)
+            )
+        )
+    ).all()
+    site_ids = {r.site_id for r in rows if r.site_id is not None}
+    if site_ids:
+        site_ids |= {d.site_id for d in devices}
+    paths = dict(
+        (await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).tuples().all()
     )
     opened: dict[int, TypedCredential] = {}
-    for credential_id, secret in sealed.items():
+    owners: dict[int, int | None] = {}
+    for row in rows:
+        owners[row.id] = row.site_id
         try:
-            opened[credential_id] = box.open(secret)
+            opened[row.id] = box.open(row.secret)
         except SecretBoxError as error:
-            log.warning("credential %s cannot be used: %s", credential_id, error)
-    return {d.id: opened[d.credential_id] for d in devices if d.credential_id in opened}
+            log.warning("credential %s cannot be used: %s", row.id, error)
+    names = {r.id: r.name for r in rows}
+    result: dict[int, TypedCredential] = {}
+    for d in devices:
+        if d.credential_id not in opened:
+            continue
+        owner = owners[d.credential_id]
+        pair = (d.id, d.credential_id, d.site_id, owner or 0)
+        if owner is not None and not site_paths.contains(paths.get(owner, "\0"), paths.get(d.site_id, "")):
+            if pair not in _uncovered:
+                _uncovered.add(pair)
+                log.warning(
+                    "device %s: credential %r belongs to site %s, which no longer covers the device's site"
+                    " %s: not used until the device or the credential is moved",
+                    d.id,
+                    names[d.credential_id],
+                    owner,
+                    d.site_id,
+                )
+            continue
+        if _uncovered:  # resolved: a later recurrence is reported again
+            _uncovered.difference_update({p for p in _uncovered if p[:2] == pair[:2]})
+        result[d.id] = opened[d.credential_id]
+    return result
 
 
 async def device_targets(
