@@ -51,6 +51,9 @@ async def api_service(platform: Platform) -> None:
         lifespan="on",
     )
     sock = bind_api_socket(settings.api.host, settings.api.port)
+    log.info(
+        "API listening on %s:%d", settings.api.host, settings.api.port
+    )  # uvicorn is silent given a socket
     try:
         await uvicorn.Server(config).serve(sockets=[sock])
     except SystemExit as error:  # uvicorn's answer to a failed app start-up: restart, do not end the process

@@ -73,7 +73,7 @@ async def open_credentials(
     if site_ids:
         site_ids |= {d.site_id for d in devices}
     paths = dict(
-        (await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).tuples().all()
+        (await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).all()
     )
     opened: dict[int, TypedCredential] = {}
     owners: dict[int, int | None] = {}

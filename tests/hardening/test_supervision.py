@@ -74,7 +74,14 @@ def test_a_crashing_service_is_restarted_while_the_api_keeps_answering(tmp_path:
     server.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        crashed = _poll(base, lambda b: _service(b, "monitors")["restarts"] >= 3, headers=admin)
+        # Caught between two attempts (a restarted attempt reports "running" until it fails again).
+        crashed = _poll(
+            base,
+            lambda b: (
+                _service(b, "monitors")["restarts"] >= 3 and _service(b, "monitors")["status"] == "restarting"
+            ),
+            headers=admin,
+        )
         monitors = _service(crashed, "monitors")
         assert crashed["status"] == "degraded"
         assert monitors["status"] == "restarting", monitors
