@@ -72,9 +72,7 @@ async def open_credentials(
     site_ids = {r.site_id for r in rows if r.site_id is not None}
     if site_ids:
         site_ids |= {d.site_id for d in devices}
-    paths = dict(
-        (await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).all()
-    )
+    paths = dict((await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).all())
     opened: dict[int, TypedCredential] = {}
     owners: dict[int, int | None] = {}
     for row in rows:
