@@ -42,26 +42,30 @@ async def site_chains(session: AsyncSession) -> dict[int, SiteChain]:
     return chains
 
 
-_uncovered: set[tuple[int, int, int, int]] = set()
-"""(device, credential, device's site, credential's site) already reported as refused: each is logged
-once per process, not every cycle, and again if it recurs after being resolved."""
+@dataclass(frozen=True, slots=True)
+class OpenedCredentials:
+    by_device: dict[int, TypedCredential]
+    """Device id -> its decrypted credential, for the devices that may use it."""
+    refused: dict[int, str]
+    """Credential id -> why it cannot be opened."""
+    uncovered: dict[int, str]
+    """Device id -> why its shared credential is not used: the owning site no longer covers it."""
 
 
-async def open_credentials(
+async def read_credentials(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
-) -> dict[int, TypedCredential]:
-    """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
-    that device fails its authenticated checks, the others go on.
+) -> OpenedCredentials:
+    """Open the devices' credentials.
 
-    A shared credential is refused (and the refusal logged once) for a device its owning site no longer
-    covers. The writes refuse that, but a site tree reorganised under the device (the 2025 reform
-    merged provinces and abolished districts) can leave a device holding a district's credential in
-    another district: its secret must not follow the device there."""
+    A shared credential is refused for a device its owning site no longer covers. The writes refuse
+    that, but a site tree reorganised under the device (the 2025 reform merged provinces and abolished
+    districts) can leave a device holding a district's credential in another district: its secret must
+    not follow the device there."""
     if box is None:
-        return {}
+        return OpenedCredentials({}, {}, {})
     wanted = {d.credential_id for d in devices if d.credential_id is not None}
     if not wanted:
-        return {}
+        return OpenedCredentials({}, {}, {})
     rows = (
         await session.execute(
             select(Credential.id, Credential.name, Credential.secret, Credential.site_id).where(
@@ -74,44 +78,56 @@ async def open_credentials(
         site_ids |= {d.site_id for d in devices}
     paths = dict((await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).all())
     opened: dict[int, TypedCredential] = {}
-    owners: dict[int, int | None] = {}
+    refused: dict[int, str] = {}
     for row in rows:
-        owners[row.id] = row.site_id
         try:
             opened[row.id] = box.open(row.secret)
         except SecretBoxError as error:
-            log.warning("credential %s cannot be used: %s", row.id, error)
-    names = {r.id: r.name for r in rows}
-    result: dict[int, TypedCredential] = {}
+            refused[row.id] = str(error)
+    owners = {r.id: (r.name, r.site_id) for r in rows}
+    by_device: dict[int, TypedCredential] = {}
+    uncovered: dict[int, str] = {}
     for d in devices:
         if d.credential_id not in opened:
             continue
-        owner = owners[d.credential_id]
-        pair = (d.id, d.credential_id, d.site_id, owner or 0)
+        name, owner = owners[d.credential_id]
         if owner is not None and not site_paths.contains(paths.get(owner, "\0"), paths.get(d.site_id, "")):
-            if pair not in _uncovered:
-                _uncovered.add(pair)
-                log.warning(
-                    "device %s: credential %r belongs to site %s, which no longer covers the device's site"
-                    " %s: not used until the device or the credential is moved",
-                    d.id,
-                    names[d.credential_id],
-                    owner,
-                    d.site_id,
-                )
+            uncovered[d.id] = (
+                f"device {d.id} ({d.name}): credential {name!r} belongs to site {owner}, which no longer"
+                f" covers the device's site {d.site_id}: not used until the device or the credential moves"
+            )
             continue
-        if _uncovered:  # resolved: a later recurrence is reported again
-            _uncovered.difference_update({p for p in _uncovered if p[:2] == pair[:2]})
-        result[d.id] = opened[d.credential_id]
-    return result
+        by_device[d.id] = opened[d.credential_id]
+    return OpenedCredentials(by_device, refused, uncovered)
 
 
-async def device_targets(
+_uncovered: dict[int, str] = {}
+"""Device id -> the refusal already logged by :func:`open_credentials`: logged once per change."""
+
+
+async def open_credentials(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
+) -> dict[int, TypedCredential]:
+    """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
+    that device fails its authenticated checks, the others go on. So is one whose owning site no longer
+    covers the device (logged once per change, not every registry refresh)."""
+    found = await read_credentials(session, box, devices)
+    for credential_id, why in found.refused.items():
+        log.warning("credential %s cannot be used: %s", credential_id, why)
+    for device in devices:
+        uncovered = found.uncovered.get(device.id)
+        if uncovered is None:
+            _uncovered.pop(device.id, None)
+            continue
+        if _uncovered.get(device.id) != uncovered:
+            log.warning("%s", uncovered)
+        _uncovered[device.id] = uncovered
+    return found.by_device
+
+
+def _targets(
+    devices: Sequence[Device], chains: dict[int, SiteChain], credentials: dict[int, TypedCredential]
 ) -> list[DeviceTarget]:
-    """``devices`` as targets, in the same order; credentials opened when ``box`` is given."""
-    chains = await site_chains(session)
-    credentials = await open_credentials(session, box, devices)
     return [
         DeviceTarget(
             device_id=d.id,
@@ -129,10 +145,27 @@ async def device_targets(
     ]
 
 
-async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str) -> list[DeviceTarget]:
+async def device_targets(
+    session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
+) -> list[DeviceTarget]:
+    """``devices`` as targets, in the same order; credentials opened when ``box`` is given."""
+    chains = await site_chains(session)
+    return _targets(devices, chains, await open_credentials(session, box, devices))
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolTargets:
+    targets: list[DeviceTarget]
+    """Watched devices of the protocol, with an address and a usable credential."""
+    unpolled: dict[int, str]
+    """Device id -> why a watched device of the protocol is left out (no usable credential)."""
+
+
+async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str) -> ProtocolTargets:
     """Watched devices with an address, ``protocol`` among their protocols and a usable credential.
 
-    Devices without one are named in a warning and left out: a poller cannot log in to them.
+    Devices without one are returned with the reason, not logged: a poller re-reads its targets every
+    cycle and says so once, when the reasons change.
     """
     devices = (
         await session.scalars(
@@ -142,18 +175,24 @@ async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str)
         )
     ).all()
     devices = [d for d in devices if protocol in (d.protocols or [])]
-    targets = []
-    for target in await device_targets(session, box, devices):
+    found = await read_credentials(session, box, devices)
+    targets, unpolled = [], {}
+    for device, target in zip(
+        devices, _targets(devices, await site_chains(session), found.by_device), strict=True
+    ):
+        if device.id in found.uncovered:
+            unpolled[target.device_id] = found.uncovered[device.id]
+            continue
         if target.credential is None:
-            log.warning(
-                "device %s (%s) has %s but no usable credential: not polled",
-                target.device_id,
-                target.name,
-                protocol,
+            why = found.refused.get(device.credential_id) if device.credential_id is not None else None
+            unpolled[target.device_id] = (
+                f"device {target.device_id} ({target.name}) has {protocol} but no usable credential"
+                + (f" (credential {device.credential_id} cannot be opened: {why})" if why else "")
+                + ": not polled"
             )
             continue
         targets.append(target)
-    return targets
+    return ProtocolTargets(targets, unpolled)
 
 
 async def device_tags_by_id(session: AsyncSession, device_ids: Collection[int]) -> dict[int, dict[str, str]]:

@@ -19,7 +19,7 @@ from device_registry.schemas.sites import SiteCreate
 from device_registry.services.credentials import create_credential
 from device_registry.services.devices import create_device
 from device_registry.services.sites import create_site
-from ioc.snmp_poller import SnmpPoller
+from ioc.snmp_poller import snmp_poller
 from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.settings import SnmpSettings
 from tests.mqtt.sinks import RecordingSink
@@ -87,7 +87,7 @@ async def test_polling_honours_the_allowlist_and_the_credentials_owning_site(
             device_id = device.id
         caplog.set_level(logging.WARNING)
         async with SnmpClient() as client:
-            fenced = SnmpPoller(platform, client, RecordingSink())
+            fenced = snmp_poller(platform, client, RecordingSink())
             for _ in range(2):
                 assert (await fenced.run_once()).devices == 0
             assert _datagrams(listener) == 0
@@ -95,7 +95,7 @@ async def test_polling_honours_the_allowlist_and_the_credentials_owning_site(
             assert "127.0.0.1 is outside the allowed management networks" in caplog.text
 
             platform.settings.snmp = SnmpSettings(allowed_networks="127.0.0.0/8", **fast)
-            allowed = SnmpPoller(platform, client, RecordingSink())
+            allowed = snmp_poller(platform, client, RecordingSink())
             assert (await allowed.run_once()).devices == 1
             assert _datagrams(listener) >= 1  # the control: inside the allowlist it is polled
 
@@ -107,7 +107,7 @@ async def test_polling_honours_the_allowlist_and_the_credentials_owning_site(
             for _ in range(2):
                 assert (await allowed.run_once()).devices == 0
             assert _datagrams(listener) == 0
-    refused = f"device {device_id}: credential 'community-d1' belongs to site {sites['D1']}, which no longer"
+    refused = f"device {device_id} (sw-a): credential 'community-d1' belongs to site {sites['D1']}, which no"
     assert caplog.text.count(refused) == 1
     assert "d1-secret" not in caplog.text
     listener.close()
