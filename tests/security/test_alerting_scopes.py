@@ -69,6 +69,15 @@ async def _seed(live: Live, codes: dict[str, str], device_b: int, member_a: int)
         await engine.dispose()
 
 
+def _communes(live: Live) -> dict[str, str]:
+    """A province P with communes A and B: the codes, unique in the shared live registry."""
+    codes = {k: unique(k) for k in ("P", "A", "B")}
+    live.site(codes["P"], kind="province")
+    live.site(codes["A"], codes["P"])
+    live.site(codes["B"], codes["P"])
+    return codes
+
+
 def _same_as_absent(found: httpx.Response, absent: httpx.Response, real: int) -> None:
     """``found`` (about B's object ``real``) reads exactly like ``absent`` (about id GONE)."""
     assert found.status_code == absent.status_code == 404, found.text
@@ -76,10 +85,7 @@ def _same_as_absent(found: httpx.Response, absent: httpx.Response, real: int) ->
 
 
 def test_a_scoped_user_probing_another_communes_alerts_and_channels_learns_nothing(live: Live) -> None:
-    codes = {k: unique(k) for k in ("P", "A", "B")}
-    live.site(codes["P"], kind="province")
-    live.site(codes["A"], codes["P"])
-    live.site(codes["B"], codes["P"])
+    codes = _communes(live)
     maintenance_id, maintenance_a = live.user("maintenance", codes["A"])
     _, engineer_a = live.user("engineer", codes["A"])
     _, operator = live.user("operator")
@@ -131,10 +137,7 @@ def test_a_scoped_user_probing_another_communes_alerts_and_channels_learns_nothi
 
 
 def test_a_scoped_user_probing_another_communes_credentials_learns_nothing(live: Live) -> None:
-    codes = {k: unique(k) for k in ("P", "A", "B")}
-    live.site(codes["P"], kind="province")
-    live.site(codes["A"], codes["P"])
-    live.site(codes["B"], codes["P"])
+    codes = _communes(live)
     _, engineer_a = live.user("engineer", codes["A"])
     shared_b = unique("community-b-")
     snmp = {"protocol": "snmp", "version": "2c", "community": "b-secret"}
