@@ -268,7 +268,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=10)
     parser.add_argument("--mode", choices=["live", "backlog", "e2e"], default="backlog")
     parser.add_argument("--sensors", type=int, default=200, help="e2e: sensors, one connection each")
-    parser.add_argument("--generators", type=int, default=4, help="e2e: publishing processes")
+    parser.add_argument("--generators", type=int, default=1, help="e2e: C generator processes")
     parser.add_argument("--outage", type=float, default=10.0, help="e2e: seconds InfluxDB stays SIGKILLed")
     parser.add_argument(
         "--stacks", default="paho,naive,ioc×1,ioc×2", help="e2e: which consumers, comma-separated"
@@ -388,10 +388,7 @@ if __name__ == "__main__":
         from bench import mqtt_e2e
 
         role, rest = sys.argv[1], sys.argv[2:]
-        if role == "_e2e_generate":
-            sensors = [(int(d), str(p)) for d, p in json.loads(rest[1])]
-            mqtt_e2e.role_generate(int(rest[0]), sensors, int(rest[2]), Path(rest[3]))
-        elif role == "_e2e_paho":
+        if role == "_e2e_paho":
             mqtt_e2e.role_paho(int(rest[0]), Path(rest[1]))
         elif role == "_e2e_naive":
             mqtt_e2e.role_naive(int(rest[0]), rest[1], rest[2], Path(rest[3]))

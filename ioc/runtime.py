@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from device_registry.api.health import ServiceReport
 from device_registry.crypto import SecretBox, load_or_create_key_file
 from device_registry.db import create_engine, session_factory
+from device_registry.schemas.health import ServiceReport
 from ioc.home import prepare_home, prepare_sqlite_file, warn_if_readable_by_others
 from ioc.settings import Settings
 from monitors.events import EventBus

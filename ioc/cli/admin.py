@@ -19,7 +19,7 @@ from ioc.cli.output import CliError, emit, stderr_console, stdout_console
 from ioc.home import prepare_home, prepare_sqlite_file
 from ioc.migrate import upgrade
 from ioc.runtime import Platform, seal_clear_secrets, secret_box
-from ioc.services import SERVICES, run_services
+from ioc.services import SERVICES, serve_until_signalled
 from ioc.settings import Settings
 
 
@@ -125,4 +125,4 @@ def serve(
 
 async def _serve(settings: Settings, names: list[str]) -> None:
     await asyncio.to_thread(upgrade, settings.effective_database_url)
-    await run_services(settings, names)
+    await serve_until_signalled(settings, names)

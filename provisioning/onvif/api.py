@@ -13,7 +13,7 @@ from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.schemas.devices import check_address
 from provisioning.errors import AuthFailed, DeviceError
 from provisioning.onvif.onboard import onboard_onvif
-from provisioning.targets import OnvifTargets
+from provisioning.target_deps import OnvifTargets
 
 router = APIRouter(prefix="/onboard", tags=["onboarding"])
 

@@ -22,7 +22,8 @@ from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from provisioning.snmp.discover import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.onboard import onboard
 from provisioning.snmp.probe import ProbeResult, probe
-from provisioning.targets import SnmpTargets, TargetPolicy
+from provisioning.target_deps import SnmpTargets
+from provisioning.targets import TargetPolicy
 
 router = APIRouter(prefix="/snmp", tags=["snmp"])
 

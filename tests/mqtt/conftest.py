@@ -29,6 +29,7 @@ from provisioning.mqtt.passwords import generate_password, hash_password
 from provisioning.mqtt.sync import sync_broker
 from provisioning.mqtt.url import MqttUrl
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
+from tests.telemetry.servers import INFLUX_DB
 
 INGEST_USER = "ioc-ingest"
 
@@ -49,6 +50,20 @@ class Broker:
         return MqttUrl(
             host="127.0.0.1", port=self.port, username=INGEST_USER, password=SecretStr(self.ingest_password)
         )
+
+    def serve_env(self, tmp_path: Path, client_id: str, influx_url: str | None = None) -> dict[str, str]:
+        """The environment of an ``ioc serve`` process ingesting from this broker as ``client_id``, with
+        its home and the ``sessions`` fixture's registry in ``tmp_path``."""
+        env = {
+            "IOC_HOME": str(tmp_path / "home"),
+            "IOC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}",
+            "IOC_SECRET_KEY": generate_key().get_secret_value(),
+            "IOC_MQTT_URL": f"mqtt://{INGEST_USER}:{self.ingest_password}@127.0.0.1:{self.port}?client_id={client_id}",
+            "IOC_INFLUX_FLUSH_INTERVAL": "0.2",
+        }
+        if influx_url is not None:
+            env |= {"IOC_INFLUX_URL": influx_url, "IOC_INFLUX_DATABASE": INFLUX_DB}
+        return env
 
     @property
     def pid(self) -> int:

@@ -1,0 +1,28 @@
+"""The target policies as FastAPI route dependencies.
+
+Apart from provisioning/targets.py so the settings (which need ``AllowedNetworks``) do not import the
+web stack into processes that serve no API, such as an ingest worker.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from provisioning.targets import TargetPolicy
+
+
+def _snmp_policy(request: Request) -> TargetPolicy:
+    policy: TargetPolicy = request.app.state.snmp_targets
+    return policy
+
+
+def _onvif_policy(request: Request) -> TargetPolicy:
+    policy: TargetPolicy = request.app.state.onvif_targets
+    return policy
+
+
+SnmpTargets = Annotated[TargetPolicy, Depends(_snmp_policy)]
+"""Route dependency; the app factory sets ``app.state.snmp_targets`` from the settings."""
+OnvifTargets = Annotated[TargetPolicy, Depends(_onvif_policy)]
