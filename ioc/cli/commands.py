@@ -24,8 +24,8 @@ COMMANDS: dict[str, Entry] = {
         ("ioc.cli.admin",),
     ),
     "migrate": Entry(
-        "Apply database migrations (``ioc init`` does this too), then seal secrets stored in clear by earlier "
-        "versions (alert channel URLs), which needs the secret key.",
+        "Apply database migrations (``ioc init`` does this too), then seal secrets stored in clear by "
+        "earlier versions (alert channel URLs), which needs the secret key.",
         ("ioc.cli.admin",),
     ),
     "serve": Entry(
