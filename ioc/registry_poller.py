@@ -16,6 +16,8 @@ from ioc.runtime import Platform
 from telemetry.cycle import CycleRunner, CycleSummary
 
 log = logging.getLogger(__name__)
+SPREAD = 0.5
+"""Each cycle's polls start over the first half of the interval, not all at once (telemetry.cycle)."""
 
 
 class RegistryPoller:
@@ -34,7 +36,7 @@ class RegistryPoller:
         return await self.runner.run_once(await self.targets())
 
     async def run_forever(self, interval_s: float) -> None:
-        await self.runner.run_forever(self.targets, interval_s, on_cycle=log_cycle)
+        await self.runner.run_forever(self.targets, interval_s, on_cycle=log_cycle, spread=SPREAD)
 
 
 def log_cycle(summary: CycleSummary) -> None:

@@ -3,7 +3,8 @@
 Everything is real: Mosquitto, InfluxDB 1.x (Debian influxd), the aiosmtpd mailbox, snmpsim with
 snmpsim-data walks, the ONVIF simulator with GStreamer RTSP streams, MQTT sensors and `ioc serve`.
 The faults are asked for the way a second shell would (`ioc demo fault …`) instead of waiting for
-the timeline. InfluxDB is SIGKILLed by the demo's influx-kill fault; the demo itself gets SIGTERM.
+the timeline, all seven at once. InfluxDB is SIGKILLed by the demo's influx-kill fault; the demo
+itself gets SIGTERM.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ T = TypeVar("T")
 DISTRICT = "vu-thu"
 DISTRICT_MAILBOX = "vu-thu@demo.ioc.local"
 SENSOR_INTERVAL_S = 10
+DRIFTING_CAMERA = "cam-thai-binh-bo-xuyen"  # the demo's first camera: clock-drift's default target
+STREAMLESS_CAMERA = "cam-thai-binh-de-tham"  # the one camera on the RTSP server stream-down stops
+WRAPPING_SWITCH = "sw-quynh-phu-an-khe"  # the 32-bit switch counter-wrap drives across 2^32
 
 
 def wait_for(what: str, probe: Callable[[], T | None], within_s: float, proc: subprocess.Popen[bytes]) -> T:
@@ -65,6 +69,25 @@ class Demo:
             timeout=60,
             check=False,
         )
+
+    def ioc_at_once(self, faults: list[tuple[str, ...]]) -> list[subprocess.CompletedProcess[str]]:
+        """``ioc demo fault …`` from one shell per fault, all started together."""
+        env = {**os.environ, "IOC_HOME": str(self.home)}
+        shells = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ioc", "demo", "fault", *fault],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for fault in faults
+        ]
+        done = []
+        for shell in shells:
+            out, err = shell.communicate(timeout=60)
+            done.append(subprocess.CompletedProcess(shell.args, shell.returncode, out, err))
+        return done
 
     def influx(self, query: str) -> list[dict[str, Any]]:
         port = self.state["ports"]["influx"]
@@ -151,14 +174,25 @@ def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_cl
             90,
             demo.proc,
         )
-    assert demo.mails() == []  # a healthy start pages nobody
+    assert [str(m["Subject"]) for m in demo.mails()] == []  # a healthy start pages nobody
 
-    # Two faults at once, from a second shell: the district's uplink is cut, InfluxDB is SIGKILLed.
+    # Seven faults at once, from second shells. The district's uplink is cut and InfluxDB SIGKILLed;
+    # the five others hit devices away from Vũ Thư and from the sensor whose series is kept.
+    flappy = next(name for name in ids if name.startswith("sensor-hung-ha-"))
+    broken = next(name for name in ids if name.startswith("sensor-dong-hung-"))
     fault_at = time.time()
-    cut = demo.ioc("demo", "fault", "district-uplink", "--target", DISTRICT, "--duration", "30")
-    assert cut.returncode == 0, cut.stderr
-    kill = demo.ioc("demo", "fault", "influx-kill", "--duration", "15")
-    assert kill.returncode == 0, kill.stderr
+    asked = demo.ioc_at_once(
+        [
+            ("district-uplink", "--target", DISTRICT, "--duration", "30"),
+            ("influx-kill", "--duration", "15"),
+            ("sensor-flap", "--target", flappy, "--duration", "300"),
+            ("clock-drift", "--duration", "60"),
+            ("stream-down", "--duration", "40"),
+            ("counter-wrap", "--duration", "20"),
+            ("malformed", "--target", broken),
+        ]
+    )
+    assert [a.returncode for a in asked] == [0] * 7, [a.stderr for a in asked]
 
     def recovered() -> list[EmailMessage] | None:
         mails = [m for m in demo.mails() if f"sw-{DISTRICT}" in str(m["Subject"])]
@@ -206,6 +240,40 @@ def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_cl
         states = {p[1] for s in demo.series("check_result", device, fault_at) for p in _column(s, "state")}
         assert "unreachable" in states and "down" not in states, (name, states)
 
+    # The drifting camera's ONVIF check stays up and says why it warns.
+    onvif = [
+        row
+        for row in _rows(demo.series("check_result", ids[DRIFTING_CAMERA], fault_at))
+        if row["check"] == "onvif"
+    ]
+    assert any(row["ok"] is True and row.get("error") == "clock_drift" for row in onvif), onvif
+
+    # The stream is down while ONVIF answers: the same check round has RTSP failing, ONVIF passing.
+    rounds: dict[int, dict[str, bool]] = {}
+    for row in _rows(demo.series("check_result", ids[STREAMLESS_CAMERA], fault_at)):
+        rounds.setdefault(row["time"], {})[row["check"]] = row["ok"]
+    assert any(r.get("rtsp") is False and r.get("onvif") is True for r in rounds.values()), rounds
+
+    # Through the wrap, the 32-bit switch's rates stay sane: no negative, nothing near 2^32 x 8 / 10 s,
+    # and the burst that took the counter across 2^32 shows.
+    rates = [row["in_bps"] for row in _rows(demo.series("snmp_interface", ids[WRAPPING_SWITCH], fault_at))
+             if row.get("in_bps") is not None]  # fmt: skip
+    assert rates and min(rates) >= 0 and max(rates) <= 1e9, rates
+    assert max(rates) >= 2e7, rates  # ~100 Mbit/s during the 20 s burst
+
+    # The malformed payload is a dead letter the CLI lists, with the bytes that came.
+    letters = demo.ioc("--json", "deadletters", "list", "--device", str(ids[broken]))
+    assert letters.returncode == 0, letters.stderr
+    assert [r["payload_text"] for r in json.loads(letters.stdout)] == ['{"bn": "urn:dev:ioc:broken']
+
+    # The flapping sensor shows FLAPPING (not DOWN, UP, DOWN...): its device_status says so.
+    def flapping() -> bool:
+        return any(
+            row["state"] == "flapping" for row in _rows(demo.series("device_status", ids[flappy], fault_at))
+        )
+
+    wait_for(f"{flappy} FLAPPING", flapping, max(10.0, fault_at + 170 - time.time()), demo.proc)
+
     # SIGTERM: the demo stops everything it started; no process of it is left.
     tree = {p.pid for p in supervisor.children(recursive=True)} | started
     demo.proc.send_signal(signal.SIGTERM)
@@ -216,6 +284,11 @@ def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_cl
     assert left == [], [psutil.Process(p).cmdline() for p in left]
     assert "demo stopped" in demo.log.read_text()
     assert not (demo.home / "demo" / "demo.pid").exists()
+
+
+def _rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every row of InfluxDB series as a dict of column to value."""
+    return [dict(zip(s["columns"], row, strict=True)) for s in found for row in s["values"]]
 
 
 def _column(series: dict[str, Any], name: str) -> list[tuple[Any, Any]]:
