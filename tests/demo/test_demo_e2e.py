@@ -4,7 +4,7 @@ Everything is real: Mosquitto, InfluxDB 1.x (Debian influxd), the aiosmtpd mailb
 snmpsim-data walks, the ONVIF simulator with GStreamer RTSP streams, MQTT sensors and `ioc serve`.
 The faults are asked for the way a second shell would (`ioc demo fault …`) instead of waiting for
 the timeline: the sensor flap first, the six others together. InfluxDB is SIGKILLed by the demo's
-influx-kill fault; the demo itself gets SIGTERM.
+influx-kill fault; the demo itself gets SIGTERM, then runs again in the same IOC_HOME.
 """
 
 from __future__ import annotations
@@ -121,20 +121,24 @@ class Demo:
         ]
 
 
-@pytest.fixture
-def demo(tmp_path: Path):
-    home = tmp_path / "home"
-    log = tmp_path / "demo.log"
+def launch(home: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     env["IOC_HOME"] = str(home)
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "ioc", "demo", "--size", "small", "--no-timeline"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    home = tmp_path / "home"
+    log = tmp_path / "demo.log"
+    proc = launch(home, log)
     running = Demo(home, proc, log)
     try:
         wait_for("the demo's banner", lambda: "IOC demo is running" in log.read_text(), 240, proc)
@@ -288,6 +292,23 @@ def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_cl
     assert left == [], [psutil.Process(p).cmdline() for p in left]
     assert "demo stopped" in demo.log.read_text()
     assert not (demo.home / "demo" / "demo.pid").exists()
+
+    # Run again in the same IOC_HOME: the registry is reused (same ids), nothing is onboarded again.
+    again_log = demo.log.with_name("demo-again.log")
+    again = Demo(demo.home, launch(demo.home, again_log), again_log)
+    try:
+        wait_for(
+            "the rerun's banner", lambda: "IOC demo is running" in again_log.read_text(), 240, again.proc
+        )
+        said = again_log.read_text()
+        assert f"registry: 0 devices onboarded now, {len(ids)} already there" in said, said
+        assert not any(step in said for step in ("SNMP: probing", "ONVIF: onboarding", "MQTT: onboarding"))
+        assert again.device_ids() == ids
+    finally:
+        if again.proc.poll() is None:
+            again.proc.send_signal(signal.SIGTERM)
+        stopped = again.proc.wait(90)
+    assert stopped == 0
 
 
 def _rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
