@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from ioc.cli.lazy import LazyGroup
 from ioc.cli.output import MODE, CliError, report_error
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
 
 
@@ -33,14 +35,8 @@ def root(
     )
 
 
-def _register() -> None:
-    """Import command modules so their ``@app.command`` / ``add_typer`` calls run."""
-    from ioc.cli import commands  # noqa: F401
-
-
 def run() -> None:
     """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here."""
-    _register()
     try:
         app()
     except CliError as error:

@@ -16,7 +16,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -43,6 +42,8 @@ class CliError(Exception):
 
 
 def to_jsonable(value: Any) -> Any:
+    from pydantic import BaseModel, SecretStr  # here, not at the top: ``ioc --help`` needs no pydantic
+
     if isinstance(value, BaseModel):
         return to_jsonable(value.model_dump(mode="json"))
     if isinstance(value, Mapping):

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.schemas.devices import check_address
+from provisioning.api_targets import OnvifTargets
 from provisioning.errors import AuthFailed, DeviceError
 from provisioning.onvif.onboard import onboard_onvif
-from provisioning.targets import OnvifTargets
 
 router = APIRouter(prefix="/onboard", tags=["onboarding"])
 

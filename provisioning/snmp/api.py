@@ -17,12 +17,13 @@ from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
+from provisioning.api_targets import SnmpTargets
 from provisioning.errors import DeviceError
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from provisioning.snmp.discover import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.onboard import onboard
 from provisioning.snmp.probe import ProbeResult, probe
-from provisioning.targets import SnmpTargets, TargetPolicy
+from provisioning.targets import TargetPolicy
 
 router = APIRouter(prefix="/snmp", tags=["snmp"])
 
