@@ -26,6 +26,8 @@ from provisioning.targets import TargetPolicy
 from telemetry.cycle import CycleRunner, CycleSummary
 
 log = logging.getLogger(__name__)
+SPREAD = 0.5
+"""Each cycle's polls start over the first half of the interval, not all at once (telemetry.cycle)."""
 
 
 class RegistryPoller:
@@ -76,7 +78,7 @@ class RegistryPoller:
         return await self.runner.run_once(await self.targets())
 
     async def run_forever(self, interval_s: float) -> None:
-        await self.runner.run_forever(self.targets, interval_s, on_cycle=self.log_cycle)
+        await self.runner.run_forever(self.targets, interval_s, on_cycle=self.log_cycle, spread=SPREAD)
 
     def log_cycle(self, summary: CycleSummary) -> None:
         self._log.info(
