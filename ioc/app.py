@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +27,10 @@ from ioc.web.pages import install_pages
 from monitors.alerting.api import router as alerts_router
 from monitors.api import monitors_router
 from monitors.status_queries import SqlDeviceStates
+from provisioning.errors import DeviceError
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
+from provisioning.responses import device_error_body, device_error_status
 from provisioning.snmp import api as snmp_api
 from provisioning.targets import TargetPolicy
 from telemetry import metrics as telemetry_metrics
@@ -51,6 +54,16 @@ async def _metrics_reader(
     if caller is None:
         raise HTTPException(401, "invalid, expired or revoked token", {"WWW-Authenticate": "Bearer"})
     caller.require_admin("read /metrics (use an admin token or IOC_METRICS_TOKEN)")
+
+
+def install_device_error_handler(app: FastAPI) -> None:
+    """The one place a device's failure becomes HTTP, for every protocol's routes: the status from the
+    error's type, the body ``{detail, field, kind, retryable}``. Routes let ``DeviceError`` propagate;
+    the request's session closes without a commit, so nothing of a failed onboarding is written."""
+
+    @app.exception_handler(DeviceError)
+    async def _device_error(_: Request, error: DeviceError) -> JSONResponse:
+        return JSONResponse(status_code=device_error_status(error), content=device_error_body(error))
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -86,8 +99,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_device_error_handler(app)
     app.state.snmp_targets = TargetPolicy.of(settings.snmp.allowed_networks)
     app.state.onvif_targets = TargetPolicy.of(settings.onvif.allowed_networks)
+    app.state.mqtt_targets = TargetPolicy.of(settings.mqtt.allowed_networks)
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.api.max_body_bytes,

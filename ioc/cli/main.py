@@ -7,7 +7,8 @@ import sys
 
 import typer
 
-from ioc.cli.output import MODE, CliError, report_error
+from ioc.cli.output import MODE, CliError, device_error, report_error
+from provisioning.errors import DeviceError
 
 app = typer.Typer(
     name="ioc",
@@ -39,10 +40,15 @@ def _register() -> None:
 
 
 def run() -> None:
-    """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here."""
+    """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here,
+    and so does a ``DeviceError`` a command did not run through ``context.run``."""
     _register()
     try:
         app()
+    except DeviceError as error:
+        failure = device_error(error)
+        report_error(failure)
+        sys.exit(failure.exit_code)
     except CliError as error:
         report_error(error)
         sys.exit(error.exit_code)

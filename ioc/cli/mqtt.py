@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import time
 from contextlib import closing
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from device_registry.schemas.bounds import MAX_ROW_ID
 from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
-from ioc.cli.probe_groups import onboard_app
+from ioc.cli.probe_groups import onboard_app, probe_app
 from ioc.cli.telemetry import telemetry_app
 from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config
@@ -49,6 +49,54 @@ async def _push(platform: Platform) -> str:
 
 def _open() -> Platform:
     return Platform.open(Settings())
+
+
+@probe_app.command("mqtt")
+def probe_mqtt_command(
+    target: str = typer.Argument(..., metavar="HOST[:PORT]", help="Broker (port 1883, 8883 with --tls)."),
+    tls: bool = typer.Option(False, "--tls", help="Connect with TLS (mqtts)."),
+    user: str | None = typer.Option(None, "--user", "-u", help="MQTT user name."),
+    password: str | None = typer.Option(
+        None, "--password", "-p", envvar="IOC_MQTT_PASSWORD", help="Prefer IOC_MQTT_PASSWORD to argv."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, max=60.0, help="Seconds [settings: mqtt.probe_timeout_s]."
+    ),
+) -> None:
+    """Connect to a broker with a login and read its version. Saves nothing."""
+    from pydantic import SecretStr
+
+    from provisioning.mqtt.models import MqttEndpoint
+    from provisioning.mqtt.probe import probe
+    from provisioning.targets import TargetPolicy
+
+    try:
+        host, port = MqttEndpoint.split(target, tls=tls)
+    except ValueError as error:
+        raise CliError(str(error), exit_code=2) from None
+    settings = Settings().mqtt
+    run(TargetPolicy.of(settings.allowed_networks).check_host(host, "HOST"))
+    endpoint = MqttEndpoint(
+        host,
+        port,
+        tls=tls,
+        username=user,
+        password=SecretStr(password) if password is not None else None,
+        timeout=settings.probe_timeout_s if timeout is None else timeout,
+    )
+    result = asdict(run(probe(endpoint)))
+
+    def human(data: dict[str, Any]) -> None:
+        stdout_console.print(
+            f"{'mqtts' if data['tls'] else 'mqtt'}://{data['host']}:{data['port']} answered; "
+            f"broker {data['broker_version'] or 'version unknown'}",
+            highlight=False,
+            markup=False,
+        )
+        for note in data["notes"]:
+            stdout_console.print(f"note: {note}", highlight=False, markup=False)
+
+    emit(result, human)
 
 
 @onboard_app.command("sensor")

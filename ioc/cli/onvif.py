@@ -11,7 +11,6 @@ from pydantic import SecretStr
 from ioc.cli.bounds import finite
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
-from provisioning.errors import DeviceError
 from provisioning.onvif.settings import OnvifSettings
 
 DEFAULT_ONVIF_PORT = 80
@@ -60,10 +59,6 @@ def parse_host_port(value: str, default_port: int = DEFAULT_ONVIF_PORT) -> tuple
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise CliError(f"HOST[:PORT]: port must be 1-65535, got {port_text!r}", exit_code=2)
     return host, int(port_text)
-
-
-def device_error(error: DeviceError) -> CliError:
-    return CliError(str(error), details={"kind": error.kind, "retryable": error.retryable})
 
 
 def _offset(value: float | None) -> str:
@@ -131,6 +126,7 @@ def probe_onvif_command(
     keep_reported_addresses: bool = typer.Option(False, "--keep-reported-addresses", help=KEEP_REPORTED_HELP),
 ) -> None:
     """Read identity, clock offset, services and stream profiles of one ONVIF device."""
+    from ioc.cli.context import run
     from provisioning.onvif.probe import probe_onvif
 
     host, port = parse_host_port(target)
@@ -138,20 +134,17 @@ def probe_onvif_command(
     config = _settings()
     timeout = config.call_timeout_s if timeout is None else timeout
     adjust_time = config.adjust_time if adjust_time is None else adjust_time
-    try:
-        result = asyncio.run(
-            probe_onvif(
-                host,
-                port,
-                user,
-                SecretStr(password),
-                call_timeout_s=timeout,
-                adjust_time=adjust_time,
-                keep_reported_addresses=keep_reported_addresses,
-            )
+    result = run(
+        probe_onvif(
+            host,
+            port,
+            user,
+            SecretStr(password),
+            call_timeout_s=timeout,
+            adjust_time=adjust_time,
+            keep_reported_addresses=keep_reported_addresses,
         )
-    except DeviceError as error:
-        raise device_error(error) from None
+    )
     emit(result.to_dict(), _show_probe)
 
 
@@ -248,24 +241,21 @@ def _run_onboard(
     check_target(host)
 
     async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
-        try:
-            result = await onboard_onvif(
-                session,
-                cli_principal(),
-                platform.box,
-                host=host,
-                port=port,
-                username=user,
-                password=SecretStr(password),
-                site=site,
-                name=name,
-                set_ntp=set_ntp,
-                call_timeout_s=timeout,
-                keep_reported_addresses=keep_reported_addresses,
-                rtsp_basic_auth=rtsp_basic_auth,
-            )
-        except DeviceError as error:
-            raise device_error(error) from None
+        result = await onboard_onvif(
+            session,
+            cli_principal(),
+            platform.box,
+            host=host,
+            port=port,
+            username=user,
+            password=SecretStr(password),
+            site=site,
+            name=name,
+            set_ntp=set_ntp,
+            call_timeout_s=timeout,
+            keep_reported_addresses=keep_reported_addresses,
+            rtsp_basic_auth=rtsp_basic_auth,
+        )
         return result.to_dict()
 
     return dict(in_transaction(body))

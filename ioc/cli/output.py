@@ -20,6 +20,15 @@ from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.table import Table
 
+from provisioning.errors import (
+    AuthFailed,
+    DeviceError,
+    DeviceTimeout,
+    DeviceUnreachable,
+    MalformedResponse,
+    NotSupported,
+)
+
 
 @dataclass
 class OutputMode:
@@ -40,6 +49,29 @@ class CliError(Exception):
         super().__init__(message)
         self.exit_code = exit_code
         self.details = details
+
+
+DEVICE_EXIT_CODES: tuple[tuple[type[DeviceError], int], ...] = (
+    (DeviceUnreachable, 3),
+    (DeviceTimeout, 4),
+    (AuthFailed, 5),
+    (NotSupported, 6),
+    (MalformedResponse, 7),
+    (DeviceError, 8),
+)
+"""One exit code per kind of device failure, for every protocol's commands (a protocol's own kinds,
+such as ONVIF's ``clock_skew``, take their base type's code). 1 is any other failure, 2 bad input."""
+
+
+def device_exit_code(error: DeviceError) -> int:
+    return next(code for kind, code in DEVICE_EXIT_CODES if isinstance(error, kind))
+
+
+def device_error(error: DeviceError) -> CliError:
+    """The CLI's side of ``provisioning.responses``: the same ``kind``, ``retryable`` and ``field``
+    as the API's body, under ``details`` with ``--json``."""
+    details = {"kind": error.kind, "retryable": error.retryable, "field": error.field}
+    return CliError(str(error), exit_code=device_exit_code(error), details=details)
 
 
 def to_jsonable(value: Any) -> Any:

@@ -179,11 +179,8 @@ def _show_probe(data: dict[str, Any]) -> None:
 
 
 async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
-    try:
-        async with SnmpClient() as client:
-            return await probe(client, endpoint)
-    except DeviceError as error:
-        raise CliError(str(error), exit_code=3) from None
+    async with SnmpClient() as client:
+        return await probe(client, endpoint)
 
 
 @probe_app.command("snmp")

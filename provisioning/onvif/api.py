@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, status
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
-from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.schemas.devices import check_address
-from provisioning.errors import AuthFailed, DeviceError
 from provisioning.onvif.onboard import onboard_onvif
+from provisioning.responses import DEVICE_ERROR_RESPONSES
 from provisioning.targets import OnvifTargets
 
 router = APIRouter(prefix="/onboard", tags=["onboarding"])
@@ -46,20 +44,6 @@ class OnvifOnboardRequest(BaseModel):
         return checked
 
 
-def device_error_response(error: DeviceError) -> JSONResponse:
-    """The camera failed, not the caller: 422 naming ``password`` for bad credentials, else 502."""
-    auth = isinstance(error, AuthFailed)
-    return JSONResponse(
-        status_code=422 if auth else status.HTTP_502_BAD_GATEWAY,
-        content={
-            "detail": str(error),
-            "field": "password" if auth else None,
-            "kind": error.kind,
-            "retryable": error.retryable,
-        },
-    )
-
-
 @router.post(
     "/onvif", status_code=status.HTTP_201_CREATED, response_model=None, responses=DEVICE_ERROR_RESPONSES
 )
@@ -69,26 +53,22 @@ async def onboard(
     principal: CurrentPrincipal,
     rt: Runtime,
     targets: OnvifTargets,
-) -> dict[str, Any] | JSONResponse:
+) -> dict[str, Any]:
     await targets.check_host(data.address, "address")
-    try:
-        result = await onboard_onvif(
-            session,
-            principal,
-            rt.box,
-            host=data.address,
-            port=data.port,
-            username=data.username,
-            password=data.password,
-            site=data.site_code,
-            name=data.name,
-            set_ntp=data.set_ntp,
-            call_timeout_s=data.timeout_s,
-            keep_reported_addresses=data.keep_reported_addresses,
-            rtsp_basic_auth=data.rtsp_basic_auth,
-        )
-    except DeviceError as error:
-        await session.rollback()
-        return device_error_response(error)
+    result = await onboard_onvif(
+        session,
+        principal,
+        rt.box,
+        host=data.address,
+        port=data.port,
+        username=data.username,
+        password=data.password,
+        site=data.site_code,
+        name=data.name,
+        set_ntp=data.set_ntp,
+        call_timeout_s=data.timeout_s,
+        keep_reported_addresses=data.keep_reported_addresses,
+        rtsp_basic_auth=data.rtsp_basic_auth,
+    )
     await session.commit()
     return result.to_dict()

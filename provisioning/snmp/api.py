@@ -1,7 +1,7 @@
 """REST: ``POST /api/v1/snmp/probe`` (identify, save nothing), ``/snmp/onboard`` and ``/snmp/discover``.
 
-A device that does not answer is a 502 with the typed error's kind and message (never a secret);
-onboarding writes only after a successful probe, in one transaction.
+A device that does not answer raises its typed ``DeviceError``, which ``ioc/app.py`` maps for every
+protocol the same way; onboarding writes only after a successful probe, in one transaction.
 """
 
 from __future__ import annotations
@@ -9,15 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
-from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
-from provisioning.errors import DeviceError
+from provisioning.responses import DEVICE_ERROR_RESPONSES
 from provisioning.snmp.client import SnmpClient, SnmpEndpoint
 from provisioning.snmp.discover import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.onboard import onboard
@@ -83,14 +82,8 @@ async def _probe(request: SnmpProbeRequest, policy: TargetPolicy) -> ProbeResult
     endpoint = SnmpEndpoint(
         request.host, request.credential, port=request.port, timeout=request.timeout, retries=request.retries
     )
-    try:
-        async with SnmpClient() as client:
-            return await probe(client, endpoint)
-    except DeviceError as error:
-        raise HTTPException(
-            status.HTTP_502_BAD_GATEWAY,
-            {"kind": error.kind, "message": str(error), "retryable": error.retryable},
-        ) from None
+    async with SnmpClient() as client:
+        return await probe(client, endpoint)
 
 
 @router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
