@@ -31,10 +31,13 @@ from provisioning.errors import DeviceError
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
 from provisioning.responses import device_error_body, device_error_status
-from provisioning.snmp import api as snmp_api
+from provisioning.snmp.api import router as snmp_router
 from provisioning.targets import TargetPolicy
 from telemetry import metrics as telemetry_metrics
 from telemetry.ingest.api import router as deadletters_router
+
+PROTOCOL_ROUTERS = {"snmp": snmp_router, "onvif": onvif_router, "mqtt": mqtt_router}
+"""Each protocol package's ``api.router``, mounted one way: ``/api/v1/{protocol}/probe|discover|onboard``."""
 
 _bearer = HTTPBearer(auto_error=False, description="an API token, or IOC_METRICS_TOKEN for /metrics")
 
@@ -112,8 +115,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     install_pages(app)
     app.include_router(registry_router(), responses=ERROR_RESPONSES)
     app.include_router(monitors_router(), responses=ERROR_RESPONSES)
-    for router in (alerts_router, mqtt_router, deadletters_router, snmp_api.router, onvif_router):
+    for router in (alerts_router, deadletters_router):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    for protocol, router in PROTOCOL_ROUTERS.items():
+        app.include_router(router, prefix=f"/api/v1/{protocol}", tags=[protocol], responses=ERROR_RESPONSES)
 
     @app.get("/metrics", tags=["metrics"], response_class=Response, responses=ERROR_RESPONSES)
     async def metrics(

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import time
 from contextlib import closing
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,14 @@ from device_registry.models import DeviceKind
 from device_registry.schemas.bounds import MAX_ROW_ID
 from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
 from ioc.cli.probe_groups import onboard_app, probe_app
 from ioc.cli.telemetry import telemetry_app
 from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config
 from ioc.settings import Settings
-from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.models import MqttEndpoint
+from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
 from telemetry.ingest.deadletters import list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.importer import import_payloads, split_payloads
@@ -66,14 +67,10 @@ def probe_mqtt_command(
     """Connect to a broker with a login and read its version. Saves nothing."""
     from pydantic import SecretStr
 
-    from provisioning.mqtt.models import MqttEndpoint
     from provisioning.mqtt.probe import probe
     from provisioning.targets import TargetPolicy
 
-    try:
-        host, port = MqttEndpoint.split(target, tls=tls)
-    except ValueError as error:
-        raise CliError(str(error), exit_code=2) from None
+    host, port = parse_target(lambda text: MqttEndpoint.split(text, tls=tls), target)
     settings = Settings().mqtt
     run(TargetPolicy.of(settings.allowed_networks).check_host(host, "HOST"))
     endpoint = MqttEndpoint(
@@ -84,7 +81,7 @@ def probe_mqtt_command(
         password=SecretStr(password) if password is not None else None,
         timeout=settings.probe_timeout_s if timeout is None else timeout,
     )
-    result = asdict(run(probe(endpoint)))
+    result = run(probe(endpoint)).to_dict()
 
     def human(data: dict[str, Any]) -> None:
         stdout_console.print(
@@ -153,7 +150,7 @@ def broker_config(
     """Write mosquitto.conf, the password and ACL files under IOC_HOME/mosquitto."""
     settings = Settings()
     files = broker_files(settings)
-    listen = port or (settings.mqtt_url.port if settings.mqtt_url else 1883)
+    listen = port or (settings.mqtt_url.port if settings.mqtt_url else MqttEndpoint.DEFAULT_PORT)
     files.write_config(listen, host=host, run_as_user=run_as)
 
     async def fill(platform: Platform) -> str:

@@ -74,6 +74,14 @@ def device_error(error: DeviceError) -> CliError:
     return CliError(str(error), exit_code=device_exit_code(error), details=details)
 
 
+def parse_target(split: Callable[[str], tuple[str, int]], target: str) -> tuple[str, int]:
+    """``HOST[:PORT]`` through a protocol endpoint's ``split`` (its default port); exit 2 when bad."""
+    try:
+        return split(target)
+    except ValueError as error:
+        raise CliError(str(error), exit_code=2) from None
+
+
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return to_jsonable(value.model_dump(mode="json"))

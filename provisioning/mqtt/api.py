@@ -1,4 +1,5 @@
-"""REST: probe a broker, onboard an MQTT sensor (password shown once), rotate or revoke its credential.
+"""REST under ``/api/v1/mqtt``: ``probe`` a broker, ``onboard`` a sensor (password shown once), and
+``devices/{id}/password|revoke`` to rotate or revoke its broker credential.
 
 After the transaction commits, the change is pushed to the broker through ``app.state.mqtt_push``
 (set by the composition root; absent, the credential is saved and the response says so).
@@ -7,7 +8,6 @@ After the transaction commits, the change is pushed to the broker through ``app.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -15,14 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.models import DeviceKind, Role
 from provisioning.mqtt.models import MqttEndpoint
-from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
 from provisioning.mqtt.probe import probe
 from provisioning.responses import DEVICE_ERROR_RESPONSES
 from provisioning.targets import MqttTargets
 
 BrokerPush = Callable[[], Awaitable[str]]
 
-router = APIRouter(tags=["mqtt"])
+router = APIRouter()
+"""Mounted at ``/api/v1/mqtt`` by ``ioc/app.py``, as every protocol's router."""
 
 
 class MqttProbeRequest(BaseModel):
@@ -83,7 +84,7 @@ async def _push(request: Request) -> str:
     return await push() if push is not None else "broker push not configured; credential saved"
 
 
-@router.post("/mqtt/probe", responses=DEVICE_ERROR_RESPONSES)
+@router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
 async def probe_route(
     request: MqttProbeRequest, principal: CurrentPrincipal, targets: MqttTargets
 ) -> MqttProbePublic:
@@ -98,10 +99,10 @@ async def probe_route(
         password=request.password,
         timeout=request.timeout,
     )
-    return MqttProbePublic(**asdict(await probe(endpoint)))
+    return MqttProbePublic(**(await probe(endpoint)).to_dict())
 
 
-@router.post("/sensors", status_code=status.HTTP_201_CREATED)
+@router.post("/onboard", status_code=status.HTTP_201_CREATED)
 async def create_sensor(
     data: SensorCreate, request: Request, session: Session, principal: CurrentPrincipal, rt: Runtime
 ) -> SensorCredentials:
@@ -119,7 +120,7 @@ async def create_sensor(
     )
 
 
-@router.post("/devices/{device_id}/mqtt/password")
+@router.post("/devices/{device_id}/password")
 async def rotate_password(
     device_id: int, request: Request, session: Session, principal: CurrentPrincipal
 ) -> NewPassword:
@@ -134,7 +135,7 @@ async def rotate_password(
     )
 
 
-@router.post("/devices/{device_id}/mqtt/revoke")
+@router.post("/devices/{device_id}/revoke")
 async def revoke(
     device_id: int, request: Request, session: Session, principal: CurrentPrincipal
 ) -> Revocation:

@@ -1,4 +1,4 @@
-"""What the MQTT client is given and hands back: our own dataclasses, never aiomqtt objects."""
+"""What the MQTT client is given: our own dataclasses, never aiomqtt objects."""
 
 from __future__ import annotations
 
@@ -35,16 +35,3 @@ class MqttEndpoint:
     @property
     def label(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """What a broker told us in one short session. ``notes`` says what could not be read and why,
-    in the same words as the other protocols' probes."""
-
-    host: str
-    port: int
-    tls: bool
-    authenticated: bool
-    broker_version: str | None
-    notes: list[str] = field(default_factory=list)

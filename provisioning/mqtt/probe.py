@@ -8,12 +8,30 @@ as an SNMP agent or an ONVIF camera would fail.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from provisioning.mqtt.client import connect
-from provisioning.mqtt.models import MqttEndpoint, ProbeResult
+from provisioning.mqtt.models import MqttEndpoint
 
 VERSION_TOPIC = "$SYS/broker/version"
 """Mosquitto (and others) publish it retained; a broker may also deny it to this user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What a broker told us in one short session. ``notes`` says what could not be read and why,
+    in the same words as the other protocols' probes."""
+
+    host: str
+    port: int
+    tls: bool
+    authenticated: bool
+    broker_version: str | None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 async def probe(endpoint: MqttEndpoint, *, version_wait_s: float = 1.0) -> ProbeResult:

@@ -6,7 +6,6 @@ protocol the same way; onboarding writes only after a successful probe, in one t
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, status
@@ -17,13 +16,15 @@ from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credentia
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
 from provisioning.responses import DEVICE_ERROR_RESPONSES
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from provisioning.snmp.discover import SweepLimits, sweep, sweep_addresses
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.discovery import SweepLimits, sweep, sweep_addresses
+from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.onboard import onboard
-from provisioning.snmp.probe import ProbeResult, probe
+from provisioning.snmp.probe import probe
 from provisioning.targets import SnmpTargets, TargetPolicy
 
-router = APIRouter(prefix="/snmp", tags=["snmp"])
+router = APIRouter()
+"""Mounted at ``/api/v1/snmp`` by ``ioc/app.py``, as every protocol's router."""
 
 SnmpCredentialIn = Annotated[SnmpCommunityCredential | SnmpV3Credential, Field(discriminator="protocol")]
 
@@ -36,7 +37,7 @@ class SnmpProbeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     host: str = Field(min_length=1, max_length=255)
-    port: int = Field(default=161, ge=1, le=65535)
+    port: int = Field(default=SnmpEndpoint.DEFAULT_PORT, ge=1, le=65535)
     credential: SnmpCredentialIn
     timeout: float = Field(default=2.0, gt=0, le=30)
     retries: int = Field(default=1, ge=0, le=5)
@@ -52,7 +53,7 @@ class SnmpDiscoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     cidr: str = Field(min_length=1, max_length=64)
-    port: int = Field(default=161, ge=1, le=65535)
+    port: int = Field(default=SnmpEndpoint.DEFAULT_PORT, ge=1, le=65535)
     credentials: list[SnmpCredentialIn] = Field(min_length=1, max_length=16)
     timeout: float = Field(default=1.0, gt=0, le=10)
     retries: int = Field(default=0, ge=0, le=3)
@@ -71,19 +72,11 @@ class DiscoverPublic(BaseModel):
     found: list[dict[str, Any]]
 
 
-def _view(result: ProbeResult) -> dict[str, Any]:
-    data = asdict(result)
-    data["interfaces"] = [asdict(i) for i in result.interfaces]
-    return data
-
-
-async def _probe(request: SnmpProbeRequest, policy: TargetPolicy) -> ProbeResult:
+async def _endpoint(request: SnmpProbeRequest, policy: TargetPolicy) -> SnmpEndpoint:
     await policy.check_host(request.host, "host")
-    endpoint = SnmpEndpoint(
+    return SnmpEndpoint(
         request.host, request.credential, port=request.port, timeout=request.timeout, retries=request.retries
     )
-    async with SnmpClient() as client:
-        return await probe(client, endpoint)
 
 
 @router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
@@ -91,7 +84,9 @@ async def probe_route(
     request: SnmpProbeRequest, principal: CurrentPrincipal, targets: SnmpTargets
 ) -> dict[str, Any]:
     principal.require(Role.ENGINEER, action="probe devices")
-    return _view(await _probe(request, targets))
+    endpoint = await _endpoint(request, targets)
+    async with SnmpClient() as client:
+        return (await probe(client, endpoint)).to_dict()
 
 
 @router.post("/onboard", status_code=status.HTTP_201_CREATED, responses=DEVICE_ERROR_RESPONSES)
@@ -102,21 +97,22 @@ async def onboard_route(
     rt: Runtime,
     targets: SnmpTargets,
 ) -> dict[str, Any]:
-    principal.require(Role.ENGINEER, action="onboard devices")
-    result = await _probe(request, targets)
-    device = await onboard(
-        session,
-        principal,
-        rt.box,
-        result,
-        request.credential,
-        site_code=request.site_code,
-        name=request.name,
-        kind=request.kind,
-    )
+    principal.require(Role.ENGINEER, action="onboard devices")  # before the address is even looked at
+    endpoint = await _endpoint(request, targets)
+    async with SnmpClient() as client:
+        device, result = await onboard(
+            session,
+            principal,
+            rt.box,
+            client,
+            endpoint,
+            site_code=request.site_code,
+            name=request.name,
+            kind=request.kind,
+        )
     device_id, name = device.id, device.name
     await session.commit()
-    return {"device_id": device_id, "name": name, **_view(result)}
+    return {"device_id": device_id, "name": name, **result.to_dict()}
 
 
 @router.post(

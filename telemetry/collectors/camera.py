@@ -13,6 +13,7 @@ from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from provisioning.errors import DeviceError
 from provisioning.onvif.client import OnvifClient
+from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.stored import StoredCamera
 from provisioning.rtsp.check import check_rtsp
 from telemetry.points import FieldValue, Point
@@ -20,7 +21,6 @@ from telemetry.points import FieldValue, Point
 log = logging.getLogger(__name__)
 
 MEASUREMENT = "camera_health"
-DEFAULT_ONVIF_PORT = 80
 
 
 class CameraHealthCollector:
@@ -45,7 +45,7 @@ class CameraHealthCollector:
         try:
             async with OnvifClient(
                 target.address,
-                target.port or DEFAULT_ONVIF_PORT,
+                target.port or OnvifEndpoint.DEFAULT_PORT,
                 credential.username,
                 credential.password,
                 timeout=self.call_timeout_s,

@@ -24,7 +24,7 @@ from device_registry.schemas.sites import SiteCreate
 from device_registry.services.sites import create_site
 from ioc.migrate import upgrade
 from provisioning.mqtt.broker import BrokerFiles, ServiceUser
-from provisioning.mqtt.onboarding import onboard_sensor
+from provisioning.mqtt.onboard import onboard_sensor
 from provisioning.mqtt.passwords import generate_password, hash_password
 from provisioning.mqtt.sync import sync_broker
 from provisioning.mqtt.url import MqttUrl

@@ -14,7 +14,7 @@ import aiomqtt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from provisioning.mqtt.onboarding import revoke_sensor
+from provisioning.mqtt.onboard import revoke_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter, list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory

@@ -85,7 +85,7 @@ def _requests(port_udp: int, port_tcp: int) -> dict[str, tuple[str, dict[str, ob
             },
         ),
         "onvif": (
-            "/api/v1/onboard/onvif",
+            "/api/v1/onvif/onboard",
             {
                 "address": "127.0.0.1",
                 "port": port_tcp,
@@ -112,6 +112,12 @@ async def test_a_silent_device_gives_one_body_from_every_protocol(api, sessions,
         assert answer.status_code == 502, (protocol, answer.text)
         assert SECRET not in answer.text
         bodies[protocol] = answer.json()
+        if path.endswith("/onboard"):  # the probe route of the same protocol fails the same way
+            probe = {k: v for k, v in body.items() if k != "site_code"}
+            probed = await api.client.post(
+                path.replace("/onboard", "/probe"), json=probe, headers=api.as_("engineer_a")
+            )
+            assert probed.status_code == 502 and probed.json()["kind"] == "timeout", (protocol, probed.text)
     for protocol, body in bodies.items():
         assert set(body) == {"detail", "field", "kind", "retryable"}, protocol
         assert (body["kind"], body["retryable"], body["field"]) == ("timeout", True, None), protocol
@@ -175,3 +181,18 @@ def test_the_cli_gives_one_exit_code_and_json_error_for_every_protocol(
         error = json.loads(done.stderr.strip().splitlines()[-1])
         assert set(error) == {"error", "details"}, protocol
         assert error["details"] == {"kind": "timeout", "retryable": True, "field": None}, protocol
+
+
+def test_every_endpoint_type_parses_host_port_with_its_default_port() -> None:
+    from provisioning.mqtt.models import MqttEndpoint
+    from provisioning.onvif.models import OnvifEndpoint
+    from provisioning.snmp.models import SnmpEndpoint
+
+    assert SnmpEndpoint.split("sw-1.local") == ("sw-1.local", 161)
+    assert OnvifEndpoint.split("cam-1.local") == ("cam-1.local", 80)
+    assert MqttEndpoint.split("broker.local") == ("broker.local", 1883)
+    assert SnmpEndpoint.split("[fd00::1]:1161") == ("fd00::1", 1161)
+    assert OnvifEndpoint.split("fd00::1") == ("fd00::1", 80)  # a bare IPv6 address keeps the default
+    for bad in ("cam:0", "cam:http", ":80", "[fd00::1"):
+        with pytest.raises(ValueError, match=r"^HOST\[:PORT\]: "):
+            OnvifEndpoint.split(bad)
