@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.db import transaction
 from monitors.events import DeviceState
 from monitors.models import Outage, OutageStateChange
 from monitors.outages import HistoryEntry, OutageRecord
+from monitors.state import is_hard_change
 
 
 class SqlOutageRecorder:
@@ -108,3 +110,62 @@ async def load_outages(
                 HistoryEntry(DeviceState(entry.state), entry.at, entry.reason)
             )
     return records
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOutage:
+    outage_id: int
+    start: datetime
+    state: DeviceState
+    """The device's state as of the outage's last change (written at every transition)."""
+    root_cause_device_id: int | None
+    changed_at: datetime
+
+
+async def open_outages(session: AsyncSession) -> dict[int, OpenOutage]:
+    """Each device's open outage (the newest, should a crash have left two) with its last change."""
+    last_change = (
+        select(OutageStateChange.outage_id, func.max(OutageStateChange.at).label("at"))
+        .group_by(OutageStateChange.outage_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Outage.device_id,
+            Outage.id,
+            Outage.started_at,
+            Outage.state,
+            Outage.root_cause_device_id,
+            last_change.c.at,
+        )
+        .outerjoin(last_change, last_change.c.outage_id == Outage.id)
+        .where(Outage.ended_at.is_(None))
+        .order_by(Outage.started_at, Outage.id)
+    )
+    return {
+        device_id: OpenOutage(outage_id, start, DeviceState(state), root, changed_at or start)
+        for device_id, outage_id, start, state, root, changed_at in rows.all()
+    }
+
+
+async def hard_changes(session: AsyncSession, since: datetime) -> dict[int, list[datetime]]:
+    """Per device, the times it went into or out of DOWN since ``since``, rebuilt from outage history
+    (what flapping detection counts). Entering DOWN is dated at the outage's first failure and leaving
+    it at the first success, the times the history keeps, not when the engine confirmed them."""
+    rows = await session.execute(
+        select(Outage.device_id, OutageStateChange.outage_id, OutageStateChange.state, OutageStateChange.at)
+        .join(Outage, Outage.id == OutageStateChange.outage_id)
+        .where(or_(Outage.ended_at.is_(None), Outage.ended_at >= since))
+        .order_by(OutageStateChange.outage_id, OutageStateChange.at, OutageStateChange.id)
+    )
+    changes: dict[int, list[datetime]] = {}
+    previous: dict[int, DeviceState] = {}
+    for device_id, outage_id, state, at in rows.all():
+        new = DeviceState(state)
+        before = previous.get(outage_id, DeviceState.UP)  # an outage starts from UP
+        previous[outage_id] = new
+        if at >= since and is_hard_change(before, new):
+            changes.setdefault(device_id, []).append(at)
+    for times in changes.values():
+        times.sort()
+    return changes

@@ -1,6 +1,8 @@
 """Monitoring as a service of ``ioc serve``: registry in, checks running, changes picked up live.
 
-``run_monitors`` runs until cancelled (the shape ``ioc.services.SERVICES`` entries have). Registry
+``run_monitors`` runs until cancelled (the shape ``ioc.services.SERVICES`` entries have). It starts by
+restoring the states saved in ``monitor_device_status`` (docs/monitors.md, "Restarts"), so a restart
+of ``ioc serve`` or of this service neither pages an open outage again nor loses its start. Registry
 changes (device added, retired, moved, put in maintenance, interval or uplinks changed, maintenance
 windows) are applied every ``registry_refresh_s`` without restarting anything; ``refresh()`` may also
 be called right after a write for immediate effect.
@@ -12,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -62,6 +64,8 @@ class RegistryMonitors:
         self._box = box
         self.checks = DefaultChecks(timeout_s=settings.check_timeout_s, last_seen=last_seen)
         self.calendar = MaintenanceCalendar()
+        self._clock = clock
+        self._status = SqlStatusStore(sessions)
         self.service = MonitoringService(
             settings,
             events=events,
@@ -69,7 +73,7 @@ class RegistryMonitors:
             recorder=SqlOutageRecorder(sessions),
             maintenance=self.calendar,
             clock=clock,
-            status=SqlStatusStore(sessions),
+            status=self._status,
         )
         self._skipped: set[str] = set()
         self._sink = sink
@@ -93,8 +97,28 @@ class RegistryMonitors:
         if removed:
             log.info("stopped monitoring %d device(s): %s", len(removed), removed[:20])
 
+    async def restore(self) -> None:
+        """Take back the states saved before this process started (call before the first refresh)."""
+        policies = [self.settings.default, *self.settings.kinds.values()]
+        window = timedelta(seconds=max(p.flap_window_s for p in policies))
+        try:
+            saved = await self._status.load(self._clock() - window)
+        except Exception:
+            log.exception("could not read the saved device states; every device starts UNKNOWN")
+            return
+        self.service.engine.restore(saved)
+
+    async def _forget_unmonitored(self) -> None:
+        """A device restored from before the restart but no longer monitored (retired meanwhile): its
+        open outage is closed now rather than left open for ever."""
+        engine, scheduler = self.service.engine, self.service.scheduler
+        for device_id in sorted(d for d in engine.known() if d not in scheduler):
+            await engine.forget(device_id)
+
     async def run(self) -> None:
+        await self.restore()
         await self.refresh()
+        await self._forget_unmonitored()
         self.service.start()
         failing = False
         try:

@@ -10,8 +10,24 @@ device DOWN, its uplinks are checked at once through the injected ``ParentChecke
 them still answers is the failure the device's own. Concurrent children share one in-flight parent
 check, and an uplink observed within ``parent_check_fresh_s`` is trusted as is.
 
+Why re-rooting: a device can be confirmed DOWN while its uplink still answered (the uplink was seen up
+within ``parent_check_fresh_s``, or died a moment later). When the uplink's outage is then confirmed,
+every DOWN device whose uplinks are now all in an outage becomes UNREACHABLE and its outage record is
+re-rooted on the uplink's root cause, before the uplink's own DOWN is published, so the root event counts
+it among the affected devices and recovery follows the uplink (Zabbix and LibreNMS dependencies behave
+alike). A device busy with its own check at that instant is re-rooted at its next failed check instead.
+
 Flapping (hard changes into/out of DOWN counted within ``flap_window_s``) publishes one FLAPPING event,
 then nothing for that device until it calms down, when one event carries it back to its real state.
+
+Why ``restore``: the serving process restarts (upgrade, crash) while outages are open. Without the
+states saved in ``monitor_device_status`` every device would start UNKNOWN, a DOWN device would open a
+second outage and page again, and its open outage would never close. Restored devices keep their
+state, since-when, open outage, root cause and recent hard changes (so flapping survives too).
+
+Why ``_page_late``: a device confirmed DOWN inside a maintenance window is not paged; if the window
+ends while it is still DOWN, its next failed check publishes DOWN once more, outside maintenance, so
+somebody is told exactly once.
 
 Outage timing: an outage starts at the first failed check of the streak and ends at the first
 successful check of the recovering streak, since those are the best evidence of when the device
@@ -40,6 +56,13 @@ Clock = Callable[[], datetime]
 
 _FAILING = frozenset({DeviceState.SOFT_DOWN, DeviceState.DOWN, DeviceState.UNREACHABLE})
 _OUTAGE = frozenset({DeviceState.DOWN, DeviceState.UNREACHABLE})
+
+
+def is_hard_change(previous: DeviceState, new: DeviceState) -> bool:
+    """Into or out of DOWN counts towards flapping; a first verdict or a re-root does not."""
+    if previous is DeviceState.UNKNOWN or DeviceState.DOWN not in (previous, new):
+        return False
+    return {previous, new} != {DeviceState.DOWN, DeviceState.UNREACHABLE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +118,26 @@ class _Device:
     """When ``state`` was entered (None while UNKNOWN)."""
     affected: set[int] = field(default_factory=set)
     """Every device attributed to this one during its current outage (the root outage's count)."""
+    unpaged: bool = False
+    """DOWN was published inside a maintenance window: page once when the window ends (``_page_late``)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """What the engine knew of a device before the serving process restarted (see ``restore``)."""
+
+    device_id: int
+    state: DeviceState
+    since: datetime
+    root_cause: int | None = None
+    flapping: bool = False
+    in_maintenance: bool = False
+    """The maintenance flag of the last saved round: a DOWN saved inside a window may be unpaged."""
+    outage_id: int | None = None
+    outage_start: datetime | None = None
+    changes: tuple[datetime, ...] = ()
+    """Hard changes into or out of DOWN within the flap window, oldest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +203,39 @@ class StateEngine:
             await self._record_close(rec.outage_id, self._clock(), "device retired")
         self._detach(rec)
         self._attributed.pop(device_id, None)
+
+    def restore(self, saved: Iterable[SavedState]) -> None:
+        """Take back the states saved before a restart; call before the first observation.
+
+        A device already observed in this process keeps what it has. UNKNOWN rows carry nothing.
+        """
+        restored: list[_Device] = []
+        for s in saved:
+            if s.state in (DeviceState.UNKNOWN, DeviceState.FLAPPING) or s.device_id in self._devices:
+                continue
+            rec = _Device(s.device_id, self._default_policy, state=s.state, since=s.since)
+            rec.flapping = s.flapping
+            rec.changes.extend(sorted(s.changes))
+            if s.state is not DeviceState.UP:
+                rec.failures = rec.policy.fail_threshold if s.state in _OUTAGE else 1
+                rec.first_failure_at = s.outage_start or s.since
+                rec.outage_id = s.outage_id
+                rec.root_cause = s.root_cause if s.state in _OUTAGE else None
+                rec.unpaged = s.state is DeviceState.DOWN and s.in_maintenance
+            self._devices[s.device_id] = rec
+            restored.append(rec)
+        for rec in restored:
+            root = rec.root_cause
+            if rec.state is DeviceState.UNREACHABLE and root is not None and root != rec.device_id:
+                self._attributed.setdefault(root, set()).add(rec.device_id)
+                if (root_rec := self._devices.get(root)) is not None:
+                    root_rec.affected.add(rec.device_id)
+        if restored:
+            log.info("restored the state of %d device(s) saved before the restart", len(restored))
+
+    def known(self) -> set[int]:
+        """Every device the engine tracks (registered, observed or restored)."""
+        return set(self._devices)
 
     def set_topology(self, topology: Topology) -> None:
         """New uplinks apply from the next observation; open outages and attributions are kept."""
@@ -248,6 +323,10 @@ class StateEngine:
             rec.first_failure_at = now
         state = rec.state
         if state is DeviceState.DOWN:
+            if rec.root_cause == rec.device_id and self._all_uplinks_out(rec.device_id):
+                await self._transition(rec, DeviceState.UNREACHABLE, now, f"all uplinks down; {reason}")
+            elif rec.unpaged and not (self.maintenance and self.maintenance.covers(rec.device_id, now)):
+                await self._page_late(rec, now, reason)
             return
         if state is DeviceState.UNREACHABLE:
             if self._all_uplinks_down(rec.device_id):
@@ -274,6 +353,28 @@ class StateEngine:
     def _uplink_down(self, uplink_id: int) -> bool:
         up = self._devices.get(uplink_id)
         return up is not None and up.state in _FAILING
+
+    def _all_uplinks_out(self, device_id: int) -> bool:
+        """Every uplink is in a confirmed outage (DOWN or UNREACHABLE), not merely failing once."""
+        uplinks = self._topology.uplinks_of(device_id)
+        return bool(uplinks) and all(
+            (up := self._devices.get(u)) is not None and up.state in _OUTAGE for u in uplinks
+        )
+
+    async def _reroot_dependents(self, device_id: int, now: datetime) -> None:
+        """Devices behind ``device_id`` that were DOWN on their own are cut off now: UNREACHABLE.
+
+        A dependent busy with its own observation is left to its next failed check (its lock is not
+        awaited: it may be waiting for this very device's on-demand check)."""
+        for child_id in self._topology.dependents_of(device_id):
+            child = self._devices.get(child_id)
+            if child is None or child.state is not DeviceState.DOWN or child.lock.locked():
+                continue
+            if child.root_cause != child_id or not self._all_uplinks_out(child_id):
+                continue
+            async with child.lock:
+                reason = f"uplink {device_id} went down: outage re-rooted"
+                await self._transition(child, DeviceState.UNREACHABLE, now, reason)
 
     def _all_uplinks_down(self, device_id: int) -> bool:
         """Only uplinks we monitor count; an unmonitored uplink is assumed to work."""
@@ -344,7 +445,7 @@ class StateEngine:
             return
         rec.state = new
         rec.since = now
-        if DeviceState.DOWN in (previous, new) and previous is not DeviceState.UNKNOWN:
+        if is_hard_change(previous, new):
             rec.changes.append(now)
 
         affected: tuple[int, ...] = ()
@@ -355,9 +456,12 @@ class StateEngine:
             self._attributed.setdefault(root, set()).add(rec.device_id)
             await self._reattribute(rec.device_id, root, now)
             await self._note_affected(root, rec.device_id)
+            rec.affected = set()  # a re-rooted device's followers now count for the new root
+            await self._reroot_dependents(rec.device_id, now)
         elif new is DeviceState.DOWN:
             self._detach(rec)
             rec.root_cause = rec.device_id
+            await self._reroot_dependents(rec.device_id, now)
             rec.affected |= self._attributed.get(rec.device_id, set())
             affected = tuple(sorted(self._attributed.get(rec.device_id, set())))
         elif new is DeviceState.UP:
@@ -373,12 +477,26 @@ class StateEngine:
             rec.affected = set()
             rec.first_failure_at = None
         in_maintenance = bool(self.maintenance and self.maintenance.covers(rec.device_id, now))
+        rec.unpaged = new is DeviceState.DOWN and in_maintenance
         if previous is DeviceState.UNKNOWN and new is DeviceState.UP:
             return  # first contact is not a change of condition: 10,000 of them at start-up are noise
         if rec.flapping:
             log.debug("device %s %s -> %s while flapping: not published", rec.device_id, previous, new)
             return
         log.info("device %s %s: %s", rec.device_id, new.value.upper(), reason)
+        await self._publish_state(rec, previous, now, reason, ended, affected, in_maintenance)
+
+    async def _publish_state(
+        self,
+        rec: _Device,
+        previous: DeviceState,
+        now: datetime,
+        reason: str,
+        ended: int | None,
+        affected: tuple[int, ...],
+        in_maintenance: bool,
+    ) -> None:
+        new = rec.state
         await self._events.publish(
             StateChange(
                 event_id=uuid.uuid4().hex,
@@ -394,6 +512,16 @@ class StateEngine:
                 severity=Severity.CRITICAL if new is DeviceState.DOWN else Severity.INFO,
             )
         )
+
+    async def _page_late(self, rec: _Device, now: datetime, reason: str) -> None:
+        """The window that hid this DOWN has ended and the device is still down: publish DOWN again."""
+        rec.unpaged = False
+        if rec.flapping:
+            return
+        reason = f"still down after maintenance ended: {reason}"
+        log.info("device %s DOWN: %s", rec.device_id, reason)
+        affected = tuple(sorted(self._attributed.get(rec.device_id, set())))
+        await self._publish_state(rec, DeviceState.DOWN, now, reason, None, affected, False)
 
     async def _reattribute(self, device_id: int, root: int, now: datetime) -> None:
         """A device that was itself a root is now cut off: what hid behind it hides behind ``root``."""

@@ -108,9 +108,9 @@ class CycleRunner:
     ``device_timeout`` bounds one device's whole ``collect`` (all its requests and retries); pick it
     at least the protocol's timeout x (retries + 1) so the protocol's own retries get to run.
     ``retry_timeouts`` gives a device that timed out its one retry this cycle (see the module docstring).
-    If the collector has ``points_on_failure(target, error)``, its points are written for failed
-    devices (e.g. ``device_health up=0``); if it has ``forget(device_id)``, it is called for devices
-    that left the target list, so per-device state does not outlive the device.
+    The collector's ``points_on_failure(target, error)`` are written for failed devices (e.g.
+    ``device_health up=0``), and its ``forget(device_id)`` is called for devices that left the target
+    list, so per-device state does not outlive the device (:class:`telemetry.collector.Collector`).
     """
 
     def __init__(
@@ -180,10 +180,8 @@ class CycleRunner:
         outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
         self.retried = len(retried)
         gone = self.states.forget({t.device_id for t in targets})
-        drop = getattr(self.collector, "forget", None)  # per-device state a collector may keep
-        if drop is not None:
-            for device_id in gone:
-                drop(device_id)
+        for device_id in gone:
+            self.collector.forget(device_id)
         duration = time.perf_counter() - started
         self._export(outcomes, gone, duration)
         summary = CycleSummary(
@@ -242,17 +240,17 @@ class CycleRunner:
                 metrics.DEVICE_UP.remove(name, str(device_id))
         metrics.CYCLE_SECONDS.labels(name).set(duration)
 
-    def _failure_points(self, target: DeviceTarget, error: BaseException, points: list[Point]) -> None:
-        hook = getattr(self.collector, "points_on_failure", None)
-        if hook is not None:
-            with contextlib.suppress(Exception):
-                points.extend(hook(target, error))
+    def _failure_points(self, target: DeviceTarget, error: Exception, points: list[Point]) -> None:
+        try:
+            points.extend(self.collector.points_on_failure(target, error))
+        except Exception:  # a collector bug must not stop the other devices
+            log.debug("collector %s: points_on_failure crashed", self.collector.name, exc_info=True)
 
     async def _poll(
         self, target: DeviceTarget, points: list[Point]
-    ) -> tuple[DeviceOutcome, BaseException | None]:
+    ) -> tuple[DeviceOutcome, Exception | None]:
         started = time.perf_counter()
-        error: BaseException | None = None
+        error: Exception | None = None
         got: list[Point] = []
         try:
             async with asyncio.timeout(self.device_timeout):

@@ -42,36 +42,44 @@ async def site_chains(session: AsyncSession) -> dict[int, SiteChain]:
     return chains
 
 
-async def open_credentials(
+async def read_credentials(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
-) -> dict[int, TypedCredential]:
-    """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
-    that device fails its authenticated checks, the others go on."""
+) -> tuple[dict[int, TypedCredential], dict[int, str]]:
+    """Device id -> decrypted credential, and credential id -> why it cannot be opened."""
     if box is None:
-        return {}
+        return {}, {}
     wanted = {d.credential_id for d in devices if d.credential_id is not None}
     if not wanted:
-        return {}
+        return {}, {}
     sealed = dict(
         (
             await session.execute(select(Credential.id, Credential.secret).where(Credential.id.in_(wanted)))
         ).all()
     )
     opened: dict[int, TypedCredential] = {}
+    refused: dict[int, str] = {}
     for credential_id, secret in sealed.items():
         try:
             opened[credential_id] = box.open(secret)
         except SecretBoxError as error:
-            log.warning("credential %s cannot be used: %s", credential_id, error)
-    return {d.id: opened[d.credential_id] for d in devices if d.credential_id in opened}
+            refused[credential_id] = str(error)
+    return {d.id: opened[d.credential_id] for d in devices if d.credential_id in opened}, refused
 
 
-async def device_targets(
+async def open_credentials(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
+) -> dict[int, TypedCredential]:
+    """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
+    that device fails its authenticated checks, the others go on."""
+    credentials, refused = await read_credentials(session, box, devices)
+    for credential_id, why in refused.items():
+        log.warning("credential %s cannot be used: %s", credential_id, why)
+    return credentials
+
+
+def _targets(
+    devices: Sequence[Device], chains: dict[int, SiteChain], credentials: dict[int, TypedCredential]
 ) -> list[DeviceTarget]:
-    """``devices`` as targets, in the same order; credentials opened when ``box`` is given."""
-    chains = await site_chains(session)
-    credentials = await open_credentials(session, box, devices)
     return [
         DeviceTarget(
             device_id=d.id,
@@ -89,10 +97,27 @@ async def device_targets(
     ]
 
 
-async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str) -> list[DeviceTarget]:
+async def device_targets(
+    session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
+) -> list[DeviceTarget]:
+    """``devices`` as targets, in the same order; credentials opened when ``box`` is given."""
+    chains = await site_chains(session)
+    return _targets(devices, chains, await open_credentials(session, box, devices))
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolTargets:
+    targets: list[DeviceTarget]
+    """Watched devices of the protocol, with an address and a usable credential."""
+    unpolled: dict[int, str]
+    """Device id -> why a watched device of the protocol is left out (no usable credential)."""
+
+
+async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str) -> ProtocolTargets:
     """Watched devices with an address, ``protocol`` among their protocols and a usable credential.
 
-    Devices without one are named in a warning and left out: a poller cannot log in to them.
+    Devices without one are returned with the reason, not logged: a poller re-reads its targets every
+    cycle and says so once, when the reasons change.
     """
     devices = (
         await session.scalars(
@@ -102,18 +127,21 @@ async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str)
         )
     ).all()
     devices = [d for d in devices if protocol in (d.protocols or [])]
-    targets = []
-    for target in await device_targets(session, box, devices):
+    credentials, refused = await read_credentials(session, box, devices)
+    targets, unpolled = [], {}
+    for device, target in zip(
+        devices, _targets(devices, await site_chains(session), credentials), strict=True
+    ):
         if target.credential is None:
-            log.warning(
-                "device %s (%s) has %s but no usable credential: not polled",
-                target.device_id,
-                target.name,
-                protocol,
+            why = refused.get(device.credential_id) if device.credential_id is not None else None
+            unpolled[target.device_id] = (
+                f"device {target.device_id} ({target.name}) has {protocol} but no usable credential"
+                + (f" (credential {device.credential_id} cannot be opened: {why})" if why else "")
+                + ": not polled"
             )
             continue
         targets.append(target)
-    return targets
+    return ProtocolTargets(targets, unpolled)
 
 
 async def device_tags_by_id(session: AsyncSession, device_ids: Collection[int]) -> dict[int, dict[str, str]]:

@@ -1,6 +1,7 @@
 """Escalate firing alerts nobody acknowledged: after N minutes, page the next team or channel.
 
-Only ``firing`` alerts escalate; acknowledging moves an alert to ``acknowledged`` and so stops it.
+Only ``firing`` alerts escalate; acknowledging moves an alert to ``acknowledged`` and so stops it, and
+an alert suppressed behind another device's outage (``SUPPRESSED_BY``) waits while it is.
 ``escalation_level`` on the alert records how many steps were taken, and each step's messages use the
 idempotency key ``alert:<id>:escalation:<position>``, so a tick repeated after a crash pages nobody twice.
 """
@@ -12,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from monitors.alerting.context import AlertingContext
-from monitors.alerting.lifecycle import notify, team_channels
+from monitors.alerting.lifecycle import SUPPRESSED_BY, notify, team_channels
 from monitors.alerting.models import Alert, AlertStatus, Channel, EscalationStep
 
 
@@ -32,6 +33,8 @@ class Escalator:
             for step in await session.scalars(select(EscalationStep).order_by(EscalationStep.position)):
                 by_route.setdefault(step.route_id, []).append(step)
             for alert in list(alerts):
+                if SUPPRESSED_BY in alert.context:
+                    continue
                 steps = by_route.get(alert.route_id or 0, [])
                 for step in steps[alert.escalation_level :]:
                     if now < alert.started_at + timedelta(minutes=step.after_minutes):

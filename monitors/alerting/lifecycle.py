@@ -8,7 +8,11 @@ What pages and what does not is decided here and only here:
   storm of down/up messages;
 * UP resolves the open alert and tells every channel that was paged for it (recovery message);
 * UNREACHABLE (the device is hidden behind a failed uplink), devices whose root cause is another device,
-  and anything ``in_maintenance`` never page.
+  and anything ``in_maintenance`` never page;
+* a device already paged as DOWN whose outage the monitors re-root on a failed uplink (UNREACHABLE with
+  another root cause) keeps its alert open, marked suppressed: it stops escalating and says behind
+  which device it is, and its recovery still reaches the people who were paged. Resolving it instead
+  would tell them the device is back while it is still cut off.
 
 Each change and the outbox rows it causes are written in one transaction: either the alert changed and
 its notifications are queued, or neither happened.
@@ -47,6 +51,8 @@ from monitors.events import DeviceState, StateChange
 log = logging.getLogger(__name__)
 
 PAGING_STATES = (DeviceState.DOWN, DeviceState.FLAPPING)
+SUPPRESSED_BY = "suppressed_by_device_id"
+"""Key in ``Alert.context``: the root device an open alert's outage was re-rooted on (no escalation)."""
 
 
 class Outcome:
@@ -56,6 +62,7 @@ class Outcome:
     RESOLVED = "resolved"
     SUPPRESSED_MAINTENANCE = "suppressed_maintenance"
     SECONDARY = "secondary"
+    SUPPRESSED = "suppressed"
     IGNORED = "ignored"
     FAILED = "failed"
 
@@ -173,7 +180,24 @@ class AlertLifecycle:
                 return Outcome.IGNORED
             await self._resolve(session, alert, at=event.at, transition=event.event_id)
             return Outcome.RESOLVED
+        if event.current == DeviceState.UNREACHABLE:
+            return await self._suppress(session, event)
         return Outcome.IGNORED
+
+    async def _suppress(self, session: AsyncSession, event: StateChange) -> str:
+        """An open alert whose device is now cut off behind another device's outage: marked, kept."""
+        root = event.root_cause_device_id
+        if root is None or root == event.device_id:
+            return Outcome.IGNORED
+        alert = await open_alert(session, event.device_id)
+        if alert is None or alert.context.get(SUPPRESSED_BY) == root:
+            return Outcome.IGNORED
+        info = await self.ctx.devices.device(root)
+        name = info.name if info else f"device {root}"
+        alert.context = {**alert.context, SUPPRESSED_BY: root}
+        alert.reason = f"{alert.reason}; suppressed: cut off behind {name}, whose outage it now belongs to"
+        log.info("alert %s (device %s) suppressed behind device %s", alert.id, event.device_id, root)
+        return Outcome.SUPPRESSED
 
     async def _team_channels(self, session: AsyncSession, team_id: int) -> list[Channel]:
         """A team's channels, read once per batch of events."""
@@ -274,6 +298,8 @@ class AlertLifecycle:
         return Outcome.FLAPPING if flapping else Outcome.FIRED
 
     async def _fold(self, session: AsyncSession, alert: Alert, event: StateChange, flapping: bool) -> str:
+        if SUPPRESSED_BY in alert.context:  # its uplink is back and it is still down: its own outage again
+            alert.context = {k: v for k, v in alert.context.items() if k != SUPPRESSED_BY}
         if len(event.affected_device_ids) > alert.affected_count:
             alert.affected_count = len(event.affected_device_ids)
             alert.context = {**alert.context, "affected_count": alert.affected_count}  # for later messages

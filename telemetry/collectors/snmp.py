@@ -35,6 +35,7 @@ from provisioning.snmp.fast import FastSnmp
 from provisioning.snmp.mib import IF_NUMBER, SYS_UPTIME
 from provisioning.snmp.models import Oid, SnmpEndpoint, VarBind
 from provisioning.snmp.table_reader import Cells, FastTableReader, TablePlan
+from telemetry.collector import Collector
 from telemetry.collectors.counter_rates import CounterSample, PollClock, per_second
 from telemetry.points import Point
 
@@ -113,8 +114,8 @@ def _cells(columns: dict[str, dict[Oid, VarBind]]) -> Cells:
     }
 
 
-class SnmpCollector:
-    """Implements ``telemetry.collector.Collector`` for SNMP devices.
+class SnmpCollector(Collector[DeviceTarget]):
+    """The ``telemetry.collector.Collector`` of SNMP devices.
 
     v1/v2c devices are read over the fast path (``provisioning.snmp.fast``) unless ``fast_path`` is
     False; v3 devices through pysnmp (``client``). On the fast path each device is read by whichever

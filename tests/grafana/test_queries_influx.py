@@ -32,9 +32,9 @@ from device_registry.schemas.sites import SiteCreate
 from device_registry.services.sites import create_site
 from grafana.dashboards import all_dashboards
 from grafana.provisioning import dashboard_json
-from ioc.camera_poller import CameraPoller
+from ioc.camera_poller import camera_poller
 from ioc.runtime import Platform
-from ioc.snmp_poller import SnmpPoller
+from ioc.snmp_poller import snmp_poller
 from monitors.config import MonitorSettings, StatePolicy
 from monitors.events import EventBus
 from monitors.runner import RegistryMonitors
@@ -255,12 +255,12 @@ async def test_every_dashboard_query_answers_from_a_fleet_written_by_the_real_co
         self_metrics_interval=0.2,
     )
     async with TelemetryWriter(config) as writer, SnmpClient() as client:
-        snmp = SnmpPoller(platform, client, writer)
+        snmp = snmp_poller(platform, client, writer)
         first = await snmp.run_once()
         await asyncio.sleep(1.1)  # counters need two samples a second apart for a rate
         second = await snmp.run_once()
         assert (first.ok, second.ok) == (1, 1)
-        cameras = await CameraPoller(platform, writer).run_once()
+        cameras = await camera_poller(platform, writer).run_once()
         assert (cameras.ok, cameras.failed) == (1, 0)
         await run_ingest(platform, broker, writer, sensor_id, password)
         await run_monitors(platform, writer)

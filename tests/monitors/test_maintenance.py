@@ -102,3 +102,27 @@ def test_recurring_window_occurrences_follow_local_cron() -> None:
 def test_bad_windows_name_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(MaintenanceError, match=f"^{field}"):
         MaintenanceWindow(reason="r", owner="o", **kwargs)
+
+
+async def test_window_ending_while_the_switch_is_still_down_pages_once_then() -> None:
+    calendar = MaintenanceCalendar([district_works(hours=1)], site_of=SITE_OF, site_parent=SITE_PARENT)
+    world = World(topology={CAM_A1: (SWITCH,)}, maintenance=calendar)
+    await world.check_rounds(1, SWITCH, CAM_A1)
+    world.dead.update([SWITCH, CAM_A1])
+    await world.check_rounds(3, SWITCH, CAM_A1)
+    assert world.events.alerts() == [], "down inside the window: nobody paged"
+
+    world.clock.now = T0 + timedelta(hours=1, minutes=1)  # the window is over, the switch still dead
+    await world.check_rounds(3, SWITCH, CAM_A1, every=60)
+    late = world.events.alerts()
+    assert [(e.device_id, e.previous, e.current) for e in late] == [
+        (SWITCH, DeviceState.DOWN, DeviceState.DOWN)
+    ]
+    assert late[0].outage_id == world.engine.outage_of(SWITCH) and "maintenance ended" in late[0].reason
+    assert list(late[0].affected_device_ids) == [CAM_A1]
+    assert len(world.recorder.outages) == 2, "still the one outage per device"
+
+    world.dead.clear()
+    await world.check_rounds(2, SWITCH)
+    assert world.events.events[-1].current is DeviceState.UP
+    assert len(world.events.alerts()) == 1

@@ -102,6 +102,58 @@ CASES = [
         open_outages=3,
     ),
     Case(
+        "child confirmed DOWN while its uplink answered, then the uplink dies: re-rooted, recovers with it",
+        {2: (1,)},
+        [
+            ("rounds", 1, 1, 2),
+            ("kill", 2),
+            ("rounds", 3, 2),
+            ("kill", 1),
+            ("rounds", 3, 1),
+            ("rounds", 2, 2),
+            ("revive", 1, 2),
+            ("rounds", 2, 1),
+            ("rounds", 1, 2),
+        ],
+        [(2, S), (2, D), (1, S), (2, X), (1, D), (1, U), (2, U)],
+        roots={1},
+        suppressed={2: 1},
+    ),
+    Case(
+        "a chain goes down from the edge inwards: every outage ends up rooted on the last uplink",
+        {2: (1,), 3: (2,)},
+        [
+            ("rounds", 1, 1, 2, 3),
+            ("kill", 3),
+            ("rounds", 3, 3),
+            ("kill", 2),
+            ("rounds", 3, 2),
+            ("kill", 1),
+            ("rounds", 3, 1),
+        ],
+        [(3, S), (3, D), (2, S), (3, X), (2, D), (1, S), (2, X), (1, D)],
+        roots={1},
+        suppressed={2: 1, 3: 1},
+        open_outages=3,
+    ),
+    Case(
+        "one of two uplinks down does not re-root a DOWN child; both do",
+        {3: (1, 2)},
+        [
+            ("rounds", 1, 1, 2, 3),
+            ("kill", 3),
+            ("rounds", 3, 3),
+            ("kill", 1),
+            ("rounds", 3, 1),
+            ("kill", 2),
+            ("rounds", 3, 2),
+        ],
+        [(3, S), (3, D), (1, S), (1, D), (2, S), (3, X), (2, D)],
+        roots={1, 2},
+        suppressed={3: 1},
+        open_outages=3,
+    ),
+    Case(
         "flapping: one FLAPPING event, silence, one event when calm",
         {},
         [("rounds", 1, 1)]
@@ -190,6 +242,51 @@ async def test_district_uplink_loss_alerts_once_and_suppresses_communes() -> Non
     assert world.recorder.open_outages() == []
     assert all(world.engine.state_of(d) is U for d in [switch, *communes])
     assert [e.device_id for e in world.events.alerts()] == [switch]
+
+
+async def test_rerooted_child_is_counted_by_the_uplink_outage_and_pages_no_more() -> None:
+    uplink, camera = 1, 2
+    world = World(topology={camera: (uplink,)})
+    await world.check_rounds(1, uplink, camera)
+    world.dead.add(camera)
+    await world.check_rounds(3, camera)  # the uplink answers the on-demand check: the camera's own DOWN
+    world.dead.add(uplink)
+    await world.check_rounds(3, uplink)
+
+    assert [e.device_id for e in world.events.alerts()] == [camera, uplink]
+    rerooted = next(e for e in world.events.events if e.current is X)
+    assert (rerooted.previous, rerooted.root_cause_device_id) == (D, uplink)
+    assert rerooted.severity is Severity.INFO
+    uplink_down = world.events.alerts()[-1]
+    assert list(uplink_down.affected_device_ids) == [camera]
+    cam_outage = world.recorder.outages[world.engine.outage_of(camera) or 0]
+    assert cam_outage.root_cause_device_id == uplink
+    assert [h.state for h in cam_outage.history] == [D, X]
+    (root,) = world.recorder.roots()
+    assert (root.device_id, root.affected_count) == (uplink, 1)
+
+    await world.check_rounds(5, camera, uplink)  # still cut off: nothing more is published
+    assert len(world.events.events) == 5
+    world.dead.clear()
+    await world.check_rounds(2, uplink)
+    assert world.rechecks == [camera], "the camera's recovery follows its uplink's"
+
+
+async def test_down_device_given_a_dead_uplink_is_reclassified_at_its_next_check() -> None:
+    """An uplink edited in while both are down: no transition of the uplink re-roots the child, so its
+    own next failed check does (the same path as a child busy with a check while its uplink died)."""
+    from monitors.topology import Topology
+
+    world = World()
+    await world.check_rounds(1, 1, 2)
+    world.dead.update([1, 2])
+    await world.check_rounds(3, 1, 2)
+    assert [e.device_id for e in world.events.alerts()] == [1, 2]
+    world.engine.set_topology(Topology({2: (1,)}))
+    await world.check_rounds(1, 2)
+    assert world.engine.state_of(2) is X and world.engine.root_cause_of(2) == 1
+    assert world.events.pairs()[-1] == (2, X)
+    assert {o.device_id for o in world.recorder.roots()} == {1}
 
 
 async def test_topology_rejects_loops_and_self_uplinks() -> None:

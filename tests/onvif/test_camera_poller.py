@@ -10,15 +10,17 @@ from pathlib import Path
 import pytest
 
 from device_registry.authz import Principal
+from device_registry.crypto import SecretBox, generate_key
 from device_registry.models import DeviceKind, Lifecycle, Protocol, SiteKind
 from device_registry.schemas.devices import DeviceCreate, DeviceUpdate
 from device_registry.schemas.sites import SiteCreate
 from device_registry.services.devices import create_device, update_device
 from device_registry.services.sites import create_site
-from ioc.camera_poller import CameraPoller
+from ioc.camera_poller import camera_poller
 from ioc.runtime import Platform
 from ioc.services import SERVICES
 from provisioning.onvif.settings import OnvifSettings
+from telemetry.registry_poller import RegistryPoller
 from tests.mqtt.sinks import RecordingSink
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer, onboard_camera
 from tests.support.platform import sqlite_platform
@@ -65,12 +67,13 @@ async def test_onboarded_cameras_yield_camera_health_and_retired_or_keyless_ones
         keyless_id = keyless.id
 
     sink = RecordingSink()
-    poller = CameraPoller(platform, sink)
-    caplog.set_level(logging.WARNING, logger="device_registry.queries.targets")
+    poller = camera_poller(platform, sink)
+    caplog.set_level(logging.INFO, logger="telemetry.registry_poller")
     summary = await poller.run_once()
 
     assert (summary.devices, summary.ok, summary.failed) == (1, 1, 0)
-    assert f"device {keyless_id} (cam-keyless) has onvif but no usable credential" in caplog.text
+    keyless_warning = f"device {keyless_id} (cam-keyless) has onvif but no usable credential: not polled"
+    assert caplog.messages == [keyless_warning]
     [health] = [p for p in sink.points if p.measurement == "camera_health"]
     assert health.tags == {
         "device_id": str(ids["cam-live"]),
@@ -87,6 +90,29 @@ async def test_onboarded_cameras_yield_camera_health_and_retired_or_keyless_ones
     [poll] = [p for p in sink.points if p.measurement == "collector_poll"]
     assert poll.tags == {"collector": "camera_health", **health.tags}
     assert SERVICES["cameras"].__name__ == "cameras_service"
+
+    # targets are re-read every cycle; the warning is said again only when it changes
+    await poller.targets()
+    await poller.targets()
+    assert caplog.messages == [keyless_warning]
+    async with platform.sessions() as session, session.begin():
+        await update_device(
+            session, ADMIN, platform.box, keyless_id, DeviceUpdate(lifecycle=Lifecycle.RETIRED)
+        )
+    assert [t.device_id for t in await poller.targets()] == [ids["cam-live"]]
+    assert caplog.messages[1:] == [f"device {keyless_id}: no longer left out of onvif polling"]
+    await poller.targets()
+    assert len(caplog.messages) == 2
+
+    # a key that opens no stored credential (a restored backup, a rotated key): named once, with why
+    rekeyed = RegistryPoller(platform.sessions, SecretBox(generate_key()), "onvif", poller.runner)
+    caplog.clear()
+    assert await rekeyed.targets() == [] and await rekeyed.targets() == []
+    [warning] = caplog.messages
+    assert warning.startswith(
+        f"device {ids['cam-live']} (cam-live) has onvif but no usable credential (credential "
+    )
+    assert warning.endswith("cannot be opened: credential cannot be decrypted with this key): not polled")
 
 
 async def test_camera_service_writes_through_the_platform_writer(platform: Platform, fleet: Fleet) -> None:

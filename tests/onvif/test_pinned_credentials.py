@@ -20,7 +20,7 @@ from monitors.checks.onvif import OnvifCheck
 from monitors.checks.rtsp import RtspDescribeCheck
 from provisioning.onvif.client import DeviceClockReader
 from provisioning.onvif.probe import probe_onvif
-from telemetry.collectors.camera import CameraHealthCollector
+from telemetry.collectors.camera import CameraFailed, CameraHealthCollector
 from tests.support.onvif import (
     RTSP_PASSWORD,
     RTSP_USER,
@@ -91,8 +91,9 @@ async def test_camera_reporting_a_harvester_address_never_gets_our_credentials_s
             onvif = await OnvifCheck(reader).run(target)
             assert onvif.ok and onvif.reason.startswith("clock "), onvif
             await RtspDescribeCheck(timeout_s=2).run(target)
-            [point] = await CameraHealthCollector(call_timeout_s=3, rtsp_timeout_s=2).collect(target)
-            assert point.fields["onvif_up"] == 1
+            with pytest.raises(CameraFailed) as failed:  # the pinned stream address has no server
+                await CameraHealthCollector(call_timeout_s=3, rtsp_timeout_s=2).collect(target)
+            assert (failed.value.fields["onvif_up"], failed.value.fields["rtsp_error"]) == (1, "unreachable")
     finally:
         await reader.close()
 

@@ -165,20 +165,29 @@ async def test_cycle_with_dead_devices_lasts_one_timeout_and_logs_each_failure_o
     assert 'ioc_collector_cycle_seconds{collector="snmp"}' in exported
 
 
-async def test_a_device_that_recovers_is_logged_up_once(
+async def test_a_failing_device_is_logged_down_once_writes_up_0_every_cycle_and_up_again_once(
     snmpsim: Agent, caplog: pytest.LogCaptureFixture
 ) -> None:
     sink = MemorySink()
     async with SnmpClient() as client:
         runner = CycleRunner(SnmpCollector(client, timeout=0.2, retries=0), sink, device_timeout=3)
         caplog.set_level(logging.WARNING, logger="telemetry.cycle")
-        wrong = target(5, snmpsim.port, community("no-such-recording"))
+        wrong = target(5, snmpsim.port, community("no-such-recording"))  # snmpsim does not answer it
         right = target(5, snmpsim.port, community("linux-full-walk"))
-        await runner.run_once([wrong])
-        await runner.run_once([right])
-        await runner.run_once([right])
+        for _ in range(3):
+            summary = await runner.run_once([wrong])
+            assert summary.failed == 1 and runner.states.failing(5)
+            (health,) = sink.last("device_health")
+            assert health.fields == {"up": 0}  # the collector's points_on_failure
+            (poll,) = sink.last(SELF_POLL)
+            assert poll.fields["error_kind"] == "timeout"
+        for _ in range(2):
+            assert (await runner.run_once([right])).ok == 1
+            (health,) = sink.last("device_health")
+            assert health.fields["up"] == 1
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("DOWN" in m for m in messages) == 1 and sum("UP again" in m for m in messages) == 1
+    assert [m for m in messages if "DOWN" in m] == ["device 5 (dev5) DOWN: timeout: " + summary.failures[5]]
+    assert messages.count("device 5 (dev5) UP again") == 1
 
 
 def test_runner_rejects_bad_settings_naming_the_field() -> None:

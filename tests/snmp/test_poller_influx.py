@@ -16,7 +16,7 @@ from device_registry.schemas.sites import SiteCreate
 from device_registry.services.devices import create_device
 from device_registry.services.sites import create_site
 from ioc.runtime import Platform
-from ioc.snmp_poller import SnmpPoller
+from ioc.snmp_poller import snmp_poller
 from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.onboard import save
@@ -80,7 +80,7 @@ async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_d
         flush_interval=0.2,
     )
     async with TelemetryWriter(config) as writer, SnmpClient() as client:
-        poller = SnmpPoller(platform, client, writer)
+        poller = snmp_poller(platform, client, writer)
         targets = {t.device_id: t for t in await poller.targets()}
         assert targets[switch_id].site_codes == ("TB", "TB-VT")
         assert targets[dead_id].site_kinds == ("province", "district", "commune")

@@ -1,0 +1,118 @@
+"""A real ``ioc serve --only monitors`` is SIGKILLed in the middle of an outage and started again on the
+same home: the team is paged once, the one outage keeps its start and closes when the device is back.
+Real parts: the ``ioc`` subprocess, its SQLite registry, a TCP listener on loopback as the device, and a
+webhook receiver (apprise ``json://``) as the team's channel."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from device_registry.crypto import generate_key
+from device_registry.db import transaction
+from monitors.alerting import admin
+from monitors.alerting.directory import RegistryDirectory
+from monitors.models import DeviceStatusRow, Outage
+from tests.alerting.receivers import WebhookReceiver
+from tests.monitors.conftest import Listeners
+from tests.monitors.registry_world import DeviceKind, Registry, registry
+from tests.support.process import ManagedProcess
+
+FAST = {
+    "IOC_MONITORS__DEFAULT__FAIL_THRESHOLD": "2",
+    "IOC_MONITORS__DEFAULT__RECOVER_THRESHOLD": "1",
+    "IOC_MONITORS__DEFAULT__INTERVAL_S": "0.5",
+    "IOC_MONITORS__DEFAULT__RETRY_INTERVAL_S": "0.2",
+    "IOC_MONITORS__TICK_S": "0.1",
+    "IOC_MONITORS__CHECK_TIMEOUT_S": "1",
+    "IOC_ALERTING__OUTBOX__POLL_INTERVAL_S": "0.2",
+}
+
+
+async def eventually(what: str, predicate: Callable[[], Awaitable[bool]], within_s: float = 30.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not reached in {within_s} s")
+        await asyncio.sleep(0.1)
+
+
+async def status_of(reg: Registry, device_id: int) -> DeviceStatusRow | None:
+    async with reg.sessions() as session:
+        return await session.get(DeviceStatusRow, device_id)
+
+
+async def outages_of(reg: Registry, device_id: int) -> list[Outage]:
+    async with reg.sessions() as session:
+        return list(await session.scalars(select(Outage).where(Outage.device_id == device_id)))
+
+
+async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_outage(
+    tmp_path: Path, listeners: Listeners, sqlite_template: Path
+) -> None:
+    (port,) = await listeners.open(1)
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(sqlite_template, home / "registry.db")  # what `ioc init` migrates, without its start-up
+    db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
+    env = {**os.environ, "IOC_HOME": str(home), "IOC_DATABASE_URL": db_url, **FAST}
+    env["IOC_SECRET_KEY"] = generate_key().get_secret_value()
+    env.pop("IOC_MQTT_URL", None)
+    webhook = WebhookReceiver().start()
+    serve = ManagedProcess(
+        [sys.executable, "-m", "ioc", "serve", "--only", "monitors"], tmp_path / "serve.log", env=env
+    )
+    try:
+        async with registry(db_url) as reg:
+            switch = await reg.add_device("sw-vu-thu", DeviceKind.OTHER, "D1", port=port.port)
+            async with transaction(reg.sessions) as session:
+                team = await admin.create_team(session, "Đội kỹ thuật huyện Vũ Thư")
+                await admin.add_channel(session, team.id, "hook", webhook.url)
+                await admin.add_route(session, RegistryDirectory(reg.sessions), "all", team.id)
+
+            async def state_is(state: str, after: datetime | None = None) -> Callable[[], Awaitable[bool]]:
+                async def check() -> bool:
+                    row = await status_of(reg, switch)
+                    return (
+                        row is not None and row.state == state and (after is None or row.checked_at > after)
+                    )
+
+                return check
+
+            serve.start()
+            await eventually("switch up", await state_is("up"))
+            await port.cut()
+            await eventually("paged", lambda: asyncio.sleep(0, len(webhook.received) >= 1))
+            await eventually("switch down", await state_is("down"))
+            (before,) = await outages_of(reg, switch)
+            down_since = (await status_of(reg, switch)).since  # type: ignore[union-attr]
+
+            serve.kill()  # SIGKILL to the process group: no shutdown code runs
+            serve.start()
+            restarted = datetime.now().astimezone()
+            await eventually("checked after the restart", await state_is("down", restarted))
+            await asyncio.sleep(1)  # a few more failed checks of the restarted monitors
+            assert len(webhook.received) == 1, "the restart paged nobody again"
+            assert [o.id for o in await outages_of(reg, switch)] == [before.id]
+            assert (await status_of(reg, switch)).since == down_since  # type: ignore[union-attr]
+
+            await port.restore()
+            await eventually("recovery told", lambda: asyncio.sleep(0, len(webhook.received) >= 2))
+            (after,) = await outages_of(reg, switch)
+    finally:
+        serve.stop()
+        webhook.stop()
+
+    assert (after.id, after.started_at) == (before.id, before.started_at)
+    assert after.ended_at is not None
+    titles = [m["title"] for m in webhook.received]
+    assert titles[0].startswith("[NGHIÊM TRỌNG] Mất kết nối: sw-vu-thu") and len(titles) == 2
+    assert titles[1].startswith("[Đã khôi phục] sw-vu-thu")
