@@ -42,7 +42,7 @@ from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import Alert, OutboxItem
 from monitors.alerting.service import BATCH_MAX, AlertingService
 from monitors.events import DeviceState, EventBus, StateChange
-from tests.alerting.receivers import WebhookReceiver
+from tests.support.receivers import WebhookReceiver
 
 DISTRICTS, COMMUNES = 8, 10
 ADMIN = Principal.system("bench")

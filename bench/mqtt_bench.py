@@ -20,7 +20,6 @@ import getpass
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,25 +33,10 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from simulators.process import free_port, wait_for_tcp  # noqa: E402  (after the path is set)
+
 INGEST_USER = "ioc-ingest"
 INGEST_PASSWORD = "bench-ingest-password"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_tcp(port: int, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 # ---------------------------------------------------------------- child roles
@@ -60,33 +44,16 @@ def wait_for_tcp(port: int, seconds: float = 10.0) -> None:
 
 def role_publish(port: int, devices: list[tuple[int, str]], count: int) -> None:
     """Publish ``count`` messages spread over ``devices`` (one connection each), QoS 1, full speed."""
-    import paho.mqtt.client as paho
+    from tests.support.publishers import publish_round_robin
 
-    clients = []
-    for device_id, password in devices:
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{device_id}")
-        client.username_pw_set(str(device_id), password)
-        client.max_inflight_messages_set(1000)
-        client.max_queued_messages_set(0)
-        client.connect("127.0.0.1", port)
-        client.loop_start()
-        clients.append((device_id, client))
-    start = time.monotonic()
-    infos = []
-    for i in range(count):
-        device_id, client = clients[i % len(clients)]
+    def message(i: int, device_id: int) -> tuple[str, str]:
         pack = [
             {"bn": f"urn:dev:ioc:{device_id}:", "n": "temp", "u": "Cel", "v": 20 + i % 10},
             {"n": "hum", "u": "%RH", "v": 60.5},
         ]
-        payload = json.dumps(pack)
-        infos.append(client.publish(f"ioc/v1/d/{device_id}/senml", payload, qos=1))
-    for info in infos:
-        info.wait_for_publish(timeout=120)
-    elapsed = time.monotonic() - start
-    for _, client in clients:
-        client.disconnect()
-        client.loop_stop()
+        return f"ioc/v1/d/{device_id}/senml", json.dumps(pack)
+
+    elapsed = publish_round_robin(port, devices, count, message, client_prefix="bench-pub")
     print(json.dumps({"published": count, "seconds": elapsed}), flush=True)
 
 
@@ -268,7 +235,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=10)
     parser.add_argument("--mode", choices=["live", "backlog", "e2e"], default="backlog")
     parser.add_argument("--sensors", type=int, default=200, help="e2e: sensors, one connection each")
-    parser.add_argument("--generators", type=int, default=4, help="e2e: publishing processes")
+    parser.add_argument("--generators", type=int, default=1, help="e2e: C generator processes")
     parser.add_argument("--outage", type=float, default=10.0, help="e2e: seconds InfluxDB stays SIGKILLed")
     parser.add_argument(
         "--stacks", default="paho,naive,ioc×1,ioc×2", help="e2e: which consumers, comma-separated"
@@ -388,10 +355,7 @@ if __name__ == "__main__":
         from bench import mqtt_e2e
 
         role, rest = sys.argv[1], sys.argv[2:]
-        if role == "_e2e_generate":
-            sensors = [(int(d), str(p)) for d, p in json.loads(rest[1])]
-            mqtt_e2e.role_generate(int(rest[0]), sensors, int(rest[2]), Path(rest[3]))
-        elif role == "_e2e_paho":
+        if role == "_e2e_paho":
             mqtt_e2e.role_paho(int(rest[0]), Path(rest[1]))
         elif role == "_e2e_naive":
             mqtt_e2e.role_naive(int(rest[0]), rest[1], rest[2], Path(rest[3]))

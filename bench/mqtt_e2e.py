@@ -5,7 +5,9 @@
 Every stack gets the same burst: ``--sensors`` sensors, each on its own connection with its own
 credentials through the platform's generated Mosquitto config and ACLs, publishing in the platform's
 JSON format (``{"ts": …, "fields": {"temperature": t, "humidity": h}}``) at QoS 1 from
-``--generators`` Python processes. Each stack runs on a fresh broker and a fresh database:
+``--generators`` processes of bench/mqtt_gen.c (libmosquitto, one thread polling all its connections,
+built at run time; paho generators topped out at 4-8k msg/s, below the ingest they should load).
+Each stack runs on a fresh broker and a fresh database:
 
 - ``paho``: a bare paho subscriber counting messages (no storage): the ceiling.
 - ``naive``: paho with automatic acks, ``json.loads``, line protocol by f-string, a blocking POST to
@@ -40,45 +42,13 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 INGEST_USER = "ioc-ingest"
 INGEST_PASSWORD = "bench-ingest-password"
+WINDOW = 100
+"""Un-acknowledged messages per generator connection."""
 NODE_RED = {"msg_s": 19_380, "cpu_us": 44.2, "rss_mb": 481}
 """Node-RED 4.1's batch flow in the same set-up (issue 18), for the printed comparison."""
 
 
 # ---------------------------------------------------------------- child roles
-
-
-def role_generate(port: int, sensors: list[tuple[int, str]], count: int, go: Path) -> None:
-    """``count`` messages round-robin over ``sensors``, one paho connection each, QoS 1, full speed,
-    once every generator is connected (``go`` appears), so start-up is not in the figures."""
-    import paho.mqtt.client as paho
-
-    clients = []
-    for device_id, password in sensors:
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"gen-{device_id}")
-        client.username_pw_set(str(device_id), password)
-        client.max_inflight_messages_set(200)
-        client.max_queued_messages_set(0)
-        client.connect("127.0.0.1", port)
-        client.loop_start()
-        clients.append((device_id, client, f"ioc/v1/d/{device_id}/telemetry"))
-    print(json.dumps({"connected": len(clients)}), flush=True)
-    while not go.exists():
-        time.sleep(0.01)
-    ts0 = time.time() - 3600
-    start = time.monotonic()
-    infos = []
-    for i in range(count):
-        _, client, topic = clients[i % len(clients)]
-        fields = f'{{"temperature": {20 + i % 97 / 10}, "humidity": 61.5}}'
-        payload = f'{{"ts": {ts0 + i * 1e-3:.3f}, "fields": {fields}}}'
-        infos.append(client.publish(topic, payload, qos=1))
-    for info in infos:
-        info.wait_for_publish(timeout=600)
-    elapsed = time.monotonic() - start
-    for _, client, _ in clients:
-        client.disconnect()
-        client.loop_stop()
-    print(json.dumps({"published": count, "seconds": elapsed}), flush=True)
 
 
 def role_paho(port: int, progress: Path) -> None:
@@ -214,6 +184,8 @@ class Rig:
     db: Path
     secret_key: str
     generators: int
+    generator: Path | None = None
+    """The compiled bench/mqtt_gen.c."""
     influx: Any = None
     broker: subprocess.Popen[bytes] | None = None
     port: int = 0
@@ -247,7 +219,7 @@ class Rig:
         return (self.workdir / "mosquitto.log").read_text(errors="replace")
 
     def reset_database(self) -> None:
-        from tests.telemetry.servers import INFLUX_DB
+        from tests.support.tsdb import INFLUX_DB
 
         self.influx.query(f'DROP DATABASE "{INFLUX_DB}"', db="")
         self.influx.create_database()
@@ -255,25 +227,56 @@ class Rig:
     def stored(self) -> int:
         return int(self.influx.count("sensor", "temperature"))
 
-    def connect_generators(self, messages: int, go: Path) -> list[subprocess.Popen[str]]:
-        """Start the generators and return once every one of them has connected all its sensors."""
-        go.unlink(missing_ok=True)
-        groups = [self.devices[i :: self.generators] for i in range(self.generators)]
+    def connect_generators(self, messages: int) -> list[subprocess.Popen[str]]:
+        """Start the C generators and return once every one of them has connected all its sensors;
+        :func:`release` then starts them publishing, so connecting is not in the figures."""
+        assert self.generator is not None
         per = messages // self.generators
-        generators = [
-            subprocess.Popen(
-                [sys.executable, str(ROOT / "bench" / "mqtt_bench.py"), "_e2e_generate", str(self.port),
-                 json.dumps(group), str(per), str(go)],
-                stdout=subprocess.PIPE,
-                text=True,
-                cwd=ROOT,
+        generators = []
+        for index in range(self.generators):
+            sensors = self.workdir / f"sensors-{index}"
+            group = self.devices[index :: self.generators]
+            sensors.write_text("".join(f"{device} {password}\n" for device, password in group))
+            sensors.chmod(0o600)
+            generators.append(
+                subprocess.Popen(
+                    [str(self.generator), str(self.port), str(per), str(WINDOW), str(sensors)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
             )
-            for group in groups
-        ]  # fmt: skip
         for generator in generators:
             assert generator.stdout is not None
-            json.loads(generator.stdout.readline())
+            line = generator.stdout.readline()
+            if not line:
+                raise RuntimeError(f"generator exited with {generator.wait()} before connecting")
+            json.loads(line)
         return generators
+
+
+def release(generators: list[subprocess.Popen[str]]) -> None:
+    for generator in generators:
+        assert generator.stdin is not None
+        generator.stdin.write("go\n")
+        generator.stdin.flush()
+
+
+def build_generator(folder: Path) -> Path:
+    """Compile bench/mqtt_gen.c against libmosquitto into ``folder`` (a missing compiler or library
+    fails here, naming the Debian packages: scripts/apt.d/bench.txt)."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise SystemExit("no C compiler: apt-get install gcc libmosquitto-dev")
+    binary = folder / "mqtt_gen"
+    build = subprocess.run(
+        [compiler, "-O2", "-o", str(binary), str(ROOT / "bench" / "mqtt_gen.c"), "-lmosquitto"],
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        raise SystemExit(f"building mqtt_gen failed (apt-get install gcc libmosquitto-dev):\n{build.stderr}")
+    return binary
 
 
 def _child(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -288,7 +291,7 @@ def _child(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[by
 
 
 def _ioc(rig: Rig, workers: int) -> subprocess.Popen[bytes]:
-    from tests.telemetry.servers import INFLUX_DB
+    from tests.support.tsdb import INFLUX_DB
 
     home = rig.workdir / f"home-ioc{workers}"
     shutil.rmtree(home, ignore_errors=True)
@@ -348,8 +351,7 @@ def run_stack(rig: Rig, stack: str, messages: int, outage: float | None) -> Run:
             raise RuntimeError(f"{stack} did not connect")
         time.sleep(0.1)
     time.sleep(1.0)  # SUBSCRIBE follows CONNECT; let start-up CPU settle
-    go = rig.workdir / "go"
-    generators = rig.connect_generators(messages, go)
+    generators = rig.connect_generators(messages)
     sampler = TreeSampler(consumer.pid)
     result = Run(stack)
     try:
@@ -357,7 +359,7 @@ def run_stack(rig: Rig, stack: str, messages: int, outage: float | None) -> Run:
         time.sleep(0.2)
         result.idle_rss = sampler.peak_rss
         t0 = time.monotonic()
-        go.write_text("go")
+        release(generators)
         sent = (messages // rig.generators) * rig.generators
         result.sent = sent
         killed = False
@@ -423,13 +425,14 @@ def main(messages: int, sensors: int, generators: int, outage: float, stacks: li
     from bench.mqtt_bench import _onboard
     from device_registry.crypto import generate_key
     from ioc.migrate import upgrade
-    from tests.telemetry.servers import start_influxdb
+    from tests.support.tsdb import start_influxdb
 
     workdir = Path(tempfile.mkdtemp(prefix="mqtt-e2e-"))
     db = workdir / "registry.db"
     upgrade(f"sqlite+aiosqlite:///{db}")
     devices = asyncio.run(_onboard(db, sensors))
     rig = Rig(workdir, devices, db, generate_key().get_secret_value(), generators)
+    rig.generator = build_generator(workdir)
     rig.influx = start_influxdb(workdir / "influxdb")
     load_before = os.getloadavg()
     throughput: list[Run] = []

@@ -35,7 +35,7 @@ from telemetry.line_protocol import encode_points
 from telemetry.points import Point
 from telemetry.spool import Spool
 from telemetry.writer import TelemetryWriter
-from tests.telemetry.servers import INFLUX_DB, start_influxdb, start_victoria
+from tests.support.tsdb import INFLUX_DB, start_influxdb, start_victoria
 
 BATCH = 5000
 BASE_NS = (time.time_ns() // 1_000_000_000 - 7200) * 1_000_000_000

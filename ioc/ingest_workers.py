@@ -26,6 +26,8 @@ import time
 log = logging.getLogger(__name__)
 
 WORKER_ENV = "IOC_INGEST_WORKER"
+SUPERVISOR_ENV = "IOC_INGEST_SUPERVISOR_PID"
+PR_SET_PDEATHSIG = 1
 RESTART_FIRST_S = 1.0
 RESTART_MAX_S = 30.0
 HEALTHY_AFTER_S = 60.0
@@ -44,20 +46,34 @@ def exec_ingest(workers: int) -> None:
     os.execv(sys.executable, argv)
 
 
+def die_with_supervisor() -> None:
+    """A worker gets SIGTERM (a graceful stop) when its supervisor dies, even by SIGKILL: otherwise
+    it would run on as an orphan, and a restarted supervisor would start a second process under
+    the same client id (the broker drops one of the two, over and over).
+
+    ``prctl(PR_SET_PDEATHSIG)`` is Linux's way; the supervisor may have died before the call, so the
+    parent is checked after it."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if supervisor is None:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != int(supervisor):
+        sys.exit("ingest worker: supervisor already gone")
+
+
 async def _run_one() -> None:
-    """One ingest process: the same ``run_services`` as ``ioc serve``; SIGTERM stops it gracefully
+    """One ingest process: the same services as ``ioc serve``; SIGTERM stops it gracefully
     (the writer drains what it can, the rest stays spooled)."""
-    from ioc.services import run_services
+    from ioc.services import serve_until_signalled
     from ioc.settings import Settings
 
     settings = Settings()
     logging.getLogger().setLevel(settings.log_level)
-    task = asyncio.ensure_future(run_services(settings, ["ingest"]))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await serve_until_signalled(settings, ["ingest"])
 
 
 async def supervise(count: int) -> None:
@@ -84,7 +100,7 @@ async def _keep_running(index: int, stop: asyncio.Event) -> None:
     while not stop.is_set():
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
-            *worker_argv(), env={**os.environ, WORKER_ENV: str(index)}
+            *worker_argv(), env={**os.environ, WORKER_ENV: str(index), SUPERVISOR_ENV: str(os.getpid())}
         )
         log.info("ingest worker %d started (pid %d)", index, process.pid)
         waiter = asyncio.create_task(process.wait())
@@ -123,6 +139,10 @@ def main(args: list[str]) -> None:
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+    # httpx imports its command line (rich, click, pygments: ~130 modules) when they are installed,
+    # as the ``ioc`` CLI makes them; a missing ``httpx._main`` is its documented fallback.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    die_with_supervisor()
     asyncio.run(_run_one() if workers == 1 else supervise(workers))
 
 

@@ -7,18 +7,22 @@ ingest, the collectors and the scheduler share one database pool and one telemet
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from device_registry.api.health import ServiceReport
 from device_registry.crypto import SecretBox, load_or_create_key_file
 from device_registry.db import create_engine, session_factory
+from device_registry.schemas.health import ServiceReport
 from ioc.home import prepare_home, prepare_sqlite_file, warn_if_readable_by_others
 from ioc.settings import Settings
 from monitors.events import EventBus
-from telemetry.config import WriterConfig
-from telemetry.influx_output import InfluxTarget
-from telemetry.writer import TelemetryWriter
+
+if TYPE_CHECKING:
+    # Imported where used, not here: every CLI command opens a Platform, few need HTTP or the writer.
+    from device_registry.api.health import ServiceReport
+    from telemetry.config import WriterConfig
+    from telemetry.writer import TelemetryWriter
 
 
 def secret_box(settings: Settings, *, create: bool = False) -> SecretBox:
@@ -31,6 +35,9 @@ def secret_box(settings: Settings, *, create: bool = False) -> SecretBox:
 
 def writer_config(settings: Settings) -> WriterConfig:
     """The telemetry writer's typed config from the flat ``IOC_INFLUX_*`` settings."""
+    from telemetry.config import WriterConfig
+    from telemetry.influx_output import InfluxTarget
+
     target = None
     if settings.influx_url:
         target = InfluxTarget(
@@ -76,6 +83,8 @@ class Platform:
         return cls(settings, engine, session_factory(engine), secret_box(settings, create=create_key))
 
     async def start_writer(self) -> TelemetryWriter:
+        from telemetry.writer import TelemetryWriter
+
         if self.writer is None:
             self.writer = TelemetryWriter(writer_config(self.settings))
             await self.writer.start()

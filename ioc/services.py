@@ -6,8 +6,11 @@ Each entry is an async callable that runs until cancelled, given the process's :
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -16,6 +19,8 @@ from ioc.settings import Settings
 from ioc.supervisor import Backoff, ServiceState, run_supervised
 
 Service = Callable[[Platform], Coroutine[Any, Any, None]]
+API_STOP_S = 5.0
+"""On shutdown, how long the API may take to finish its requests and its lifespan."""
 
 
 async def api_service(platform: Platform) -> None:
@@ -31,7 +36,17 @@ async def api_service(platform: Platform) -> None:
         log_level=settings.log_level.lower(),
         lifespan="on",
     )
-    await uvicorn.Server(config).serve()
+    server = uvicorn.Server(config)
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        # Shutdown: let uvicorn finish its requests and run the app's lifespan shutdown, as on its
+        # own SIGTERM, instead of cancelling it mid-lifespan (which it logs as an error).
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(serving, API_STOP_S)
+        raise
 
 
 async def monitors_service(platform: Platform) -> None:
@@ -127,3 +142,24 @@ async def run_services(settings: Settings, names: list[str]) -> None:
         )
     finally:
         await platform.close()
+
+
+async def serve_until_signalled(settings: Settings, names: list[str]) -> None:
+    """:func:`run_services` until SIGTERM or SIGINT, then a graceful stop that returns normally (exit 0).
+
+    The stop is a cancellation: each service stops taking work (the ingest reads no more messages,
+    finishes storing and acknowledging the batch it holds: ``IngestConfig.drain_s``), then the
+    telemetry writer delivers what it can for ``WriterConfig.stop_timeout`` and keeps the rest
+    spooled for the next start. Without a handler SIGTERM would end the process at once: the spool
+    stays consistent, but un-acked messages come back as redeliveries and nothing is flushed.
+    """
+    task = asyncio.ensure_future(run_services(settings, names))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

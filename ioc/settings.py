@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     onvif: OnvifSettings = Field(default_factory=OnvifSettings)
 
     # Telemetry writer (docs/telemetry.md). Flat fields so the documented names IOC_INFLUX_URL etc. work
-    # as-is; telemetry.config.WriterConfig.from_settings turns them into the writer's typed config.
+    # as-is; ioc.runtime.writer_config turns them into the writer's typed config.
     influx_url: str | None = Field(default=None, description="InfluxDB base URL; unset: spool only")
     influx_api: Literal["v1", "v2"] = "v1"
     influx_database: str | None = None

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from device_registry.api.health import ServiceHealth, ServiceStatus
+from device_registry.schemas.health import ServiceHealth, ServiceStatus
 
 log = logging.getLogger(__name__)
 

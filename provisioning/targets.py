@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
 from pydantic import BeforeValidator, IPvAnyNetwork
 from pydantic_settings import NoDecode
 
@@ -125,24 +124,3 @@ class TargetPolicy:
             addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
         for address in addresses:
             self.check_address(address, field)
-
-
-def _snmp_policy(request: Request) -> TargetPolicy:
-    policy: TargetPolicy = request.app.state.snmp_targets
-    return policy
-
-
-def _onvif_policy(request: Request) -> TargetPolicy:
-    policy: TargetPolicy = request.app.state.onvif_targets
-    return policy
-
-
-def _mqtt_policy(request: Request) -> TargetPolicy:
-    policy: TargetPolicy = request.app.state.mqtt_targets
-    return policy
-
-
-SnmpTargets = Annotated[TargetPolicy, Depends(_snmp_policy)]
-"""Route dependency; the app factory sets ``app.state.snmp_targets`` from the settings."""
-OnvifTargets = Annotated[TargetPolicy, Depends(_onvif_policy)]
-MqttTargets = Annotated[TargetPolicy, Depends(_mqtt_policy)]

@@ -1,12 +1,12 @@
 """Fixtures shared by every test area: a migrated database per test on SQLite and on a real PostgreSQL
-(one server per run), settings pointing at it, an API client on the app, and the real device agents
-several areas check against (net-snmp's snmpd, simulated ONVIF cameras, GStreamer's RTSP server)."""
+(one server per run), settings pointing at it, and an API client on the app. The real servers and
+device agents are fixtures in ``tests/support/fixtures.py``."""
 
 from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,21 +19,12 @@ from ioc.app import create_app
 from ioc.migrate import upgrade
 from ioc.settings import Settings
 from tests.support.api import Api
-from tests.support.onvif import Fleet, RtspServer, start_rtsp_server
-from tests.support.postgres import PostgresServer, start_postgres
-from tests.support.snmpd import Agent, start_snmpd
-from tests.telemetry.servers import InfluxServer, start_influxdb
+from tests.support.postgres import PostgresServer
+
+pytest_plugins = ("tests.support.fixtures",)
+"""The real servers: PostgreSQL, InfluxDB, VictoriaMetrics, Mosquitto, snmpd, snmpsim, RTSP, SMTP, webhook."""
 
 _counter = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = start_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -96,40 +87,3 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ioc.test") as client:
             yield Api(client, {})
-
-
-@pytest.fixture(scope="session")
-def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
-    agent = start_snmpd(tmp_path_factory.mktemp("snmpd"))
-    try:
-        yield agent
-    finally:
-        agent.process.stop()
-
-
-@pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
-    """``cam = await fleet(h265_only=True)``: starts one simulated camera per call, all stopped at the end."""
-    cameras = Fleet()
-    try:
-        yield cameras
-    finally:
-        await cameras.stop_all()
-
-
-@pytest.fixture(scope="session")
-def rtsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
-    server = start_rtsp_server(tmp_path_factory.mktemp("rtsp"))
-    try:
-        yield server
-    finally:
-        server.process.stop()
-
-
-@pytest.fixture
-def influxdb(tmp_path: Path) -> Iterator[InfluxServer]:
-    server = start_influxdb(tmp_path / "influxdb")
-    try:
-        yield server
-    finally:
-        server.process.stop()

@@ -7,8 +7,6 @@ sees its type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +16,7 @@ from sqlalchemy import text
 
 from device_registry.api.deps import Session
 from device_registry.models import Role
+from device_registry.schemas.health import ServiceHealth, ServiceReport, ServiceStatus
 from device_registry.services.users import authenticate
 
 router = APIRouter(tags=["health"])
@@ -25,31 +24,10 @@ router = APIRouter(tags=["health"])
 _optional_bearer = HTTPBearer(auto_error=False)
 
 
-class ServiceStatus(StrEnum):
-    STARTING = "starting"
-    RUNNING = "running"
-    RESTARTING = "restarting"
-    STOPPED = "stopped"
-
-
-class ServiceHealth(BaseModel):
-    name: str
-    status: ServiceStatus
-    restarts: int
-    last_error: str | None = None
-    """Admins only; others get ``None`` and the type in ``last_error_type``."""
-    last_error_type: str | None = None
-    next_restart_in_s: float | None = None
-
-
 class HealthPublic(BaseModel):
     status: str
     database: str
     services: list[ServiceHealth] = []
-
-
-ServiceReport = Callable[[], list[ServiceHealth]]
-"""What ``ioc serve`` puts on ``app.state.service_report``."""
 
 
 @router.get("/health", response_model=HealthPublic)

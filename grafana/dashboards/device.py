@@ -1,14 +1,17 @@
 """Device detail: one device's interfaces, camera health, sensor values and check results.
 
-Sensor queries select ``*`` / ``last(*)`` grouped by ``name`` and ``unit``, so they show both the
-narrow shape (``name`` tag, field ``v``/``vs``/``vb``) and the wide shape (one point per message, one
-field per value) without naming fields.
+Sensors write two shapes (docs/mqtt.md). A wide point (one per message) has one field per value and
+the unit of field ``x`` in tag ``unit_x``; no fixed query can name a field's own unit tag, so the wide
+panel repeats once per field (variable ``sensor_field``, the ``sensor`` field keys) and groups by that
+field's unit tag. A narrow point (a SenML group whose names or units clash) has a ``name`` and a
+``unit`` tag and its value in ``v``: a panel of its own.
 """
 
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import statetimeline, table, timeseries
+from grafana_foundation_sdk.models import dashboard as model
 
 from grafana.dashboards.common import DEVICE, TIME_FILTER, dashboard, device_variable, targets, ts
 from grafana.influxql import InfluxQL, datasource_ref
@@ -76,18 +79,48 @@ def camera_panels() -> list[timeseries.Panel | statetimeline.Panel]:
     ]
 
 
+SENSOR_FIELD = "sensor_field"
+NARROW_FIELDS = ("v", "vs", "vb", "vd", "s")
+"""The narrow shape's value fields (telemetry/ingest/records.py): not wide fields of their own."""
+
+
+def sensor_field_variable() -> dash.QueryVariable:
+    """Every numeric-or-not field of ``sensor`` except the narrow shape's; hidden, it drives the repeat."""
+    return (
+        dash.QueryVariable(SENSOR_FIELD)
+        .label("Sensor field")
+        .datasource(datasource_ref())
+        .query('SHOW FIELD KEYS FROM "sensor"')
+        .regex(f"/^(?!({'|'.join(NARROW_FIELDS)})$).+/")
+        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .hide(model.VariableHide.HIDE_VARIABLE)
+    )
+
+
 def sensor_panels() -> list[timeseries.Panel | table.Panel]:
-    values = InfluxQL(
-        f'SELECT mean(*) FROM "sensor" WHERE {WHERE} GROUP BY time($__interval), "name", "unit" fill(none)'
-    ).alias("$tag_name $col ($tag_unit)")
-    last_seen = InfluxQL(f'SELECT last(*) FROM "sensor" WHERE {WHERE} GROUP BY "name", "unit"').table()
+    wide = InfluxQL(
+        f'SELECT mean("${SENSOR_FIELD}") AS "value" FROM "sensor" WHERE {WHERE} '
+        f'GROUP BY time($__interval), "unit_${SENSOR_FIELD}" fill(none)'
+    ).alias(f"${SENSOR_FIELD} ($tag_unit_${{{SENSOR_FIELD}}})")
+    narrow = InfluxQL(
+        f'SELECT mean("v") AS "v" FROM "sensor" WHERE {WHERE} AND "name" != \'\' '
+        'GROUP BY time($__interval), "name", "unit" fill(none)'
+    ).alias("$tag_name ($tag_unit)")
+    last_seen = InfluxQL(
+        f'SELECT last(*) FROM "sensor" WHERE {WHERE} GROUP BY "name", "unit", /^unit_/'
+    ).table()  # a wide point's unit tags become columns
     online = InfluxQL(f'SELECT last("online") AS "online" FROM "sensor_status" WHERE {WHERE}').table()
     return [
-        ts("Sensor values by name and unit", values),
+        ts("Sensor values, narrow points (by name and unit)", narrow),
         targets(table.Panel().title("Sensor last values and last seen (time column)"), last_seen, online)
         .datasource(datasource_ref())
         .height(8)
         .span(12),
+        # Grafana repeats it across the row, one panel per field (span 24 is shared out).
+        ts(f"Sensor ${SENSOR_FIELD}", wide, span=24).repeat(SENSOR_FIELD).repeat_direction("h"),
     ]
 
 
@@ -118,4 +151,4 @@ def build() -> dash.Dashboard:
         ("Sensor", sensor_panels()),
         ("Checks", check_panels()),
     )
-    return dashboard("IOC — Device detail", UID, rows, variables=[device_variable()])
+    return dashboard("IOC — Device detail", UID, rows, variables=[device_variable(), sensor_field_variable()])

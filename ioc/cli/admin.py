@@ -19,7 +19,7 @@ from ioc.cli.output import CliError, emit, stdout_console
 from ioc.home import prepare_home, prepare_sqlite_file
 from ioc.migrate import upgrade
 from ioc.runtime import Platform, secret_box
-from ioc.services import SERVICES, run_services
+from ioc.services import SERVICES, serve_until_signalled
 from ioc.settings import Settings
 
 
@@ -116,4 +116,4 @@ def serve(
 
 async def _serve(settings: Settings, names: list[str]) -> None:
     await asyncio.to_thread(upgrade, settings.effective_database_url)
-    await run_services(settings, names)
+    await serve_until_signalled(settings, names)

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from device_registry.models import User
 from device_registry.schemas.bounds import MAX_ROW_ID
-from ioc.cli.context import run
+from ioc.cli.context import registry_user, with_platform
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.runtime import Platform
-from ioc.settings import Settings
 from monitors.alerting import admin
 from monitors.alerting.channels import redacted
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import RegistryDirectory
-from monitors.alerting.errors import AlertingError
 from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import AlertStatus
 from monitors.alerting.outbox import quiet_window
@@ -35,20 +30,6 @@ alerts_app = typer.Typer(
 app.add_typer(alerts_app, name="alerts")
 
 
-def _with_platform(body: Callable[[Platform], Awaitable[T]]) -> T:
-    async def main() -> T:
-        platform = Platform.open(Settings())
-        try:
-            return await body(platform)
-        except AlertingError as error:
-            details = getattr(error, "field", None)
-            raise CliError(str(error), exit_code=2, details=details and {"field": details}) from None
-        finally:
-            await platform.close()
-
-    return run(main())
-
-
 def _lifecycle(platform: Platform) -> AlertLifecycle:
     directory = RegistryDirectory(platform.sessions)
     return AlertLifecycle(
@@ -59,14 +40,6 @@ def _lifecycle(platform: Platform) -> AlertLifecycle:
             settings=platform.settings.alerting,
         )
     )
-
-
-async def _user(session: AsyncSession, username: str | None) -> User:
-    name = username or getpass.getuser()
-    user = await session.scalar(select(User).where(User.username == name))
-    if user is None:
-        raise CliError(f"no registry user {name!r}: pass --user USERNAME", exit_code=2)
-    return user
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -103,7 +76,7 @@ def list_(
             views = await list_alerts(session, statuses=status, limit=limit)
         return [v.model_dump(mode="json") for v in views]
 
-    emit(_with_platform(body), _table)
+    emit(with_platform(body), _table)
 
 
 @alerts_app.command("show")
@@ -138,7 +111,7 @@ def show(alert_id: int) -> None:
             ],
         )
 
-    emit(_with_platform(body), human)
+    emit(with_platform(body), human)
 
 
 def _line(verb: str) -> Callable[[dict[str, Any]], None]:
@@ -160,14 +133,14 @@ def ack(
 
     async def body(platform: Platform) -> dict[str, Any]:
         async with platform.sessions() as session:
-            who = await _user(session, user)
+            who = await registry_user(session, user or getpass.getuser())
         await _lifecycle(platform).acknowledge(alert_id, who.id, comment)
         async with platform.sessions() as session:
             view = await get_alert(session, alert_id)
         assert view is not None
         return view.model_dump(mode="json")
 
-    emit(_with_platform(body), _line("acknowledged"))
+    emit(with_platform(body), _line("acknowledged"))
 
 
 @alerts_app.command("resolve")
@@ -179,14 +152,14 @@ def resolve(
 
     async def body(platform: Platform) -> dict[str, Any]:
         async with platform.sessions() as session:
-            who = await _user(session, user)
+            who = await registry_user(session, user or getpass.getuser())
         await _lifecycle(platform).resolve(alert_id, who.id, user_name=who.username)
         async with platform.sessions() as session:
             view = await get_alert(session, alert_id)
         assert view is not None
         return view.model_dump(mode="json")
 
-    emit(_with_platform(body), _line("resolved"))
+    emit(with_platform(body), _line("resolved"))
 
 
 def _created(kind: str) -> Callable[[dict[str, Any]], None]:
@@ -205,18 +178,18 @@ def team_add(name: str, language: str = typer.Option("vi", help="vi or en")) -> 
             team = await admin.create_team(session, name, language=language)
             return {"id": team.id, "name": team.name, "language": team.language}
 
-    emit(_with_platform(body), _created("team"))
+    emit(with_platform(body), _created("team"))
 
 
 @alerts_app.command("member-add")
 def member_add(team_id: int, username: str) -> None:
     async def body(platform: Platform) -> dict[str, Any]:
         async with platform.sessions() as session, session.begin():
-            user = await _user(session, username)
+            user = await registry_user(session, username)
             await admin.add_member(session, team_id, user.id)
             return {"id": team_id, "team_id": team_id, "user_id": user.id}
 
-    emit(_with_platform(body), lambda d: stdout_console.print(f"user {username} added to team {team_id}"))
+    emit(with_platform(body), lambda d: stdout_console.print(f"user {username} added to team {team_id}"))
 
 
 @alerts_app.command("channel-add")
@@ -239,7 +212,7 @@ def channel_add(
             channel = await admin.add_channel(session, team_id, name, url, quiet_start=start, quiet_end=end)
             return {"id": channel.id, "team_id": team_id, "url": redacted(channel.url)}
 
-    emit(_with_platform(body), _created("channel"))
+    emit(with_platform(body), _created("channel"))
 
 
 @alerts_app.command("route-add")
@@ -268,7 +241,7 @@ def route_add(
             )
             return {"id": route.id, "name": route.name, "team_id": team_id, "site_id": site_id}
 
-    emit(_with_platform(body), _created("route"))
+    emit(with_platform(body), _created("route"))
 
 
 @alerts_app.command("escalation-add")
@@ -287,4 +260,4 @@ def escalation_add(
             )
             return {"id": step.id, "position": step.position}
 
-    emit(_with_platform(body), _created("escalation step"))
+    emit(with_platform(body), _created("escalation step"))

@@ -7,8 +7,8 @@ import sys
 
 import typer
 
+from ioc.cli.lazy import LazyGroup
 from ioc.cli.output import MODE, CliError, device_error, report_error
-from provisioning.errors import DeviceError
 
 app = typer.Typer(
     name="ioc",
@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
 
 
@@ -34,21 +35,19 @@ def root(
     )
 
 
-def _register() -> None:
-    """Import command modules so their ``@app.command`` / ``add_typer`` calls run."""
-    from ioc.cli import commands  # noqa: F401
-
-
 def run() -> None:
     """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here,
     and so does a ``DeviceError`` a command did not run through ``context.run``."""
-    _register()
     try:
         app()
-    except DeviceError as error:
-        failure = device_error(error)
-        report_error(failure)
-        sys.exit(failure.exit_code)
     except CliError as error:
         report_error(error)
         sys.exit(error.exit_code)
+    except Exception as error:
+        from provisioning.errors import DeviceError  # not before: ``ioc --help`` imports no product package
+
+        if not isinstance(error, DeviceError):
+            raise
+        failure = device_error(error)
+        report_error(failure)
+        sys.exit(failure.exit_code)

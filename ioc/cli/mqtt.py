@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import DeviceKind
 from device_registry.schemas.bounds import MAX_ROW_ID
-from ioc.cli.context import cli_principal, in_transaction, run
+from ioc.cli.context import cli_principal, in_transaction, run, with_platform
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
 from ioc.cli.probe_groups import onboard_app, probe_app
@@ -46,10 +46,6 @@ async def _push(platform: Platform) -> str:
         return await push_credentials(platform.settings, platform.sessions)
     except BrokerNotConfigured as error:
         raise CliError(str(error)) from None
-
-
-def _open() -> Platform:
-    return Platform.open(Settings())
 
 
 @probe_app.command("mqtt")
@@ -117,7 +113,7 @@ def onboard_sensor_command(
         }
 
     result = in_transaction(body)
-    result["broker"] = _with_platform(_push)
+    result["broker"] = with_platform(_push)
 
     def human(d: dict[str, Any]) -> None:
         stdout_console.print(f"sensor {d['device_id']} [bold]{d['name']}[/] at {d['site']}", highlight=False)
@@ -128,17 +124,6 @@ def onboard_sensor_command(
         stdout_console.print(d["broker"], markup=False, highlight=False)
 
     emit(result, human)
-
-
-def _with_platform(action: Any) -> Any:
-    async def main() -> Any:
-        platform = _open()
-        try:
-            return await action(platform)
-        finally:
-            await platform.close()
-
-    return run(main())
 
 
 @mqtt_app.command("broker-config")
@@ -156,7 +141,7 @@ def broker_config(
     async def fill(platform: Platform) -> str:
         return await _push(platform)
 
-    status = _with_platform(fill)
+    status = with_platform(fill)
     emit(
         {"config": str(files.config_file), "port": listen, "broker": status},
         lambda d: stdout_console.print(
@@ -168,7 +153,7 @@ def broker_config(
 @mqtt_app.command("sync")
 def sync_command() -> None:
     """Regenerate the broker's password/ACL files from the registry and reload the broker."""
-    emit({"broker": _with_platform(_push)}, lambda d: stdout_console.print(d["broker"], highlight=False))
+    emit({"broker": with_platform(_push)}, lambda d: stdout_console.print(d["broker"], highlight=False))
 
 
 @mqtt_app.command("revoke")
@@ -179,7 +164,7 @@ def revoke_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help
         return await revoke_sensor(session, cli_principal(), device)
 
     revoked = in_transaction(body)
-    status = _with_platform(_push)
+    status = with_platform(_push)
     emit(
         {"device_id": device, "revoked": revoked, "broker": status},
         lambda d: stdout_console.print(
@@ -197,7 +182,7 @@ def rotate_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help
         return (await rotate_sensor_password(session, cli_principal(), device)).get_secret_value()
 
     password = in_transaction(body)
-    status = _with_platform(_push)
+    status = with_platform(_push)
     emit(
         {"device_id": device, "username": str(device), "password": password, "broker": status},
         lambda d: stdout_console.print(
@@ -223,7 +208,7 @@ def deadletters_list(
         )
         return [row.model_dump(mode="json") for row in rows]
 
-    rows = _with_platform(query)
+    rows = with_platform(query)
 
     def human(items: list[dict[str, Any]]) -> None:
         print_table(
@@ -269,7 +254,7 @@ def telemetry_import(
         out["pending_delivery"] = await asyncio.to_thread(_pending, config.spool_dir)
         return out
 
-    result = _with_platform(main)
+    result = with_platform(main)
 
     def human(d: dict[str, Any]) -> None:
         verb = "valid (dry run)" if dry_run else "stored"

@@ -14,20 +14,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from provisioning.errors import (
-    AuthFailed,
-    DeviceError,
-    DeviceTimeout,
-    DeviceUnreachable,
-    MalformedResponse,
-    NotSupported,
-)
+if TYPE_CHECKING:
+    from provisioning.errors import DeviceError
 
 
 @dataclass
@@ -51,20 +44,23 @@ class CliError(Exception):
         self.details = details
 
 
-DEVICE_EXIT_CODES: tuple[tuple[type[DeviceError], int], ...] = (
-    (DeviceUnreachable, 3),
-    (DeviceTimeout, 4),
-    (AuthFailed, 5),
-    (NotSupported, 6),
-    (MalformedResponse, 7),
-    (DeviceError, 8),
+DEVICE_EXIT_CODES = (
+    ("DeviceUnreachable", 3),
+    ("DeviceTimeout", 4),
+    ("AuthFailed", 5),
+    ("NotSupported", 6),
+    ("MalformedResponse", 7),
+    ("DeviceError", 8),
 )
-"""One exit code per kind of device failure, for every protocol's commands (a protocol's own kinds,
-such as ONVIF's ``clock_skew``, take their base type's code). 1 is any other failure, 2 bad input."""
+"""One exit code per kind of device failure (``provisioning.errors`` classes, by name so that ``ioc
+--help`` imports no product package), for every protocol's commands; a protocol's own kinds, such as
+ONVIF's ``clock_skew``, take their base type's code. 1 is any other failure, 2 bad input."""
 
 
 def device_exit_code(error: DeviceError) -> int:
-    return next(code for kind, code in DEVICE_EXIT_CODES if isinstance(error, kind))
+    from provisioning import errors
+
+    return next(code for name, code in DEVICE_EXIT_CODES if isinstance(error, getattr(errors, name)))
 
 
 def device_error(error: DeviceError) -> CliError:
@@ -83,6 +79,8 @@ def parse_target(split: Callable[[str], tuple[str, int]], target: str) -> tuple[
 
 
 def to_jsonable(value: Any) -> Any:
+    from pydantic import BaseModel, SecretStr  # here, not at the top: ``ioc --help`` needs no pydantic
+
     if isinstance(value, BaseModel):
         return to_jsonable(value.model_dump(mode="json"))
     if isinstance(value, Mapping):

@@ -14,7 +14,6 @@ from device_registry.queries.sites import SiteFilter, list_sites, site_views
 from device_registry.schemas.bounds import MAX_OFFSET
 from device_registry.schemas.sites import SiteCreate
 from device_registry.services import sites as site_service
-from device_registry.services import vn
 from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, progress_bar
 from ioc.cli.main import app
@@ -115,6 +114,8 @@ def close(
 @sites_app.command("load-vn")
 def load_vn(province: str = typer.Option(..., help="Pre-2025 province code, e.g. 34 for Thái Bình.")) -> None:
     """Load a pre-2025 province with its districts and communes (codes, names, coordinates)."""
+    from device_registry.services import vn  # the boundary data: only these two commands read it
+
     with progress_bar(f"loading province {province}") as update:
 
         async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
@@ -133,6 +134,8 @@ def load_vn(province: str = typer.Option(..., help="Pre-2025 province code, e.g.
 @sites_app.command("apply-reform-2025")
 def apply_reform_2025(province: str = typer.Option(..., help="Pre-2025 province code, e.g. 34.")) -> None:
     """Apply the July 2025 reform: close old units, open the new ones, move devices with history."""
+    from device_registry.services import vn
+
     with progress_bar(f"reform of province {province}") as update:
 
         async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:

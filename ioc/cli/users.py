@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.credentials import Credential, SnmpCommunityCredential, UsernamePasswordCredential
-from device_registry.errors import NotFound
 from device_registry.models import Credential as CredentialRow
 from device_registry.models import Role, Site, User
 from device_registry.models.types import utcnow
@@ -20,7 +19,7 @@ from device_registry.schemas.bounds import MAX_ROW_ID
 from device_registry.schemas.users import TokenCreate, UserCreate, UserUpdate
 from device_registry.services import users as service
 from device_registry.services.credentials import create_credential, visible_clause
-from ioc.cli.context import cli_principal, in_transaction
+from ioc.cli.context import cli_principal, in_transaction, registry_user
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stderr_console, stdout_console
 from ioc.runtime import Platform
@@ -31,13 +30,6 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(audit_app, name="audit")
-
-
-async def _user(session: AsyncSession, username: str) -> User:
-    user = await session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound(f"no user {username!r}", field="username")
-    return user
 
 
 @users_app.command("add")
@@ -115,7 +107,8 @@ def update(
 
     async def body(_: Platform, session: AsyncSession) -> dict[str, Any]:
         data = UserUpdate(role=role, scope_site_code=scope, clear_scope=clear_scope, active=active)
-        user = await service.update_user(session, cli_principal(), await _user(session, username), data)
+        target = await registry_user(session, username)
+        user = await service.update_user(session, cli_principal(), target, data)
         return (await service.user_view(session, user)).model_dump(mode="json")
 
     emit(
@@ -162,7 +155,7 @@ def token(
         issued = await service.issue_token(
             session,
             cli_principal(),
-            await _user(session, username),
+            await registry_user(session, username),
             TokenCreate(name=name, expires_at=expires_at),
             platform.settings.tokens.lifetime,
         )
@@ -180,7 +173,7 @@ def tokens(username: str) -> None:
     """A user's API tokens: prefix, expiry, last use, revoked or not (never the token itself)."""
 
     async def body(_: Platform, session: AsyncSession) -> list[dict[str, Any]]:
-        user = await _user(session, username)
+        user = await registry_user(session, username)
         return [
             t.model_dump(mode="json") for t in await service.list_tokens(session, cli_principal(), user.id)
         ]
@@ -222,7 +215,7 @@ def revoke_token(
         if token_id is not None:
             await service.revoke_token(session, cli_principal(), token_id)
             return {"revoked": 1, "token_id": token_id}
-        owner = await _user(session, user or "")
+        owner = await registry_user(session, user or "")
         return {"revoked": await service.revoke_all_tokens(session, cli_principal(), owner), "user": user}
 
     emit(in_transaction(body), lambda d: stdout_console.print(f"{d['revoked']} token(s) revoked"))

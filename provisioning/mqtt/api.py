@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.models import DeviceKind, Role
+from provisioning.api_targets import MqttTargets
 from provisioning.mqtt.models import MqttEndpoint
 from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
 from provisioning.mqtt.probe import probe
 from provisioning.responses import DEVICE_ERROR_RESPONSES
-from provisioning.targets import MqttTargets
 
 BrokerPush = Callable[[], Awaitable[str]]
 

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Callable
+import struct
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 
 import aiomqtt
@@ -50,7 +51,7 @@ __all__ = [
     "Message",
     "MqttError",
     "ProtocolVersion",
-    "ack",
+    "ack_batch",
     "connect",
     "enable_fast_reads",
     "enable_manual_ack",
@@ -210,9 +211,25 @@ class _NoTopicCallbacks:
 _NO_TOPIC_CALLBACKS = _NoTopicCallbacks()
 
 
-def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-    if message.qos > 0:
-        _paho(client).ack(message.mid, message.qos)
+_PUBACK = struct.Struct("!BBH")
+
+
+def ack_batch(client: aiomqtt.Client, messages: Iterable[aiomqtt.Message]) -> None:
+    """Acknowledge ``messages`` in order with one outgoing write.
+
+    paho queues every PUBACK as a packet of its own and wakes its socket pair for each (a ``send``
+    per message: the costliest line of the ack path in the e2e profile). The PUBACKs of a batch,
+    concatenated, are the same bytes on the wire, queued once. (QoS 2 is not subscribed to; it would
+    go through paho's own ``ack``.)"""
+    mqtt = _paho(client)
+    pubacks = bytearray()
+    for message in messages:
+        if message.qos == 1:
+            pubacks += _PUBACK.pack(paho.PUBACK, 2, message.mid)
+        elif message.qos == 2:
+            mqtt.ack(message.mid, 2)
+    if pubacks:
+        mqtt._packet_queue(paho.PUBACK, bytes(pubacks), 0, 1)
 
 
 @asynccontextmanager

@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.models import Role
 from device_registry.schemas.devices import check_address
+from provisioning.api_targets import OnvifTargets
 from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.onboard import onboard_onvif
 from provisioning.onvif.probe import probe_onvif
 from provisioning.responses import DEVICE_ERROR_RESPONSES
-from provisioning.targets import OnvifTargets
 
 router = APIRouter()
 """Mounted at ``/api/v1/onvif`` by ``ioc/app.py``, as every protocol's router."""

@@ -15,13 +15,14 @@ from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
+from provisioning.api_targets import SnmpTargets
 from provisioning.responses import DEVICE_ERROR_RESPONSES
 from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.discovery import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.onboard import onboard
 from provisioning.snmp.probe import probe
-from provisioning.targets import SnmpTargets, TargetPolicy
+from provisioning.targets import TargetPolicy
 
 router = APIRouter()
 """Mounted at ``/api/v1/snmp`` by ``ioc/app.py``, as every protocol's router."""

@@ -6,10 +6,10 @@ costs ~100 µs per value; polling needs ~1 µs. So:
 * :class:`RequestTemplate` encodes a GET/GETNEXT/GETBULK message once. The request id is always a
   4-byte INTEGER in ``[2**23, 214783647]`` (minimal encoding, so strict agents accept it) at a fixed offset,
   and a poll only writes those 4 bytes.
-* :func:`decode_response` walks a response message straight from the byte buffer (a ``memoryview``,
-  no copies but the values themselves) and yields raw OID bytes with typed Python values. Anything that
-  is not a well-formed v1/v2c Response-PDU raises :class:`MalformedResponse`, never another exception:
-  callers may feed it any datagram a hostile host sends.
+* :func:`decode_response` walks a response message straight from the byte buffer (no pyasn1
+  objects, no copies but the OIDs and values themselves) and yields raw OID bytes with typed Python
+  values. Anything that is not a well-formed v1/v2c Response-PDU raises :class:`MalformedResponse`,
+  never another exception: callers may feed it any datagram a hostile host sends.
 
 Values: INTEGER -> ``int`` (signed); Counter32/Gauge32/TimeTicks/Counter64/UInteger32 -> ``int``
 (unsigned); OCTET STRING, Opaque, NsapAddress -> ``bytes``; IpAddress -> ``bytes`` (4); OBJECT
@@ -19,7 +19,7 @@ IDENTIFIER -> ``tuple[int, ...]``; NULL -> ``None``; noSuchObject/noSuchInstance
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from provisioning.errors import MalformedResponse
@@ -166,6 +166,9 @@ class RequestTemplate:
 # ---- decoding -------------------------------------------------------------------------------------
 
 
+_VarBind = tuple[bytes, int, int | bytes | Oid | None]
+
+
 @dataclass(slots=True)
 class Response:
     """A decoded Response-PDU. ``varbinds`` holds ``(oid content octets, tag, value)``."""
@@ -175,7 +178,7 @@ class Response:
     request_id: int
     error_status: int
     error_index: int
-    varbinds: list[tuple[bytes, int, int | bytes | Oid | None]]
+    varbinds: list[_VarBind]
 
     @property
     def error_name(self) -> str:
@@ -187,7 +190,7 @@ def _bad(why: str) -> MalformedResponse:
     return MalformedResponse(f"malformed SNMP response: {why}")
 
 
-def _span(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
+def _span(buf: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
     """Read the length octets at ``pos``; returns (content start, content end) within ``end``."""
     if pos >= end:
         raise _bad("truncated")
@@ -318,20 +321,69 @@ def decode_response(packet: bytes) -> Response:
     pos, vb_end = _header(buf, pos, pdu_end, TAG_SEQUENCE)
     if vb_end != pdu_end:
         raise _bad("trailing bytes after the variable bindings")
-    varbinds: list[tuple[bytes, int, int | bytes | Oid | None]] = []
-    append = varbinds.append
-    while pos < vb_end:
-        pos, item_end = _header(buf, pos, vb_end, TAG_SEQUENCE)
-        o_start, o_end = _header(buf, pos, item_end, TAG_OID)
-        tag, v_start, v_end = _any_header(buf, o_end, item_end)
-        if v_end != item_end:
-            raise _bad("trailing bytes in a variable binding")
-        raw = bytes(buf[o_start:o_end])
-        if not raw or raw[-1] & 0x80:
-            raise _bad("bad OBJECT IDENTIFIER")
-        append((raw, tag, _value(tag, buf[v_start:v_end])))
-        pos = item_end
+    varbinds: list[_VarBind] = []
+    try:
+        _varbinds(bytes(packet), pos, vb_end, varbinds.append)
+    except IndexError:
+        raise _bad("truncated") from None
     return Response(version, community, request_id, error_status, error_index, varbinds)
+
+
+def _varbinds(buf: bytes, pos: int, end: int, append: Callable[[_VarBind], None]) -> None:
+    """The variable bindings in ``buf[pos:end]``, one ``append`` each: the hot loop of every poll.
+
+    Written out rather than built from :func:`_header` calls: short-form lengths (almost every varbind)
+    and the common value types are read inline, which halves the cost per value. Long-form lengths and
+    rare types take the general helpers. Reads past ``end`` are caught by the length checks below (an
+    index past the whole packet raises ``IndexError``, which the caller turns into ``truncated``).
+    """
+    unsigned_bits = _UNSIGNED_BITS
+    while pos < end:
+        if buf[pos] != TAG_SEQUENCE:
+            raise _bad(f"expected tag 0x30, got 0x{buf[pos]:02x}")
+        length = buf[pos + 1]
+        if length < 0x80:
+            item, item_end = pos + 2, pos + 2 + length
+            if item_end > end:
+                raise _bad("truncated")
+        else:
+            item, item_end = _span(buf, pos + 1, end)
+        if item >= item_end or buf[item] != TAG_OID:
+            raise _bad("expected an OBJECT IDENTIFIER")
+        length = buf[item + 1]
+        if length < 0x80:
+            o_start, o_end = item + 2, item + 2 + length
+            if o_end > item_end:
+                raise _bad("truncated")
+        else:
+            o_start, o_end = _span(buf, item + 1, item_end)
+        if o_end >= item_end:
+            raise _bad("truncated")
+        tag = buf[o_end]
+        if tag & 0x1F == 0x1F:
+            raise _bad("multi-octet tag")
+        length = buf[o_end + 1]
+        if length < 0x80:
+            v_start, v_end = o_end + 2, o_end + 2 + length
+        else:
+            v_start, v_end = _span(buf, o_end + 1, item_end)
+        if v_end != item_end:
+            raise _bad("trailing bytes in a variable binding" if v_end < item_end else "truncated")
+        if o_start == o_end or buf[o_end - 1] & 0x80:
+            raise _bad("bad OBJECT IDENTIFIER")
+        bits = unsigned_bits.get(tag)
+        if bits is not None and 0 < length < 10 and not buf[v_start] & 0x80:
+            value: int | bytes | Oid | None = int.from_bytes(buf[v_start:v_end], "big")
+            if value.bit_length() > bits:  # type: ignore[union-attr]
+                raise _bad(f"{KIND_NAMES[tag]} out of range")
+        elif tag == TAG_OCTET_STRING:
+            value = buf[v_start:v_end]
+        elif tag == TAG_INTEGER and 0 < length < 5:
+            value = int.from_bytes(buf[v_start:v_end], "big", signed=True)
+        else:
+            value = _value(tag, memoryview(buf)[v_start:v_end])
+        append((buf[o_start:o_end], tag, value))
+        pos = item_end
 
 
 def peek_request_id(packet: bytes) -> int | None:

@@ -34,6 +34,7 @@ from provisioning.snmp.fast import FastSnmp, raise_for_status
 from provisioning.snmp.models import SnmpEndpoint
 
 Value = int | bytes | Oid | str | None
+_INDEX_CACHE = 1 << 16  # cell OIDs remembered by the walk (~10 MiB at most); cleared when full
 Cells = dict[str, dict[int, Value]]
 
 
@@ -59,6 +60,7 @@ class TablePlan:
     polls: int = 0
     """Polls served since the cells were last seen to change (walks and GETs alike)."""
     measured_ms: dict[str, float] = field(default_factory=dict)
+    """Wall ms of the last read per mode (informational: the collector chooses by CPU)."""
 
 
 def wire_version(endpoint: SnmpEndpoint) -> tuple[int, bytes]:
@@ -96,6 +98,9 @@ class FastTableReader:
         self._scalar_bytes = tuple(encode_oid(s) for s in self.scalars)
         self.max_rows = max_rows
         self.max_get_varbinds = max_get_varbinds
+        self._indexes: dict[bytes, tuple[int, Oid]] = {}
+        """Cell OID bytes -> (column, row index) seen in walks: devices of one model share their ifIndex
+        values, so most cells of a walk are a dict hit instead of a prefix check and an arc decode."""
 
     async def walk(self, endpoint: SnmpEndpoint, repetitions: int) -> TableRead:
         version, community = wire_version(endpoint)
@@ -152,15 +157,23 @@ class FastTableReader:
                 break
             width = len(open_cols)
             closed: set[int] = set()
+            indexes = self._indexes
             for position, (raw, tag, value) in enumerate(varbinds):
                 col = open_cols[position % width]
                 if col in closed:
                     continue
-                prefix = self.prefixes[col]
-                if tag == TAG_END_OF_MIB_VIEW or len(raw) <= len(prefix) or not raw.startswith(prefix):
-                    closed.add(col)
-                    continue
-                index = decode_arcs(raw[len(prefix) :])
+                known = indexes.get(raw)
+                if known is not None and known[0] == col and tag != TAG_END_OF_MIB_VIEW:
+                    index = known[1]
+                else:
+                    prefix = self.prefixes[col]
+                    if tag == TAG_END_OF_MIB_VIEW or len(raw) <= len(prefix) or not raw.startswith(prefix):
+                        closed.add(col)
+                        continue
+                    index = decode_arcs(raw[len(prefix) :])
+                    if len(indexes) >= _INDEX_CACHE:
+                        indexes.clear()
+                    indexes[raw] = (col, index)
                 if index <= last[col]:
                     read.complete, read.stopped = False, "agent went backwards"
                     closed.add(col)

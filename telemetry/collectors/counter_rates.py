@@ -16,21 +16,21 @@ The rules, in order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 WRAP32 = 2**32
 SPEED_SLACK = 1.5
 
 
-@dataclass(frozen=True, slots=True)
-class CounterSample:
+class CounterSample(NamedTuple):
+    """One counter reading (a tuple: the collector keeps hundreds per device poll)."""
+
     value: int
     bits: int
     """32 or 64."""
 
 
-@dataclass(frozen=True, slots=True)
-class PollClock:
+class PollClock(NamedTuple):
     """When a sample was taken: our monotonic clock (seconds) and the agent's sysUpTime (ticks)."""
 
     monotonic_s: float
@@ -55,6 +55,38 @@ def counter_delta(prev: CounterSample, cur: CounterSample) -> int | None:
     return None
 
 
+def elapsed_between(prev_clock: PollClock, cur_clock: PollClock) -> float | None:
+    """Seconds between two polls, or None when no counter of that device can give a rate this poll
+    (our clock did not advance, or the agent restarted). Computed once per device poll."""
+    elapsed = cur_clock.monotonic_s - prev_clock.monotonic_s
+    if elapsed <= 0 or restarted(prev_clock, cur_clock):
+        return None
+    return elapsed
+
+
+def rate(
+    prev: CounterSample | None,
+    cur: CounterSample,
+    elapsed: float,
+    *,
+    scale: float = 1.0,
+    max_rate: float | None = None,
+) -> float | None:
+    """Rate of ``cur`` since ``prev`` over ``elapsed`` seconds (from :func:`elapsed_between`)."""
+    if prev is None:
+        return None
+    delta = counter_delta(prev, cur)
+    if delta is None:
+        return None
+    value = delta * scale / elapsed
+    if max_rate:
+        if value > max_rate * SPEED_SLACK:
+            return None
+        if cur.bits == 32 and max_rate * elapsed / scale >= WRAP32:
+            return None  # could have wrapped more than once since the last good sample
+    return value
+
+
 def per_second(
     prev: CounterSample | None,
     cur: CounterSample,
@@ -70,16 +102,7 @@ def per_second(
     """
     if prev is None or prev_clock is None:
         return None
-    elapsed = cur_clock.monotonic_s - prev_clock.monotonic_s
-    if elapsed <= 0 or restarted(prev_clock, cur_clock):
+    elapsed = elapsed_between(prev_clock, cur_clock)
+    if elapsed is None:
         return None
-    delta = counter_delta(prev, cur)
-    if delta is None:
-        return None
-    rate = delta * scale / elapsed
-    if max_rate:
-        if rate > max_rate * SPEED_SLACK:
-            return None
-        if cur.bits == 32 and max_rate * elapsed / scale >= WRAP32:
-            return None  # could have wrapped more than once since the last good sample
-    return rate
+    return rate(prev, cur, elapsed, scale=scale, max_rate=max_rate)

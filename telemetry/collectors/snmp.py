@@ -2,13 +2,15 @@
 
 v1/v2c devices are read over the fast path (``provisioning.snmp.table_reader``: request templates and
 a purpose-built BER decoder, ~10x cheaper than pysnmp per value); v3 devices through pysnmp. Two ways
-to read a device, chosen per device by measurement (docs/snmp.md, "Walk or GET"):
+to read a device, chosen per device by the poller CPU each costs it (:class:`WalkOrGet`; docs/snmp.md,
+"Walk or GET"):
 * GETs of exactly the cells the last walk found (plus sysUpTime and ifNumber), in PDUs of at most
   ``max_get_varbinds`` (halved for an agent that answers tooBig);
 * a walk - one multi-column GETBULK of ifTable + ifXTable with sysUpTime and ifNumber as
   non-repeaters, usually one round trip since the repetitions follow the row count seen last time.
-The first poll walks; a GET device is walked again every ``rewalk_every`` polls and as soon as
-ifNumber changes or a known cell vanishes (interfaces added or removed).
+The first poll walks; a GET device is walked again at each trial of the other mode (every
+``rewalk_every`` polls at first, then backing off to 8 x that) and as soon as ifNumber changes or a
+known cell vanishes (interfaces added or removed).
 64-bit HC octet counters are used where the agent has them, 32-bit ones otherwise. Counter state
 (last samples per device and interface) belongs to this collector instance; rates need two polls, so
 the first poll of a device writes status fields only.
@@ -36,8 +38,9 @@ from provisioning.snmp.mib import IF_NUMBER, SYS_UPTIME
 from provisioning.snmp.models import Oid, SnmpEndpoint, VarBind
 from provisioning.snmp.table_reader import Cells, FastTableReader, TablePlan
 from telemetry.collector import Collector
-from telemetry.collectors.counter_rates import CounterSample, PollClock, per_second
+from telemetry.collectors.counter_rates import CounterSample, PollClock, elapsed_between, rate
 from telemetry.points import Point
+from telemetry.task_cpu import CpuMeter
 
 COLUMNS: dict[str, Oid] = mib.columns(
     "descr",
@@ -81,6 +84,67 @@ class _DeviceState:
 
 _Read = tuple[float, int | None, Cells]
 _MODES = ("get", "walk")
+HYSTERESIS = 0.2
+"""The other mode must cost 20% less CPU than the chosen one to replace it (metering is noisy)."""
+TRIAL_BACKOFF = 8
+"""Trials back off from every ``rewalk_every`` polls to every 8 x ``rewalk_every`` (80: ~80 min at 60 s)."""
+
+
+def _other(mode: str) -> str:
+    return "walk" if mode == "get" else "get"
+
+
+@dataclass(slots=True)
+class WalkOrGet:
+    """Walk or GET for one device, by the poller CPU each costs it (``telemetry.task_cpu``).
+
+    Poll 1 walks (the layout is learnt), poll 2 GETs; both are metered and the cheaper one is chosen.
+    Then a trial of the other one every ``trial_every`` polls, metered, as is the chosen mode's poll
+    just before it: if the other is more than ``HYSTERESIS`` cheaper it takes over and trials go back
+    to every ``rewalk_every`` polls; otherwise the interval doubles, up to ``TRIAL_BACKOFF`` x
+    ``rewalk_every``. So once settled 1 poll in 80 is a trial and 2 in 80 are metered (~2 µs per
+    step); the rest cost nothing to choose. A GET device is re-walked at its trials, and at once when
+    ifNumber changes or a cell vanishes.
+    """
+
+    rewalk_every: int
+    trial_every: int = 0
+    mode: str = "get"
+    cpu_us: dict[str, float] = field(default_factory=dict)
+    """Poller CPU µs of the last metered poll, per mode."""
+    next_trial: int = 0
+    """The poll count at which the next trial runs (0: the first pair is not measured yet)."""
+    switches: int = 0
+
+    def __post_init__(self) -> None:
+        self.trial_every = self.trial_every or self.rewalk_every
+
+    def pick(self, polls: int) -> tuple[str, bool]:
+        """The mode for the poll after ``polls`` polls, and whether to meter it."""
+        if "walk" not in self.cpu_us:
+            return "walk", True
+        if "get" not in self.cpu_us:
+            return "get", True
+        if polls == self.next_trial - 1:
+            return self.mode, True  # a fresh figure for the chosen mode, just before the trial
+        if polls >= self.next_trial:
+            return _other(self.mode), True  # the trial
+        return self.mode, False
+
+    def record(self, mode: str, cpu_us: float, polls: int) -> None:
+        """A metered poll of ``mode`` cost ``cpu_us``; ``polls`` counts it. Decides after a trial."""
+        self.cpu_us[mode] = cpu_us
+        if len(self.cpu_us) < 2:
+            return
+        if self.next_trial == 0:  # the first pair
+            self.mode = min(_MODES, key=lambda m: self.cpu_us[m])
+        elif mode == self.mode:
+            return  # the figure before a trial
+        elif self.cpu_us[mode] < self.cpu_us[self.mode] * (1 - HYSTERESIS):
+            self.mode, self.trial_every, self.switches = mode, self.rewalk_every, self.switches + 1
+        else:
+            self.trial_every = min(self.trial_every * 2, self.rewalk_every * TRIAL_BACKOFF)
+        self.next_trial = polls - 1 + self.trial_every  # ``trial_every`` polls after this one
 
 
 def _if_number(value: object) -> int | None:
@@ -119,7 +183,7 @@ class SnmpCollector(Collector[DeviceTarget]):
 
     v1/v2c devices are read over the fast path (``provisioning.snmp.fast``) unless ``fast_path`` is
     False; v3 devices through pysnmp (``client``). On the fast path each device is read by whichever
-    of walk and GET was faster for it last time it was measured (see docs/snmp.md, "Walk or GET").
+    of walk and GET costs this poller less CPU for it (:class:`WalkOrGet`; docs/snmp.md, "Walk or GET").
     """
 
     name: str = "snmp"
@@ -158,12 +222,14 @@ class SnmpCollector(Collector[DeviceTarget]):
         self._state: dict[int, _DeviceState] = {}
         self._monotonic = monotonic
         self._rows: dict[int, int] = {}
+        self.choices: dict[int, WalkOrGet] = {}
 
     def forget(self, device_id: int) -> None:
         self._state.pop(device_id, None)
         self._rows.pop(device_id, None)
         self._layouts.pop(device_id, None)
         self.plans.pop(device_id, None)
+        self.choices.pop(device_id, None)
 
     @property
     def fast(self) -> FastSnmp:
@@ -196,9 +262,13 @@ class SnmpCollector(Collector[DeviceTarget]):
         ]
         previous = self._state.get(target.device_id)
         state = _DeviceState(clock)
+        counters = state.counters
+        before = previous.counters if previous is not None else {}
+        elapsed = elapsed_between(previous.clock, clock) if previous is not None else None
         indexes = sorted({i for rows in columns.values() for i in rows})
         names, descrs = columns["name"], columns["descr"]
         highs, lows, opers = columns["high_speed"], columns["speed"], columns["oper"]
+        rates = [(f, columns[c], columns[h] if h else None, scale) for f, (c, h, scale) in _RATES.items()]
         for ifi in indexes:
             if_name = _text(names.get(ifi)) or _text(descrs.get(ifi)) or f"if{ifi}"
             high, low = highs.get(ifi), lows.get(ifi)
@@ -211,27 +281,26 @@ class SnmpCollector(Collector[DeviceTarget]):
             oper = opers.get(ifi)
             if isinstance(oper, int):
                 fields["oper_up"] = int(oper == 1)
-            for field_name, (column, hc_column, scale) in _RATES.items():
-                value = columns[hc_column].get(ifi) if hc_column else None
+            for field_name, low_column, hc_column, scale in rates:
+                value = hc_column.get(ifi) if hc_column is not None else None
                 bits = 64
                 if not isinstance(value, int):
-                    value, bits = columns[column].get(ifi), 32
+                    value, bits = low_column.get(ifi), 32
                     if not isinstance(value, int):
                         continue
-                sample = CounterSample(value, bits)
-                state.counters[(ifi, field_name)] = sample
-                if previous is None:
+                key = (ifi, field_name)
+                sample = counters[key] = CounterSample(value, bits)
+                if elapsed is None:
                     continue
-                rate = per_second(
-                    previous.counters.get((ifi, field_name)),
+                per_s = rate(
+                    before.get(key),
                     sample,
-                    previous.clock,
-                    clock,
+                    elapsed,
                     scale=scale,
                     max_rate=speed_bps if scale == 8.0 else None,
                 )
-                if rate is not None:
-                    fields[field_name] = round(rate, 3)
+                if per_s is not None:
+                    fields[field_name] = round(per_s, 3)
             if fields:
                 points.append(Point("snmp_interface", fields, now_ns, {**base_tags, "if_name": if_name}))
         self._state[target.device_id] = state
@@ -253,44 +322,50 @@ class SnmpCollector(Collector[DeviceTarget]):
         plan = self.plans.get(device_id)
         if plan is not None and not reader.fits(plan, endpoint):
             plan = None  # new address or community: the templates carry the old one
-        mode = self._choose(plan)
+        choice = self.choices.get(device_id) if plan is not None else None
+        mode, metered = self._choose(plan, choice)
+        meter = CpuMeter() if metered else None
         if plan is not None and mode == "get":
             started = time.perf_counter()
+            reading = reader.get(endpoint, plan)
             try:
-                got = await reader.get(endpoint, plan)
+                got = await (meter.run(reading) if meter is not None else reading)
             except MalformedResponse:
                 self.plans.pop(device_id, None)  # answers no longer fit the plan: walk next time
                 raise
             if got is not None and _if_number(got.scalars[1]) == _if_number(plan.scalars[1]):
                 plan.polls += 1
                 plan.measured_ms["get"] = (time.perf_counter() - started) * 1000
+                if meter is not None and choice is not None:
+                    choice.record("get", meter.seconds * 1e6, plan.polls)
                 return got.rtt_ms, _if_number(got.scalars[0]), got.values
             self.plans.pop(device_id, None)  # interfaces came or went: walk again, now
-            plan = None
+            plan, meter = None, None
         started = time.perf_counter()
-        walk = await reader.walk(endpoint, self._repetitions(device_id))
+        walking = reader.walk(endpoint, self._repetitions(device_id))
+        walk = await (meter.run(walking) if meter is not None else walking)
         elapsed_ms = (time.perf_counter() - started) * 1000
         if walk.complete:
+            fresh = plan is None or choice is None
             plan = self.plans[device_id] = reader.plan(endpoint, walk, plan)
             plan.polls += 1
             plan.measured_ms["walk"] = elapsed_ms
+            if fresh or plan.polls == 1:
+                choice = self.choices[device_id] = WalkOrGet(self.rewalk_every)
+            if meter is not None and choice is not None:
+                choice.record("walk", meter.seconds * 1e6, plan.polls)
         else:
             self.plans.pop(device_id, None)
+            self.choices.pop(device_id, None)
         return walk.rtt_ms, _if_number(walk.scalars[0]), walk.values
 
-    def _choose(self, plan: TablePlan | None) -> str:
-        """Walk until the layout is known; then the mode measured faster, trying the other one on
-        every ``rewalk_every``-th poll (so a GET device is re-walked for new interfaces that often)."""
-        if plan is None:
-            return "walk"
-        due = plan.polls % self.rewalk_every == 0
-        if self.mode is not None:
-            return "walk" if due else self.mode
-        measured = plan.measured_ms
-        best = min(_MODES, key=lambda m: measured.get(m, 0.0))
-        if due:
-            return "walk" if best == "get" else "get"
-        return best
+    def _choose(self, plan: TablePlan | None, choice: WalkOrGet | None) -> tuple[str, bool]:
+        """This poll's mode, and whether to meter its CPU (see :class:`WalkOrGet`)."""
+        if plan is None or choice is None:
+            return "walk", self.mode is None  # the layout is unknown: walk (and meter it)
+        if self.mode is not None:  # forced (the bench): walk every ``rewalk_every``-th poll
+            return ("walk" if plan.polls % self.rewalk_every == 0 else self.mode), False
+        return choice.pick(plan.polls)
 
     # ---- v3: pysnmp -------------------------------------------------------------------------
 

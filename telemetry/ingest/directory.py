@@ -5,10 +5,15 @@ and, rate-limited, on a miss, so a sensor onboarded a second ago is not dead-let
 from an unknown id costs at most one query per ``miss_refresh_s``. A device moved to another site
 (e.g. by the 2025 reform) carries its new site's codes from the next refresh, at most ``refresh_s``
 later; a message never costs a database query of its own.
+
+Refreshes are single-flight: callers that find the directory stale at the same time share one
+refresh instead of each taking a pooled connection (a burst from many ids just past ``refresh_s``
+would otherwise ask for as many connections as callers and exhaust the pool).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from typing import Protocol
@@ -46,6 +51,7 @@ class CredentialDirectory:
         self._known: frozenset[int] = frozenset()
         self._tags: dict[int, dict[str, str]] = {}
         self._loaded_at = float("-inf")
+        self._refreshing = asyncio.Lock()
 
     async def refresh(self) -> None:
         known = frozenset(await active_credentials(self._sessions))
@@ -60,10 +66,15 @@ class CredentialDirectory:
         return True if device_id in self._known else None
 
     async def is_known(self, device_id: int) -> bool:
-        age = time.monotonic() - self._loaded_at
-        if age > self._refresh_s or (device_id not in self._known and age > self._miss_refresh_s):
-            await self.refresh()
+        if self._stale_for(device_id):
+            async with self._refreshing:
+                if self._stale_for(device_id):  # not refreshed by the caller we waited for
+                    await self.refresh()
         return device_id in self._known
+
+    def _stale_for(self, device_id: int) -> bool:
+        age = time.monotonic() - self._loaded_at
+        return age > self._refresh_s or (device_id not in self._known and age > self._miss_refresh_s)
 
     def tags(self, device_id: int) -> Mapping[str, str]:
         return self._tags.get(device_id) or {"device_id": str(device_id)}

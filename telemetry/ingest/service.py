@@ -8,7 +8,8 @@ delivered again: at-least-once, never lost. Several processes split the stream t
 subscription ``$share/<group>/ioc/v1/d/+/<kind>``.
 
 Lifecycle: ``await service.run()`` runs until cancelled and reconnects on broker loss; on
-cancellation it flushes last-seen times before returning.
+cancellation it reads no more, stores and acknowledges the batch in hand (``drain_s``), and flushes
+last-seen times before returning.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from provisioning.mqtt.client import (
     Message,
     MqttError,
     ProtocolVersion,
-    ack,
+    ack_batch,
     enable_fast_reads,
     enable_manual_ack,
 )
@@ -67,6 +68,8 @@ class IngestConfig:
     last_seen_flush_s: float = 5.0
     reconnect_max_s: float = 30.0
     sink_retry_s: float = 1.0
+    drain_s: float = 5.0
+    """On cancellation, how long the batch in hand may take to be stored and acknowledged."""
     self_metrics: bool = False
     """Write an ``mqtt_ingest`` point with the counters every ``last_seen_flush_s`` (``ioc serve``
     does; tests that count exactly the points of their messages leave it off)."""
@@ -190,10 +193,26 @@ class IngestService:
                     # A short wait under load turns many tiny batches (one fsync each) into few large ones.
                     await asyncio.sleep(self.config.linger_s)
                     batch += reads.take_ready(self.config.max_batch - len(batch))
-                await self._handle(batch)
-                for message in batch:
-                    ack(client, message)
-                self.stats.batches += 1
+                await self._store_and_ack(client, batch)
+
+    async def _store_and_ack(self, client: Client, batch: list[Message]) -> None:
+        """Cancellation (a graceful stop) does not cut a batch short: it is stored and acknowledged
+        for up to ``drain_s`` first, so a stop costs no redelivery. Past that (a sink that does not
+        take it) it is abandoned un-acked, and the broker delivers it again to the next session."""
+        work = asyncio.ensure_future(self._handle(batch))
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(work, self.config.drain_s)
+            if work.done() and not work.cancelled() and work.exception() is None:
+                self._ack(client, batch)
+            raise
+        self._ack(client, batch)
+
+    def _ack(self, client: Client, batch: list[Message]) -> None:
+        ack_batch(client, batch)
+        self.stats.batches += 1
 
     async def _handle(self, batch: Sequence[Message]) -> None:
         now = self._clock()

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,9 @@ from monitors.alerting.config import AlertingSettings, GrafanaAnnotationSettings
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.service import AlertingService
-from tests.alerting.receivers import SmtpServer, WebhookReceiver
-from tests.alerting.world import World, build_world
+from tests.alerting.world import START, World, build_world
 from tests.support.fake_grafana import FakeGrafana
-from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.postgres import PostgresServer
 
 _databases = itertools.count()
 
@@ -53,26 +52,16 @@ def sqlite_url(migrated_template: Path, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{target}"
 
 
-@pytest.fixture(scope="session")
-def alerting_postgres() -> Iterator[PostgresServer]:
-    server = start_postgres()
-    try:
-        asyncio.run(server.execute("CREATE DATABASE alerting_template"))
-        upgrade(server.url("alerting_template"))
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest) -> str:
     """Every alerting test runs on SQLite (the embedded default) and on a real PostgreSQL."""
     if request.param == "sqlite":
         url: str = request.getfixturevalue("sqlite_url")
         return url
-    server: PostgresServer = request.getfixturevalue("alerting_postgres")
+    server: PostgresServer = request.getfixturevalue("postgres")  # the run's one PostgreSQL
+    template: str = request.getfixturevalue("pg_template")
     name = f"alerting_{next(_databases)}"
-    asyncio.run(server.execute(f"CREATE DATABASE {name} TEMPLATE alerting_template"))
+    asyncio.run(server.execute(f"CREATE DATABASE {name} TEMPLATE {template}"))
     return server.url(name)
 
 
@@ -95,7 +84,7 @@ def directory(sessions: async_sessionmaker[AsyncSession], world: World) -> Regis
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 25, 1, 30, tzinfo=UTC))  # 08:30 in Hà Nội
+    return FakeClock(START)
 
 
 @pytest.fixture
@@ -118,20 +107,6 @@ async def service(context: AlertingContext) -> AsyncIterator[AlertingService]:
     built = AlertingService(context)
     yield built
     await built.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from monitors.alerting.models import Delivery, OutboxItem, OutboxStatus
 from monitors.events import DeviceState
 from tests.alerting.scenario import change, configure
+from tests.alerting.world import START_DATE_VN
 
 
 async def test_commune_team_receives_vietnamese_mail_with_site_path_and_local_time(
@@ -28,7 +29,7 @@ async def test_commune_team_receives_vietnamese_mail_with_site_path_and_local_ti
     assert mail["Subject"] == "[NGHIÊM TRỌNG] Mất kết nối: CAM-TANHOA-01 – Xã Tân Hòa"
     body = mail.get_body(("plain", "html")).get_content()
     assert "Tỉnh Thái Bình › Huyện Vũ Thư › Xã Tân Hòa" in body
-    assert "08:30 ngày 25/11/2026" in body  # 01:30 UTC in Asia/Ho_Chi_Minh
+    assert f"08:30 ngày {START_DATE_VN}" in body  # 01:30 UTC in Asia/Ho_Chi_Minh
     assert "không phản hồi ping sau 3 lần thử" in body
     assert "Số thiết bị phía sau bị ảnh hưởng: 3" in body
     assert "http://grafana.ioc.local/d/ioc-fleet" in body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import time, timedelta
 
 from sqlalchemy import select
 
@@ -11,6 +11,7 @@ from monitors.alerting import admin
 from monitors.alerting.models import Alert, OutboxItem
 from monitors.events import DeviceState, Severity
 from tests.alerting.scenario import change, configure, drain
+from tests.alerting.world import START
 
 
 async def _titles(context) -> list[tuple[str, int | None]]:
@@ -96,7 +97,7 @@ async def test_quiet_hours_hold_warnings_until_morning_but_not_criticals(
             session, team.id, "zalo-bot", webhook.url, quiet_start=time(22), quiet_end=time(6)
         )
         await admin.add_route(session, context.sites, "all", team.id)
-    clock.current = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 23:00 in Hà Nội
+    clock.current = START.replace(hour=16, minute=0)  # 23:00 in Hà Nội
     await service.handle(change(105, DeviceState.DOWN, clock.now(), severity=Severity.WARNING))
     await service.handle(change(101, DeviceState.DOWN, clock.now(), severity=Severity.CRITICAL))
     assert await drain(service.worker) == 1
@@ -106,9 +107,9 @@ async def test_quiet_hours_hold_warnings_until_morning_but_not_criticals(
     async with context.sessions() as session:
         held = await session.scalar(select(OutboxItem).where(OutboxItem.sent_at.is_(None)))
     assert held is not None and held.note == "quiet hours: held until 06:00"
-    clock.current = datetime(2026, 11, 25, 22, 59, tzinfo=UTC)  # 05:59
+    clock.current = START.replace(hour=22, minute=59)  # 05:59
     assert await drain(service.worker) == 0
-    clock.current = datetime(2026, 11, 25, 23, 0, tzinfo=UTC)  # 06:00
+    clock.current = START.replace(hour=23, minute=0)  # 06:00
     assert await drain(service.worker) == 1
     assert webhook.wait_for(2)[1]["title"] == "[CẢNH BÁO] Mất kết nối: UPS-TANHOA-01 – Xã Tân Hòa"
 
@@ -122,11 +123,11 @@ async def test_outage_over_before_quiet_hours_end_is_never_told_on_that_channel(
             session, team.id, "night", webhook.url, quiet_start=time(22), quiet_end=time(6)
         )
         await admin.add_route(session, context.sites, "all", team.id)
-    clock.current = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # 23:00 in Hà Nội
+    clock.current = START.replace(hour=16, minute=0)  # 23:00 in Hà Nội
     await service.handle(change(105, DeviceState.DOWN, clock.now(), severity=Severity.WARNING))
     clock.advance(hours=2)
     await service.handle(change(105, DeviceState.UP, clock.now()))
-    clock.current = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 08:00 next morning
+    clock.current = START.replace(hour=1, minute=0) + timedelta(days=1)  # 08:00 next morning
     assert await drain(service.worker) == 0
     assert webhook.received == []
     async with context.sessions() as session:

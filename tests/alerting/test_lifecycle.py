@@ -9,6 +9,7 @@ from monitors.alerting.errors import AlertNotFound, AlertStateError
 from monitors.alerting.models import Acknowledgement, Alert, AlertKind, AlertStatus, OutboxItem
 from monitors.events import DeviceState, Severity
 from tests.alerting.scenario import change, configure, drain
+from tests.alerting.world import START_DATE_VN
 
 
 async def _alerts(context) -> list[Alert]:
@@ -105,7 +106,7 @@ async def test_recovery_resolves_and_tells_the_same_channels(context, world, ser
         "[Đã khôi phục] CAM-TANHOA-01 – Xã Tân Hòa",
     ]
     body = smtp.messages[1].get_body(("plain",)).get_content()
-    assert "Mất kết nối từ: 08:30 ngày 25/11/2026 đến 09:45 ngày 25/11/2026" in body
+    assert f"Mất kết nối từ: 08:30 ngày {START_DATE_VN} đến 09:45 ngày {START_DATE_VN}" in body
     assert "Thời gian gián đoạn: 1 giờ 15 phút" in body
     [alert] = await _alerts(context)
     assert (alert.status, alert.resolved_at) == (AlertStatus.RESOLVED, clock.now())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +16,11 @@ from device_registry.services.users import create_user, issue_token
 from device_registry.text import fold
 
 ADMIN = Principal.system("alerting-test")
+
+START = datetime.now(UTC).replace(hour=1, minute=30, second=0, microsecond=0) - timedelta(days=1)
+"""Where the tests' clock starts: 08:30 in Hà Nội (01:30 UTC) yesterday, derived from the real clock."""
+START_DATE_VN = f"{START:%d/%m/%Y}"
+"""Its date as the Vietnamese messages print it (01:30 UTC is the same day in Hà Nội)."""
 
 # code -> (name, kind, parent code)
 SITES = {

@@ -53,11 +53,11 @@ from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.lastseen import LastSeenLookup, LastSeenStore
 from telemetry.ingest.service import IngestConfig, IngestService
 from telemetry.writer import TelemetryWriter
-from tests.mqtt.conftest import Broker
+from tests.support.mosquitto import Broker
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer, onboard_camera
 from tests.support.platform import sqlite_platform
 from tests.support.snmpd import Agent, community
-from tests.telemetry.servers import INFLUX_DB, InfluxServer
+from tests.support.tsdb import INFLUX_DB, InfluxServer
 
 ADMIN = Principal.system("test-grafana")
 PROVINCE, DISTRICT, COMMUNE = "TB", "TB-VT", "TB-VT-TH"
@@ -134,15 +134,20 @@ async def run_ingest(
             {"bn": f"urn:dev:ioc:{device_id}:", "bt": now, "n": "level", "u": "m", "v": 1.25},
             {"n": "temp", "u": "Cel", "v": 29.5},
         ]
+        clash = [  # one name in two units: two narrow points (name/unit tags, field v)
+            {"bn": f"urn:dev:ioc:{device_id}:", "bt": now + 1, "n": "level", "u": "m", "v": 1.5},
+            {"n": "level", "u": "cm", "v": 150},
+        ]
         async with aiomqtt.Client(
             "127.0.0.1", mosquitto.port, username=str(device_id), password=password
         ) as client:
             await client.publish(device_topic(device_id, TopicKind.SENML), json.dumps(pack), qos=1)
+            await client.publish(device_topic(device_id, TopicKind.SENML), json.dumps(clash), qos=1)
             await client.publish(device_topic(device_id, TopicKind.STATUS), b"online", qos=1, retain=True)
             await client.publish(device_topic(device_id, TopicKind.SENML), b"{not json", qos=1)
         async with asyncio.timeout(20):
-            # the SenML pack is one wide point (docs/mqtt.md), the status topic another
-            while service.stats.points < 2 or service.stats.dead_letters < 1:  # noqa: ASYNC110
+            # the SenML pack is one wide point (docs/mqtt.md), the clash two narrow ones, the status one
+            while service.stats.points < 4 or service.stats.dead_letters < 1:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)  # the service offers no event per message
         await service.write_self_metrics()
         await asyncio.sleep(1.1)  # rates need self-metric points in two different seconds
@@ -212,9 +217,12 @@ def expected_tags(query: str) -> dict[str, set[str]]:
         "collector": {"snmp", "camera_health"},
         "client_id": {CLIENT_ID},
         "host": {socket.gethostname()},
-        # a wide sensor point (fields level, temp) has no name/unit tags: it groups under ""
-        "name": {""},
-        "unit": {""},
+        # a wide sensor point (fields level, temp; tags unit_level, unit_temp) has no name/unit tags,
+        # a narrow one (the clashing pack) no unit_* tags: each groups the other's under ""
+        "name": {"", "level"},
+        "unit": {"", "m", "cm"},
+        "unit_level": {"", "m"},
+        "unit_temp": {"", "Cel"},
     }
 
 
@@ -268,8 +276,42 @@ async def test_every_dashboard_query_answers_from_a_fleet_written_by_the_real_co
     checked = 0
     for board in map(dashboard_json, all_dashboards()):
         for where, query in queries_of(board):
-            real = substituted(query)
-            series = await asyncio.to_thread(influxdb.query, real)
-            check_answer(where, query, series)
-            checked += 1
+            for real in expanded(board, query, influxdb):
+                series = await asyncio.to_thread(influxdb.query, real)
+                check_answer(where, real, series)
+                checked += 1
     assert checked >= 35
+    await check_wide_sensor_panel(influxdb)
+
+
+def expanded(board: dict[str, Any], query: str, influxdb: InfluxServer) -> list[str]:
+    """The query as Grafana runs it: once per value of a repeat variable it names (the Device detail
+    dashboard repeats its wide sensor panel per ``sensor_field``), else once."""
+    if "$sensor_field" not in query:
+        return [substituted(query)]
+    fields = sensor_fields(board, influxdb)
+    return [substituted(query.replace("$sensor_field", field)) for field in fields]
+
+
+def sensor_fields(board: dict[str, Any], influxdb: InfluxServer) -> list[str]:
+    """What Grafana offers for ``sensor_field``: the variable's query answered, filtered by its regex."""
+    (variable,) = [v for v in board["templating"]["list"] if v["name"] == "sensor_field"]
+    (series,) = influxdb.query(variable["query"])
+    pattern = re.compile(variable["regex"].strip("/"))
+    return [row[0] for row in series["values"] if pattern.search(row[0])]
+
+
+async def check_wide_sensor_panel(influxdb: InfluxServer) -> None:
+    """Each wide field gets its own curve named with its own unit: the repeat's values are exactly the
+    fields the ingest wrote, and each panel's series carries that field's unit tag (the alias
+    ``$sensor_field ($tag_unit_<field>)``)."""
+    (board,) = [dashboard_json(b) for b in all_dashboards() if b.uid == "ioc-device"]
+    assert sensor_fields(board, influxdb) == ["level", "temp"]
+    (panel,) = [p for p in board["panels"] if p.get("repeat") == "sensor_field"]
+    (target,) = panel["targets"]
+    assert target["alias"] == "$sensor_field ($tag_unit_${sensor_field})"
+    for field, unit, value in (("level", "m", 1.25), ("temp", "Cel", 29.5)):
+        real = substituted(target["query"].replace("$sensor_field", field))
+        series = await asyncio.to_thread(influxdb.query, real)
+        assert [one["tags"] for one in series] == [{f"unit_{field}": unit}], real
+        assert [v for one in series for row in one["values"] for v in row[1:] if v is not None] == [value]

@@ -16,7 +16,9 @@ from monitors.outage_store import SqlOutageRecorder
 from tests.registry.seed import ADMIN, build_world
 from tests.support.api import Api
 
-DAY = datetime(2026, 3, 1, tzinfo=UTC)
+DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=30)
+"""Midnight UTC a month ago: a whole past day whenever the suite runs."""
+D1, D2 = f"{DAY:%Y-%m-%d}", f"{DAY + timedelta(days=1):%Y-%m-%d}"
 
 
 async def _device(sessions: async_sessionmaker[AsyncSession], name: str, kind: DeviceKind, site: str) -> int:
@@ -40,17 +42,17 @@ async def test_sla_and_windows_over_rest(api: Api, sessions: async_sessionmaker[
             "site_code": "A",
             "reason": "pole work",
             "owner": "team-a",
-            "starts_at": "2026-03-01T00:00:00+00:00",
-            "ends_at": "2026-03-01T06:00:00+00:00",
+            "starts_at": f"{D1}T00:00:00+00:00",
+            "ends_at": f"{D1}T06:00:00+00:00",
         },
         headers=api.as_("maintenance_a"),
     )
     assert window.status_code == 201, window.text
-    query = {"site": "D1", "from": "2026-03-01T07:00:00+07:00", "to": "2026-03-02T07:00:00+07:00"}
+    query = {"site": "D1", "from": f"{D1}T07:00:00+07:00", "to": f"{D2}T07:00:00+07:00"}
     report = await api.client.get("/api/v1/sla", params=query, headers=api.as_("operator"))
     assert report.status_code == 200, report.text
     body = report.json()
-    assert body["from"].startswith("2026-03-01T00:00:00")
+    assert body["from"].startswith(f"{D1}T00:00:00")
     devices = {r["name"]: r for r in body["devices"]}
     assert devices[str(switch)]["uptime_pct"] == 75.0
     assert devices[str(camera)]["monitored_s"] == 18 * 3600 and devices[str(camera)]["uptime_pct"] == 100.0
@@ -61,7 +63,7 @@ async def test_sla_and_windows_over_rest(api: Api, sessions: async_sessionmaker[
     outside = await api.client.get("/api/v1/sla", params=query, headers=api.as_("engineer_a"))
     assert outside.status_code == 403
     naive = await api.client.get(
-        "/api/v1/sla", params={**query, "from": "2026-03-01T00:00:00"}, headers=api.as_("operator")
+        "/api/v1/sla", params={**query, "from": f"{D1}T00:00:00"}, headers=api.as_("operator")
     )
     assert naive.status_code == 422 and naive.json()["field"] == "from"
 

@@ -20,7 +20,9 @@ from monitors.events import DeviceState
 from monitors.outage_store import SqlOutageRecorder
 
 IOC = [sys.executable, "-m", "ioc"]
-DAY = datetime(2026, 3, 1, tzinfo=UTC)
+DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=30)
+"""Midnight UTC a month ago: a whole past day whenever the suite runs."""
+D1, D2 = f"{DAY:%Y-%m-%d}", f"{DAY + timedelta(days=1):%Y-%m-%d}"
 
 
 def ioc(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -92,13 +94,13 @@ def test_sla_report_for_a_district_in_json_and_csv(home: Path) -> None:
     # 22:00-24:00 local (UTC+7) is 15:00-17:00 UTC: it hides half of the camera's own outage
     window = ioc_json(
         home, "maintenance", "add", "--site", "A", "--reason", "pole work", "--owner", "team-a",
-        "--start", "2026-03-01T22:00", "--end", "2026-03-02T00:00",
+        "--start", f"{D1}T22:00", "--end", f"{D2}T00:00",
     )  # fmt: skip
-    assert window["site_id"] and window["starts_at"].startswith("2026-03-01T15:00")
+    assert window["site_id"] and window["starts_at"].startswith(f"{D1}T15:00")
 
-    args = ("sla", "report", "--site", "D1", "--from", "2026-03-01T07:00", "--to", "2026-03-02T07:00")
+    args = ("sla", "report", "--site", "D1", "--from", f"{D1}T07:00", "--to", f"{D2}T07:00")
     report = ioc_json(home, *args)
-    assert report["from"] == "2026-03-01T00:00:00+00:00"
+    assert report["from"] == f"{D1}T00:00:00+00:00"
     devices = {r["name"]: r for r in report["devices"]}
     assert devices[str(sw["id"])]["uptime_pct"] == pytest.approx(100 * 82_800 / 86_400, abs=1e-4)
     assert (devices[str(cam["id"])]["monitored_s"], devices[str(cam["id"])]["down_s"]) == (79_200, 7_200)
@@ -130,7 +132,7 @@ def test_bad_input_names_the_field_and_writes_nothing(home: Path) -> None:
         "--from",
         "yesterday",
         "--to",
-        "2026-03-02",
+        D2,
         check=False,
     )
     assert bad.returncode != 0 and json.loads(bad.stderr)["error"].startswith("from:")
@@ -142,9 +144,9 @@ def test_bad_input_names_the_field_and_writes_nothing(home: Path) -> None:
         "--site",
         "NOPE",
         "--from",
-        "2026-03-01",
+        D1,
         "--to",
-        "2026-03-02",
+        D2,
         check=False,
     )
     assert unknown.returncode != 0 and "site" in json.loads(unknown.stderr)["error"]

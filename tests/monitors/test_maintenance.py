@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -76,14 +76,14 @@ def test_recurring_window_occurrences_follow_local_cron() -> None:
         cron="0 2 * * *",  # 02:00 Asia/Ho_Chi_Minh = 19:00 UTC the day before
         duration_s=3600,
     )
-    start = datetime(2026, 3, 1, tzinfo=UTC)
+    start = T0.replace(hour=0)
     got = list(nightly.occurrences(start, start + timedelta(days=2)))
     assert got == [
-        (datetime(2026, 3, 1, 19, tzinfo=UTC), datetime(2026, 3, 1, 20, tzinfo=UTC)),
-        (datetime(2026, 3, 2, 19, tzinfo=UTC), datetime(2026, 3, 2, 20, tzinfo=UTC)),
+        (start + timedelta(hours=19), start + timedelta(hours=20)),
+        (start + timedelta(days=1, hours=19), start + timedelta(days=1, hours=20)),
     ]
     # an occurrence already running at the period start is clipped, not lost
-    mid = datetime(2026, 3, 1, 19, 30, tzinfo=UTC)
+    mid = start + timedelta(hours=19, minutes=30)
     assert next(nightly.occurrences(mid, mid + timedelta(hours=1))) == (mid, mid + timedelta(minutes=30))
     assert nightly.active_at(mid) and not nightly.active_at(mid + timedelta(hours=1))
 
@@ -96,7 +96,7 @@ def test_recurring_window_occurrences_follow_local_cron() -> None:
         ({"device_id": 1, "starts_at": T0, "ends_at": T0}, "ends_at"),
         ({"device_id": 1, "cron": "0 2 * * *"}, "duration_s"),
         ({"device_id": 1, "cron": "61 2 * * *", "duration_s": 60}, "cron"),
-        ({"device_id": 1, "starts_at": datetime(2026, 1, 1), "ends_at": T0}, "starts_at"),
+        ({"device_id": 1, "starts_at": T0.replace(tzinfo=None), "ends_at": T0}, "starts_at"),
     ],
 )
 def test_bad_windows_name_the_field(kwargs: dict, field: str) -> None:

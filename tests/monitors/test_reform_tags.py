@@ -19,7 +19,7 @@ from telemetry.writer import TelemetryWriter
 from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import ADMIN, DeviceKind, registry
 from tests.monitors.test_scheduler import RecordingSink
-from tests.telemetry.servers import INFLUX_DB, start_influxdb
+from tests.support.tsdb import INFLUX_DB, start_influxdb
 
 
 async def evaluate(monitors: RegistryMonitors, device_id: int) -> None:

@@ -20,11 +20,12 @@ from device_registry.crypto import generate_key
 from device_registry.db import transaction
 from monitors.alerting import admin
 from monitors.alerting.directory import RegistryDirectory
+from monitors.alerting.models import OutboxItem
 from monitors.models import DeviceStatusRow, Outage
-from tests.alerting.receivers import WebhookReceiver
 from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import DeviceKind, Registry, registry
 from tests.support.process import ManagedProcess
+from tests.support.receivers import WebhookReceiver
 
 FAST = {
     "IOC_MONITORS__DEFAULT__FAIL_THRESHOLD": "2",
@@ -92,6 +93,16 @@ async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_out
             await port.cut()
             await eventually("paged", lambda: asyncio.sleep(0, len(webhook.received) >= 1))
             await eventually("switch down", await state_is("down"))
+
+            async def page_recorded_as_sent() -> bool:
+                async with reg.sessions() as session:
+                    return bool(
+                        await session.scalar(select(OutboxItem.id).where(OutboxItem.sent_at.is_not(None)))
+                    )
+
+            # Delivery is at least once: a SIGKILL between the receiver's 200 and the outbox row's update
+            # would rightly send the page again, which is not what this test is about.
+            await eventually("page recorded as sent", page_recorded_as_sent)
             (before,) = await outages_of(reg, switch)
             down_since = (await status_of(reg, switch)).since  # type: ignore[union-attr]
 

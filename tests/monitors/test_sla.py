@@ -10,7 +10,8 @@ from monitors.maintenance import MaintenanceCalendar, MaintenanceWindow
 from monitors.outages import OutageRecord
 from monitors.sla import sla_report
 
-DAY = datetime(2026, 3, 1, tzinfo=UTC)
+DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=30)
+"""Midnight UTC a month ago: a whole past day whenever the suite runs."""
 
 
 def at(hour: float) -> datetime:

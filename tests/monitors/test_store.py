@@ -23,7 +23,8 @@ from monitors.sla_query import site_sla
 from tests.monitors.registry_world import DeviceKind, registry
 from tests.monitors.world import T0, World
 
-DAY = datetime(2026, 3, 1, tzinfo=UTC)
+DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=30)
+"""Midnight UTC a month ago: a whole past day whenever the suite runs."""
 PLANNER = Principal.system("planner")
 
 
@@ -106,7 +107,7 @@ async def test_maintenance_windows_round_trip_and_refuse_unknown_scopes(db_url: 
             windows, site_of={camera: reg.sites["A"]}, site_parent={reg.sites["A"]: reg.sites["D1"]}
         )
         assert calendar.covers(camera, T0 + timedelta(minutes=30))
-        assert calendar.covers(camera, datetime(2026, 3, 2, 19, 30, tzinfo=UTC)), "nightly on the district"
+        assert calendar.covers(camera, T0.replace(hour=19, minute=30)), "nightly on the district"
 
         with pytest.raises(IntegrityError):
             async with transaction(reg.sessions) as session:

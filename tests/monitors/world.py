@@ -11,7 +11,8 @@ from monitors.outages import MemoryOutageRecorder
 from monitors.state import MaintenanceOracle, Observation, OutageRecorder, StateEngine
 from monitors.topology import Topology
 
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+T0 = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=29)
+"""08:00 UTC on a day a month ago: derived from the clock, so no test ages with the calendar."""
 
 
 class FakeClock:

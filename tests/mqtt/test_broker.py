@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import aiomqtt
 import pytest
@@ -11,20 +10,27 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.onboard import revoke_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
-from tests.mqtt.conftest import ADMIN, INGEST_USER, Broker, onboard
+from tests.mqtt.conftest import ADMIN, onboard
+from tests.support.mosquitto import INGEST_USER, Broker
 
 
 def client(broker: Broker, username: str | int, password: str) -> aiomqtt.Client:
     return aiomqtt.Client("127.0.0.1", broker.port, username=str(username), password=password)
 
 
-async def collect(mqtt: aiomqtt.Client, seconds: float) -> list[tuple[str, bytes]]:
+async def collect_until(mqtt: aiomqtt.Client, last: bytes, seconds: float = 10.0) -> list[tuple[str, bytes]]:
+    """Messages received up to and including the first whose payload is ``last``; fails after ``seconds``.
+
+    ``last`` is published after everything the test expects not to arrive: Mosquitto routes on one thread
+    and sends each subscriber its messages in the order it routed them, so anything that got through
+    would come before it."""
     got: list[tuple[str, bytes]] = []
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            async for message in mqtt.messages:
-                got.append((message.topic.value, bytes(message.payload)))
-    return got
+    async with asyncio.timeout(seconds):
+        async for message in mqtt.messages:
+            got.append((message.topic.value, bytes(message.payload)))
+            if got[-1][1] == last:
+                return got
+    raise AssertionError(f"the message stream ended before {last!r}: {got}")
 
 
 async def test_onboarded_sensor_connects_with_its_generated_password_only(
@@ -59,9 +65,9 @@ async def test_device_publishes_only_under_its_own_prefix_and_reads_only_its_own
         await device_a.publish(device_topic(a, TopicKind.TELEMETRY), b"mine", qos=1)
         await platform.publish(device_topic(b, TopicKind.CMD), b"for-b", qos=1)
         await platform.publish(device_topic(a, TopicKind.CMD), b"for-a", qos=1)
-        seen_by_platform = await collect(platform, 1.0)
-        seen_by_a = await collect(device_a, 0.3)
-        seen_by_b = await collect(device_b, 0.3)
+        seen_by_platform = await collect_until(platform, b"mine")
+        seen_by_a = await collect_until(device_a, b"for-a")
+        seen_by_b = await collect_until(device_b, b"for-b")
     assert (device_topic(a, TopicKind.TELEMETRY), b"mine") in seen_by_platform
     assert all(payload not in (b"forged", b"self-command") for _, payload in seen_by_platform)
     assert seen_by_a == [(device_topic(a, TopicKind.CMD), b"for-a")]
@@ -71,7 +77,7 @@ async def test_device_publishes_only_under_its_own_prefix_and_reads_only_its_own
 async def test_revoked_sensor_is_cut_off_without_restarting_the_broker(
     broker: Broker, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    [(device, password)] = await onboard(sessions, 1)
+    (device, password), (other, other_password) = await onboard(sessions, 2)
     await broker.sync(sessions)
     pid_before = broker.pid
     topic = device_topic(device, TopicKind.TELEMETRY)
@@ -89,9 +95,11 @@ async def test_revoked_sensor_is_cut_off_without_restarting_the_broker(
                     await asyncio.sleep(0.05)
             except aiomqtt.MqttError:
                 cut_off = True
-        received = await collect(platform, 0.5)
+        async with client(broker, other, other_password) as still_valid:  # after every "after"
+            await still_valid.publish(device_topic(other, TopicKind.TELEMETRY), b"later", qos=1)
+        received = await collect_until(platform, b"later")
     assert cut_off, "Mosquitto kept the revoked client connected"
-    assert [payload for _, payload in received] == [b"before"]
+    assert [payload for _, payload in received] == [b"before", b"later"]
     assert broker.pid == pid_before and broker.process.running
     assert f"{device}:" not in broker.files.password_file.read_text()
     with pytest.raises(aiomqtt.MqttError):

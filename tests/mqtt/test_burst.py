@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import paho.mqtt.client as paho
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.topics import TopicKind, device_topic
@@ -27,8 +26,10 @@ from telemetry.ingest.lastseen import LastSeenStore
 from telemetry.ingest.service import IngestConfig, IngestService
 from telemetry.points import Point
 from telemetry.writer import TelemetryWriter
-from tests.mqtt.conftest import Broker, onboard
-from tests.telemetry.servers import INFLUX_DB, start_influxdb
+from tests.mqtt.conftest import onboard
+from tests.support.mosquitto import Broker
+from tests.support.publishers import publish_round_robin
+from tests.support.tsdb import INFLUX_DB, start_influxdb
 
 MESSAGES = 5000
 SENSORS = 4
@@ -48,28 +49,15 @@ class SlowDisk:
 
 
 def publish_burst(port: int, sensors: list[tuple[int, str]], count: int) -> None:
-    """``count`` QoS 1 messages round-robin over the sensors at full speed, each with its own timestamp
-    (InfluxDB keeps one point per series and time)."""
-    clients = []
-    for device_id, password in sensors:
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"burst-{device_id}")
-        client.username_pw_set(str(device_id), password)
-        client.max_inflight_messages_set(1000)
-        client.max_queued_messages_set(0)
-        client.connect("127.0.0.1", port)
-        client.loop_start()
-        clients.append((client, device_topic(device_id, TopicKind.TELEMETRY)))
+    """``count`` QoS 1 messages at full speed, each with its own timestamp (InfluxDB keeps one point
+    per series and time)."""
     t0 = time.time() - 3600
-    infos = []
-    for i in range(count):
-        client, topic = clients[i % len(clients)]
+
+    def message(i: int, device_id: int) -> tuple[str, str]:
         payload = json.dumps({"ts": round(t0 + i / 1000, 3), "fields": {"seq": i}})
-        infos.append(client.publish(topic, payload, qos=1))
-    for info in infos:
-        info.wait_for_publish(timeout=60)
-    for client, _ in clients:
-        client.disconnect()
-        client.loop_stop()
+        return device_topic(device_id, TopicKind.TELEMETRY), payload
+
+    publish_round_robin(port, sensors, count, message, client_prefix="burst", timeout=60)
 
 
 async def test_a_burst_faster_than_the_disk_is_read_only_max_waiting_ahead_and_all_stored(

@@ -1,4 +1,10 @@
-"""Nothing lost, nothing doubled: QoS 1 redelivery after a crash; two ingest processes sharing a stream."""
+"""Nothing lost, nothing doubled: QoS 1 redelivery after a crash; two ingest processes sharing a stream.
+
+Each ingest process writes through the real telemetry writer (its own spool) into a real InfluxDB. Every
+message carries its own time, so InfluxDB holds one point per message: the set of stored values shows
+nothing was lost, and the writers' ``points_spooled`` counters show nothing was written twice (InfluxDB
+would silently merge a duplicate into its original).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,25 @@ import asyncio
 import json
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import aiomqtt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from provisioning.mqtt.topics import TopicKind, device_topic
-from tests.mqtt.conftest import Broker, onboard
-from tests.mqtt.sinks import read_points
+from telemetry.spool import SPOOL_FILE, connect, read_status
+from tests.mqtt.conftest import onboard
+from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
+from tests.support.tsdb import InfluxServer
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def ingest_process(broker: Broker, tmp: Path, client_id: str, *, hang: bool = False) -> ManagedProcess:
+def ingest_process(
+    broker: Broker, influxdb: InfluxServer, tmp: Path, client_id: str, *, hang: bool = False
+) -> ManagedProcess:
     argv = [
         sys.executable,
         "-m",
@@ -27,7 +38,8 @@ def ingest_process(broker: Broker, tmp: Path, client_id: str, *, hang: bool = Fa
         str(broker.port),
         broker.ingest_password,
         str(tmp / "registry.db"),
-        str(tmp / f"sink-{client_id}.jsonl"),
+        influxdb.url,
+        str(tmp / f"spool-{client_id}"),
         client_id,
         str(tmp / f"ready-{client_id}"),
     ]
@@ -46,7 +58,9 @@ def ingest_process(broker: Broker, tmp: Path, client_id: str, *, hang: bool = Fa
 
 
 async def publish_sequence(broker: Broker, device_ids: list[int], passwords: list[str], count: int) -> None:
-    """``count`` messages per device, each carrying a unique sequence number as its value."""
+    """``count`` messages per device, each carrying a unique sequence number as its value and its own
+    time (an hour ago plus the sequence in milliseconds)."""
+    t0 = time.time() - 3600
 
     async def one(device_id: int, password: str) -> None:
         topic = device_topic(device_id, TopicKind.SENML)
@@ -54,14 +68,28 @@ async def publish_sequence(broker: Broker, device_ids: list[int], passwords: lis
             "127.0.0.1", broker.port, username=str(device_id), password=password
         ) as client:
             await asyncio.gather(
-                *(client.publish(topic, json.dumps([{"n": "seq", "v": i}]), qos=1) for i in range(count))
+                *(
+                    client.publish(topic, json.dumps([{"n": "seq", "v": i, "t": t0 + i / 1000}]), qos=1)
+                    for i in range(count)
+                )
             )
 
     await asyncio.gather(*(one(d, p) for d, p in zip(device_ids, passwords, strict=True)))
 
 
-def seqs(path: Path) -> list[tuple[str, float]]:
-    return [(str(p["tags"]["device_id"]), float(p["f"]["seq"])) for p in read_points(path)]  # type: ignore[index]
+def stored(influxdb: InfluxServer) -> list[tuple[str, float]]:
+    """(device id, sequence number) of every point in InfluxDB."""
+    series = influxdb.query('SELECT "seq", "device_id" FROM "sensor"')
+    return [(str(device), float(seq)) for series_ in series for _, seq, device in series_["values"]]
+
+
+def spooled(tmp: Path, client_id: str) -> int:
+    """Points that ingest process handed to its writer, over all its runs (the spool keeps the count)."""
+    path = tmp / f"spool-{client_id}" / SPOOL_FILE
+    if not path.exists():
+        return 0
+    with closing(connect(path)) as conn:
+        return read_status(conn, path).counters["points_spooled"]
 
 
 async def wait_for(predicate: object, seconds: float, what: str) -> None:
@@ -72,79 +100,76 @@ async def wait_for(predicate: object, seconds: float, what: str) -> None:
 
 
 async def test_messages_received_but_not_acked_are_redelivered_after_the_ingest_is_killed(
-    broker: Broker, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+    broker: Broker, influxdb: InfluxServer, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     [(device, password)] = await onboard(sessions, 1)
     await broker.sync(sessions)
-    sink = tmp_path / "sink-ingest-a.jsonl"
-    crashing = ingest_process(broker, tmp_path, "ingest-a", hang=True).start()
+    crashing = ingest_process(broker, influxdb, tmp_path, "ingest-a", hang=True).start()
     try:
         await publish_sequence(broker, [device], [password], 200)
         await wait_for(lambda: (tmp_path / "received-ingest-a").exists(), 20, "receipt")
         crashing.kill()  # SIGKILL: received, handed to the sink, never durable, never acked
     finally:
         crashing.stop()
-    assert seqs(sink) == []
-    restarted = ingest_process(broker, tmp_path, "ingest-a").start()
+    assert stored(influxdb) == [] and spooled(tmp_path, "ingest-a") == 0
+    restarted = ingest_process(broker, influxdb, tmp_path, "ingest-a").start()
     try:
-        await wait_for(lambda: len(seqs(sink)) >= 200, 30, "redelivery")
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: len(stored(influxdb)) >= 200, 30, "redelivery into InfluxDB")
     finally:
         restarted.stop()
-    got = seqs(sink)
-    assert sorted(v for _, v in got) == [float(i) for i in range(200)]
+    assert sorted(v for _, v in stored(influxdb)) == [float(i) for i in range(200)]
+    assert spooled(tmp_path, "ingest-a") == 200
 
 
 async def test_two_ingest_processes_split_one_stream_without_loss_or_duplicates(
-    broker: Broker, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+    broker: Broker, influxdb: InfluxServer, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     onboarded = await onboard(sessions, 4)
     devices = [device for device, _ in onboarded]
     passwords = [password for _, password in onboarded]
     await broker.sync(sessions)
-    first = ingest_process(broker, tmp_path, "ingest-a").start()
-    second = ingest_process(broker, tmp_path, "ingest-b").start()
-    sinks = [tmp_path / "sink-ingest-a.jsonl", tmp_path / "sink-ingest-b.jsonl"]
+    first = ingest_process(broker, influxdb, tmp_path, "ingest-a").start()
+    second = ingest_process(broker, influxdb, tmp_path, "ingest-b").start()
     per_device = 500
+    total = per_device * len(devices)
     try:
         await publish_sequence(broker, devices, passwords, per_device)
-        await wait_for(
-            lambda: sum(len(seqs(s)) for s in sinks) >= per_device * len(devices), 60, "all messages"
-        )
-        await asyncio.sleep(0.5)
+        await wait_for(lambda: len(stored(influxdb)) >= total, 60, "all messages in InfluxDB")
     finally:
         first.stop()
         second.stop()
-    a, b = seqs(sinks[0]), seqs(sinks[1])
-    assert a and b, f"one process got nothing: {len(a)} / {len(b)}"
-    everything = a + b
-    assert len(everything) == len(set(everything)) == per_device * len(devices)
+    a, b = spooled(tmp_path, "ingest-a"), spooled(tmp_path, "ingest-b")
+    assert a and b, f"one process got nothing: {a} / {b}"
+    assert a + b == total, f"{a} + {b} points written for {total} messages"
+    everything = stored(influxdb)
+    assert len(everything) == total
     assert set(everything) == {(str(d), float(i)) for d in devices for i in range(per_device)}
 
 
 async def test_a_crashed_ingest_keeps_its_share_in_its_session_and_gets_it_on_return(
-    broker: Broker, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+    broker: Broker, influxdb: InfluxServer, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     """Mosquitto 2.0 hands a shared subscription's messages round-robin to every member session,
     offline persistent ones included: nothing is lost, but an instance's share waits for it to
     come back under the same client id (see docs/mqtt.md, scale-out)."""
     [(device, password)] = await onboard(sessions, 1)
     await broker.sync(sessions)
-    survivor = ingest_process(broker, tmp_path, "ingest-a").start()
-    crashed = ingest_process(broker, tmp_path, "ingest-b").start()
+    survivor = ingest_process(broker, influxdb, tmp_path, "ingest-a").start()
+    crashed = ingest_process(broker, influxdb, tmp_path, "ingest-b").start()
     crashed.kill()
-    sinks = [tmp_path / "sink-ingest-a.jsonl", tmp_path / "sink-ingest-b.jsonl"]
     try:
         await publish_sequence(broker, [device], [password], 100)
-        await wait_for(lambda: len(seqs(sinks[0])) > 0, 30, "the survivor's share")
+        await wait_for(lambda: len(stored(influxdb)) > 0, 30, "the survivor's share")
         await asyncio.sleep(1.0)
-        kept = len(seqs(sinks[0]))
-        assert 0 < kept < 100 and seqs(sinks[1]) == [], kept  # the rest waits in the crashed session
-        returned = ingest_process(broker, tmp_path, "ingest-b").start()
+        kept = len(stored(influxdb))
+        assert 0 < kept < 100, kept  # the rest waits in the crashed session
+        assert (spooled(tmp_path, "ingest-a"), spooled(tmp_path, "ingest-b")) == (kept, 0)
+        returned = ingest_process(broker, influxdb, tmp_path, "ingest-b").start()
         try:
-            await wait_for(lambda: len(seqs(sinks[1])) >= 100 - kept, 30, "the returning instance's share")
+            await wait_for(lambda: len(stored(influxdb)) >= 100, 30, "the returning instance's share")
         finally:
             returned.stop()
     finally:
         survivor.stop()
-    assert sorted(v for s in sinks for _, v in seqs(s)) == [float(i) for i in range(100)]
+    assert sorted(v for _, v in stored(influxdb)) == [float(i) for i in range(100)]
+    assert spooled(tmp_path, "ingest-a") + spooled(tmp_path, "ingest-b") == 100

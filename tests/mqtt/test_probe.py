@@ -10,7 +10,7 @@ from provisioning.errors import AuthFailed
 from provisioning.mqtt.models import MqttEndpoint
 from provisioning.mqtt.probe import probe
 from provisioning.responses import device_error_body, device_error_status
-from tests.mqtt.conftest import INGEST_USER, Broker
+from tests.support.mosquitto import INGEST_USER, Broker
 
 
 async def test_probe_with_the_right_login_reads_the_broker(broker: Broker) -> None:

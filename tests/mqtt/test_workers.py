@@ -1,5 +1,6 @@
 """`ioc serve --only ingest --workers 2`: two ingest processes share the stream, each with its own stable
-session and spool; a worker SIGKILLed is restarted under the same client id and nothing is lost."""
+session and spool; a worker SIGKILLed is restarted under the same client id and nothing is lost; the
+supervisor SIGKILLed takes its workers with it."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ import aiomqtt
 import psutil
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from device_registry.crypto import generate_key
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.spool import SPOOL_FILE
-from tests.mqtt.conftest import INGEST_USER, Broker, onboard
+from tests.mqtt.conftest import onboard
+from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
-from tests.telemetry.servers import INFLUX_DB, start_influxdb
+from tests.support.tsdb import start_influxdb
 
-T0 = 1_790_000_000
+T0 = int(time.time()) - 86_400
+"""A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
 
 
 def _wait_log(path: Path, needle: str, count: int, seconds: float = 60.0) -> None:
@@ -55,15 +57,7 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
 ) -> None:
     influx = start_influxdb(tmp_path / "influxdb")
     home = tmp_path / "home"
-    env = {
-        "IOC_HOME": str(home),
-        "IOC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}",
-        "IOC_SECRET_KEY": generate_key().get_secret_value(),
-        "IOC_MQTT_URL": f"mqtt://{INGEST_USER}:{broker.ingest_password}@127.0.0.1:{broker.port}?client_id=ingest-w",
-        "IOC_INFLUX_URL": influx.url,
-        "IOC_INFLUX_DATABASE": INFLUX_DB,
-        "IOC_INFLUX_FLUSH_INTERVAL": "0.2",
-    }
+    env = broker.serve_env(tmp_path, "ingest-w", influx.url)
     serve = None
     try:
         sensors = await onboard(sessions, 2)
@@ -99,6 +93,14 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
         await _wait_count(influx.count, 300, serve)
         (series,) = influx.query('SELECT count("temperature"), count("humidity") FROM "sensor"')
         assert series["values"][0][1:] == [300, 300]  # one wide point per message, both fields in it
+
+        # SIGKILL the supervisor itself: its workers must not run on as orphans (PR_SET_PDEATHSIG).
+        running = psutil.Process(serve.process.pid).children()
+        assert len(running) == 2
+        serve.process.kill()
+        serve.process.wait()
+        _, alive = psutil.wait_procs(running, timeout=20)  # SIGTERM: each drains its writer, then exits
+        assert alive == [], [p.pid for p in alive]
     finally:
         if serve is not None:
             serve.stop()

@@ -28,7 +28,7 @@ from telemetry.writer import TelemetryWriter
 from tests.support.platform import sqlite_platform
 from tests.support.process import free_port
 from tests.support.snmpd import Agent, community
-from tests.telemetry.servers import INFLUX_DB, InfluxServer
+from tests.support.tsdb import INFLUX_DB, InfluxServer
 
 ADMIN = Principal.system("test-admin")
 

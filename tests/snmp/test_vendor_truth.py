@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.snmp import identify
-from tests.snmp.conftest import RECORDINGS, SHIPPED
+from tests.support.snmpd import RECORDINGS, SHIPPED
 
 
 def _system_group(path: Path) -> tuple[str | None, str | None]:

@@ -1,5 +1,5 @@
 """Simulated ONVIF cameras and GStreamer's RTSP server, shared by the ONVIF, monitors and service tests
-(fixtures ``fleet`` and ``rtsp_server`` in tests/conftest.py)."""
+(fixtures ``fleet`` and ``rtsp_server`` in tests/support/fixtures.py)."""
 
 from __future__ import annotations
 

@@ -1,21 +1,30 @@
 """How net-snmp's ``snmpd`` runs under the tests and benches: in the foreground, with only our config
 (``-C``), no MIB loading (``-M /dev/null``), no SMUX, logging to stdout, listening where we say.
 
-Also the session's shared agent (:func:`start_snmpd`, the ``snmpd`` fixture of ``tests/conftest.py``):
-v2c community ``public`` and v3 users of every security level.
+Also the session's shared agent (:func:`start_snmpd`, the ``snmpd`` fixture of ``tests/support/fixtures.py``):
+v2c community ``public`` and v3 users of every security level; and snmpsim serving real device walks
+(:func:`start_snmpsim`, the ``snmpsim`` fixture), community = recording name.
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from simulators.snmp_agents import answers
 from tests.support.process import ManagedProcess, free_port, require_binary
+
+RECORDINGS = Path(__file__).parents[1] / "snmp" / "recordings"
+"""Our own walks, next to the SNMP tests that read them."""
+SHIPPED = ("linux-full-walk", "winxp-full-walk", "eaton-9PX-partial-walk", "solaris-system", "linksys-system")
+"""Walks shipped with snmpsim that the tests use."""
 
 V3_USER = "opsv3"
 V3_AUTH = "auth-secret-123"
@@ -84,3 +93,34 @@ def start_snmpd(folder: Path, *, tcp: bool = False, sys_name: str = "snmpd-under
         ).start(),
         tcp_port,
     )
+
+
+def start_snmpsim(folder: Path) -> Agent:
+    """snmpsim serving the recordings shipped with snmpsim plus ours; community = recording name."""
+    responder = Path(sys.executable).parent / "snmpsim-command-responder"
+    if not responder.exists():
+        pytest.fail("snmpsim not installed: run `bash scripts/bootstrap.sh` (test extra)", pytrace=False)
+    snmpget = require_binary("snmpget", "snmp")
+    import snmpsim as snmpsim_package
+
+    shipped = Path(snmpsim_package.__file__).parent / "data" / "recorded"
+    data = folder / "data"
+    data.mkdir()
+    for name in SHIPPED:
+        shutil.copy(shipped / f"{name}.snmprec", data)
+    for recording in RECORDINGS.glob("*.snmprec"):
+        shutil.copy(recording, data)
+    port = free_port(socket.SOCK_DGRAM)
+    process = ManagedProcess(
+        [
+            str(responder),
+            f"--data-dir={data}",
+            f"--cache-dir={folder / 'cache'}",
+            f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+            "--log-level=error",
+        ],
+        log_path=folder / "snmpsim.log",
+        env={"SNMPSIM_ALLOW_ROOT": "true"},
+        ready=lambda: answers(port, "linksys-system", snmpget),
+    ).start()
+    return Agent(port, process)

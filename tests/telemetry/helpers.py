@@ -11,7 +11,7 @@ from telemetry.config import WriterConfig
 from telemetry.influx_output import InfluxTarget
 from telemetry.points import Point
 from telemetry.writer import TelemetryWriter
-from tests.telemetry.servers import INFLUX_DB
+from tests.support.tsdb import INFLUX_DB
 
 BASE_NS = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000
 """An hour ago, whole second: every generated point sits well inside the accepted time window."""

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 
 from telemetry.writer import TelemetryWriter
+from tests.support.tsdb import InfluxServer
 from tests.telemetry.helpers import numbered_points, v1_target, wait_drained, wait_until, writer_config
-from tests.telemetry.servers import InfluxServer
 
 RETRY_INITIAL = 0.2
 RETRY_MAX_DOWN = 1.0

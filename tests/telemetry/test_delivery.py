@@ -12,6 +12,7 @@ from telemetry import metrics
 from telemetry.points import Point
 from telemetry.spool import SPOOL_FILE, Settlement, Spool, list_quarantine
 from telemetry.writer import TelemetryWriter
+from tests.support.tsdb import INFLUX_DB, InfluxServer
 from tests.telemetry.helpers import (
     BASE_NS,
     numbered_points,
@@ -20,7 +21,6 @@ from tests.telemetry.helpers import (
     wait_until,
     writer_config,
 )
-from tests.telemetry.servers import INFLUX_DB, InfluxServer
 
 
 async def test_field_type_conflict_quarantines_only_the_bad_points_with_server_reason(

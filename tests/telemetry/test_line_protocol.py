@@ -13,8 +13,8 @@ from telemetry.points import Point
 from telemetry.sink import Sink
 from telemetry.spool import SPOOL_FILE
 from telemetry.writer import TelemetryWriter
+from tests.support.tsdb import InfluxServer, VictoriaServer
 from tests.telemetry.helpers import BASE_NS, v1_target, v2_target, wait_drained, writer_config
-from tests.telemetry.servers import InfluxServer, VictoriaServer
 
 NOW = time.time_ns()
 

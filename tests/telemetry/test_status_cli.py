@@ -14,8 +14,8 @@ from ioc.runtime import writer_config as settings_writer_config
 from ioc.settings import Settings
 from telemetry.points import Point
 from telemetry.writer import TelemetryWriter
+from tests.support.tsdb import InfluxServer
 from tests.telemetry.helpers import BASE_NS, numbered_points, v1_target, wait_drained, writer_config
-from tests.telemetry.servers import InfluxServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,8 +20,8 @@ from telemetry.influx_output import InfluxTarget
 from telemetry.spool import SPOOL_FILE
 from telemetry.writer import TelemetryWriter
 from tests.support.process import ManagedProcess
+from tests.support.tsdb import InfluxServer, VictoriaServer, start_influxdb, start_victoria
 from tests.telemetry.helpers import numbered_points, v1_target, v2_target, wait_drained, writer_config
-from tests.telemetry.servers import InfluxServer, VictoriaServer, start_influxdb, start_victoria
 
 TOTAL = 100_000
 CHUNK = 1000

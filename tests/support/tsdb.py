@@ -1,6 +1,6 @@
 """Real InfluxDB 1.x and VictoriaMetrics servers on free loopback ports, plus read-back helpers.
 
-Shared by the tests (through ``conftest.py``) and the benchmark, so both measure against the same thing.
+Shared by the tests (fixtures in ``tests/support/fixtures.py``) and the benchmark, so both measure against the same thing.
 """
 
 from __future__ import annotations
