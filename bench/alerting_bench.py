@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select
 
 from device_registry.authz import Principal
+from device_registry.crypto import SecretBox, generate_key
 from device_registry.db import create_engine, session_factory, transaction
 from device_registry.models import Device, DeviceKind, SiteKind
 from device_registry.schemas.sites import SiteCreate
@@ -36,6 +37,7 @@ from device_registry.services.sites import create_site
 from device_registry.text import fold
 from ioc.migrate import upgrade
 from monitors.alerting import admin, channels
+from monitors.alerting.channel_urls import ChannelUrls
 from monitors.alerting.config import AlertingSettings, OutboxSettings
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.lifecycle import AlertLifecycle
@@ -46,6 +48,9 @@ from tests.support.receivers import WebhookReceiver
 
 DISTRICTS, COMMUNES = 8, 10
 ADMIN = Principal.system("bench")
+ACTOR = ADMIN
+BOX = SecretBox(generate_key())
+URLS = ChannelUrls(BOX)
 
 
 async def build(url: str, outages: int, hook: str) -> list[int]:
@@ -80,12 +85,12 @@ async def build(url: str, outages: int, hook: str) -> list[int]:
             device_ids.append(i + 1)
     async with transaction(sessions) as session:
         for d, district in enumerate(districts):
-            team = await admin.create_team(session, f"Đội huyện {d}")
-            await admin.add_channel(session, team.id, "hook", f"{hook}?district={d}")
-            await admin.add_route(session, directory, f"district-{d}", team.id, site_id=district.id)
-        province_team = await admin.create_team(session, "Trung tâm tỉnh")
-        await admin.add_channel(session, province_team.id, "hook", f"{hook}?province")
-        await admin.add_route(session, directory, "province", province_team.id, site_id=province.id)
+            team = await admin.create_team(session, ACTOR, f"Đội huyện {d}")
+            await admin.add_channel(session, ACTOR, URLS, team.id, "hook", f"{hook}?district={d}")
+            await admin.add_route(session, ACTOR, directory, f"district-{d}", team.id, site_id=district.id)
+        province_team = await admin.create_team(session, ACTOR, "Trung tâm tỉnh")
+        await admin.add_channel(session, ACTOR, URLS, province_team.id, "hook", f"{hook}?province")
+        await admin.add_route(session, ACTOR, directory, "province", province_team.id, site_id=province.id)
     await engine.dispose()
     return device_ids[:outages]
 
@@ -146,7 +151,9 @@ async def lifecycle_baseline(url: str, evts: list[StateChange], batch: int = 1) 
     directory = RegistryDirectory(sessions)
     from monitors.alerting.context import AlertingContext
 
-    lifecycle = AlertLifecycle(AlertingContext(sessions=sessions, sites=directory, devices=directory))
+    lifecycle = AlertLifecycle(
+        AlertingContext(sessions=sessions, sites=directory, devices=directory, box=BOX)
+    )
     start = time.perf_counter()
     if batch > 1:
         for i in range(0, len(evts), batch):
@@ -168,7 +175,7 @@ async def full_path(
     settings = AlertingSettings(
         outbox=OutboxSettings(concurrency=concurrency, poll_interval_s=0.1, batch_size=200)
     )
-    service = AlertingService.from_settings(settings, sessions, sites=directory, devices=directory)
+    service = AlertingService.from_settings(settings, sessions, BOX, sites=directory, devices=directory)
     bus = EventBus()
     await service.start(bus)
     start = time.perf_counter()

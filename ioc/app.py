@@ -24,6 +24,7 @@ from ioc.runtime import Platform
 from ioc.settings import Settings
 from ioc.web.docs import install_docs
 from ioc.web.pages import install_pages
+from monitors.alerting.api import channels_router as alert_channels_router
 from monitors.alerting.api import router as alerts_router
 from monitors.api import monitors_router
 from monitors.status_queries import SqlDeviceStates
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     install_pages(app)
     app.include_router(registry_router(), responses=ERROR_RESPONSES)
     app.include_router(monitors_router(), responses=ERROR_RESPONSES)
-    for router in (alerts_router, deadletters_router):
+    for router in (alerts_router, alert_channels_router, deadletters_router):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
     for protocol, router in PROTOCOL_ROUTERS.items():
         app.include_router(router, prefix=f"/api/v1/{protocol}", tags=[protocol], responses=ERROR_RESPONSES)

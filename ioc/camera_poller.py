@@ -27,7 +27,9 @@ def camera_poller(platform: Platform, sink: Sink) -> RegistryPoller:
         suspect_concurrency=256,
         retry_timeouts=False,
     )
-    return RegistryPoller(platform.sessions, platform.box, "onvif", runner)
+    return RegistryPoller(
+        platform.sessions, platform.box, "onvif", runner, allowed_networks=cfg.allowed_networks
+    )
 
 
 async def camera_service(platform: Platform) -> None:

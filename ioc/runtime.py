@@ -95,3 +95,17 @@ class Platform:
             await self.writer.stop()
             self.writer = None
         await self.engine.dispose()
+
+
+async def seal_clear_secrets(platform: Platform) -> int:
+    """Seal the secrets earlier versions stored in clear (alert channels' apprise URLs); returns how many.
+
+    This is data migration that Alembic cannot do: migrations run without the secret key. ``ioc
+    migrate`` and every start of ``ioc serve`` call it, after the schema migrations, so an upgraded
+    installation holds no clear URL from its first start on. Idempotent and cheap when nothing is left.
+    """
+    from device_registry.db import transaction
+    from monitors.alerting.channel_urls import ChannelUrls, seal_clear_urls
+
+    async with transaction(platform.sessions) as session:
+        return await seal_clear_urls(session, ChannelUrls(platform.box))

@@ -11,16 +11,35 @@ import contextlib
 import functools
 import logging
 import signal
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ioc.runtime import Platform
+from ioc.runtime import Platform, seal_clear_secrets
 from ioc.settings import Settings
 from ioc.supervisor import Backoff, ServiceState, run_supervised
+
+log = logging.getLogger(__name__)
 
 Service = Callable[[Platform], Coroutine[Any, Any, None]]
 API_STOP_S = 5.0
 """On shutdown, how long the API may take to finish its requests and its lifespan."""
+
+
+def bind_api_socket(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound here rather than by uvicorn: uvicorn answers a port already in
+    use with ``sys.exit``, which would end every service of ``ioc serve``. An ``OSError`` instead is a
+    service failure like any other, logged and retried with backoff by the supervisor."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 async def api_service(platform: Platform) -> None:
@@ -36,8 +55,21 @@ async def api_service(platform: Platform) -> None:
         log_level=settings.log_level.lower(),
         lifespan="on",
     )
+    sock = bind_api_socket(settings.api.host, settings.api.port)
+    log.info(
+        "API listening on %s:%d", settings.api.host, settings.api.port
+    )  # uvicorn is silent given a socket
     server = uvicorn.Server(config)
-    serving = asyncio.ensure_future(server.serve())
+
+    async def serve() -> None:
+        try:
+            await server.serve(sockets=[sock])
+        except (
+            SystemExit
+        ) as error:  # uvicorn's answer to a failed app start-up: restart, do not end ioc serve
+            raise RuntimeError(f"the API did not start (uvicorn exit status {error.code})") from None
+
+    serving = asyncio.ensure_future(serve())
     try:
         await asyncio.shield(serving)
     except asyncio.CancelledError:
@@ -47,6 +79,8 @@ async def api_service(platform: Platform) -> None:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(serving, API_STOP_S)
         raise
+    finally:
+        sock.close()
 
 
 async def monitors_service(platform: Platform) -> None:
@@ -62,7 +96,7 @@ async def monitors_service(platform: Platform) -> None:
 
     directory = RegistryDirectory(platform.sessions)
     alerting = AlertingService.from_settings(
-        platform.settings.alerting, platform.sessions, sites=directory, devices=directory
+        platform.settings.alerting, platform.sessions, platform.box, sites=directory, devices=directory
     )
     await alerting.start(platform.bus)
     try:
@@ -136,6 +170,10 @@ async def run_services(settings: Settings, names: list[str]) -> None:
     platform.service_report = lambda: [state.health() for state in states.values()]
     backoff = Backoff(initial_s=settings.serve.restart_initial_s, max_s=settings.serve.restart_max_s)
     try:
+        try:
+            await seal_clear_secrets(platform)
+        except Exception:  # a clear URL still delivers; the next start tries again
+            log.exception("could not seal the alert channel URLs stored in clear")
         await platform.start_writer()
         await run_supervised(
             {name: functools.partial(SERVICES[name], platform) for name in names}, states, backoff

@@ -24,7 +24,9 @@ def snmp_poller(platform: Platform, client: SnmpClient, sink: Sink) -> RegistryP
         # a walk of a big table takes several round trips, each up to timeout x tries
         device_timeout=cfg.timeout * (cfg.retries + 1) * 6,
     )
-    return RegistryPoller(platform.sessions, platform.box, "snmp", runner)
+    return RegistryPoller(
+        platform.sessions, platform.box, "snmp", runner, allowed_networks=cfg.allowed_networks
+    )
 
 
 async def snmp_service(platform: Platform) -> None:

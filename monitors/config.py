@@ -40,6 +40,17 @@ class MonitorSettings(BaseModel):
     tick_s: float = Field(default=1.0, gt=0, le=60, description="scheduler tick: granularity of due times")
     max_concurrency: int = Field(default=500, ge=1, description="checks in flight at once")
     check_timeout_s: float = Field(default=2.0, gt=0)
+    mqtt_publish_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="how often MQTT devices publish: silent for three of these, their freshness check fails",
+    )
+    clock_drift_warn_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="a camera clock off by more than this is reported (the check's reason starts "
+        "clock_drift); five minutes is the usual WS-Security window, past which logins fail",
+    )
     registry_refresh_s: float = Field(
         default=30.0, gt=0, description="how often registry changes (devices, uplinks, windows) are picked up"
     )

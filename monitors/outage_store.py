@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,16 +22,26 @@ class SqlOutageRecorder:
     """Implements ``monitors.state.OutageRecorder``; each call is one short transaction.
 
     State changes are rare next to checks (a handful per outage), so a transaction per change keeps
-    records exact without batching machinery.
+    records exact without batching machinery. But they come in bursts: a district cut turns a
+    hundred devices UNREACHABLE at once, and each transaction holds a pooled connection while it
+    waits for the database's write lock (SQLite has one writer). Unbounded, such a burst took all 15
+    of the pool's connections in a province demo and the MQTT ingest's device lookup timed out
+    waiting for one; at most ``max_writers`` transactions of this recorder run at a time.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, max_writers: int = 2) -> None:
         self._sessions = sessions
+        self._writers = asyncio.Semaphore(max_writers)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._writers, transaction(self._sessions) as session:
+            yield session
 
     async def open(
         self, device_id: int, root_cause_device_id: int, state: DeviceState, start: datetime, reason: str
     ) -> int:
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             outage = Outage(
                 device_id=device_id,
                 root_cause_device_id=root_cause_device_id,
@@ -46,7 +58,7 @@ class SqlOutageRecorder:
     async def transition(
         self, outage_id: int, state: DeviceState, at: datetime, reason: str, root_cause_device_id: int
     ) -> None:
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             await session.execute(
                 update(Outage)
                 .where(Outage.id == outage_id)
@@ -55,11 +67,11 @@ class SqlOutageRecorder:
             session.add(OutageStateChange(outage_id=outage_id, state=state.value, at=at, reason=reason))
 
     async def set_affected(self, outage_id: int, count: int) -> None:
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             await session.execute(update(Outage).where(Outage.id == outage_id).values(affected_count=count))
 
     async def close(self, outage_id: int, end: datetime, reason: str) -> None:
-        async with transaction(self._sessions) as session:
+        async with self._transaction() as session:
             outage = await session.get(Outage, outage_id)
             if outage is None:
                 return

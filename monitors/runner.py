@@ -62,7 +62,12 @@ class RegistryMonitors:
         self.settings = settings
         self._sessions = sessions
         self._box = box
-        self.checks = DefaultChecks(timeout_s=settings.check_timeout_s, last_seen=last_seen)
+        self.checks = DefaultChecks(
+            timeout_s=settings.check_timeout_s,
+            last_seen=last_seen,
+            publish_interval_s=settings.mqtt_publish_interval_s,
+            clock_drift_warn_s=settings.clock_drift_warn_s,
+        )
         self.calendar = MaintenanceCalendar()
         self._clock = clock
         self._status = SqlStatusStore(sessions)

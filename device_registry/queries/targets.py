@@ -42,39 +42,87 @@ async def site_chains(session: AsyncSession) -> dict[int, SiteChain]:
     return chains
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedCredentials:
+    by_device: dict[int, TypedCredential]
+    """Device id -> its decrypted credential, for the devices that may use it."""
+    refused: dict[int, str]
+    """Credential id -> why it cannot be opened."""
+    uncovered: dict[int, str]
+    """Device id -> why its shared credential is not used: the owning site no longer covers it."""
+
+
 async def read_credentials(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
-) -> tuple[dict[int, TypedCredential], dict[int, str]]:
-    """Device id -> decrypted credential, and credential id -> why it cannot be opened."""
+) -> OpenedCredentials:
+    """Open the devices' credentials.
+
+    A shared credential is refused for a device its owning site no longer covers. The writes refuse
+    that, but a site tree reorganised under the device (the 2025 reform merged provinces and abolished
+    districts) can leave a device holding a district's credential in another district: its secret must
+    not follow the device there."""
     if box is None:
-        return {}, {}
+        return OpenedCredentials({}, {}, {})
     wanted = {d.credential_id for d in devices if d.credential_id is not None}
     if not wanted:
-        return {}, {}
-    sealed = dict(
-        (
-            await session.execute(select(Credential.id, Credential.secret).where(Credential.id.in_(wanted)))
-        ).all()
-    )
+        return OpenedCredentials({}, {}, {})
+    rows = (
+        await session.execute(
+            select(Credential.id, Credential.name, Credential.secret, Credential.site_id).where(
+                Credential.id.in_(wanted)
+            )
+        )
+    ).all()
+    site_ids = {r.site_id for r in rows if r.site_id is not None}
+    if site_ids:
+        site_ids |= {d.site_id for d in devices}
+    paths = dict((await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).all())
     opened: dict[int, TypedCredential] = {}
     refused: dict[int, str] = {}
-    for credential_id, secret in sealed.items():
+    for row in rows:
         try:
-            opened[credential_id] = box.open(secret)
+            opened[row.id] = box.open(row.secret)
         except SecretBoxError as error:
-            refused[credential_id] = str(error)
-    return {d.id: opened[d.credential_id] for d in devices if d.credential_id in opened}, refused
+            refused[row.id] = str(error)
+    owners = {r.id: (r.name, r.site_id) for r in rows}
+    by_device: dict[int, TypedCredential] = {}
+    uncovered: dict[int, str] = {}
+    for d in devices:
+        if d.credential_id not in opened:
+            continue
+        name, owner = owners[d.credential_id]
+        if owner is not None and not site_paths.contains(paths.get(owner, "\0"), paths.get(d.site_id, "")):
+            uncovered[d.id] = (
+                f"device {d.id} ({d.name}): credential {name!r} belongs to site {owner}, which no longer"
+                f" covers the device's site {d.site_id}: not used until the device or the credential moves"
+            )
+            continue
+        by_device[d.id] = opened[d.credential_id]
+    return OpenedCredentials(by_device, refused, uncovered)
+
+
+_uncovered: dict[int, str] = {}
+"""Device id -> the refusal already logged by :func:`open_credentials`: logged once per change."""
 
 
 async def open_credentials(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
 ) -> dict[int, TypedCredential]:
     """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
-    that device fails its authenticated checks, the others go on."""
-    credentials, refused = await read_credentials(session, box, devices)
-    for credential_id, why in refused.items():
+    that device fails its authenticated checks, the others go on. So is one whose owning site no longer
+    covers the device (logged once per change, not every registry refresh)."""
+    found = await read_credentials(session, box, devices)
+    for credential_id, why in found.refused.items():
         log.warning("credential %s cannot be used: %s", credential_id, why)
-    return credentials
+    for device in devices:
+        uncovered = found.uncovered.get(device.id)
+        if uncovered is None:
+            _uncovered.pop(device.id, None)
+            continue
+        if _uncovered.get(device.id) != uncovered:
+            log.warning("%s", uncovered)
+        _uncovered[device.id] = uncovered
+    return found.by_device
 
 
 def _targets(
@@ -127,13 +175,16 @@ async def protocol_targets(session: AsyncSession, box: SecretBox, protocol: str)
         )
     ).all()
     devices = [d for d in devices if protocol in (d.protocols or [])]
-    credentials, refused = await read_credentials(session, box, devices)
+    found = await read_credentials(session, box, devices)
     targets, unpolled = [], {}
     for device, target in zip(
-        devices, _targets(devices, await site_chains(session), credentials), strict=True
+        devices, _targets(devices, await site_chains(session), found.by_device), strict=True
     ):
+        if device.id in found.uncovered:
+            unpolled[target.device_id] = found.uncovered[device.id]
+            continue
         if target.credential is None:
-            why = refused.get(device.credential_id) if device.credential_id is not None else None
+            why = found.refused.get(device.credential_id) if device.credential_id is not None else None
             unpolled[target.device_id] = (
                 f"device {target.device_id} ({target.name}) has {protocol} but no usable credential"
                 + (f" (credential {device.credential_id} cannot be opened: {why})" if why else "")

@@ -16,10 +16,10 @@ from device_registry.authz import Principal
 from device_registry.credentials import Credential as CredentialValue
 from device_registry.crypto import SecretBox
 from device_registry.errors import Conflict, Forbidden, InvalidInput, NotFound
-from device_registry.models import Credential, Role, Site
+from device_registry.models import Credential, Device, Role, Site
 from device_registry.models.devices import PRIVATE_PREFIX
 from device_registry.services import audit
-from device_registry.services.sites import resolve_site
+from device_registry.services.sites import resolve_site, site_not_found
 
 
 def visible_clause(principal: Principal) -> ColumnElement[bool]:
@@ -53,9 +53,10 @@ async def create_credential(
         site = await resolve_site(session, site_ref, field="site")
     elif not principal.unscoped:
         site = await session.get(Site, principal.scope_site_id) if principal.scope_site_id else None
+    if site_ref is not None and not principal.covers(site):
+        raise site_not_found(site_ref)  # a site outside the scope is answered as one that does not exist
     if not principal.covers(site):
-        where = f"site {site.code}" if site else "the whole registry"
-        raise Forbidden(f"site: {where} is outside your scope: cannot own credentials there")
+        raise Forbidden("site: the whole registry is outside your scope: name an owning site in it")
     if await session.scalar(select(Credential.id).where(Credential.name == name)) is not None:
         raise Conflict(f"name: a credential named {name!r} exists", field="name")
     row = Credential(
@@ -87,12 +88,21 @@ async def credential_for_device(
 ) -> Credential:
     """The credential ``name`` for a device at ``site`` (``device_id`` None: not created yet)."""
     row = await session.scalar(select(Credential).where(Credential.name == name))
-    if row is None:
+    if row is None or not await _owner_device_visible(session, principal, row):
         raise NotFound(f"{field}: no credential named {name!r}", field=field)
     check_use(
         principal, row, await session.get(Site, row.site_id) if row.site_id else None, site, device_id, field
     )
     return row
+
+
+async def _owner_device_visible(session: AsyncSession, principal: Principal, row: Credential) -> bool:
+    """A private credential exists, for a caller, only if they may see the device it belongs to:
+    otherwise ``device/N`` would tell a scoped user which ids are another commune's devices."""
+    if row.private_owner is None or principal.unscoped:
+        return True
+    query = select(Device.id).where(Device.id == row.private_owner, principal.device_clause())
+    return await session.scalar(query) is not None
 
 
 def check_use(

@@ -32,6 +32,15 @@ def site_snapshot(site: Site) -> dict[str, Any]:
     }
 
 
+def site_not_found(ref: str | int, field: str = "site") -> NotFound:
+    """The answer for a site that does not exist, and for one outside the caller's scope alike."""
+    if isinstance(ref, int) or (ref.startswith("id:") and ref[3:].isdigit()):
+        return NotFound(
+            f"{field}: no site with id {ref if isinstance(ref, int) else int(ref[3:])}", field=field
+        )
+    return NotFound(f"{field}: no site with code {ref!r}", field=field)
+
+
 async def resolve_site(session: AsyncSession, ref: str | int, *, field: str = "site") -> Site:
     """A site by id or by code. Codes repeat across schemes and across the 2025 reform (new communes
     often reuse an old code), so an open site wins over closed ones; ``scheme:version:code`` or
@@ -40,7 +49,7 @@ async def resolve_site(session: AsyncSession, ref: str | int, *, field: str = "s
         site_id = ref if isinstance(ref, int) else int(ref[3:])
         site = await session.get(Site, site_id) if 0 < site_id <= MAX_ROW_ID else None
         if site is None:
-            raise NotFound(f"{field}: no site with id {site_id}", field=field)
+            raise site_not_found(site_id, field)
         return site
     query = select(Site)
     parts = ref.split(":")
@@ -52,7 +61,7 @@ async def resolve_site(session: AsyncSession, ref: str | int, *, field: str = "s
         query = query.where(Site.code == ref)
     candidates = list((await session.scalars(query)).all())
     if not candidates:
-        raise NotFound(f"{field}: no site with code {ref!r}", field=field)
+        raise site_not_found(ref, field)
     open_sites = [s for s in candidates if s.valid_to is None]
     pool = open_sites or candidates
     if len(pool) > 1:

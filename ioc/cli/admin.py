@@ -15,10 +15,10 @@ from device_registry.services.users import create_user as create_user_service
 from device_registry.services.users import issue_token
 from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, stdout_console
+from ioc.cli.output import CliError, emit, stderr_console, stdout_console
 from ioc.home import prepare_home, prepare_sqlite_file
 from ioc.migrate import upgrade
-from ioc.runtime import Platform, secret_box
+from ioc.runtime import Platform, seal_clear_secrets, secret_box
 from ioc.services import SERVICES, serve_until_signalled
 from ioc.settings import Settings
 
@@ -73,15 +73,24 @@ def init(
 
 @app.command()
 def migrate() -> None:
-    """Apply database migrations (``ioc init`` does this too)."""
+    """Apply database migrations (``ioc init`` does this too), then seal secrets stored in clear by
+    earlier versions (alert channel URLs), which needs the secret key."""
     settings = Settings()
     prepare_home(settings.home)
     prepare_sqlite_file(settings.effective_database_url)
     upgrade(settings.effective_database_url)
-    emit(
-        {"database": settings.display_database_url, "migrated": True},
-        lambda d: stdout_console.print(f"database at head: {d['database']}"),
-    )
+    try:
+        sealed: int | None = in_transaction(lambda platform, _: seal_clear_secrets(platform))
+    except CliError as error:  # no key here: `ioc serve` seals them at its start
+        stderr_console.print(f"channel URLs not sealed: {error}", markup=False, highlight=False)
+        sealed = None
+
+    def human(d: dict[str, object]) -> None:
+        stdout_console.print(f"database at head: {d['database']}")
+        if d["sealed_channel_urls"]:
+            stdout_console.print(f"sealed {d['sealed_channel_urls']} channel URL(s) stored in clear")
+
+    emit({"database": settings.display_database_url, "migrated": True, "sealed_channel_urls": sealed}, human)
 
 
 @app.command()

@@ -9,18 +9,18 @@ from typing import Any, TypeVar
 import typer
 
 from device_registry.schemas.bounds import MAX_ROW_ID
-from ioc.cli.context import registry_user, with_platform
+from ioc.cli.context import cli_principal, registry_user, with_platform
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, print_table, stdout_console
 from ioc.runtime import Platform
 from monitors.alerting import admin
-from monitors.alerting.channels import redacted
+from monitors.alerting.channel_urls import ChannelUrls, masked
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import AlertStatus
 from monitors.alerting.outbox import quiet_window
-from monitors.alerting.queries import get_alert, list_alerts, list_deliveries
+from monitors.alerting.queries import get_alert, list_alerts, list_channels, list_deliveries
 
 T = TypeVar("T")
 
@@ -37,6 +37,7 @@ def _lifecycle(platform: Platform) -> AlertLifecycle:
             sessions=platform.sessions,
             sites=directory,
             devices=directory,
+            box=platform.box,
             settings=platform.settings.alerting,
         )
     )
@@ -175,7 +176,7 @@ def team_add(name: str, language: str = typer.Option("vi", help="vi or en")) -> 
 
     async def body(platform: Platform) -> dict[str, Any]:
         async with platform.sessions() as session, session.begin():
-            team = await admin.create_team(session, name, language=language)
+            team = await admin.create_team(session, cli_principal(), name, language=language)
             return {"id": team.id, "name": team.name, "language": team.language}
 
     emit(with_platform(body), _created("team"))
@@ -186,7 +187,7 @@ def member_add(team_id: int, username: str) -> None:
     async def body(platform: Platform) -> dict[str, Any]:
         async with platform.sessions() as session, session.begin():
             user = await registry_user(session, username)
-            await admin.add_member(session, team_id, user.id)
+            await admin.add_member(session, cli_principal(), team_id, user.id)
             return {"id": team_id, "team_id": team_id, "user_id": user.id}
 
     emit(with_platform(body), lambda d: stdout_console.print(f"user {username} added to team {team_id}"))
@@ -209,8 +210,17 @@ def channel_add(
             except ValueError:
                 raise CliError("quiet: expected HH:MM-HH:MM", exit_code=2) from None
         async with platform.sessions() as session, session.begin():
-            channel = await admin.add_channel(session, team_id, name, url, quiet_start=start, quiet_end=end)
-            return {"id": channel.id, "team_id": team_id, "url": redacted(channel.url)}
+            channel = await admin.add_channel(
+                session,
+                cli_principal(),
+                ChannelUrls(platform.box),
+                team_id,
+                name,
+                url,
+                quiet_start=start,
+                quiet_end=end,
+            )
+            return {"id": channel.id, "team_id": team_id, "url": masked(url)}
 
     emit(with_platform(body), _created("channel"))
 
@@ -232,6 +242,7 @@ def route_add(
             site_id = (await resolve_site(session, site, field="site")).id if site else None
             route = await admin.add_route(
                 session,
+                cli_principal(),
                 RegistryDirectory(platform.sessions),
                 name,
                 team_id,
@@ -256,8 +267,40 @@ def escalation_add(
     async def body(platform: Platform) -> dict[str, Any]:
         async with platform.sessions() as session, session.begin():
             step = await admin.add_escalation_step(
-                session, route_id, after_minutes, team_id=team, channel_id=channel
+                session, cli_principal(), route_id, after_minutes, team_id=team, channel_id=channel
             )
             return {"id": step.id, "position": step.position}
 
     emit(with_platform(body), _created("escalation step"))
+
+
+@alerts_app.command("channel-list")
+def channel_list() -> None:
+    """Every channel with its team; a URL shows only its scheme (it holds a token or password)."""
+
+    async def body(platform: Platform) -> list[dict[str, Any]]:
+        async with platform.sessions() as session:
+            return [
+                v.model_dump(mode="json") for v in await list_channels(session, ChannelUrls(platform.box))
+            ]
+
+    emit(
+        with_platform(body),
+        lambda rows: print_table(
+            f"{len(rows)} channels",
+            ["id", "team", "name", "url", "quiet", "enabled"],
+            [(c["id"], c["team"], c["name"], c["url"], c["quiet"] or "-", c["enabled"]) for c in rows],
+        ),
+    )
+
+
+@alerts_app.command("channel-remove")
+def channel_remove(channel_id: int = typer.Argument(..., min=1, max=MAX_ROW_ID)) -> None:
+    """Delete a channel; notifications still waiting for it fail for good."""
+
+    async def body(platform: Platform) -> dict[str, Any]:
+        async with platform.sessions() as session, session.begin():
+            await admin.delete_channel(session, cli_principal(), ChannelUrls(platform.box), channel_id)
+            return {"id": channel_id, "deleted": True}
+
+    emit(with_platform(body), lambda d: stdout_console.print(f"channel {channel_id} deleted"))

@@ -23,7 +23,11 @@ COMMANDS: dict[str, Entry] = {
         "Create IOC_HOME, the secret key and the database; print the first admin token once.",
         ("ioc.cli.admin",),
     ),
-    "migrate": Entry("Apply database migrations (``ioc init`` does this too).", ("ioc.cli.admin",)),
+    "migrate": Entry(
+        "Apply database migrations (``ioc init`` does this too), then seal secrets stored in clear by "
+        "earlier versions (alert channel URLs), which needs the secret key.",
+        ("ioc.cli.admin",),
+    ),
     "serve": Entry(
         "Run every configured service in one process (or ``--only NAME`` to scale one out).",
         ("ioc.cli.admin",),

@@ -150,7 +150,10 @@ def check(device: str = typer.Argument(..., help="Device name or id.")) -> None:
         if found is None:
             raise CliError(f"device: no device named {device!r}")
         [target] = await device_targets(session, platform.box, [found])
-        checks = DefaultChecks(timeout_s=platform.settings.monitors.check_timeout_s)
+        monitors = platform.settings.monitors
+        checks = DefaultChecks(
+            timeout_s=monitors.check_timeout_s, clock_drift_warn_s=monitors.clock_drift_warn_s
+        )
         try:
             chosen = checks.for_target(target, stream_uri=stored_stream_uri(found.attributes))
         except ValueError as error:

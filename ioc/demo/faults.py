@@ -24,6 +24,11 @@ from ioc.demo.fleet import FAULT_DISTRICT, SNMP_PORT
 Body = Coroutine[Any, Any, None]
 Fault = Callable[["Supervisor", str | None, float | None], tuple[str, Body]]
 
+FLAP_S = {"small": (50, 10), "province": (120, 60)}
+"""sensor-flap: the sensor's silence, then its chatter (seconds). A silence outlasts the freshness
+limit (3 x 10 s) plus a check period and a retry, so each one is a DOWN, and one message is enough
+for an UP; the four changes that make FLAPPING take about two periods: two minutes for the small
+fleet."""
 CYCLE_S = 600.0
 CAUGHT_UP_S = 2.0
 TIMELINE: tuple[tuple[float, str, float], ...] = (
@@ -133,7 +138,9 @@ def _sensor_id(sup: Supervisor, target: str | None) -> tuple[str, str]:
 
 def sensor_flap(sup: Supervisor, target: str | None, duration: float | None) -> tuple[str, Body]:
     name, device_id = _sensor_id(sup, target)
-    return _flag(sup, FLAP, device_id, duration or 1200.0, f"sensor {name} flaps: four minutes on, four off")
+    off, on = FLAP_S[sup.size]
+    what = f"sensor {name} flaps ({off:.0f} s silent, {on:.0f} s publishing): expect FLAPPING"
+    return _flag(sup, FLAP, device_id, duration or 1200.0, what)
 
 
 def malformed(sup: Supervisor, target: str | None, duration: float | None) -> tuple[str, Body]:

@@ -33,6 +33,7 @@ from device_registry.vn.data import successors_2025
 from ioc.demo.fleet import PROVINCE, SNMP_PORT, CameraPlan, FleetPlan, SwitchPlan
 from ioc.runtime import Platform
 from monitors.alerting import admin
+from monitors.alerting.channel_urls import ChannelUrls
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.models import Channel, Route, Team
 from provisioning.mqtt.onboard import onboard_sensor
@@ -230,8 +231,9 @@ class Provisioner:
         async with self.platform.sessions() as session, session.begin():
             teams = dict((await session.execute(select(Team.name, Team.id))).tuples().all())
             routes = set((await session.scalars(select(Route.name))).all())
+            urls = ChannelUrls(self.platform.box)
             channels = {
-                (team_id, url)
+                (team_id, urls.open(url))
                 for team_id, url in (await session.execute(select(Channel.team_id, Channel.url))).tuples()
             }
             rows = (
@@ -242,14 +244,14 @@ class Provisioner:
             wanted_teams = [(NOC_TEAM, "noc")] + [(team_name(d.name), d.key) for d in self.plan.districts]
             for name, key in wanted_teams:
                 if name not in teams:
-                    teams[name] = (await admin.create_team(session, name)).id
+                    teams[name] = (await admin.create_team(session, PRINCIPAL, name)).id
                 url = f"mailto://127.0.0.1:{smtp_port}?from=ioc-demo@demo.ioc.local&to={mailbox(key)}"
                 if (teams[name], url) not in channels:
                     for stale in (
-                        await session.scalars(select(Channel).where(Channel.team_id == teams[name]))
+                        await session.scalars(select(Channel.id).where(Channel.team_id == teams[name]))
                     ).all():
-                        await session.delete(stale)  # the mailbox moved to another port
-                    await admin.add_channel(session, teams[name], f"mail {key}", url)
+                        await admin.delete_channel(session, PRINCIPAL, urls, stale)  # the mailbox moved
+                    await admin.add_channel(session, PRINCIPAL, urls, teams[name], f"mail {key}", url)
             province_site = None
             by_site: dict[int, str] = {}
             for device_name, site_id, path in rows:
@@ -262,13 +264,15 @@ class Provisioner:
                     by_site.setdefault(site_id, district)
             noc_route = "demo: toàn tỉnh → NOC"
             if province_site is not None and noc_route not in routes:
-                await admin.add_route(session, sites, noc_route, teams[NOC_TEAM], site_id=province_site)
+                await admin.add_route(
+                    session, PRINCIPAL, sites, noc_route, teams[NOC_TEAM], site_id=province_site
+                )
             names = {d.key: d.name for d in self.plan.districts}
             for site_id, district in sorted(by_site.items()):
                 route = f"demo: site {site_id} → {district}"
                 if route not in routes:
                     await admin.add_route(
-                        session, sites, route, teams[team_name(names[district])], site_id=site_id
+                        session, PRINCIPAL, sites, route, teams[team_name(names[district])], site_id=site_id
                     )
 
     async def _admin(self) -> None:

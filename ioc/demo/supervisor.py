@@ -62,6 +62,8 @@ PLATFORM_MQTT_USER = "ioc-platform"
 CAMERA_USER = "admin"
 SENSOR_INTERVAL_S = 10
 POLL_PERIOD_S = {"small": 10, "province": 60}
+SENSOR_CHECK_S = {"small": 5, "province": 60}
+"""How often a sensor's freshness is looked at (an in-memory lookup, cheap)."""
 RESTART_PAUSE_S = 5.0
 SNMP_TIMEOUT_S = {"small": 2.0, "province": 5.0}
 """A thousand devices in one `ioc serve` on a shared 2-core machine answer late: measured, 2 s lost
@@ -352,6 +354,7 @@ class Supervisor:
                 {
                     "broker": {"host": "127.0.0.1", "port": self.ports["mqtt"]},
                     "interval_s": SENSOR_INTERVAL_S,
+                    "flap_s": faults.FLAP_S[self.size],
                     "sensors": sensors,
                 },
                 handle,
@@ -400,9 +403,13 @@ class Supervisor:
             "IOC_MONITORS__DEFAULT__RETRY_INTERVAL_S": "2",
             "IOC_MONITORS__DEFAULT__FAIL_THRESHOLD": "3",
             "IOC_MONITORS__DEFAULT__RECOVER_THRESHOLD": "2",
-            # sensors publish every 10 s: retrying them faster only pages before their first message lands
-            "IOC_MONITORS__KINDS__SENSOR__INTERVAL_S": str(period),
-            "IOC_MONITORS__KINDS__SENSOR__RETRY_INTERVAL_S": "10",
+            # sensors publish every 10 s: silent for 30 s, their freshness check fails; a second failure
+            # 5 s later makes them DOWN, and one fresh message proves them back
+            "IOC_MONITORS__MQTT_PUBLISH_INTERVAL_S": str(SENSOR_INTERVAL_S),
+            "IOC_MONITORS__KINDS__SENSOR__INTERVAL_S": str(SENSOR_CHECK_S[self.size]),
+            "IOC_MONITORS__KINDS__SENSOR__RETRY_INTERVAL_S": "5",
+            "IOC_MONITORS__KINDS__SENSOR__FAIL_THRESHOLD": "2",
+            "IOC_MONITORS__KINDS__SENSOR__RECOVER_THRESHOLD": "1",
             "IOC_MONITORS__REGISTRY_REFRESH_S": "10",
             "IOC_MONITORS__PARENT_CHECK_FRESH_S": "2",
         }

@@ -3,16 +3,25 @@
 A route to a team that does not exist, a site the registry does not know or an apprise URL apprise
 cannot parse is refused here with :class:`AlertConfigError` naming the field, so a mistake shows up when
 it is typed rather than at three in the morning when the alert has nowhere to go.
+
+Every write takes the acting :class:`Principal` and leaves one audit row in the registry's shape
+(``device_registry.services.audit``): who routes whose outages to whom matters as much as who moved a
+device. A channel's URL is sealed before it is stored (monitors/alerting/channel_urls.py) and appears in
+audit rows and answers only as its scheme.
 """
 
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from device_registry.authz import Principal
+from device_registry.services import audit
+from monitors.alerting.channel_urls import ChannelUrls, masked
 from monitors.alerting.channels import validate_url
 from monitors.alerting.directory import SiteDirectory
 from monitors.alerting.errors import AlertConfigError
@@ -27,7 +36,9 @@ async def _team(session: AsyncSession, team_id: int, field: str = "team_id") -> 
     return team
 
 
-async def create_team(session: AsyncSession, name: str, *, language: str = Language.VI) -> Team:
+async def create_team(
+    session: AsyncSession, principal: Principal, name: str, *, language: str = Language.VI
+) -> Team:
     name = name.strip()
     if not name:
         raise AlertConfigError("name", "a team needs a name")
@@ -38,11 +49,14 @@ async def create_team(session: AsyncSession, name: str, *, language: str = Langu
     team = Team(name=name, language=language)
     session.add(team)
     await session.flush()
+    await audit.record(
+        session, principal, "create", "alert_team", team.id, name, None, {"name": name, "language": language}
+    )
     return team
 
 
-async def add_member(session: AsyncSession, team_id: int, user_id: int) -> TeamMember:
-    await _team(session, team_id)
+async def add_member(session: AsyncSession, principal: Principal, team_id: int, user_id: int) -> TeamMember:
+    team = await _team(session, team_id)
     try:
         known = await session.scalar(text("SELECT id FROM users WHERE id = :id"), {"id": user_id})
     except SQLAlchemyError as error:
@@ -52,11 +66,34 @@ async def add_member(session: AsyncSession, team_id: int, user_id: int) -> TeamM
     member = TeamMember(team_id=team_id, user_id=user_id)
     session.add(member)
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "create",
+        "alert_team_member",
+        team_id,
+        f"{team.name}: user {user_id}",
+        None,
+        {"team_id": team_id, "user_id": user_id},
+    )
     return member
+
+
+def _channel_snapshot(channel: Channel, url: str) -> dict[str, Any]:
+    return {
+        "team_id": channel.team_id,
+        "name": channel.name,
+        "url": masked(url),
+        "quiet_start": channel.quiet_start.isoformat() if channel.quiet_start else None,
+        "quiet_end": channel.quiet_end.isoformat() if channel.quiet_end else None,
+        "enabled": channel.enabled,
+    }
 
 
 async def add_channel(
     session: AsyncSession,
+    principal: Principal,
+    urls: ChannelUrls,
     team_id: int,
     name: str,
     url: str,
@@ -72,20 +109,46 @@ async def add_channel(
         )
     if quiet_start is not None and quiet_start == quiet_end:
         raise AlertConfigError("quiet_end", "quiet hours must not start and end at the same time")
+    url = url.strip()
     channel = Channel(
         team_id=team_id,
         name=name.strip() or "channel",
-        url=url.strip(),
+        url=urls.seal(url),
         quiet_start=quiet_start,
         quiet_end=quiet_end,
+        enabled=True,
     )
     session.add(channel)
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        "create",
+        "alert_channel",
+        channel.id,
+        channel.name,
+        None,
+        _channel_snapshot(channel, url),
+    )
     return channel
+
+
+async def delete_channel(
+    session: AsyncSession, principal: Principal, urls: ChannelUrls, channel_id: int
+) -> None:
+    """Its pending notifications fail for good ("channel was deleted"); escalation steps naming it go."""
+    channel = await session.get(Channel, channel_id)
+    if channel is None:
+        raise AlertConfigError("channel_id", f"channel {channel_id} does not exist")
+    before = _channel_snapshot(channel, urls.scheme(channel.url))
+    await audit.record(session, principal, "delete", "alert_channel", channel.id, channel.name, before, None)
+    await session.delete(channel)
+    await session.flush()
 
 
 async def add_route(
     session: AsyncSession,
+    principal: Principal,
     sites: SiteDirectory,
     name: str,
     team_id: int,
@@ -109,18 +172,22 @@ async def add_route(
     route = Route(name=name, team_id=team_id, site_id=site_id, device_kind=device_kind, severity=severity)
     session.add(route)
     await session.flush()
+    snapshot = {"team_id": team_id, "site_id": site_id, "device_kind": device_kind, "severity": severity}
+    await audit.record(session, principal, "create", "alert_route", route.id, name, None, snapshot)
     return route
 
 
 async def add_escalation_step(
     session: AsyncSession,
+    principal: Principal,
     route_id: int,
     after_minutes: int,
     *,
     team_id: int | None = None,
     channel_id: int | None = None,
 ) -> EscalationStep:
-    if await session.get(Route, route_id) is None:
+    route = await session.get(Route, route_id)
+    if route is None:
         raise AlertConfigError("route_id", f"route {route_id} does not exist")
     if (team_id is None) == (channel_id is None):
         raise AlertConfigError("team_id", "give exactly one of team_id or channel_id")
@@ -149,4 +216,21 @@ async def add_escalation_step(
     )
     session.add(step)
     await session.flush()
+    snapshot = {
+        "route_id": route_id,
+        "position": step.position,
+        "after_minutes": after_minutes,
+        "team_id": team_id,
+        "channel_id": channel_id,
+    }
+    await audit.record(
+        session,
+        principal,
+        "create",
+        "alert_escalation_step",
+        step.id,
+        f"{route.name} #{step.position}",
+        None,
+        snapshot,
+    )
     return step

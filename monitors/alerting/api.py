@@ -12,21 +12,31 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from device_registry.api.deps import CurrentPrincipal, Session
+from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.authz import Principal
 from device_registry.errors import Conflict, Forbidden, NotFound
 from device_registry.models import Role
+from monitors.alerting.channel_urls import ChannelUrls
 from monitors.alerting.config import AlertingSettings
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.errors import AlertNotFound, AlertStateError
 from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import AlertStatus
-from monitors.alerting.queries import AlertView, DeliveryView, get_alert, list_alerts, list_deliveries
+from monitors.alerting.queries import (
+    AlertView,
+    ChannelView,
+    DeliveryView,
+    get_alert,
+    list_alerts,
+    list_channels,
+    list_deliveries,
+)
 
 HIDDEN_ERROR = "delivery failed (an admin sees why)"
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+channels_router = APIRouter(prefix="/alert-channels", tags=["alerts"])
 
 RESPONDERS = (Role.OPERATOR, Role.MAINTENANCE)
 
@@ -44,7 +54,13 @@ def lifecycle(request: Request) -> AlertLifecycle:
         settings: AlertingSettings = platform.settings.alerting
         directory = RegistryDirectory(platform.sessions)
         found = AlertLifecycle(
-            AlertingContext(sessions=platform.sessions, sites=directory, devices=directory, settings=settings)
+            AlertingContext(
+                sessions=platform.sessions,
+                sites=directory,
+                devices=directory,
+                box=platform.box,
+                settings=settings,
+            )
         )
         state.alert_lifecycle = found
     return found
@@ -138,3 +154,11 @@ async def resolve(
         raise NotFound(str(error), field="alert_id") from None
     session.expire_all()
     return await _visible(session, alert_id, principal)
+
+
+@channels_router.get("", response_model=list[ChannelView])
+async def channels(session: Session, principal: CurrentPrincipal, rt: Runtime) -> list[ChannelView]:
+    """Where alerts are sent: every channel for unscoped users, your teams' channels for a scoped
+    user. A URL shows only its scheme, to admins too: it holds a bot token or password, and is
+    configured (and replaced) with `ioc alerts channel-add`."""
+    return await list_channels(session, ChannelUrls(rt.box), principal)

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from device_registry.crypto import SecretBox
 from device_registry.db import transaction
+from monitors.alerting.channel_urls import ChannelUrls
 from monitors.alerting.clock import Clock, SystemClock
 from monitors.alerting.config import AlertingSettings
 from monitors.alerting.directory import DeviceDirectory, SiteDirectory
@@ -22,10 +24,13 @@ class AlertingContext:
     sessions: async_sessionmaker[AsyncSession]
     sites: SiteDirectory
     devices: DeviceDirectory
+    box: SecretBox
+    """The platform's secret box: channel URLs are sealed with it (monitors/alerting/channel_urls.py)."""
     settings: AlertingSettings = field(default_factory=AlertingSettings)
     clock: Clock = field(default_factory=SystemClock)
     renderer: MessageRenderer | None = None
     _write_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    channel_urls: ChannelUrls = field(init=False, repr=False)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
@@ -39,6 +44,7 @@ class AlertingContext:
             yield session
 
     def __post_init__(self) -> None:
+        self.channel_urls = ChannelUrls(self.box)
         if self.renderer is None:
             self.renderer = MessageRenderer(
                 timezone=self.settings.timezone, user_dir=self.settings.templates_dir

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
 from device_registry.models import Device, User
+from monitors.alerting.channel_urls import ChannelUrls
 from monitors.alerting.messages import PATH_SEPARATOR
 from monitors.alerting.models import (
     Acknowledgement,
@@ -22,6 +23,7 @@ from monitors.alerting.models import (
     OutboxItem,
     OutboxKind,
     Team,
+    TeamMember,
 )
 
 
@@ -165,4 +167,43 @@ async def list_deliveries(session: AsyncSession, alert_id: int) -> list[Delivery
             note=item.note,
         )
         for item, delivery, channel in rows.all()
+    ]
+
+
+class ChannelView(BaseModel):
+    id: int
+    team_id: int
+    team: str
+    name: str
+    url: str
+    """Only the scheme (``tgram://***``): the rest holds a bot token, webhook secret or password."""
+    quiet: str | None
+    enabled: bool
+
+
+async def list_channels(
+    session: AsyncSession, urls: ChannelUrls, principal: Principal | None = None
+) -> list[ChannelView]:
+    """Every channel for unscoped users (and the CLI); a scoped user sees the channels of the teams
+    they belong to, so other communes' teams stay out of sight. No answer ever holds a full URL."""
+    query = select(Channel, Team.name).join(Team, Team.id == Channel.team_id).order_by(Channel.id)
+    if principal is not None and not principal.unscoped:
+        query = query.where(
+            Channel.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == principal.user_id))
+        )
+    return [
+        ChannelView(
+            id=channel.id,
+            team_id=channel.team_id,
+            team=team,
+            name=channel.name,
+            url=urls.scheme(channel.url),
+            quiet=(
+                f"{channel.quiet_start:%H:%M}-{channel.quiet_end:%H:%M}"
+                if channel.quiet_start is not None and channel.quiet_end is not None
+                else None
+            ),
+            enabled=channel.enabled,
+        )
+        for channel, team in (await session.execute(query)).all()
     ]

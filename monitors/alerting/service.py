@@ -2,7 +2,7 @@
 
 ``ioc serve`` wires it as::
 
-    service = AlertingService.from_settings(settings.alerting, sessions, sites=..., devices=...)
+    service = AlertingService.from_settings(settings.alerting, sessions, box, sites=..., devices=...)
     await service.start(event_bus)      # subscribes to the bus, starts three tasks
     ...
     await service.stop()
@@ -16,6 +16,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from device_registry.crypto import SecretBox
 from grafana.annotations import GrafanaAnnotations
 from monitors.alerting import channels
 from monitors.alerting.clock import Clock, SystemClock
@@ -54,13 +55,19 @@ class AlertingService:
         cls,
         settings: AlertingSettings,
         sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
         *,
         sites: SiteDirectory,
         devices: DeviceDirectory,
         clock: Clock | None = None,
     ) -> AlertingService:
         ctx = AlertingContext(
-            sessions=sessions, sites=sites, devices=devices, settings=settings, clock=clock or SystemClock()
+            sessions=sessions,
+            sites=sites,
+            devices=devices,
+            box=box,
+            settings=settings,
+            clock=clock or SystemClock(),
         )
         annotations = None
         if settings.grafana.url:

@@ -41,6 +41,7 @@ Sender = Callable[[str, str, str], None]
 class _Job:
     item: OutboxItem
     url: str | None
+    """As stored: sealed (monitors/alerting/channel_urls.py), opened only in the delivering thread."""
     alert: Alert
 
 
@@ -173,7 +174,7 @@ class OutboxWorker:
         if item.kind == OutboxKind.NOTIFY:
             if job.url is None:
                 raise DeliveryError("channel was deleted", retryable=False)
-            self.sender(job.url, item.subject, item.body)
+            self.sender(self.ctx.channel_urls.open(job.url), item.subject, item.body)
             return None
         if self.annotations is None:
             raise DeliveryError("Grafana is not configured", retryable=True)

@@ -20,7 +20,7 @@ from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credentia
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import Check
 from monitors.checks.icmp import IcmpCheck
-from monitors.checks.mqtt_freshness import LastSeen, MqttFreshnessCheck
+from monitors.checks.mqtt_freshness import LastSeen, MqttFreshnessCheck, utc_now
 from monitors.checks.onvif import OnvifCheck
 from monitors.checks.rtsp import RTSP_PORT, RtspDescribeCheck
 from monitors.checks.snmp import SnmpUptimeCheck
@@ -38,13 +38,16 @@ class DefaultChecks:
         timeout_s: float = 2.0,
         last_seen: LastSeen | None = None,
         publish_interval_s: float = 60.0,
+        clock_drift_warn_s: float | None = None,
     ) -> None:
         """``timeout_s`` bounds one check whole (the scheduler gives up on it then)."""
         self.timeout_s = timeout_s
         self.last_seen = last_seen
         self.publish_interval_s = publish_interval_s
+        self.started = utc_now()
+        """MQTT devices never heard from are given one freshness limit from here (mqtt_freshness)."""
         self.snmp = SnmpUptimeCheck(timeout_s)
-        self.onvif = OnvifCheck(DeviceClockReader(timeout=timeout_s))
+        self.onvif = OnvifCheck(DeviceClockReader(timeout=timeout_s), clock_drift_warn_s=clock_drift_warn_s)
 
     def for_target(self, target: DeviceTarget, *, stream_uri: str | None = None) -> tuple[Check, ...]:
         """Raises ``ValueError`` naming the device when it cannot be checked (MQTT without a lookup)."""
@@ -53,7 +56,7 @@ class DefaultChecks:
         if "mqtt" in protocols or kind in {"sensor", "mqtt_sensor"}:
             if self.last_seen is None:
                 raise ValueError(f"device {target.device_id}: MQTT devices need a last_seen lookup")
-            return (MqttFreshnessCheck(self.last_seen, self.publish_interval_s),)
+            return (MqttFreshnessCheck(self.last_seen, self.publish_interval_s, watching_since=self.started),)
         if kind in VIDEO_KINDS:
             if "onvif" in protocols:
                 return (IcmpCheck(self.timeout_s), self.onvif, RtspDescribeCheck(stream_uri, self.timeout_s))

@@ -1,6 +1,9 @@
 """MQTT freshness: a device that only publishes is up while its messages keep arriving.
 
 The MQTT ingest owns the last-seen times; this check takes a lookup so it needs no broker connection.
+A device never heard from counts from ``watching_since`` (when the monitors started) instead: right
+after a start its first message may simply not have come yet, and paging every sensor of a fleet
+for that is noise; one still silent a freshness limit later fails as before.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from provisioning.errors import DeviceTimeout, DeviceUnreachable
 LastSeen = Callable[[int], Awaitable[datetime | None]]
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -28,7 +31,8 @@ class MqttFreshnessCheck:
         publish_interval_s: float,
         *,
         missed_intervals: int = 3,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
+        watching_since: datetime | None = None,
     ) -> None:
         if publish_interval_s <= 0:
             raise ValueError("publish_interval_s: must be positive")
@@ -37,10 +41,14 @@ class MqttFreshnessCheck:
         self.last_seen = last_seen
         self.max_age_s = publish_interval_s * missed_intervals
         self.clock = clock
+        self.watching_since = watching_since
 
     async def run(self, target: DeviceTarget) -> CheckResult:
         seen = await self.last_seen(target.device_id)
         if seen is None:
+            watched = (self.clock() - self.watching_since).total_seconds() if self.watching_since else None
+            if watched is not None and watched <= self.max_age_s:
+                return CheckResult.success(self.name, None, f"no message yet (watching for {watched:.0f}s)")
             return CheckResult.failure(self.name, DeviceUnreachable("no MQTT message ever received"))
         age = (self.clock() - seen).total_seconds()
         if age > self.max_age_s:

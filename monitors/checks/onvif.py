@@ -11,7 +11,9 @@ login even for that. A device that answers "not authorized" is answering, so it 
 
 The request goes to the device service address stored at onboarding, pinned to the registered
 address (:mod:`provisioning.onvif.stored`). Every device shares one :class:`DeviceClockReader`.
-A camera far off drifts out of WS-Security's window: that is why the offset matters.
+A camera far off drifts out of WS-Security's window: that is why the offset matters. Past
+``clock_drift_warn_s`` the result is a warning (up, reason ``clock_drift: clock +900.0s, beyond
+±300s``): recordings carry wrong times and logins start failing, but the camera is not down.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from provisioning.onvif.stored import StoredCamera
 LOGIN_REQUIRED_NO_CLOCK = "login required; no clock"
 
 
+CLOCK_DRIFT = "clock_drift"
+
+
 def _clock_reason(clock: DeviceClock) -> str:
     return "no device clock in answer" if clock.offset_s is None else f"clock {clock.offset_s:+.1f}s"
 
@@ -35,8 +40,16 @@ def _clock_reason(clock: DeviceClock) -> str:
 class OnvifCheck:
     name = "onvif"
 
-    def __init__(self, reader: DeviceClockReader) -> None:
+    def __init__(self, reader: DeviceClockReader, *, clock_drift_warn_s: float | None = None) -> None:
         self.reader = reader
+        self.clock_drift_warn_s = clock_drift_warn_s
+
+    def _answered(self, clock: DeviceClock) -> CheckResult:
+        offset, limit = clock.offset_s, self.clock_drift_warn_s
+        if offset is not None and limit is not None and abs(offset) > limit:
+            reason = f"{_clock_reason(clock)}, beyond ±{limit:.0f}s"
+            return CheckResult.warning(self.name, clock.latency_ms, CLOCK_DRIFT, reason)
+        return CheckResult.success(self.name, clock.latency_ms, _clock_reason(clock))
 
     async def run(self, target: DeviceTarget) -> CheckResult:
         url = StoredCamera.from_attributes(target.attributes).device_url(target.address, target.port)
@@ -48,7 +61,7 @@ class OnvifCheck:
             return await self._with_login(target, url, answered_ms)
         except DeviceError as error:
             return CheckResult.failure(self.name, error)
-        return CheckResult.success(self.name, clock.latency_ms, _clock_reason(clock))
+        return self._answered(clock)
 
     async def _with_login(self, target: DeviceTarget, url: str, answered_ms: float) -> CheckResult:
         """The device answered "log in first": it is up; read its clock with the stored login if any."""
@@ -66,4 +79,4 @@ class OnvifCheck:
             )
         except DeviceError as error:
             return CheckResult.success(self.name, answered_ms, f"login required; no clock ({error.kind})")
-        return CheckResult.success(self.name, clock.latency_ms, _clock_reason(clock))
+        return self._answered(clock)

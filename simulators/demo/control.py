@@ -34,6 +34,13 @@ class ControlFolder:
     def targets(self, prefix: str) -> set[str]:
         return {name[len(prefix) :] for name in self.active() if name.startswith(prefix)}
 
+    def since(self, prefix: str, target: str) -> float | None:
+        """When the fault was set (its file's modification time), ``None`` when it is not."""
+        try:
+            return (self.folder / f"{prefix}{target}").stat().st_mtime
+        except FileNotFoundError:
+            return None
+
     def set(self, prefix: str, target: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / f"{prefix}{target}").touch()

@@ -19,6 +19,7 @@ from monitors.alerting.config import AlertingSettings, GrafanaAnnotationSettings
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.service import AlertingService
+from tests.alerting.scenario import BOX
 from tests.alerting.world import START, World, build_world
 from tests.support.fake_grafana import FakeGrafana
 from tests.support.postgres import PostgresServer
@@ -98,7 +99,7 @@ def settings() -> AlertingSettings:
 @pytest.fixture
 def context(sessions: Any, directory: RegistryDirectory, clock: FakeClock, settings: AlertingSettings):
     return AlertingContext(
-        sessions=sessions, sites=directory, devices=directory, settings=settings, clock=clock
+        sessions=sessions, sites=directory, devices=directory, box=BOX, settings=settings, clock=clock
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from device_registry.authz import Principal
+from device_registry.crypto import SecretBox, generate_key
 from device_registry.db import transaction
 from monitors.alerting import admin
 from monitors.alerting.context import AlertingContext
@@ -14,6 +16,10 @@ from monitors.events import DeviceState, Severity, StateChange
 from tests.alerting.world import TAN_HOA, VU_THU, World
 
 _ids = itertools.count(1)
+ACTOR = Principal.system("test-alerting")
+SECRET_KEY = generate_key()
+BOX = SecretBox(SECRET_KEY)
+"""The secret box of every test's alerting context: channel URLs are sealed with it."""
 
 
 @dataclass
@@ -40,21 +46,25 @@ async def configure(
 ) -> Province:
     """Tân Hòa commune team (Vietnamese), Vũ Thư district team (Vietnamese), province centre (English)."""
     async with transaction(ctx.sessions) as session:
-        commune = await admin.create_team(session, "Đội kỹ thuật xã Tân Hòa")
-        district = await admin.create_team(session, "Đội kỹ thuật huyện Vũ Thư")
-        province = await admin.create_team(session, "Provincial data centre", language="en")
+        commune = await admin.create_team(session, ACTOR, "Đội kỹ thuật xã Tân Hòa")
+        district = await admin.create_team(session, ACTOR, "Đội kỹ thuật huyện Vũ Thư")
+        province = await admin.create_team(session, ACTOR, "Provincial data centre", language="en")
         channels = [
-            await admin.add_channel(session, team.id, "main", url)
+            await admin.add_channel(session, ACTOR, ctx.channel_urls, team.id, "main", url)
             for team, url in ((commune, commune_url), (district, district_url), (province, province_url))
         ]
         routes = [
-            await admin.add_route(session, ctx.sites, "tan-hoa", commune.id, site_id=world.sites[TAN_HOA]),
-            await admin.add_route(session, ctx.sites, "vu-thu", district.id, site_id=world.sites[VU_THU]),
-            await admin.add_route(session, ctx.sites, "province", province.id),
+            await admin.add_route(
+                session, ACTOR, ctx.sites, "tan-hoa", commune.id, site_id=world.sites[TAN_HOA]
+            ),
+            await admin.add_route(
+                session, ACTOR, ctx.sites, "vu-thu", district.id, site_id=world.sites[VU_THU]
+            ),
+            await admin.add_route(session, ACTOR, ctx.sites, "province", province.id),
         ]
         if escalate:
-            await admin.add_escalation_step(session, routes[0].id, 15, team_id=district.id)
-            await admin.add_escalation_step(session, routes[0].id, 45, channel_id=channels[2].id)
+            await admin.add_escalation_step(session, ACTOR, routes[0].id, 15, team_id=district.id)
+            await admin.add_escalation_step(session, ACTOR, routes[0].id, 45, channel_id=channels[2].id)
         return Province(
             commune.id, district.id, province.id, *(c.id for c in channels), *(r.id for r in routes)
         )

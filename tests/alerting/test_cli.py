@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from device_registry.crypto import generate_key
-from monitors.alerting.models import Channel, Route
+from monitors.alerting.models import Channel, OutboxItem, Route
 from monitors.events import DeviceState
-from tests.alerting.scenario import change, configure
+from tests.alerting import scenario
+from tests.alerting.scenario import change, configure, drain
 
 
 @pytest.fixture
@@ -23,7 +23,8 @@ def db_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-SECRET_KEY = generate_key().get_secret_value()
+SECRET_KEY = scenario.SECRET_KEY.get_secret_value()
+"""The key of the tests' alerting context: what the CLI seals, the service opens."""
 IOC = str(Path(sys.executable).with_name("ioc"))
 
 
@@ -135,3 +136,48 @@ async def test_configuration_commands_refuse_bad_input_with_the_field(context, w
         assert (await session.scalar(select(Route.site_id))) == world.sites["13330"]
         channel = await session.scalar(select(Channel))
     assert channel is not None and str(channel.quiet_start) == "22:00:00"
+
+
+async def test_channel_urls_show_only_their_scheme_and_migrate_seals_legacy_clear_rows(
+    context, world, service, webhook, clock, db_url, tmp_path
+):
+    token = "7301234567-AAH-zalo-bot-token"
+    province = await configure(
+        context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url
+    )
+    secret = webhook.url.replace("json://", f"json://bot:{token}@") + f"/{token}"
+    code, out, err = await ioc(
+        db_url,
+        tmp_path,
+        "--json",
+        "alerts",
+        "channel-add",
+        str(province.commune_team),
+        secret,
+        "--name",
+        "zalo",
+    )
+    assert code == 0, err
+    added = json.loads(out)
+    assert added["url"] == "json://***" and token not in out + err
+
+    # An earlier version stored URLs in clear: such a row is listed masked, and `ioc migrate` seals it.
+    async with context.sessions() as session, session.begin():
+        await session.execute(update(Channel).where(Channel.id == added["id"]).values(url=secret))
+    code, out, err = await ioc(db_url, tmp_path, "--json", "alerts", "channel-list")
+    assert code == 0, err
+    assert token not in out and {c["url"] for c in json.loads(out)} == {"json://***"}
+    code, out, err = await ioc(db_url, tmp_path, "--json", "migrate")
+    assert code == 0, err
+    assert json.loads(out)["sealed_channel_urls"] == 1
+    async with context.sessions() as session:
+        stored = await session.scalar(select(Channel.url).where(Channel.id == added["id"]))
+    assert stored is not None and token not in stored and "://" not in stored
+
+    # The sealed legacy row still delivers: the commune team's two channels both get the outage.
+    await service.handle(change(101, DeviceState.DOWN, clock.now()))
+    assert await drain(service.worker) == 2
+    async with context.sessions() as session:
+        lanes = dict((await session.execute(select(OutboxItem.lane, OutboxItem.status))).tuples().all())
+    assert lanes[f"channel:{added['id']}"] == "sent" and set(lanes.values()) == {"sent"}
+    assert len(webhook.wait_for(2)) == 2

@@ -10,7 +10,7 @@ from device_registry.db import transaction
 from monitors.alerting import admin
 from monitors.alerting.models import Alert, OutboxItem
 from monitors.events import DeviceState, Severity
-from tests.alerting.scenario import change, configure, drain
+from tests.alerting.scenario import ACTOR, change, configure, drain
 from tests.alerting.world import START
 
 
@@ -92,11 +92,18 @@ async def test_quiet_hours_hold_warnings_until_morning_but_not_criticals(
     context, world, service, webhook, clock
 ):
     async with transaction(context.sessions) as session:
-        team = await admin.create_team(session, "Đội Tân Hòa")
+        team = await admin.create_team(session, ACTOR, "Đội Tân Hòa")
         await admin.add_channel(
-            session, team.id, "zalo-bot", webhook.url, quiet_start=time(22), quiet_end=time(6)
+            session,
+            ACTOR,
+            context.channel_urls,
+            team.id,
+            "zalo-bot",
+            webhook.url,
+            quiet_start=time(22),
+            quiet_end=time(6),
         )
-        await admin.add_route(session, context.sites, "all", team.id)
+        await admin.add_route(session, ACTOR, context.sites, "all", team.id)
     clock.current = START.replace(hour=16, minute=0)  # 23:00 in Hà Nội
     await service.handle(change(105, DeviceState.DOWN, clock.now(), severity=Severity.WARNING))
     await service.handle(change(101, DeviceState.DOWN, clock.now(), severity=Severity.CRITICAL))
@@ -118,11 +125,18 @@ async def test_outage_over_before_quiet_hours_end_is_never_told_on_that_channel(
     context, world, service, webhook, clock
 ):
     async with context.writing() as session:
-        team = await admin.create_team(session, "Đội Tân Hòa")
+        team = await admin.create_team(session, ACTOR, "Đội Tân Hòa")
         await admin.add_channel(
-            session, team.id, "night", webhook.url, quiet_start=time(22), quiet_end=time(6)
+            session,
+            ACTOR,
+            context.channel_urls,
+            team.id,
+            "night",
+            webhook.url,
+            quiet_start=time(22),
+            quiet_end=time(6),
         )
-        await admin.add_route(session, context.sites, "all", team.id)
+        await admin.add_route(session, ACTOR, context.sites, "all", team.id)
     clock.current = START.replace(hour=16, minute=0)  # 23:00 in Hà Nội
     await service.handle(change(105, DeviceState.DOWN, clock.now(), severity=Severity.WARNING))
     clock.advance(hours=2)

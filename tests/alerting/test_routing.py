@@ -15,7 +15,7 @@ from monitors.alerting.errors import AlertConfigError
 from monitors.alerting.models import Alert, Channel, Route
 from monitors.alerting.routing import RouteRule, choose_route
 from monitors.events import DeviceState, Severity
-from tests.alerting.scenario import change, configure
+from tests.alerting.scenario import ACTOR, change, configure
 from tests.alerting.world import SONG_LANG, START, TAN_HOA, VU_THU
 
 PROVINCE_ROUTE = RouteRule(route_id=1, team_id=10)
@@ -93,17 +93,17 @@ async def _team(context, name: str) -> int:
 
 async def test_route_to_missing_team_or_unknown_site_is_refused_with_the_reason(context, world):
     async with transaction(context.sessions) as session:
-        team = await admin.create_team(session, "Đội Song Lãng")
+        team = await admin.create_team(session, ACTOR, "Đội Song Lãng")
     with pytest.raises(AlertConfigError, match="team_id: team 999 does not exist") as missing_team:
         async with transaction(context.sessions) as session:
-            await admin.add_route(session, context.sites, "ghost", 999, site_id=world.sites[SONG_LANG])
+            await admin.add_route(session, ACTOR, context.sites, "ghost", 999, site_id=world.sites[SONG_LANG])
     assert missing_team.value.field == "team_id"
     with pytest.raises(AlertConfigError, match="site_id: site 424242 does not exist"):
         async with transaction(context.sessions) as session:
-            await admin.add_route(session, context.sites, "nowhere", team.id, site_id=424242)
+            await admin.add_route(session, ACTOR, context.sites, "nowhere", team.id, site_id=424242)
     with pytest.raises(AlertConfigError, match="severity"):
         async with transaction(context.sessions) as session:
-            await admin.add_route(session, context.sites, "loud", team.id, severity="panic")
+            await admin.add_route(session, ACTOR, context.sites, "loud", team.id, severity="panic")
     async with context.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Route)) == 0
 
@@ -119,10 +119,10 @@ async def test_route_to_missing_team_or_unknown_site_is_refused_with_the_reason(
 )
 async def test_invalid_apprise_url_is_refused_with_apprises_reason(context, world, url, reason):
     async with transaction(context.sessions) as session:
-        team = await admin.create_team(session, "Đội Vũ Lễ")
+        team = await admin.create_team(session, ACTOR, "Đội Vũ Lễ")
     with pytest.raises(AlertConfigError, match=reason) as refused:
         async with transaction(context.sessions) as session:
-            await admin.add_channel(session, team.id, "bad", url)
+            await admin.add_channel(session, ACTOR, context.channel_urls, team.id, "bad", url)
     assert refused.value.field == "url"
     if url:
         assert url not in str(refused.value)  # an apprise URL may hold a token: never echoed
@@ -132,14 +132,19 @@ async def test_invalid_apprise_url_is_refused_with_apprises_reason(context, worl
 
 async def test_channel_and_escalation_inputs_are_checked(context, world):
     async with transaction(context.sessions) as session:
-        team = await admin.create_team(session, "Đội Tân Hòa")
+        team = await admin.create_team(session, ACTOR, "Đội Tân Hòa")
         route = await admin.add_route(
-            session, context.sites, "tan-hoa", team.id, site_id=world.sites[TAN_HOA]
+            session, ACTOR, context.sites, "tan-hoa", team.id, site_id=world.sites[TAN_HOA]
         )
-        await admin.add_escalation_step(session, route.id, 15, team_id=team.id)
+        await admin.add_escalation_step(session, ACTOR, route.id, 15, team_id=team.id)
     cases: list[tuple[Any, tuple[Any, ...], dict[str, Any], str]] = [
-        (admin.add_channel, (team.id, "x", "json://127.0.0.1/x"), {"quiet_start": time(22)}, "quiet_end"),
-        (admin.add_channel, (999, "x", "json://127.0.0.1/x"), {}, "team_id"),
+        (
+            admin.add_channel,
+            (context.channel_urls, team.id, "x", "json://127.0.0.1/x"),
+            {"quiet_start": time(22)},
+            "quiet_end",
+        ),
+        (admin.add_channel, (context.channel_urls, 999, "x", "json://127.0.0.1/x"), {}, "team_id"),
         (admin.add_escalation_step, (route.id, 30), {}, "team_id"),
         (admin.add_escalation_step, (route.id, 10), {"team_id": team.id}, "after_minutes"),
         (admin.add_escalation_step, (route.id, 30), {"channel_id": 999}, "channel_id"),
@@ -151,10 +156,10 @@ async def test_channel_and_escalation_inputs_are_checked(context, world):
     for function, args, kwargs, field in cases:
         with pytest.raises(AlertConfigError) as refused:
             async with transaction(context.sessions) as session:
-                await function(session, *args, **kwargs)
+                await function(session, ACTOR, *args, **kwargs)
         assert refused.value.field == field, (function.__name__, args, kwargs, str(refused.value))
     async with transaction(context.sessions) as session:
-        member = await admin.add_member(session, team.id, world.users["lan"])
+        member = await admin.add_member(session, ACTOR, team.id, world.users["lan"])
     assert member.user_id == world.users["lan"]
 
 
@@ -162,13 +167,18 @@ async def test_severity_route_sends_warnings_to_the_district_and_criticals_to_th
     context, world, service, webhook, clock
 ):
     async with transaction(context.sessions) as session:
-        commune = await admin.create_team(session, "Đội Tân Hòa")
-        district = await admin.create_team(session, "Đội Vũ Thư")
-        await admin.add_channel(session, commune.id, "c", webhook.url.replace("/hook", "/commune"))
-        await admin.add_channel(session, district.id, "d", webhook.url)
-        await admin.add_route(session, context.sites, "vu-thu", district.id, site_id=world.sites[VU_THU])
+        commune = await admin.create_team(session, ACTOR, "Đội Tân Hòa")
+        district = await admin.create_team(session, ACTOR, "Đội Vũ Thư")
+        await admin.add_channel(
+            session, ACTOR, context.channel_urls, commune.id, "c", webhook.url.replace("/hook", "/commune")
+        )
+        await admin.add_channel(session, ACTOR, context.channel_urls, district.id, "d", webhook.url)
+        await admin.add_route(
+            session, ACTOR, context.sites, "vu-thu", district.id, site_id=world.sites[VU_THU]
+        )
         await admin.add_route(
             session,
+            ACTOR,
             context.sites,
             "tan-hoa-critical",
             commune.id,

@@ -11,12 +11,12 @@ from monitors.alerting.clock import SystemClock
 from monitors.alerting.config import OutboxSettings
 from monitors.alerting.service import AlertingService
 from monitors.events import DeviceState, EventBus
-from tests.alerting.scenario import change, configure
+from tests.alerting.scenario import BOX, change, configure
 
 
 async def test_events_published_on_the_bus_reach_the_team(sessions, directory, settings, world, webhook):
     settings.outbox = OutboxSettings(poll_interval_s=0.2)
-    service = AlertingService.from_settings(settings, sessions, sites=directory, devices=directory)
+    service = AlertingService.from_settings(settings, sessions, BOX, sites=directory, devices=directory)
     assert isinstance(service.ctx.clock, SystemClock)
     await configure(
         service.ctx, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url

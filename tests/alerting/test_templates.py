@@ -11,7 +11,7 @@ from monitors.alerting.context import AlertingContext
 from monitors.alerting.models import OutboxItem
 from monitors.alerting.service import AlertingService
 from monitors.events import DeviceState
-from tests.alerting.scenario import change, configure, drain
+from tests.alerting.scenario import BOX, change, configure, drain
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def user_templates(tmp_path):
 
 async def _configured_service(sessions, directory, settings, clock, world, webhook) -> AlertingService:
     context = AlertingContext(
-        sessions=sessions, sites=directory, devices=directory, settings=settings, clock=clock
+        sessions=sessions, sites=directory, devices=directory, box=BOX, settings=settings, clock=clock
     )
     await configure(
         context, world, commune_url=webhook.url, district_url=webhook.url, province_url=webhook.url

@@ -1,9 +1,10 @@
-"""End to end: `ioc demo --size small` as a user runs it, in a fresh IOC_HOME, for about two minutes.
+"""End to end: `ioc demo --size small` as a user runs it, in a fresh IOC_HOME, for about three minutes.
 
 Everything is real: Mosquitto, InfluxDB 1.x (Debian influxd), the aiosmtpd mailbox, snmpsim with
 snmpsim-data walks, the ONVIF simulator with GStreamer RTSP streams, MQTT sensors and `ioc serve`.
 The faults are asked for the way a second shell would (`ioc demo fault …`) instead of waiting for
-the timeline. InfluxDB is SIGKILLed by the demo's influx-kill fault; the demo itself gets SIGTERM.
+the timeline: the sensor flap first, the six others together. InfluxDB is SIGKILLed by the demo's
+influx-kill fault; the demo itself gets SIGTERM, then runs again in the same IOC_HOME.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ T = TypeVar("T")
 DISTRICT = "vu-thu"
 DISTRICT_MAILBOX = "vu-thu@demo.ioc.local"
 SENSOR_INTERVAL_S = 10
+DRIFTING_CAMERA = "cam-thai-binh-bo-xuyen"  # the demo's first camera: clock-drift's default target
+STREAMLESS_CAMERA = "cam-thai-binh-de-tham"  # the one camera on the RTSP server stream-down stops
+WRAPPING_SWITCH = "sw-quynh-phu-an-khe"  # the 32-bit switch counter-wrap drives across 2^32
 
 
 def wait_for(what: str, probe: Callable[[], T | None], within_s: float, proc: subprocess.Popen[bytes]) -> T:
@@ -66,6 +70,25 @@ class Demo:
             check=False,
         )
 
+    def ioc_at_once(self, faults: list[tuple[str, ...]]) -> list[subprocess.CompletedProcess[str]]:
+        """``ioc demo fault …`` from one shell per fault, all started together."""
+        env = {**os.environ, "IOC_HOME": str(self.home)}
+        shells = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ioc", "demo", "fault", *fault],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for fault in faults
+        ]
+        done = []
+        for shell in shells:
+            out, err = shell.communicate(timeout=60)
+            done.append(subprocess.CompletedProcess(shell.args, shell.returncode, out, err))
+        return done
+
     def influx(self, query: str) -> list[dict[str, Any]]:
         port = self.state["ports"]["influx"]
         response = httpx.post(
@@ -98,20 +121,24 @@ class Demo:
         ]
 
 
-@pytest.fixture
-def demo(tmp_path: Path):
-    home = tmp_path / "home"
-    log = tmp_path / "demo.log"
+def launch(home: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     env["IOC_HOME"] = str(home)
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "ioc", "demo", "--size", "small", "--no-timeline"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    home = tmp_path / "home"
+    log = tmp_path / "demo.log"
+    proc = launch(home, log)
     running = Demo(home, proc, log)
     try:
         wait_for("the demo's banner", lambda: "IOC demo is running" in log.read_text(), 240, proc)
@@ -126,6 +153,11 @@ def demo(tmp_path: Path):
 def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_clean(demo: Demo) -> None:
     ids = demo.device_ids()
     assert len(ids) >= 55
+    # A sensor away from Vũ Thư starts flapping at once: FLAPPING takes two of its ~60 s periods.
+    flappy = next(name for name in ids if name.startswith("sensor-hung-ha-"))
+    flap_at = time.time()
+    flap = demo.ioc("demo", "fault", "sensor-flap", "--target", flappy, "--duration", "300")
+    assert flap.returncode == 0, flap.stderr
     supervisor = psutil.Process(demo.proc.pid)
     started = {p.pid for p in supervisor.children(recursive=True)}
     recorded = json.loads((demo.home / "demo" / "pids.json").read_text())["children"]
@@ -151,14 +183,24 @@ def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_cl
             90,
             demo.proc,
         )
-    assert demo.mails() == []  # a healthy start pages nobody
+    pages = [str(m["Subject"]) for m in demo.mails()]
+    assert [s for s in pages if flappy not in s] == []  # a healthy start pages nobody
 
-    # Two faults at once, from a second shell: the district's uplink is cut, InfluxDB is SIGKILLed.
+    # Six faults at once, from second shells. The district's uplink is cut and InfluxDB SIGKILLed;
+    # the four others hit devices away from Vũ Thư and from the sensor whose series is kept.
+    broken = next(name for name in ids if name.startswith("sensor-dong-hung-"))
     fault_at = time.time()
-    cut = demo.ioc("demo", "fault", "district-uplink", "--target", DISTRICT, "--duration", "30")
-    assert cut.returncode == 0, cut.stderr
-    kill = demo.ioc("demo", "fault", "influx-kill", "--duration", "15")
-    assert kill.returncode == 0, kill.stderr
+    asked = demo.ioc_at_once(
+        [
+            ("district-uplink", "--target", DISTRICT, "--duration", "30"),
+            ("influx-kill", "--duration", "15"),
+            ("clock-drift", "--duration", "60"),
+            ("stream-down", "--duration", "40"),
+            ("counter-wrap", "--duration", "20"),
+            ("malformed", "--target", broken),
+        ]
+    )
+    assert [a.returncode for a in asked] == [0] * 6, [a.stderr for a in asked]
 
     def recovered() -> list[EmailMessage] | None:
         mails = [m for m in demo.mails() if f"sw-{DISTRICT}" in str(m["Subject"])]
@@ -206,6 +248,40 @@ def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_cl
         states = {p[1] for s in demo.series("check_result", device, fault_at) for p in _column(s, "state")}
         assert "unreachable" in states and "down" not in states, (name, states)
 
+    # The drifting camera's ONVIF check stays up and says why it warns.
+    onvif = [
+        row
+        for row in _rows(demo.series("check_result", ids[DRIFTING_CAMERA], fault_at))
+        if row["check"] == "onvif"
+    ]
+    assert any(row["ok"] is True and row.get("error") == "clock_drift" for row in onvif), onvif
+
+    # The stream is down while ONVIF answers: the same check round has RTSP failing, ONVIF passing.
+    rounds: dict[int, dict[str, bool]] = {}
+    for row in _rows(demo.series("check_result", ids[STREAMLESS_CAMERA], fault_at)):
+        rounds.setdefault(row["time"], {})[row["check"]] = row["ok"]
+    assert any(r.get("rtsp") is False and r.get("onvif") is True for r in rounds.values()), rounds
+
+    # Through the wrap, the 32-bit switch's rates stay sane: no negative, nothing near 2^32 x 8 / 10 s,
+    # and the burst that took the counter across 2^32 shows.
+    rates = [row["in_bps"] for row in _rows(demo.series("snmp_interface", ids[WRAPPING_SWITCH], fault_at))
+             if row.get("in_bps") is not None]  # fmt: skip
+    assert rates and min(rates) >= 0 and max(rates) <= 1e9, rates
+    assert max(rates) >= 2e7, rates  # ~100 Mbit/s during the 20 s burst
+
+    # The malformed payload is a dead letter the CLI lists, with the bytes that came.
+    letters = demo.ioc("--json", "deadletters", "list", "--device", str(ids[broken]))
+    assert letters.returncode == 0, letters.stderr
+    assert [r["payload_text"] for r in json.loads(letters.stdout)] == ['{"bn": "urn:dev:ioc:broken']
+
+    # The flapping sensor shows FLAPPING (not DOWN, UP, DOWN...): its device_status says so.
+    def flapping() -> bool:
+        return any(
+            row["state"] == "flapping" for row in _rows(demo.series("device_status", ids[flappy], flap_at))
+        )
+
+    wait_for(f"{flappy} FLAPPING", flapping, max(10.0, flap_at + 170 - time.time()), demo.proc)
+
     # SIGTERM: the demo stops everything it started; no process of it is left.
     tree = {p.pid for p in supervisor.children(recursive=True)} | started
     demo.proc.send_signal(signal.SIGTERM)
@@ -216,6 +292,28 @@ def test_small_demo_lives_pages_the_district_team_keeps_every_point_and_stops_cl
     assert left == [], [psutil.Process(p).cmdline() for p in left]
     assert "demo stopped" in demo.log.read_text()
     assert not (demo.home / "demo" / "demo.pid").exists()
+
+    # Run again in the same IOC_HOME: the registry is reused (same ids), nothing is onboarded again.
+    again_log = demo.log.with_name("demo-again.log")
+    again = Demo(demo.home, launch(demo.home, again_log), again_log)
+    try:
+        wait_for(
+            "the rerun's banner", lambda: "IOC demo is running" in again_log.read_text(), 240, again.proc
+        )
+        said = again_log.read_text()
+        assert f"registry: 0 devices onboarded now, {len(ids)} already there" in said, said
+        assert not any(step in said for step in ("SNMP: probing", "ONVIF: onboarding", "MQTT: onboarding"))
+        assert again.device_ids() == ids
+    finally:
+        if again.proc.poll() is None:
+            again.proc.send_signal(signal.SIGTERM)
+        stopped = again.proc.wait(90)
+    assert stopped == 0
+
+
+def _rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every row of InfluxDB series as a dict of column to value."""
+    return [dict(zip(s["columns"], row, strict=True)) for s in found for row in s["values"]]
 
 
 def _column(series: dict[str, Any], name: str) -> list[tuple[Any, Any]]:

@@ -3,8 +3,10 @@ API keeps answering, and /api/v1/health says which service is failing and how of
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
+from device_registry.crypto import SecretBox, generate_key
+from device_registry.db import create_engine, session_factory
+from device_registry.models import DeviceKind, SiteKind
+from device_registry.schemas.devices import DeviceCreate
+from device_registry.schemas.sites import SiteCreate
+from device_registry.services.devices import create_devices
+from device_registry.services.sites import create_site
+from ioc.migrate import upgrade
+from tests.registry.seed import ADMIN
 from tests.support.process import ManagedProcess, free_port, wait_for_tcp
 
 TABLE = "monitor_maintenance_windows"
@@ -63,7 +75,14 @@ def test_a_crashing_service_is_restarted_while_the_api_keeps_answering(tmp_path:
     server.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        crashed = _poll(base, lambda b: _service(b, "monitors")["restarts"] >= 3, headers=admin)
+        # Caught between two attempts (a restarted attempt reports "running" until it fails again).
+        crashed = _poll(
+            base,
+            lambda b: (
+                _service(b, "monitors")["restarts"] >= 3 and _service(b, "monitors")["status"] == "restarting"
+            ),
+            headers=admin,
+        )
         monitors = _service(crashed, "monitors")
         assert crashed["status"] == "degraded"
         assert monitors["status"] == "restarting", monitors
@@ -95,3 +114,86 @@ def test_a_crashing_service_is_restarted_while_the_api_keeps_answering(tmp_path:
     log = (tmp_path / "serve.log").read_text()
     assert "service monitors failed" in log and "restarting in" in log
     assert server.process is not None and server.process.returncode is not None
+
+
+async def _device_without_address(db_url: str, key: str) -> int:
+    """A device the monitors cannot check: their next registry refresh logs it once, which shows them
+    running while the API cannot start."""
+    engine = create_engine(db_url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await create_site(session, ADMIN, SiteCreate(code="X", name="Tỉnh X", kind=SiteKind.PROVINCE))
+            (device,) = await create_devices(
+                session,
+                ADMIN,
+                SecretBox(SecretStr(key)),
+                [DeviceCreate(name="sw-x", kind=DeviceKind.SWITCH, site_code="X")],
+            )
+            return device.id
+    finally:
+        await engine.dispose()
+
+
+def test_an_api_port_in_use_is_retried_while_the_other_services_run(tmp_path: Path):
+    """uvicorn answers a port in use with sys.exit, which used to end the whole `ioc serve`."""
+    key = generate_key().get_secret_value()
+    env = {
+        **os.environ,
+        "IOC_HOME": str(tmp_path / "home"),
+        "IOC_SECRET_KEY": key,
+        "IOC_LOG_LEVEL": "INFO",
+        "IOC_SERVE__RESTART_INITIAL_S": "0.2",
+        "IOC_SERVE__RESTART_MAX_S": "0.5",
+        "IOC_MONITORS__REGISTRY_REFRESH_S": "0.3",
+    }
+    env.pop("IOC_MQTT_URL", None)
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'home' / 'registry.db'}"
+    (tmp_path / "home").mkdir(mode=0o700)
+    upgrade(db_url)  # in-process: one interpreter start less than `ioc init`
+    port = free_port()
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    log_path = tmp_path / "serve.log"
+    server = ManagedProcess(
+        [sys.executable, "-m", "ioc", "serve", "--port", str(port), "--only", "api", "--only", "monitors"],
+        log_path,
+        env=env,
+    )
+    server.start()
+    try:
+        _wait_for_log(log_path, lambda text: text.count("service api failed") >= 2)
+        device_id = asyncio.run(_device_without_address(db_url, key))
+        # The monitors keep refreshing the registry while the API fails to bind, again and again.
+        log = _wait_for_log(log_path, lambda text: f"not monitored: device {device_id}" in text)
+        assert server.running
+        assert f"cannot listen on 127.0.0.1:{port}" in log and "restarting in" in log
+        assert "Traceback" in log  # the first failure is logged with its cause, later ones in one line
+        failures = log.count("service api failed")
+
+        holder.close()  # the port is free: the next restart binds it and the API answers
+        wait_for_tcp(port, timeout=30)
+        health = _poll(f"http://127.0.0.1:{port}", lambda b: b["status"] == "ok")  # anonymous: no error texts
+        assert _service(health, "api")["restarts"] >= failures >= 2
+        assert _service(health, "monitors") | {"next_restart_in_s": None} == {
+            "name": "monitors",
+            "status": "running",
+            "restarts": 0,
+            "last_error": None,
+            "last_error_type": None,
+            "next_restart_in_s": None,
+        }
+    finally:
+        holder.close()
+        server.stop()  # SIGTERM, SIGKILL after 10 s
+
+
+def _wait_for_log(path: Path, until: Callable[[str], bool], timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace") if path.exists() else ""
+        if until(text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"log never matched:\n{text[-3000:]}")

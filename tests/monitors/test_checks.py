@@ -80,6 +80,18 @@ async def test_mqtt_freshness_counts_missed_intervals() -> None:
         MqttFreshnessCheck(last_seen, publish_interval_s=0)
 
 
+async def test_mqtt_device_not_heard_from_since_the_start_fails_one_freshness_limit_later() -> None:
+    """Right after the monitors start, a sensor's first message may not have come yet: no page."""
+    clock = FakeClock()
+    check = MqttFreshnessCheck(_never_seen, publish_interval_s=10, clock=clock, watching_since=clock())
+    clock.advance(25)
+    waiting = await check.run(target())
+    assert (waiting.ok, waiting.reason) == (True, "no message yet (watching for 25s)")
+    clock.advance(10)
+    silent = await check.run(target())
+    assert (silent.ok, silent.error_kind) == (False, "unreachable")
+
+
 async def _never_seen(_device_id: int) -> None:
     return None
 

@@ -84,6 +84,20 @@ async def test_onvif_answers_unauthenticated_and_a_dead_camera_is_unreachable(fl
         await reader.close()
 
 
+async def test_onvif_clock_past_the_drift_limit_is_up_with_a_clock_drift_warning(fleet: Fleet) -> None:
+    near, far = await fleet(clock_offset_s=42), await fleet(clock_offset_s=900)
+    reader = DeviceClockReader(timeout=2)
+    check = OnvifCheck(reader, clock_drift_warn_s=300)
+    try:
+        fine = await check.run(target(near.port, kind="camera"))
+        drifted = await check.run(target(far.port, kind="camera"))
+    finally:
+        await reader.close()
+    assert (fine.ok, fine.error_kind) == (True, None) and fine.reason.startswith("clock +4")
+    assert (drifted.ok, drifted.error_kind) == (True, "clock_drift")
+    assert drifted.reason.startswith("clock_drift: clock +9") and drifted.reason.endswith("beyond ±300s")
+
+
 async def test_onvif_without_an_answer_in_time_is_a_timeout(fleet: Fleet) -> None:
     cam = await fleet(slow_s=1.0)
     reader = DeviceClockReader(timeout=0.3)

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from device_registry.crypto import generate_key
+from device_registry.authz import Principal
+from device_registry.crypto import SecretBox, generate_key
 from device_registry.db import transaction
 from monitors.alerting import admin
+from monitors.alerting.channel_urls import ChannelUrls
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.models import OutboxItem
 from monitors.models import DeviceStatusRow, Outage
@@ -65,7 +67,8 @@ async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_out
     shutil.copy(sqlite_template, home / "registry.db")  # what `ioc init` migrates, without its start-up
     db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
     env = {**os.environ, "IOC_HOME": str(home), "IOC_DATABASE_URL": db_url, **FAST}
-    env["IOC_SECRET_KEY"] = generate_key().get_secret_value()
+    key = generate_key()
+    env["IOC_SECRET_KEY"] = key.get_secret_value()
     env.pop("IOC_MQTT_URL", None)
     webhook = WebhookReceiver().start()
     serve = ManagedProcess(
@@ -75,9 +78,10 @@ async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_out
         async with registry(db_url) as reg:
             switch = await reg.add_device("sw-vu-thu", DeviceKind.OTHER, "D1", port=port.port)
             async with transaction(reg.sessions) as session:
-                team = await admin.create_team(session, "Đội kỹ thuật huyện Vũ Thư")
-                await admin.add_channel(session, team.id, "hook", webhook.url)
-                await admin.add_route(session, RegistryDirectory(reg.sessions), "all", team.id)
+                actor, urls = Principal.system("test"), ChannelUrls(SecretBox(key))  # the server's key
+                team = await admin.create_team(session, actor, "Đội kỹ thuật huyện Vũ Thư")
+                await admin.add_channel(session, actor, urls, team.id, "hook", webhook.url)
+                await admin.add_route(session, actor, RegistryDirectory(reg.sessions), "all", team.id)
 
             async def state_is(state: str, after: datetime | None = None) -> Callable[[], Awaitable[bool]]:
                 async def check() -> bool:

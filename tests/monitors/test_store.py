@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 import monitors.models  # noqa: F401  (registers the monitors' tables on Base)
 from device_registry.authz import Principal
-from device_registry.db import Base, create_engine, transaction
+from device_registry.db import Base, create_engine, session_factory, transaction
 from device_registry.errors import NotFound
 from device_registry.models import AuditEntry
 from monitors.events import DeviceState
@@ -20,6 +24,7 @@ from monitors.maintenance import MaintenanceCalendar, MaintenanceWindow
 from monitors.maintenance_store import add_window, delete_window, list_windows
 from monitors.outage_store import SqlOutageRecorder, load_outages
 from monitors.sla_query import site_sla
+from telemetry.ingest.directory import CredentialDirectory
 from tests.monitors.registry_world import DeviceKind, registry
 from tests.monitors.world import T0, World
 
@@ -188,3 +193,36 @@ async def test_site_sla_matches_a_hand_computed_day(db_url: str) -> None:
     assert groups["kind camera"].uptime_pct == pytest.approx(100 * 158_400 / 165_600)
     assert groups["kind switch"].devices == 1
     assert {a.name: a.down_s for a in strict.devices}[str(cam1)] == 3_600
+
+
+async def test_a_burst_of_outage_writes_behind_a_held_write_lock_leaves_the_ingest_a_connection(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """A district cut records a hundred outages at once while another writer holds SQLite's lock:
+    the recorder's transactions queue inside it, not on the pool, so the MQTT ingest's device lookup
+    (a read, which WAL lets through) still gets a connection of the default pool (5 + 10)."""
+    path = tmp_path / "registry.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    async with registry(url) as reg:
+        device = await reg.add_device("sw-d1", DeviceKind.SWITCH, "D1")
+    engine = create_engine(url, pool_timeout=1)
+    sessions = session_factory(engine)
+    recorder = SqlOutageRecorder(sessions)
+    blocker = sqlite3.connect(path, timeout=10, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # a long write elsewhere (a bulk import, a status flush)
+        burst = [
+            asyncio.create_task(recorder.open(device, device, DeviceState.UNREACHABLE, at(0), "cut"))
+            for _ in range(100)
+        ]
+        await asyncio.sleep(0.5)
+        lookup = CredentialDirectory(sessions)
+        await lookup.refresh()  # raised sqlalchemy's pool TimeoutError before the recorder was bounded
+        assert not await lookup.is_known(device)  # it holds no MQTT credential
+        blocker.execute("COMMIT")
+        ids = await asyncio.wait_for(asyncio.gather(*burst), 60)
+    finally:
+        blocker.close()
+        await engine.dispose()
+    assert len(set(ids)) == 100

@@ -46,18 +46,27 @@ def test_a_cameras_private_credential_cannot_be_borrowed_by_api_import_or_cli(li
 
     with live.client(engineer_a) as a:
         stolen = _add_device(a, codes["A"], "camera", credential_ref=private)
-        assert stolen.status_code == 403 and stolen.json()["field"] == "credential_ref", stolen.text
+        # B's camera is out of A's sight: its credential answers exactly as one no device has.
+        absent = _add_device(a, codes["A"], "camera", credential_ref="device/999999")
+        assert stolen.status_code == absent.status_code == 404, stolen.text
+        assert stolen.json() == {
+            **absent.json(),
+            "detail": absent.json()["detail"].replace("999999", private[7:]),
+        }
         own = _add_device(a, codes["A"], "camera")
         assert own.status_code == 201
         devices += 1
         credential_of = live.sql("SELECT id, credential_id FROM devices")
         patched = a.patch(f"/api/v1/devices/{own.json()['id']}", json={"credential_ref": private})
-        assert patched.status_code == 403 and patched.json()["field"] == "credential_ref"
+        assert patched.status_code == 404 and patched.json()["field"] == "credential_ref"
         csv = f"name,kind,site,credential\n{unique('imp-')},camera,{codes['A']},{private}\n"
         imported = a.post("/api/v1/devices/import", content=csv, headers={"Content-Type": "text/csv"})
-        assert imported.status_code == 403 and imported.json()["errors"][0]["field"] == "credential", (
-            imported.text
-        )
+        assert imported.status_code == 422, imported.text
+        assert imported.json()["errors"][0] | {"line": 2} == {
+            "line": 2,
+            "field": "credential",
+            "message": f"no credential named {private!r}",
+        }
         squat = a.post("/api/v1/credentials", json={"name": "device/999999", "credential": SNMP})
         assert squat.status_code == 422 and squat.json()["field"] == "name"
     cli = live.ioc(
@@ -102,7 +111,15 @@ def test_shared_credentials_belong_to_a_site_and_stay_in_its_subtree(live: Live)
         wider = b.post(
             "/api/v1/credentials", json={"name": unique("x-"), "credential": SNMP, "site_code": codes["P"]}
         )
-        assert wider.status_code == 403
+        nowhere = b.post(
+            "/api/v1/credentials", json={"name": unique("x-"), "credential": SNMP, "site_code": "NO-SUCH"}
+        )
+        # P exists but lies outside B's scope: the same answer as a code no site has.
+        assert wider.status_code == nowhere.status_code == 404, wider.text
+        assert wider.json() == {
+            **nowhere.json(),
+            "detail": nowhere.json()["detail"].replace("NO-SUCH", codes["P"]),
+        }
     with live.client(engineer_d) as d:
         name_d = unique("community-d-")
         assert d.post("/api/v1/credentials", json={"name": name_d, "credential": SNMP}).status_code == 201

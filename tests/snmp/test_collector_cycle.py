@@ -6,7 +6,7 @@ import logging
 import socket
 import time
 from collections.abc import Sequence
-from itertools import count
+from itertools import count, pairwise
 
 import pytest
 from pysnmp.hlapi.v1arch import asyncio as v1
@@ -211,3 +211,20 @@ async def test_steady_polls_notice_when_the_interface_table_changes(snmpsim: Age
         await runner.run_once([])  # the device left the registry: its state goes with it
         assert 9 not in collector.plans and runner.states.state(9) is None
     assert len(names) == 3 and "MS TCP Loopback interface" in names
+
+
+async def test_spread_cycle_starts_each_device_at_its_share_of_the_window(snmpsim: Agent) -> None:
+    """With ``spread_s``, device i of n is polled i/n of the window into the cycle, in list order
+    (the same place every cycle), instead of every device at once."""
+    sink = MemorySink()
+    devices = [target(20 + i, snmpsim.port, community("linux-full-walk")) for i in range(4)]
+    async with SnmpClient() as client:
+        runner = CycleRunner(SnmpCollector(client, timeout=1, retries=0), sink, device_timeout=5)
+        summary = await runner.run_once(devices, spread_s=2.0)
+    assert summary.ok == 4
+    polled = {p.tags["device_id"]: p.time_ns for p in sink.last("device_health")}
+    starts = [polled[str(d.device_id)] for d in devices]
+    assert starts == sorted(starts)
+    gaps = [(b - a) / 1e9 for a, b in pairwise(starts)]
+    assert all(gap >= 0.25 for gap in gaps), gaps  # 0.5 s apart, give or take one poll's time
+    assert summary.duration_s >= 1.5

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from device_registry.crypto import SecretBox
+from device_registry.crypto import SecretBox, generate_key
 from device_registry.models import DeviceKind, Lifecycle, Role, Site
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.schemas.users import TokenCreate, UserCreate
@@ -154,7 +154,9 @@ async def _run_monitors_through_the_outage(
     assert engine.outage_of(ids[DEAD[0]]) is not None
     world.outage_id = engine.outage_of(ids[DEAD[0]]) or 0
     directory = RegistryDirectory(sessions)
-    alerts = AlertLifecycle(AlertingContext(sessions=sessions, sites=directory, devices=directory))
+    alerts = AlertLifecycle(
+        AlertingContext(sessions=sessions, sites=directory, devices=directory, box=SecretBox(generate_key()))
+    )
     events = []
     while not inbox.empty():
         events.append(inbox.get_nowait())

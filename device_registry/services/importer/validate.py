@@ -96,6 +96,7 @@ async def validate(
     for chunk in chunks(credential_names):
         found_rows = (await session.scalars(select(Credential).where(Credential.name.in_(chunk)))).all()
         credential_rows.update((c.name, c) for c in found_rows)
+    credential_rows = await _without_hidden_private(session, principal, credential_rows)
     # Shared credentials with an owner are few (one per community and site): all of them, to check that
     # a device moved by the file keeps a credential whose site still covers it.
     owned = {
@@ -184,3 +185,16 @@ async def validate(
         errors.sort(key=lambda e: e.line)
         raise ImportRejected(errors, forbidden=forbidden)
     return Plan(rows, sites, credentials, existing, external)
+
+
+async def _without_hidden_private(
+    session: AsyncSession, principal: Principal, rows: dict[str, Credential]
+) -> dict[str, Credential]:
+    """Drop the private credentials of devices the principal cannot see: to them ``device/N`` does not
+    exist, the same answer as for an id no device has (see ``services.credentials``)."""
+    owners = {c.private_owner for c in rows.values() if c.private_owner is not None}
+    if not owners or principal.unscoped:
+        return rows
+    query = select(Device.id).where(Device.id.in_(owners), principal.device_clause())
+    visible = set((await session.scalars(query)).all())
+    return {n: c for n, c in rows.items() if c.private_owner is None or c.private_owner in visible}

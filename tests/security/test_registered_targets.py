@@ -1,0 +1,113 @@
+"""Registered devices are held to the management-network allowlist and to their credential's owning site
+on every poll, not only when they are written: the real SNMP poller sends no packet to a device outside
+the allowlist, nor a district's community string to a device the 2025 reform moved out of that district."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import update
+
+from device_registry.credentials import SnmpCommunityCredential
+from device_registry.models import Device, DeviceKind, Protocol, SiteKind
+from device_registry.schemas.devices import DeviceCreate
+from device_registry.schemas.sites import SiteCreate
+from device_registry.services.credentials import create_credential
+from device_registry.services.devices import create_device
+from device_registry.services.sites import create_site
+from ioc.snmp_poller import snmp_poller
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.settings import SnmpSettings
+from tests.mqtt.sinks import RecordingSink
+from tests.registry.seed import ADMIN
+from tests.support.platform import sqlite_platform
+
+TREE = [
+    ("P", SiteKind.PROVINCE, None),
+    ("D1", SiteKind.DISTRICT, "P"),
+    ("D2", SiteKind.DISTRICT, "P"),
+    ("A", SiteKind.COMMUNE, "D1"),
+    ("B", SiteKind.COMMUNE, "D2"),
+]
+
+
+def _datagrams(listener: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            listener.recv(65535)
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+async def test_polling_honours_the_allowlist_and_the_credentials_owning_site(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # the "switch": counts what reaches it
+    listener.bind(("127.0.0.1", 0))
+    listener.setblocking(False)
+    fast = {"timeout": 0.2, "retries": 0}
+    async with sqlite_platform(
+        tmp_path, snmp=SnmpSettings(allowed_networks="10.20.0.0/16", **fast)
+    ) as platform:
+        async with platform.sessions() as session, session.begin():
+            sites = {}
+            for code, kind, parent in TREE:
+                site = await create_site(
+                    session, ADMIN, SiteCreate(code=code, name=f"Site {code}", kind=kind, parent_code=parent)
+                )
+                sites[code] = site.id
+            await create_credential(
+                session,
+                ADMIN,
+                platform.box,
+                "community-d1",
+                SnmpCommunityCredential(community=SecretStr("d1-secret")),
+                "D1",
+            )
+            device = await create_device(
+                session,
+                ADMIN,
+                platform.box,
+                DeviceCreate(
+                    name="sw-a",
+                    kind=DeviceKind.SWITCH,
+                    site_code="A",
+                    address="127.0.0.1",
+                    port=listener.getsockname()[1],
+                    protocols=[Protocol.SNMP],
+                    credential_ref="community-d1",
+                ),
+            )
+            device_id = device.id
+        caplog.set_level(logging.WARNING)
+        async with SnmpClient() as client:
+            fenced = snmp_poller(platform, client, RecordingSink())
+            for _ in range(2):
+                assert (await fenced.run_once()).devices == 0
+            assert _datagrams(listener) == 0
+            assert caplog.text.count(f"device {device_id} (sw-a) not polled") == 1
+            assert "127.0.0.1 is outside the allowed management networks" in caplog.text
+
+            platform.settings.snmp = SnmpSettings(allowed_networks="127.0.0.0/8", **fast)
+            allowed = snmp_poller(platform, client, RecordingSink())
+            assert (await allowed.run_once()).devices == 1
+            assert _datagrams(listener) >= 1  # the control: inside the allowlist it is polled
+
+            # The reform moves commune A's devices into B, under another district: D1's community
+            # no longer covers them (a direct UPDATE, as the site-tree reorganisation writes it).
+            async with platform.sessions() as session, session.begin():
+                await session.execute(update(Device).where(Device.id == device_id).values(site_id=sites["B"]))
+            caplog.clear()
+            for _ in range(2):
+                assert (await allowed.run_once()).devices == 0
+            assert _datagrams(listener) == 0
+    refused = f"device {device_id} (sw-a): credential 'community-d1' belongs to site {sites['D1']}, which no"
+    assert caplog.text.count(refused) == 1
+    assert "d1-secret" not in caplog.text
+    listener.close()
