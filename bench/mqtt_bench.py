@@ -336,7 +336,7 @@ async def _onboard(db: Path, count: int) -> list[tuple[int, str]]:
     from device_registry.models import SiteKind
     from device_registry.schemas.sites import SiteCreate
     from device_registry.services.sites import create_site
-    from provisioning.mqtt.onboarding import onboard_sensor
+    from provisioning.mqtt.onboard import onboard_sensor
 
     engine = create_engine(f"sqlite+aiosqlite:///{db}")
     admin = Principal.system("bench")

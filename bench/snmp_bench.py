@@ -40,11 +40,13 @@ from pysnmp.proto.rfc1902 import Null
 
 from device_registry.credentials import SnmpCommunityCredential
 from device_registry.targets import DeviceTarget
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
+from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.fast import FastSnmp
+from provisioning.snmp.mib import IF_NUMBER, SYS_UPTIME
+from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.pacing import Pacer
 from simulators.snmp_agents import answers
-from telemetry.collectors.snmp import COLUMNS, IF_NUMBER, SYS_UPTIME, TRIAL_BACKOFF, SnmpCollector
+from telemetry.collectors.snmp import COLUMNS, TRIAL_BACKOFF, SnmpCollector
 from telemetry.cycle import CycleRunner
 from telemetry.points import Point
 from tests.support.snmpd import snmpd_argv

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,12 +28,17 @@ from monitors.alerting.api import channels_router as alert_channels_router
 from monitors.alerting.api import router as alerts_router
 from monitors.api import monitors_router
 from monitors.status_queries import SqlDeviceStates
+from provisioning.errors import DeviceError
 from provisioning.mqtt.api import router as mqtt_router
 from provisioning.onvif.api import router as onvif_router
-from provisioning.snmp import api as snmp_api
+from provisioning.responses import device_error_body, device_error_status
+from provisioning.snmp.api import router as snmp_router
 from provisioning.targets import TargetPolicy
 from telemetry import metrics as telemetry_metrics
 from telemetry.ingest.api import router as deadletters_router
+
+PROTOCOL_ROUTERS = {"snmp": snmp_router, "onvif": onvif_router, "mqtt": mqtt_router}
+"""Each protocol package's ``api.router``, mounted one way: ``/api/v1/{protocol}/probe|discover|onboard``."""
 
 _bearer = HTTPBearer(auto_error=False, description="an API token, or IOC_METRICS_TOKEN for /metrics")
 
@@ -52,6 +58,16 @@ async def _metrics_reader(
     if caller is None:
         raise HTTPException(401, "invalid, expired or revoked token", {"WWW-Authenticate": "Bearer"})
     caller.require_admin("read /metrics (use an admin token or IOC_METRICS_TOKEN)")
+
+
+def install_device_error_handler(app: FastAPI) -> None:
+    """The one place a device's failure becomes HTTP, for every protocol's routes: the status from the
+    error's type, the body ``{detail, field, kind, retryable}``. Routes let ``DeviceError`` propagate;
+    the request's session closes without a commit, so nothing of a failed onboarding is written."""
+
+    @app.exception_handler(DeviceError)
+    async def _device_error(_: Request, error: DeviceError) -> JSONResponse:
+        return JSONResponse(status_code=device_error_status(error), content=device_error_body(error))
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -87,8 +103,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_device_error_handler(app)
     app.state.snmp_targets = TargetPolicy.of(settings.snmp.allowed_networks)
     app.state.onvif_targets = TargetPolicy.of(settings.onvif.allowed_networks)
+    app.state.mqtt_targets = TargetPolicy.of(settings.mqtt.allowed_networks)
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.api.max_body_bytes,
@@ -98,15 +116,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     install_pages(app)
     app.include_router(registry_router(), responses=ERROR_RESPONSES)
     app.include_router(monitors_router(), responses=ERROR_RESPONSES)
-    for router in (
-        alerts_router,
-        alert_channels_router,
-        mqtt_router,
-        deadletters_router,
-        snmp_api.router,
-        onvif_router,
-    ):
+    for router in (alerts_router, alert_channels_router, deadletters_router):
         app.include_router(router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    for protocol, router in PROTOCOL_ROUTERS.items():
+        app.include_router(router, prefix=f"/api/v1/{protocol}", tags=[protocol], responses=ERROR_RESPONSES)
 
     @app.get("/metrics", tags=["metrics"], response_class=Response, responses=ERROR_RESPONSES)
     async def metrics(

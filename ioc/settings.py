@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from device_registry.services.users import TokenLifetime
 from monitors.alerting.config import AlertingSettings
 from monitors.config import MonitorSettings
+from provisioning.mqtt.settings import MqttSettings
 from provisioning.mqtt.url import MqttUrl
 from provisioning.onvif.settings import OnvifSettings
 from provisioning.snmp.settings import SnmpSettings
@@ -118,6 +119,7 @@ class Settings(BaseSettings):
     mqtt_url: Annotated[MqttUrl | None, NoDecode] = Field(
         default=None, description="Broker for the platform (ingest, commands): mqtt[s]://user:pass@host:port"
     )
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
     snmp: SnmpSettings = Field(default_factory=SnmpSettings)
     onvif: OnvifSettings = Field(default_factory=OnvifSettings)
 

@@ -23,6 +23,12 @@ def _onvif_policy(request: Request) -> TargetPolicy:
     return policy
 
 
+def _mqtt_policy(request: Request) -> TargetPolicy:
+    policy: TargetPolicy = request.app.state.mqtt_targets
+    return policy
+
+
 SnmpTargets = Annotated[TargetPolicy, Depends(_snmp_policy)]
 """Route dependency; the app factory sets ``app.state.snmp_targets`` from the settings."""
 OnvifTargets = Annotated[TargetPolicy, Depends(_onvif_policy)]
+MqttTargets = Annotated[TargetPolicy, Depends(_mqtt_policy)]

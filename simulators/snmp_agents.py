@@ -21,14 +21,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioning.snmp import mib
 from simulators.process import ManagedProcess, MissingBinary, find_binary
 
-_SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
-_SYS_NAME = "1.3.6.1.2.1.1.5.0"
-_IF_TABLE = "1.3.6.1.2.1.2.2.1."
-_IF_X_TABLE = "1.3.6.1.2.1.31.1.1.1."
-_IF_NUMBER = "1.3.6.1.2.1.2.1.0"
-_KEEP = ("1.3.6.1.2.1.1.", "1.3.6.1.2.1.2.", "1.3.6.1.2.1.31.1.1.1.")
+_SYS_UPTIME = mib.dotted(mib.SYS_UPTIME)
+_SYS_NAME = mib.dotted(mib.SYS_NAME)
+_IF_TABLE = mib.dotted(mib.IF_ENTRY) + "."
+_IF_X_TABLE = mib.dotted(mib.IFX_ENTRY) + "."
+_IF_NUMBER = mib.dotted(mib.IF_NUMBER)
+_KEEP = (mib.dotted(mib.SYSTEM) + ".", mib.dotted(mib.IF_NUMBER[:-2]) + ".", _IF_X_TABLE)
 # column -> bytes-per-second share of the interface's rate (packets: ~800-byte average)
 _OCTETS32 = {"10": 1.0, "16": 0.6}
 _PACKETS32 = {"11": 1 / 800, "17": 0.6 / 800}

@@ -20,8 +20,8 @@ class ErrorBody(BaseModel):
     bad lines."""
 
     detail: str | list[dict[str, Any]] | dict[str, Any]
-    """A message; the field errors of a request that does not match its schema; or, for a device's
-    failure (502), its ``kind``, ``message`` and ``retryable``."""
+    """A message, or the field errors of a request that does not match its schema. A device's failure
+    adds ``kind`` and ``retryable`` (``provisioning.responses.DeviceErrorBody``)."""
     field: str | None = None
     errors: list[dict[str, Any]] | None = None
 
@@ -39,11 +39,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     )
 }
 """Declared on every API router, so clients (and the fuzzer) know every status a route can answer."""
-
-DEVICE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    502: {"model": ErrorBody, "description": "The device did not answer, or answered wrongly"}
-}
-"""Declared on the routes that talk to a device (probe, onboard): its failure is not the caller's."""
 
 
 def install_error_handlers(app: FastAPI) -> None:

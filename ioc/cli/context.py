@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBoxError
 from device_registry.errors import ImportRejected, NotFound, RegistryError
-from ioc.cli.output import CliError, stderr_console
+from ioc.cli.output import CliError, device_error, stderr_console
 from monitors.alerting.errors import AlertingError
+from provisioning.errors import DeviceError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +29,11 @@ def cli_principal() -> Principal:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    """The one runner of a command's async body: each domain error becomes its ``CliError`` here."""
     try:
         return asyncio.run(coro)
+    except DeviceError as error:
+        raise device_error(error) from None
     except ImportRejected as error:
         raise CliError(str(error), exit_code=2, details=[str(e) for e in error.errors]) from None
     except RegistryError as error:

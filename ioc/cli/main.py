@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ioc.cli.lazy import LazyGroup
-from ioc.cli.output import MODE, CliError, report_error
+from ioc.cli.output import MODE, CliError, device_error, report_error
 
 app = typer.Typer(
     name="ioc",
@@ -36,9 +36,18 @@ def root(
 
 
 def run() -> None:
-    """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here."""
+    """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here,
+    and so does a ``DeviceError`` a command did not run through ``context.run``."""
     try:
         app()
     except CliError as error:
         report_error(error)
         sys.exit(error.exit_code)
+    except Exception as error:
+        from provisioning.errors import DeviceError  # not before: ``ioc --help`` imports no product package
+
+        if not isinstance(error, DeviceError):
+            raise
+        failure = device_error(error)
+        report_error(failure)
+        sys.exit(failure.exit_code)

@@ -15,15 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import DeviceKind
 from device_registry.schemas.bounds import MAX_ROW_ID
-from ioc.cli.context import cli_principal, in_transaction, with_platform
+from ioc.cli.context import cli_principal, in_transaction, run, with_platform
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, print_table, stdout_console
-from ioc.cli.probe_groups import onboard_app
+from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
+from ioc.cli.probe_groups import onboard_app, probe_app
 from ioc.cli.telemetry import telemetry_app
 from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config
 from ioc.settings import Settings
-from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.models import MqttEndpoint
+from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
 from telemetry.ingest.deadletters import list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.importer import import_payloads, split_payloads
@@ -45,6 +46,50 @@ async def _push(platform: Platform) -> str:
         return await push_credentials(platform.settings, platform.sessions)
     except BrokerNotConfigured as error:
         raise CliError(str(error)) from None
+
+
+@probe_app.command("mqtt")
+def probe_mqtt_command(
+    target: str = typer.Argument(..., metavar="HOST[:PORT]", help="Broker (port 1883, 8883 with --tls)."),
+    tls: bool = typer.Option(False, "--tls", help="Connect with TLS (mqtts)."),
+    user: str | None = typer.Option(None, "--user", "-u", help="MQTT user name."),
+    password: str | None = typer.Option(
+        None, "--password", "-p", envvar="IOC_MQTT_PASSWORD", help="Prefer IOC_MQTT_PASSWORD to argv."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, max=60.0, help="Seconds [settings: mqtt.probe_timeout_s]."
+    ),
+) -> None:
+    """Connect to a broker with a login and read its version. Saves nothing."""
+    from pydantic import SecretStr
+
+    from provisioning.mqtt.probe import probe
+    from provisioning.targets import TargetPolicy
+
+    host, port = parse_target(lambda text: MqttEndpoint.split(text, tls=tls), target)
+    settings = Settings().mqtt
+    run(TargetPolicy.of(settings.allowed_networks).check_host(host, "HOST"))
+    endpoint = MqttEndpoint(
+        host,
+        port,
+        tls=tls,
+        username=user,
+        password=SecretStr(password) if password is not None else None,
+        timeout=settings.probe_timeout_s if timeout is None else timeout,
+    )
+    result = run(probe(endpoint)).to_dict()
+
+    def human(data: dict[str, Any]) -> None:
+        stdout_console.print(
+            f"{'mqtts' if data['tls'] else 'mqtt'}://{data['host']}:{data['port']} answered; "
+            f"broker {data['broker_version'] or 'version unknown'}",
+            highlight=False,
+            markup=False,
+        )
+        for note in data["notes"]:
+            stdout_console.print(f"note: {note}", highlight=False, markup=False)
+
+    emit(result, human)
 
 
 @onboard_app.command("sensor")
@@ -90,7 +135,7 @@ def broker_config(
     """Write mosquitto.conf, the password and ACL files under IOC_HOME/mosquitto."""
     settings = Settings()
     files = broker_files(settings)
-    listen = port or (settings.mqtt_url.port if settings.mqtt_url else 1883)
+    listen = port or (settings.mqtt_url.port if settings.mqtt_url else MqttEndpoint.DEFAULT_PORT)
     files.write_config(listen, host=host, run_as_user=run_as)
 
     async def fill(platform: Platform) -> str:

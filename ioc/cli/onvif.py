@@ -9,12 +9,11 @@ import typer
 from pydantic import SecretStr
 
 from ioc.cli.bounds import finite
-from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
-from provisioning.errors import DeviceError
+from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.settings import OnvifSettings
 
-DEFAULT_ONVIF_PORT = 80
 KEEP_REPORTED_HELP = (
     "Use the addresses the device reports (XAddrs, stream and snapshot URIs) as they are, instead of "
     "pinning them to HOST[:PORT]."
@@ -43,27 +42,6 @@ def check_target(host: str, field: str = "HOST") -> None:
         asyncio.run(TargetPolicy.of(_settings().allowed_networks).check_host(host, field))
     except ValueError as error:
         raise CliError(str(error), exit_code=2) from None
-
-
-def parse_host_port(value: str, default_port: int = DEFAULT_ONVIF_PORT) -> tuple[str, int]:
-    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT``; a bad port is reported naming the argument."""
-    host, port_text = value, ""
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port_text = rest.removeprefix(":")
-    elif value.count(":") == 1:
-        host, port_text = value.split(":")
-    if not host:
-        raise CliError(f"HOST[:PORT]: no host in {value!r}", exit_code=2)
-    if not port_text:
-        return host, default_port
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise CliError(f"HOST[:PORT]: port must be 1-65535, got {port_text!r}", exit_code=2)
-    return host, int(port_text)
-
-
-def device_error(error: DeviceError) -> CliError:
-    return CliError(str(error), details={"kind": error.kind, "retryable": error.retryable})
 
 
 def _offset(value: float | None) -> str:
@@ -131,27 +109,25 @@ def probe_onvif_command(
     keep_reported_addresses: bool = typer.Option(False, "--keep-reported-addresses", help=KEEP_REPORTED_HELP),
 ) -> None:
     """Read identity, clock offset, services and stream profiles of one ONVIF device."""
+    from ioc.cli.context import run
     from provisioning.onvif.probe import probe_onvif
 
-    host, port = parse_host_port(target)
+    host, port = parse_target(OnvifEndpoint.split, target)
     check_target(host)
     config = _settings()
     timeout = config.call_timeout_s if timeout is None else timeout
     adjust_time = config.adjust_time if adjust_time is None else adjust_time
-    try:
-        result = asyncio.run(
-            probe_onvif(
-                host,
-                port,
-                user,
-                SecretStr(password),
-                call_timeout_s=timeout,
-                adjust_time=adjust_time,
-                keep_reported_addresses=keep_reported_addresses,
-            )
+    result = run(
+        probe_onvif(
+            host,
+            port,
+            user,
+            SecretStr(password),
+            call_timeout_s=timeout,
+            adjust_time=adjust_time,
+            keep_reported_addresses=keep_reported_addresses,
         )
-    except DeviceError as error:
-        raise device_error(error) from None
+    )
     emit(result.to_dict(), _show_probe)
 
 
@@ -217,7 +193,7 @@ def _onboard_discovered(
     parsed = [urlsplit(x) for x in xaddrs]
     target = next((p for p in parsed if p.hostname == address), parsed[0] if parsed else None)
     host = (target.hostname if target else None) or address
-    port = (target.port if target else None) or DEFAULT_ONVIF_PORT
+    port = (target.port if target else None) or OnvifEndpoint.DEFAULT_PORT
     try:
         return _run_onboard(
             host, port, user, password, site, None, None, _settings().call_timeout_s, in_transaction
@@ -248,24 +224,21 @@ def _run_onboard(
     check_target(host)
 
     async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
-        try:
-            result = await onboard_onvif(
-                session,
-                cli_principal(),
-                platform.box,
-                host=host,
-                port=port,
-                username=user,
-                password=SecretStr(password),
-                site=site,
-                name=name,
-                set_ntp=set_ntp,
-                call_timeout_s=timeout,
-                keep_reported_addresses=keep_reported_addresses,
-                rtsp_basic_auth=rtsp_basic_auth,
-            )
-        except DeviceError as error:
-            raise device_error(error) from None
+        result = await onboard_onvif(
+            session,
+            cli_principal(),
+            platform.box,
+            host=host,
+            port=port,
+            username=user,
+            password=SecretStr(password),
+            site=site,
+            name=name,
+            set_ntp=set_ntp,
+            call_timeout_s=timeout,
+            keep_reported_addresses=keep_reported_addresses,
+            rtsp_basic_auth=rtsp_basic_auth,
+        )
         return result.to_dict()
 
     return dict(in_transaction(body))
@@ -311,7 +284,7 @@ def onboard_onvif_command(
     """Probe the device, then save it with its (encrypted) credential and media profiles."""
     from ioc.cli.context import in_transaction
 
-    host, port = parse_host_port(target)
+    host, port = parse_target(OnvifEndpoint.split, target)
     timeout = _settings().call_timeout_s if timeout is None else timeout
     emit(
         _run_onboard(

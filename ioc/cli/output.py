@@ -14,10 +14,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from provisioning.errors import DeviceError
 
 
 @dataclass
@@ -39,6 +42,40 @@ class CliError(Exception):
         super().__init__(message)
         self.exit_code = exit_code
         self.details = details
+
+
+DEVICE_EXIT_CODES = (
+    ("DeviceUnreachable", 3),
+    ("DeviceTimeout", 4),
+    ("AuthFailed", 5),
+    ("NotSupported", 6),
+    ("MalformedResponse", 7),
+    ("DeviceError", 8),
+)
+"""One exit code per kind of device failure (``provisioning.errors`` classes, by name so that ``ioc
+--help`` imports no product package), for every protocol's commands; a protocol's own kinds, such as
+ONVIF's ``clock_skew``, take their base type's code. 1 is any other failure, 2 bad input."""
+
+
+def device_exit_code(error: DeviceError) -> int:
+    from provisioning import errors
+
+    return next(code for name, code in DEVICE_EXIT_CODES if isinstance(error, getattr(errors, name)))
+
+
+def device_error(error: DeviceError) -> CliError:
+    """The CLI's side of ``provisioning.responses``: the same ``kind``, ``retryable`` and ``field``
+    as the API's body, under ``details`` with ``--json``."""
+    details = {"kind": error.kind, "retryable": error.retryable, "field": error.field}
+    return CliError(str(error), exit_code=device_exit_code(error), details=details)
+
+
+def parse_target(split: Callable[[str], tuple[str, int]], target: str) -> tuple[str, int]:
+    """``HOST[:PORT]`` through a protocol endpoint's ``split`` (its default port); exit 2 when bad."""
+    try:
+        return split(target)
+    except ValueError as error:
+        raise CliError(str(error), exit_code=2) from None
 
 
 def to_jsonable(value: Any) -> Any:

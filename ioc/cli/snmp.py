@@ -7,7 +7,6 @@ Secrets may come from the environment instead of the command line (visible in ``
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 from typing import Any
 
 import typer
@@ -18,13 +17,14 @@ from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credentia
 from device_registry.models import DeviceKind
 from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, progress_bar, run
-from ioc.cli.output import MODE, CliError, emit, print_table, stdout_console
+from ioc.cli.output import MODE, CliError, emit, parse_target, print_table, stdout_console
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from ioc.runtime import Platform
 from ioc.settings import Settings
 from provisioning.errors import DeviceError
-from provisioning.snmp.client import SnmpClient, SnmpCredential, SnmpEndpoint
-from provisioning.snmp.discover import MAX_SWEEP_PREFIX, DiscoveryHit, sweep, sweep_addresses
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.discovery import MAX_SWEEP_PREFIX, DiscoveryHit, sweep, sweep_addresses
+from provisioning.snmp.models import SnmpCredential, SnmpEndpoint
 from provisioning.snmp.probe import ProbeResult, probe
 from provisioning.targets import TargetPolicy
 
@@ -57,7 +57,7 @@ _retries_opt = typer.Option(None, "--retries", min=0, max=10, help="[settings: s
 def _endpoint(
     host: str, credential: SnmpCredential, timeout: float | None, retries: int | None
 ) -> SnmpEndpoint:
-    address, port = split_host(host)
+    address, port = parse_target(SnmpEndpoint.split, host)
     defaults = Settings().snmp
     run(TargetPolicy.of(defaults.allowed_networks).check_host(address, "host"))
     return SnmpEndpoint(
@@ -67,27 +67,6 @@ def _endpoint(
         timeout=defaults.timeout if timeout is None else timeout,
         retries=defaults.retries if retries is None else retries,
     )
-
-
-def split_host(value: str, default_port: int = 161) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]:port`` -> (host, port); a clear error naming HOST otherwise."""
-    host, port = value, default_port
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        if rest:
-            port = _port(rest.lstrip(":"))
-    elif value.count(":") == 1:
-        host, raw = value.split(":")
-        port = _port(raw)
-    if not host:
-        raise CliError(f"HOST: {value!r} has no host")
-    return host, port
-
-
-def _port(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise CliError(f"HOST: port {raw!r} is not 1..65535")
-    return int(raw)
 
 
 _OPTION_FOR = {
@@ -137,12 +116,6 @@ def build_credential(
         raise CliError(f"{_OPTION_FOR.get(field, field)}: {first['msg']}") from None
 
 
-def probe_view(result: ProbeResult) -> dict[str, Any]:
-    data = asdict(result)
-    data["interfaces"] = [asdict(i) for i in result.interfaces]
-    return data
-
-
 def _show_probe(data: dict[str, Any]) -> None:
     stdout_console.print(
         f"[bold]{data['sys_name'] or data['host']}[/] {data['vendor'] or '?'} {data['model'] or ''} "
@@ -172,18 +145,13 @@ def _show_probe(data: dict[str, Any]) -> None:
             for i in data["interfaces"]
         ],
     )
-    if data["missing"]:
-        stdout_console.print("[yellow]not read:[/] " + "; ".join(data["missing"]), highlight=False)
     if data.get("notes"):
         stdout_console.print("[yellow]notes:[/] " + "; ".join(data["notes"]), highlight=False)
 
 
 async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
-    try:
-        async with SnmpClient() as client:
-            return await probe(client, endpoint)
-    except DeviceError as error:
-        raise CliError(str(error), exit_code=3) from None
+    async with SnmpClient() as client:
+        return await probe(client, endpoint)
 
 
 @probe_app.command("snmp")
@@ -202,7 +170,7 @@ def probe_snmp(
     """Identify one SNMP agent: vendor, model, OS, interfaces. Saves nothing."""
     credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
     endpoint = _endpoint(host, credential, timeout, retries)
-    emit(probe_view(run(_probe(endpoint))), _show_probe)
+    emit(run(_probe(endpoint)).to_dict(), _show_probe)
 
 
 @onboard_app.command("snmp")
@@ -226,13 +194,13 @@ def onboard_snmp(
 
     credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
     endpoint = _endpoint(host, credential, timeout, retries)
-    result = run(_probe(endpoint))
 
     async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
-        device = await onboard(
-            session, cli_principal(), platform.box, result, credential, site_code=site, name=name, kind=kind
-        )
-        return {"device_id": device.id, "name": device.name, "kind": str(device.kind), **probe_view(result)}
+        async with SnmpClient() as client:
+            device, result = await onboard(
+                session, cli_principal(), platform.box, client, endpoint, site_code=site, name=name, kind=kind
+            )
+        return {"device_id": device.id, "name": device.name, "kind": str(device.kind), **result.to_dict()}
 
     def human(data: dict[str, Any]) -> None:
         stdout_console.print(f"saved device {data['device_id']} [bold]{data['name']}[/]", highlight=False)
@@ -246,7 +214,7 @@ def discover_snmp(
     cidr: str = typer.Argument(
         ..., help="Network to sweep, e.g. 10.1.2.0/24; only these addresses are asked."
     ),
-    port: int = typer.Option(161, "--port", min=1, max=65535),
+    port: int = typer.Option(SnmpEndpoint.DEFAULT_PORT, "--port", min=1, max=65535),
     community: list[str] = typer.Option(
         [],
         "--community",
@@ -329,7 +297,7 @@ def discover_snmp(
 
 
 def _onboard_hits(hits: list[DiscoveryHit], site: str, timeout: float, retries: int) -> list[dict[str, Any]]:
-    from provisioning.snmp.onboard import onboard
+    from provisioning.snmp.onboard import save
 
     async def probe_all() -> list[ProbeResult | str]:
         async with SnmpClient() as client:
@@ -354,7 +322,7 @@ def _onboard_hits(hits: list[DiscoveryHit], site: str, timeout: float, retries: 
             if isinstance(result, str):
                 view["error"] = result
             else:
-                device = await onboard(
+                device = await save(
                     session, cli_principal(), platform.box, result, hit.credential, site_code=site
                 )
                 view["device_id"] = device.id

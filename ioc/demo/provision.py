@@ -36,10 +36,11 @@ from monitors.alerting import admin
 from monitors.alerting.channel_urls import ChannelUrls
 from monitors.alerting.directory import RegistryDirectory
 from monitors.alerting.models import Channel, Route, Team
-from provisioning.mqtt.onboarding import onboard_sensor
+from provisioning.mqtt.onboard import onboard_sensor
 from provisioning.onvif.onboard import onboard_onvif
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from provisioning.snmp.onboard import onboard as onboard_snmp
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.models import SnmpEndpoint
+from provisioning.snmp.onboard import save as save_snmp
 from provisioning.snmp.probe import ProbeResult
 from provisioning.snmp.probe import probe as probe_snmp
 
@@ -132,7 +133,7 @@ class Provisioner:
             results = await asyncio.gather(*(probe_one(s) for s in switches))
         for switch, result in zip(switches, results, strict=True):
             async with self.platform.sessions() as session, session.begin():
-                await onboard_snmp(
+                await save_snmp(
                     session,
                     PRINCIPAL,
                     self.platform.box,

@@ -13,10 +13,9 @@ from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credentia
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import CheckResult
 from provisioning.errors import DeviceError, MalformedResponse, NotSupported
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-
-SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
-SNMP_PORT = 161
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.mib import SYS_UPTIME
+from provisioning.snmp.models import SnmpEndpoint
 
 
 def _uptime(ticks: int) -> str:
@@ -46,7 +45,7 @@ class SnmpUptimeCheck:
             endpoint = SnmpEndpoint(
                 target.address,
                 credential,
-                port=target.port or SNMP_PORT,
+                port=target.port or SnmpEndpoint.DEFAULT_PORT,
                 timeout=self.request_timeout_s,
                 retries=self.retries,
             )

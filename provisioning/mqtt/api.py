@@ -1,4 +1,5 @@
-"""REST: onboard an MQTT sensor (password shown once), rotate or revoke its broker credential.
+"""REST under ``/api/v1/mqtt``: ``probe`` a broker, ``onboard`` a sensor (password shown once), and
+``devices/{id}/password|revoke`` to rotate or revoke its broker credential.
 
 After the transaction commits, the change is pushed to the broker through ``app.state.mqtt_push``
 (set by the composition root; absent, the credential is saved and the response says so).
@@ -9,15 +10,40 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
-from device_registry.models import DeviceKind
-from provisioning.mqtt.onboarding import onboard_sensor, revoke_sensor, rotate_sensor_password
+from device_registry.models import DeviceKind, Role
+from provisioning.api_targets import MqttTargets
+from provisioning.mqtt.models import MqttEndpoint
+from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.probe import probe
+from provisioning.responses import DEVICE_ERROR_RESPONSES
 
 BrokerPush = Callable[[], Awaitable[str]]
 
-router = APIRouter(tags=["mqtt"])
+router = APIRouter()
+"""Mounted at ``/api/v1/mqtt`` by ``ioc/app.py``, as every protocol's router."""
+
+
+class MqttProbeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    host: str = Field(min_length=1, max_length=255)
+    port: int | None = Field(default=None, ge=1, le=65535, description="Default: 1883, 8883 with TLS.")
+    tls: bool = False
+    username: str | None = Field(default=None, min_length=1, max_length=128)
+    password: SecretStr | None = Field(default=None, max_length=256)
+    timeout: float = Field(default=5.0, gt=0, le=30)
+
+
+class MqttProbePublic(BaseModel):
+    host: str
+    port: int
+    tls: bool
+    authenticated: bool
+    broker_version: str | None
+    notes: list[str]
 
 
 class SensorCreate(BaseModel):
@@ -58,7 +84,25 @@ async def _push(request: Request) -> str:
     return await push() if push is not None else "broker push not configured; credential saved"
 
 
-@router.post("/sensors", status_code=status.HTTP_201_CREATED)
+@router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
+async def probe_route(
+    request: MqttProbeRequest, principal: CurrentPrincipal, targets: MqttTargets
+) -> MqttProbePublic:
+    """Connect to a broker with the given login and read its version; saves nothing."""
+    principal.require(Role.ENGINEER, action="probe devices")
+    await targets.check_host(request.host, "host")
+    endpoint = MqttEndpoint(
+        request.host,
+        request.port or MqttEndpoint.default_port(request.tls),
+        tls=request.tls,
+        username=request.username,
+        password=request.password,
+        timeout=request.timeout,
+    )
+    return MqttProbePublic(**(await probe(endpoint)).to_dict())
+
+
+@router.post("/onboard", status_code=status.HTTP_201_CREATED)
 async def create_sensor(
     data: SensorCreate, request: Request, session: Session, principal: CurrentPrincipal, rt: Runtime
 ) -> SensorCredentials:
@@ -76,7 +120,7 @@ async def create_sensor(
     )
 
 
-@router.post("/devices/{device_id}/mqtt/password")
+@router.post("/devices/{device_id}/password")
 async def rotate_password(
     device_id: int, request: Request, session: Session, principal: CurrentPrincipal
 ) -> NewPassword:
@@ -91,7 +135,7 @@ async def rotate_password(
     )
 
 
-@router.post("/devices/{device_id}/mqtt/revoke")
+@router.post("/devices/{device_id}/revoke")
 async def revoke(
     device_id: int, request: Request, session: Session, principal: CurrentPrincipal
 ) -> Revocation:

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from provisioning.mqtt.models import MqttEndpoint
+
 
 class MqttUrl(BaseModel):
     # The raw URL holds the password: never echo it in a validation error.
@@ -60,7 +62,7 @@ def parse_mqtt_url(text: str) -> dict[str, Any]:
     tls = parts.scheme == "mqtts"
     return {
         "host": parts.hostname,
-        "port": port or (8883 if tls else 1883),
+        "port": port or MqttEndpoint.default_port(tls),
         "tls": tls,
         "username": unquote(parts.username) if parts.username else None,
         "password": SecretStr(unquote(parts.password)) if parts.password is not None else None,

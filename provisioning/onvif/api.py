@@ -1,40 +1,38 @@
-"""REST: ``POST /api/v1/onboard/onvif``, the same onboarding as ``ioc onboard onvif``."""
+"""REST: ``POST /api/v1/onvif/probe`` (saves nothing) and ``/onvif/onboard``, as ``ioc probe|onboard onvif``.
+
+A camera's failure raises its typed ``DeviceError``, mapped by ``ioc/app.py`` like every protocol's."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, status
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
-from device_registry.api.errors import DEVICE_ERROR_RESPONSES
+from device_registry.models import Role
 from device_registry.schemas.devices import check_address
 from provisioning.api_targets import OnvifTargets
-from provisioning.errors import AuthFailed, DeviceError
+from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.onboard import onboard_onvif
+from provisioning.onvif.probe import probe_onvif
+from provisioning.responses import DEVICE_ERROR_RESPONSES
 
-router = APIRouter(prefix="/onboard", tags=["onboarding"])
+router = APIRouter()
+"""Mounted at ``/api/v1/onvif`` by ``ioc/app.py``, as every protocol's router."""
 
 
-class OnvifOnboardRequest(BaseModel):
+class OnvifProbeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     address: str
-    port: int = Field(default=80, ge=1, le=65535)
+    port: int = Field(default=OnvifEndpoint.DEFAULT_PORT, ge=1, le=65535)
     username: str = Field(min_length=1, max_length=128)
     password: SecretStr
-    site_code: str = Field(min_length=1)
-    name: str | None = Field(default=None, min_length=1, max_length=255)
-    set_ntp: str | None = Field(default=None, min_length=1, max_length=255)
     timeout_s: float = Field(default=10.0, gt=0, le=120)
     keep_reported_addresses: bool = Field(
         default=False,
         description="Use the addresses the device reports as they are, not pinned to `address`/`port`.",
-    )
-    rtsp_basic_auth: bool = Field(
-        default=False, description="Let the RTSP check answer a Basic challenge (password in clear)."
     )
 
     @field_validator("address")
@@ -46,22 +44,35 @@ class OnvifOnboardRequest(BaseModel):
         return checked
 
 
-def device_error_response(error: DeviceError) -> JSONResponse:
-    """The camera failed, not the caller: 422 naming ``password`` for bad credentials, else 502."""
-    auth = isinstance(error, AuthFailed)
-    return JSONResponse(
-        status_code=422 if auth else status.HTTP_502_BAD_GATEWAY,
-        content={
-            "detail": str(error),
-            "field": "password" if auth else None,
-            "kind": error.kind,
-            "retryable": error.retryable,
-        },
+class OnvifOnboardRequest(OnvifProbeRequest):
+    site_code: str = Field(min_length=1)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    set_ntp: str | None = Field(default=None, min_length=1, max_length=255)
+    rtsp_basic_auth: bool = Field(
+        default=False, description="Let the RTSP check answer a Basic challenge (password in clear)."
     )
 
 
+@router.post("/probe", response_model=None, responses=DEVICE_ERROR_RESPONSES)
+async def probe(
+    data: OnvifProbeRequest, principal: CurrentPrincipal, targets: OnvifTargets
+) -> dict[str, Any]:
+    """Identity, clock offset, services and stream profiles of one camera or NVR; saves nothing."""
+    principal.require(Role.ENGINEER, action="probe devices")
+    await targets.check_host(data.address, "address")
+    result = await probe_onvif(
+        data.address,
+        data.port,
+        data.username,
+        data.password,
+        call_timeout_s=data.timeout_s,
+        keep_reported_addresses=data.keep_reported_addresses,
+    )
+    return result.to_dict()
+
+
 @router.post(
-    "/onvif", status_code=status.HTTP_201_CREATED, response_model=None, responses=DEVICE_ERROR_RESPONSES
+    "/onboard", status_code=status.HTTP_201_CREATED, response_model=None, responses=DEVICE_ERROR_RESPONSES
 )
 async def onboard(
     data: OnvifOnboardRequest,
@@ -69,26 +80,22 @@ async def onboard(
     principal: CurrentPrincipal,
     rt: Runtime,
     targets: OnvifTargets,
-) -> dict[str, Any] | JSONResponse:
+) -> dict[str, Any]:
     await targets.check_host(data.address, "address")
-    try:
-        result = await onboard_onvif(
-            session,
-            principal,
-            rt.box,
-            host=data.address,
-            port=data.port,
-            username=data.username,
-            password=data.password,
-            site=data.site_code,
-            name=data.name,
-            set_ntp=data.set_ntp,
-            call_timeout_s=data.timeout_s,
-            keep_reported_addresses=data.keep_reported_addresses,
-            rtsp_basic_auth=data.rtsp_basic_auth,
-        )
-    except DeviceError as error:
-        await session.rollback()
-        return device_error_response(error)
+    result = await onboard_onvif(
+        session,
+        principal,
+        rt.box,
+        host=data.address,
+        port=data.port,
+        username=data.username,
+        password=data.password,
+        site=data.site_code,
+        name=data.name,
+        set_ntp=data.set_ntp,
+        call_timeout_s=data.timeout_s,
+        keep_reported_addresses=data.keep_reported_addresses,
+        rtsp_basic_auth=data.rtsp_basic_auth,
+    )
     await session.commit()
     return result.to_dict()

@@ -23,6 +23,7 @@ class ClockSkew(AuthFailed):
     """The camera refused our credentials and its clock is far from ours: fix NTP or allow adjustment."""
 
     kind = "clock_skew"
+    field = "password"
 
 
 class DeviceRefused(DeviceError):
@@ -68,13 +69,13 @@ def translate(error: BaseException, where: str) -> DeviceError:
     if isinstance(error, zeep.exceptions.Fault):
         codes = _fault_codes(error).lower()
         if "notauthorized" in codes or "not authorized" in codes or "failedauthentication" in codes:
-            return AuthFailed(f"{where}: authentication failed")
+            return AuthFailed(f"{where}: authentication failed", field="password")
         if any(marker in codes for marker in _NOT_SUPPORTED):
             return NotSupported(f"{where}: not supported by the device")
         return DeviceRefused(f"{where}: device answered a fault ({error.message})")
     if isinstance(error, zeep.exceptions.TransportError):
         if error.status_code in (401, 403):
-            return AuthFailed(f"{where}: authentication failed")
+            return AuthFailed(f"{where}: authentication failed", field="password")
         if error.status_code in (404, 405, 501):
             return NotSupported(f"{where}: not supported by the device (HTTP {error.status_code})")
         if error.status_code >= 500 and not error.content:
@@ -92,7 +93,7 @@ def translate(error: BaseException, where: str) -> DeviceError:
         return DeviceUnreachable(f"{where}: cannot connect")
     if type(error) is aiohttp.ClientError and "digest auth" in str(error).lower():
         # aiohttp's DigestAuthMiddleware on a challenge it cannot answer (algorithm, qop, no nonce)
-        return AuthFailed(f"{where}: HTTP Digest challenge not usable ({str(error)[:120]})")
+        return AuthFailed(f"{where}: HTTP Digest challenge not usable ({str(error)[:120]})", field="password")
     if isinstance(error, (aiohttp.ClientError, OSError)):
         return DeviceUnreachable(f"{where}: {type(error).__name__}")
     if isinstance(error, (AttributeError, KeyError, TypeError, ValueError, IndexError)):

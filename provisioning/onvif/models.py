@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from provisioning.endpoint import split_host_port
+
+
+class OnvifEndpoint:
+    """Where an ONVIF device's device service answers when nothing else is known: HTTP on port 80."""
+
+    DEFAULT_PORT: ClassVar[int] = 80
+
+    @classmethod
+    def split(cls, target: str) -> tuple[str, int]:
+        """``HOST[:PORT]`` with ONVIF's default port."""
+        return split_host_port(target, cls.DEFAULT_PORT)
 
 
 @dataclass(frozen=True, slots=True)

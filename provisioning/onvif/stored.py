@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from provisioning.onvif.models import OnvifEndpoint
 from provisioning.pinning import Pin, default_device_service_url, url_port
 
 ONVIF = "onvif"
@@ -19,7 +20,6 @@ DEVICE_SERVICE_URL = "device_service_url"
 KEEP_REPORTED_ADDRESSES = "keep_reported_addresses"
 RTSP_BASIC_AUTH = "rtsp_basic_auth"
 """Top-level device attribute: ``true`` lets the RTSP check answer a Basic challenge (password in clear)."""
-ONVIF_PORT = 80
 
 
 def _text(value: Any) -> str | None:
@@ -50,12 +50,12 @@ class StoredCamera:
     def pin(self, host: str, port: int | None) -> Pin:
         """Pinned to ``host``/``port`` now; a media port equal to the stored service port follows ``port``."""
         service_port = url_port(self.device_service_url) if self.device_service_url else None
-        return Pin(host, port or ONVIF_PORT, service_port, self.keep_reported_addresses)
+        return Pin(host, port or OnvifEndpoint.DEFAULT_PORT, service_port, self.keep_reported_addresses)
 
     def device_url(self, host: str, port: int | None) -> str:
         """Where to ask the device service: the stored address pinned, else ONVIF's default path."""
         if self.device_service_url is None:
-            return default_device_service_url(host, port or ONVIF_PORT)
+            return default_device_service_url(host, port or OnvifEndpoint.DEFAULT_PORT)
         return self.pin(host, port).service(self.device_service_url)
 
     def pinned_stream_uri(self, host: str, port: int | None) -> str | None:

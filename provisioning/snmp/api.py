@@ -1,31 +1,31 @@
 """REST: ``POST /api/v1/snmp/probe`` (identify, save nothing), ``/snmp/onboard`` and ``/snmp/discover``.
 
-A device that does not answer is a 502 with the typed error's kind and message (never a secret);
-onboarding writes only after a successful probe, in one transaction.
+A device that does not answer raises its typed ``DeviceError``, which ``ioc/app.py`` maps for every
+protocol the same way; onboarding writes only after a successful probe, in one transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
-from device_registry.api.errors import DEVICE_ERROR_RESPONSES
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
 from provisioning.api_targets import SnmpTargets
-from provisioning.errors import DeviceError
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from provisioning.snmp.discover import SweepLimits, sweep, sweep_addresses
+from provisioning.responses import DEVICE_ERROR_RESPONSES
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.discovery import SweepLimits, sweep, sweep_addresses
+from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.onboard import onboard
-from provisioning.snmp.probe import ProbeResult, probe
+from provisioning.snmp.probe import probe
 from provisioning.targets import TargetPolicy
 
-router = APIRouter(prefix="/snmp", tags=["snmp"])
+router = APIRouter()
+"""Mounted at ``/api/v1/snmp`` by ``ioc/app.py``, as every protocol's router."""
 
 SnmpCredentialIn = Annotated[SnmpCommunityCredential | SnmpV3Credential, Field(discriminator="protocol")]
 
@@ -38,7 +38,7 @@ class SnmpProbeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     host: str = Field(min_length=1, max_length=255)
-    port: int = Field(default=161, ge=1, le=65535)
+    port: int = Field(default=SnmpEndpoint.DEFAULT_PORT, ge=1, le=65535)
     credential: SnmpCredentialIn
     timeout: float = Field(default=2.0, gt=0, le=30)
     retries: int = Field(default=1, ge=0, le=5)
@@ -54,7 +54,7 @@ class SnmpDiscoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     cidr: str = Field(min_length=1, max_length=64)
-    port: int = Field(default=161, ge=1, le=65535)
+    port: int = Field(default=SnmpEndpoint.DEFAULT_PORT, ge=1, le=65535)
     credentials: list[SnmpCredentialIn] = Field(min_length=1, max_length=16)
     timeout: float = Field(default=1.0, gt=0, le=10)
     retries: int = Field(default=0, ge=0, le=3)
@@ -73,25 +73,11 @@ class DiscoverPublic(BaseModel):
     found: list[dict[str, Any]]
 
 
-def _view(result: ProbeResult) -> dict[str, Any]:
-    data = asdict(result)
-    data["interfaces"] = [asdict(i) for i in result.interfaces]
-    return data
-
-
-async def _probe(request: SnmpProbeRequest, policy: TargetPolicy) -> ProbeResult:
+async def _endpoint(request: SnmpProbeRequest, policy: TargetPolicy) -> SnmpEndpoint:
     await policy.check_host(request.host, "host")
-    endpoint = SnmpEndpoint(
+    return SnmpEndpoint(
         request.host, request.credential, port=request.port, timeout=request.timeout, retries=request.retries
     )
-    try:
-        async with SnmpClient() as client:
-            return await probe(client, endpoint)
-    except DeviceError as error:
-        raise HTTPException(
-            status.HTTP_502_BAD_GATEWAY,
-            {"kind": error.kind, "message": str(error), "retryable": error.retryable},
-        ) from None
 
 
 @router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
@@ -99,7 +85,9 @@ async def probe_route(
     request: SnmpProbeRequest, principal: CurrentPrincipal, targets: SnmpTargets
 ) -> dict[str, Any]:
     principal.require(Role.ENGINEER, action="probe devices")
-    return _view(await _probe(request, targets))
+    endpoint = await _endpoint(request, targets)
+    async with SnmpClient() as client:
+        return (await probe(client, endpoint)).to_dict()
 
 
 @router.post("/onboard", status_code=status.HTTP_201_CREATED, responses=DEVICE_ERROR_RESPONSES)
@@ -110,21 +98,22 @@ async def onboard_route(
     rt: Runtime,
     targets: SnmpTargets,
 ) -> dict[str, Any]:
-    principal.require(Role.ENGINEER, action="onboard devices")
-    result = await _probe(request, targets)
-    device = await onboard(
-        session,
-        principal,
-        rt.box,
-        result,
-        request.credential,
-        site_code=request.site_code,
-        name=request.name,
-        kind=request.kind,
-    )
+    principal.require(Role.ENGINEER, action="onboard devices")  # before the address is even looked at
+    endpoint = await _endpoint(request, targets)
+    async with SnmpClient() as client:
+        device, result = await onboard(
+            session,
+            principal,
+            rt.box,
+            client,
+            endpoint,
+            site_code=request.site_code,
+            name=request.name,
+            kind=request.kind,
+        )
     device_id, name = device.id, device.name
     await session.commit()
-    return {"device_id": device_id, "name": name, **_view(result)}
+    return {"device_id": device_id, "name": name, **result.to_dict()}
 
 
 @router.post(

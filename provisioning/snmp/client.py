@@ -6,8 +6,9 @@ v3 needs the USM of ``v3arch``. Both are set up once: the v1arch dispatcher is c
 binds to it, no blocking work), the v3 engine and its MIB view are built in a worker thread on first
 v3 use because that loads MIB modules from disk.
 
-All library failures leave this module as ``provisioning.errors`` types. A v1/v2c agent silently drops
-a wrong community, so a timeout there is reported as "authentication failed or no answer".
+All library failures leave this module as ``provisioning.errors`` types, through
+``provisioning.snmp.errors.translate``. What goes in and comes out (endpoints, var-binds, table walks)
+is in ``provisioning.snmp.models``.
 """
 
 from __future__ import annotations
@@ -17,116 +18,30 @@ import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from pyasn1.type import univ
 from pysnmp.hlapi.v1arch import asyncio as v1
-from pysnmp.proto import errind, rfc1902, rfc1905
+from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.proto.rfc1902 import Null
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
-from provisioning.errors import AuthFailed, DeviceError, DeviceTimeout, MalformedResponse, NotSupported
+from provisioning.errors import DeviceError, DeviceTimeout, MalformedResponse
+from provisioning.snmp.errors import NoSuchObject, PduError, translate
 from provisioning.snmp.fast import FastSnmp
+from provisioning.snmp.mib import SYS_DESCR
+from provisioning.snmp.models import (
+    Oid,
+    SnmpCredential,
+    SnmpEndpoint,
+    TableWalk,
+    VarBind,
+    format_oid,
+    parse_oid,
+)
 from provisioning.snmp.pacing import Pacer, Ticket
 
-SnmpCredential = SnmpCommunityCredential | SnmpV3Credential
-Oid = tuple[int, ...]
-
-MISSING_KINDS = frozenset({"noSuchObject", "noSuchInstance", "endOfMibView"})
 _NULL = Null()
-
-
-class NoSuchObject(NotSupported):
-    """The agent does not implement a requested OID (v1 ``noSuchName`` or v2 ``noSuchObject``)."""
-
-    kind = "no_such_object"
-
-
-def parse_oid(text: str | Oid) -> Oid:
-    """``"1.3.6.1"`` or ``".1.3.6.1"`` -> ``(1, 3, 6, 1)``; a clear ``ValueError`` otherwise."""
-    if isinstance(text, tuple):
-        return text
-    try:
-        parts = tuple(int(p) for p in text.strip().lstrip(".").split("."))
-    except ValueError:
-        raise ValueError(f"oid: {text!r} is not a numeric OID") from None
-    if len(parts) < 2 or any(p < 0 for p in parts):
-        raise ValueError(f"oid: {text!r} is not a numeric OID")
-    return parts
-
-
-def format_oid(oid: Oid) -> str:
-    return ".".join(map(str, oid))
-
-
-@dataclass(frozen=True, slots=True)
-class SnmpEndpoint:
-    """Where and how to ask: address, port, credential, per-request timeout (s) and retries."""
-
-    host: str
-    credential: SnmpCredential = field(repr=False)
-    port: int = 161
-    timeout: float = 2.0
-    retries: int = 1
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.port <= 65535:
-            raise ValueError(f"port: {self.port} is outside 1..65535")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout: {self.timeout} must be positive")
-        if self.retries < 0:
-            raise ValueError(f"retries: {self.retries} must be >= 0")
-
-    @property
-    def label(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def worst_case_s(self) -> float:
-        """How long one request can take before it is declared timed out."""
-        return self.timeout * (self.retries + 1)
-
-
-@dataclass(frozen=True, slots=True)
-class VarBind:
-    """One answered variable. ``kind`` is the SMI type name; ``value`` its Python form.
-
-    Integers/counters/gauges/timeticks -> ``int``; OCTET STRING and Opaque -> ``bytes``;
-    OBJECT IDENTIFIER and IpAddress -> ``str``; exceptions (``noSuchObject``...) and Null -> ``None``.
-    """
-
-    oid: Oid
-    kind: str
-    value: int | bytes | str | None
-
-    @property
-    def missing(self) -> bool:
-        return self.kind in MISSING_KINDS
-
-    @property
-    def oid_str(self) -> str:
-        return format_oid(self.oid)
-
-
-@dataclass(slots=True)
-class TableWalk:
-    """Columns of one table read by a bounded walk: ``columns[column_oid][index] = VarBind``.
-
-    ``complete`` is False when the walk stopped on a bound (rows or time) or on a broken agent;
-    ``stopped`` then says why, so callers can save what was read and report what is missing.
-    """
-
-    columns: dict[Oid, dict[Oid, VarBind]]
-    scalars: list[VarBind] = field(default_factory=list)
-    complete: bool = True
-    stopped: str | None = None
-
-    def indexes(self) -> list[Oid]:
-        seen: set[Oid] = set()
-        for rows in self.columns.values():
-            seen.update(rows)
-        return sorted(seen)
 
 
 def _convert(name: Any, value: Any) -> VarBind:
@@ -154,18 +69,6 @@ def _convert(name: Any, value: Any) -> VarBind:
         ) from None
 
 
-_AUTH_INDICATIONS = (
-    errind.UnknownUserName,
-    errind.WrongDigest,
-    errind.DecryptionError,
-    errind.UnsupportedSecurityLevel,
-    errind.UnknownSecurityName,
-    errind.AuthenticationFailure,
-    errind.AuthenticationError,
-    errind.UnknownCommunityName,
-    errind.NoAuthentication,
-)
-
 _V3_AUTH = {
     "none": "usmNoAuthProtocol",
     "MD5": "usmHMACMD5AuthProtocol",
@@ -183,14 +86,6 @@ _V3_PRIV = {
     "AES192": "usmAesBlumenthalCfb192Protocol",
     "AES256": "usmAesBlumenthalCfb256Protocol",
 }
-
-
-def _no_answer(endpoint: SnmpEndpoint) -> DeviceTimeout:
-    tries = endpoint.retries + 1
-    return DeviceTimeout(
-        f"{endpoint.label}: authentication failed or no answer "
-        f"(timeout {endpoint.timeout:g}s x {tries} tr{'y' if tries == 1 else 'ies'})"
-    )
 
 
 class SnmpClient:
@@ -370,7 +265,7 @@ class SnmpClient:
         """GET that survives v1 ``noSuchName`` (drop the culprit, ask again) and ``tooBig`` (split)."""
         try:
             return await self._request(endpoint, "get", oids)
-        except _PduError as error:
+        except PduError as error:
             if error.status == "noSuchName" and 0 < error.index <= len(oids):
                 culprit = error.index - 1
                 rest = oids[:culprit] + oids[culprit + 1 :]
@@ -404,7 +299,7 @@ class SnmpClient:
                     if ticket is not None:
                         ticket.timed_out()
                     raise
-        except _PduError as error:
+        except PduError as error:
             if op == "get":
                 raise
             if op == "bulk" and error.status == "tooBig" and max_repetitions > 1:
@@ -473,15 +368,9 @@ class SnmpClient:
     def _unpack(self, endpoint: SnmpEndpoint, reply: Any, op: str) -> list[VarBind]:
         indication, status, index, var_binds = reply
         if indication:
-            if isinstance(indication, errind.RequestTimedOut):
-                raise _no_answer(endpoint)
-            if isinstance(indication, _AUTH_INDICATIONS):
-                raise AuthFailed(f"{endpoint.label}: authentication failed or no answer ({indication})")
-            if isinstance(indication, errind.OidNotIncreasing):
-                raise MalformedResponse(f"{endpoint.label}: agent returned OIDs out of order")
-            raise DeviceError(f"{endpoint.label}: {indication}", retryable=True)
+            raise translate(indication, endpoint)
         if status:
-            raise _PduError(endpoint, status.prettyPrint(), int(index))
+            raise PduError(endpoint, status.prettyPrint(), int(index))
         out: list[VarBind] = []
         for item in var_binds:
             name, value = item[0], item[1]
@@ -540,23 +429,5 @@ def _build_v3_engine() -> Any:
     from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
 
     engine = v3.SnmpEngine()
-    CommandGeneratorVarBinds().make_varbinds(engine.cache, (("1.3.6.1.2.1.1.1.0", Null()),))
+    CommandGeneratorVarBinds().make_varbinds(engine.cache, ((format_oid(SYS_DESCR), _NULL),))
     return engine
-
-
-class _PduError(Exception):
-    """An error-status in a response PDU; turned into a ``DeviceError`` once callers had their say."""
-
-    def __init__(self, endpoint: SnmpEndpoint, status: str, index: int) -> None:
-        super().__init__(status)
-        self.endpoint = endpoint
-        self.status = status
-        self.index = index
-
-    def as_device_error(self) -> DeviceError:
-        where = f"{self.endpoint.label}: agent answered {self.status}"
-        if self.status == "noSuchName":
-            return NoSuchObject(where)
-        if self.status in ("authorizationError", "noAccess"):
-            return AuthFailed(f"{where} (authentication failed or no access)")
-        return DeviceError(where, retryable=self.status in ("genErr", "resourceUnavailable"))

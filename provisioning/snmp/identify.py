@@ -30,7 +30,9 @@ from typing import Any
 
 import yaml
 
-ENTERPRISE_PREFIX = (1, 3, 6, 1, 4, 1)
+from provisioning.snmp.mib import ENTERPRISES
+
+ENTERPRISE_PREFIX = ENTERPRISES
 _FIELDS = ("vendor", "family", "model", "os")
 MAX_SYS_DESCR = 1024
 GENERIC_AGENTS: dict[str, str] = {

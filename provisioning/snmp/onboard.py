@@ -1,8 +1,9 @@
-"""Save a probed SNMP device: registry device + its credential + its interfaces, in the caller's transaction.
+"""Onboard an SNMP device: registry device + its credential + its interfaces, in the caller's transaction.
 
-Probe first, write after: nothing is saved unless the agent answered, and everything is written in one
-transaction, so a failure leaves nothing half-written. Interfaces live in this package's own table
-(``snmp_interfaces``), keyed by device and ifIndex, as read at onboarding time.
+The contract of every protocol's ``onboard``: check permission (and the site) before any packet, probe,
+then write in one transaction, so a failure leaves nothing half-written. :func:`save` is the write
+alone, for a caller that probed many agents at once (``ioc discover snmp --onboard``). Interfaces live in
+this package's own table (``snmp_interfaces``), keyed by device and ifIndex, as read at onboarding time.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from device_registry.db import Base
 from device_registry.models import Device, DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.services import devices as device_service
-from provisioning.snmp.client import SnmpCredential
-from provisioning.snmp.probe import ProbeResult
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.models import SnmpCredential, SnmpEndpoint
+from provisioning.snmp.probe import ProbeResult, probe
 
 
 class SnmpInterface(Base):
@@ -62,6 +64,28 @@ async def onboard(
     session: AsyncSession,
     principal: Principal,
     box: SecretBox,
+    client: SnmpClient,
+    endpoint: SnmpEndpoint,
+    *,
+    site_code: str,
+    name: str | None = None,
+    kind: DeviceKind | None = None,
+) -> tuple[Device, ProbeResult]:
+    """Raises ``RegistryError`` (not allowed, bad site) before any packet, ``DeviceError`` when the agent
+    does not answer; then saves what the probe read."""
+    principal.require(*device_service.WRITERS, action="onboard devices")
+    await device_service.placeable_site(session, principal, site_code)
+    result = await probe(client, endpoint)
+    device = await save(
+        session, principal, box, result, endpoint.credential, site_code=site_code, name=name, kind=kind
+    )
+    return device, result
+
+
+async def save(
+    session: AsyncSession,
+    principal: Principal,
+    box: SecretBox,
     result: ProbeResult,
     credential: SnmpCredential,
     *,
@@ -75,7 +99,7 @@ async def onboard(
         kind=kind or kind_for(result),
         site_code=site_code,
         address=result.host,
-        port=None if result.port == 161 else result.port,
+        port=None if result.port == SnmpEndpoint.DEFAULT_PORT else result.port,
         protocols=[Protocol.SNMP],
         vendor=_cut(result.vendor, 128),
         model=_cut(result.model, 128),
@@ -92,7 +116,6 @@ async def onboard(
             "family": result.family,
             "sys_location": result.sys_location,
             "sys_contact": result.sys_contact,
-            "missing": list(result.missing),
             "notes": list(result.notes),
         }
     }

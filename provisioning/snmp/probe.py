@@ -2,44 +2,24 @@
 
 A probe only fails when the agent gives nothing at all (no answer, wrong credentials). Anything odd
 after that - a missing sysDescr, no ifXTable, a walk that ends early, values of the wrong type - is
-recorded in ``ProbeResult.missing`` and the probe returns what it could read, so the device can still
-be onboarded.
+recorded in ``ProbeResult.notes`` ("not read: ifXTable") and the probe returns what it could read, so
+the device can still be onboarded. ``notes`` is the probe-result vocabulary of every protocol.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from provisioning.snmp import identify
-from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
+from provisioning.snmp import identify, mib
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.models import Oid, SnmpEndpoint, VarBind
 
-SYSTEM = "1.3.6.1.2.1.1"
-SYSTEM_OIDS = {
-    "sys_descr": f"{SYSTEM}.1.0",
-    "sys_object_id": f"{SYSTEM}.2.0",
-    "uptime": f"{SYSTEM}.3.0",
-    "sys_contact": f"{SYSTEM}.4.0",
-    "sys_name": f"{SYSTEM}.5.0",
-    "sys_location": f"{SYSTEM}.6.0",
-}
-IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
-IFX_ENTRY = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
-IF_COLUMNS = {
-    "descr": (*IF_ENTRY, 2),
-    "type": (*IF_ENTRY, 3),
-    "speed": (*IF_ENTRY, 5),
-    "mac": (*IF_ENTRY, 6),
-    "admin": (*IF_ENTRY, 7),
-    "oper": (*IF_ENTRY, 8),
-}
-IFX_COLUMNS = {
-    "name": (*IFX_ENTRY, 1),
-    "high_speed": (*IFX_ENTRY, 15),
-    "alias": (*IFX_ENTRY, 18),
-}
-# IF-MIB ifOperStatus / ifAdminStatus
-STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
+NOT_READ = "not read: "
+SYSTEM_OIDS = {name: mib.dotted(oid) for name, oid in mib.SYSTEM_SCALARS.items()}
+IF_COLUMNS = mib.columns("descr", "type", "speed", "mac", "admin", "oper")
+IFX_COLUMNS = mib.columns("name", "high_speed", "alias")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +54,16 @@ class ProbeResult:
     rtt_ms: float | None = None
     has_ifx_table: bool = False
     interfaces: list[Interface] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    """What could not be read, in words: ``"sysDescr"``, ``"ifXTable"``, ``"ifTable (partial: ...)"``."""
     notes: list[str] = field(default_factory=list)
-    """Why identification left a field unknown (e.g. a generic agent names no vendor)."""
+    """What could not be read (``"not read: ifXTable"``, ``"not read: ifTable (partial: ...)"``) and why
+    identification left a field unknown (e.g. a generic agent names no vendor)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON view the API and the CLI print (``asdict`` recurses into the interfaces)."""
+        return asdict(self)
+
+    def not_read(self, what: str) -> None:
+        self.notes.append(f"{NOT_READ}{what}")
 
 
 def _text(vb: VarBind | None) -> str | None:
@@ -119,7 +105,7 @@ async def probe(
     result.uptime_s = ticks / 100 if ticks is not None else None
     for key, label in (("sys_descr", "sysDescr"), ("sys_object_id", "sysObjectID"), ("uptime", "sysUpTime")):
         if (getattr(result, key) if key != "uptime" else result.uptime_s) is None:
-            result.missing.append(label)
+            result.not_read(label)
 
     result.enterprise_number = identify.enterprise_number(result.sys_object_id)
     if result.enterprise_number is not None:
@@ -129,7 +115,7 @@ async def probe(
     fetched = await _fetch_vendor_oids(client, endpoint, result.sys_object_id)
     ident = identify.identify(result.sys_object_id, result.sys_descr, fetched)
     result.vendor, result.family, result.model, result.os = ident.vendor, ident.family, ident.model, ident.os
-    result.notes = list(ident.notes)
+    result.notes += ident.notes
 
     await _read_interfaces(client, endpoint, result, max_interfaces=max_interfaces, walk_time=walk_time)
     return result
@@ -161,10 +147,10 @@ async def _read_interfaces(
             endpoint, list(IF_COLUMNS.values()), max_rows=max_interfaces, max_time=walk_time
         )
     except DeviceError as error:
-        result.missing.append(f"ifTable ({error})")
+        result.not_read(f"ifTable ({error})")
         return
     if not if_walk.complete:
-        result.missing.append(f"ifTable (partial: {if_walk.stopped})")
+        result.not_read(f"ifTable (partial: {if_walk.stopped})")
     try:
         ifx_walk = await client.walk_table(
             endpoint,
@@ -173,16 +159,16 @@ async def _read_interfaces(
             max_time=max(1.0, deadline - time.monotonic()),
         )
     except DeviceError as error:
-        result.missing.append(f"ifXTable ({error})")
+        result.not_read(f"ifXTable ({error})")
         ifx_walk = None
     if ifx_walk is not None and not ifx_walk.complete:
-        result.missing.append(f"ifXTable (partial: {ifx_walk.stopped})")
+        result.not_read(f"ifXTable (partial: {ifx_walk.stopped})")
 
     ifc = {k: if_walk.columns[v] for k, v in IF_COLUMNS.items()}
     ifx = {k: (ifx_walk.columns[v] if ifx_walk else {}) for k, v in IFX_COLUMNS.items()}
     result.has_ifx_table = any(ifx.values())
     if ifx_walk is not None and not result.has_ifx_table:
-        result.missing.append("ifXTable")
+        result.not_read("ifXTable")
     indexes: set[Oid] = set(if_walk.indexes()) | ({i for c in ifx.values() for i in c})
     odd = 0
     for index in sorted(indexes):
@@ -199,12 +185,12 @@ async def _read_interfaces(
                 alias=_text(ifx["alias"].get(index)),
                 type=_int(ifc["type"].get(index)),
                 speed_bps=speed,
-                admin_status=STATUS.get(_int(ifc["admin"].get(index)) or 0),
-                oper_status=STATUS.get(_int(ifc["oper"].get(index)) or 0),
+                admin_status=mib.IF_STATUS.get(_int(ifc["admin"].get(index)) or 0),
+                oper_status=mib.IF_STATUS.get(_int(ifc["oper"].get(index)) or 0),
                 mac=_mac(ifc["mac"].get(index)),
             )
         )
     if odd:
-        result.missing.append(f"{odd} interface row(s) with malformed index skipped")
-    if not result.interfaces and "ifTable" not in " ".join(result.missing):
-        result.missing.append("ifTable")
+        result.notes.append(f"{odd} interface row(s) with malformed index skipped")
+    if not result.interfaces and not any(n.startswith(f"{NOT_READ}ifTable") for n in result.notes):
+        result.not_read("ifTable")

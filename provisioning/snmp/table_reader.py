@@ -30,8 +30,8 @@ from provisioning.snmp.ber import (
     decode_oid,
     encode_oid,
 )
-from provisioning.snmp.client import SnmpEndpoint
 from provisioning.snmp.fast import FastSnmp, raise_for_status
+from provisioning.snmp.models import SnmpEndpoint
 
 Value = int | bytes | Oid | str | None
 _INDEX_CACHE = 1 << 16  # cell OIDs remembered by the walk (~10 MiB at most); cleared when full

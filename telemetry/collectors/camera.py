@@ -21,13 +21,13 @@ from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from provisioning.errors import AuthFailed, DeviceError, DeviceTimeout, NotSupported
 from provisioning.onvif.client import OnvifClient
+from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.stored import StoredCamera
 from provisioning.rtsp.check import check_rtsp
 from telemetry.collector import Collector
 from telemetry.points import FieldValue, Point
 
 MEASUREMENT = "camera_health"
-DEFAULT_ONVIF_PORT = 80
 ONVIF_CALLS = 4
 """GetSystemDateAndTime, GetServices, GetProfiles, GetStreamUri: each bounded by ``call_timeout_s``."""
 
@@ -82,7 +82,7 @@ class CameraHealthCollector(Collector[DeviceTarget]):
                 asyncio.timeout(self.onvif_budget_s),
                 OnvifClient(
                     target.address,
-                    target.port or DEFAULT_ONVIF_PORT,
+                    target.port or OnvifEndpoint.DEFAULT_PORT,
                     credential.username,
                     credential.password,
                     timeout=self.call_timeout_s,

@@ -31,33 +31,32 @@ from dataclasses import dataclass, field
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.targets import DeviceTarget
 from provisioning.errors import MalformedResponse, NotSupported
-from provisioning.snmp.client import Oid, SnmpClient, SnmpEndpoint, VarBind
+from provisioning.snmp import mib
+from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.fast import FastSnmp
+from provisioning.snmp.mib import IF_NUMBER, SYS_UPTIME
+from provisioning.snmp.models import Oid, SnmpEndpoint, VarBind
 from provisioning.snmp.table_reader import Cells, FastTableReader, TablePlan
 from telemetry.collector import Collector
 from telemetry.collectors.counter_rates import CounterSample, PollClock, elapsed_between, rate
 from telemetry.points import Point
 from telemetry.task_cpu import CpuMeter
 
-SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
-IF_NUMBER = (1, 3, 6, 1, 2, 1, 2, 1, 0)
-_IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)
-_IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
-COLUMNS: dict[str, Oid] = {
-    "descr": (*_IF, 2),
-    "speed": (*_IF, 5),
-    "oper": (*_IF, 8),
-    "in_octets": (*_IF, 10),
-    "in_discards": (*_IF, 13),
-    "in_errors": (*_IF, 14),
-    "out_octets": (*_IF, 16),
-    "out_discards": (*_IF, 19),
-    "out_errors": (*_IF, 20),
-    "name": (*_IFX, 1),
-    "hc_in_octets": (*_IFX, 6),
-    "hc_out_octets": (*_IFX, 10),
-    "high_speed": (*_IFX, 15),
-}
+COLUMNS: dict[str, Oid] = mib.columns(
+    "descr",
+    "speed",
+    "oper",
+    "in_octets",
+    "in_discards",
+    "in_errors",
+    "out_octets",
+    "out_discards",
+    "out_errors",
+    "name",
+    "hc_in_octets",
+    "hc_out_octets",
+    "high_speed",
+)
 _RATES = {  # field -> (counter column, HC column, scale)
     "in_bps": ("in_octets", "hc_in_octets", 8.0),
     "out_bps": ("out_octets", "hc_out_octets", 8.0),
@@ -156,7 +155,13 @@ def endpoint_for(target: DeviceTarget, *, timeout: float, retries: int) -> SnmpE
     credential = target.credential
     if not isinstance(credential, SnmpCommunityCredential | SnmpV3Credential):
         raise NotSupported(f"device {target.device_id}: no SNMP credential")
-    return SnmpEndpoint(target.address, credential, port=target.port or 161, timeout=timeout, retries=retries)
+    return SnmpEndpoint(
+        target.address,
+        credential,
+        port=target.port or SnmpEndpoint.DEFAULT_PORT,
+        timeout=timeout,
+        retries=retries,
+    )
 
 
 def _text(value: object) -> str | None:

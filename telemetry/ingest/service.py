@@ -22,11 +22,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-import aiomqtt
-
+from provisioning.mqtt.client import (
+    Client,
+    FastReads,
+    Message,
+    MqttError,
+    ProtocolVersion,
+    ack_batch,
+    enable_fast_reads,
+    enable_manual_ack,
+)
 from provisioning.mqtt.topics import INGEST_KINDS, TopicError, TopicKind, ingest_filter, parse_topic
 from provisioning.mqtt.url import MqttUrl
-from telemetry.ingest.aiomqtt_compat import FastReads, ack_batch, enable_fast_reads, enable_manual_ack
 from telemetry.ingest.deadletters import DeadLetterStore, NewDeadLetter
 from telemetry.ingest.directory import DeviceDirectory
 from telemetry.ingest.lastseen import LastSeenStore
@@ -54,7 +61,7 @@ class IngestConfig:
     max_waiting: int = 2000
     """Messages read from the broker and not yet taken into a batch; at this many the ingest stops
     reading its socket until the batches catch up. Mosquitto's ``max_inflight_messages`` does not
-    bound this (aiomqtt_compat, point 4), and without a bound a burst is read into memory faster
+    bound this (provisioning/mqtt/client.py, point 4), and without a bound a burst is read into memory faster
     than it is stored."""
     linger_s: float = 0.002
     linger_below: int = 100
@@ -130,7 +137,7 @@ class IngestService:
             while True:
                 try:
                     await self._session()
-                except aiomqtt.MqttError as error:
+                except MqttError as error:
                     self.subscribed.clear()
                     if not self._broker_down_logged:
                         log.warning("MQTT broker %s unreachable or lost: %s", self.config.url, error)
@@ -144,20 +151,20 @@ class IngestService:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._last_seen.flush())
 
-    def _client(self) -> tuple[aiomqtt.Client, FastReads]:
+    def _client(self) -> tuple[Client, FastReads]:
         """MQTT 3.1.1 with a persistent session (clean session off) on purpose: paho builds a
         ``Properties`` object for every MQTT 5 PUBLISH, which cost ~250 µs per message in the bench,
         ten times the rest of the ingest. In 3.1.1 the broker's ``max_inflight_messages`` is meant to
         bound the un-acked window (Mosquitto 2.0.11 lets it grow, so ``max_waiting`` bounds what we
         read) and ``persistent_client_expiration`` expires abandoned sessions."""
         url = self.config.url
-        client = aiomqtt.Client(
+        client = Client(
             url.host,
             url.port,
             username=url.username,
             password=url.password.get_secret_value() if url.password else None,
             identifier=self.config.client_id,
-            protocol=aiomqtt.ProtocolVersion.V311,
+            protocol=ProtocolVersion.V311,
             clean_session=False,
             tls_context=ssl.create_default_context() if url.tls else None,
             keepalive=30,
@@ -188,7 +195,7 @@ class IngestService:
                     batch += reads.take_ready(self.config.max_batch - len(batch))
                 await self._store_and_ack(client, batch)
 
-    async def _store_and_ack(self, client: aiomqtt.Client, batch: list[aiomqtt.Message]) -> None:
+    async def _store_and_ack(self, client: Client, batch: list[Message]) -> None:
         """Cancellation (a graceful stop) does not cut a batch short: it is stored and acknowledged
         for up to ``drain_s`` first, so a stop costs no redelivery. Past that (a sink that does not
         take it) it is abandoned un-acked, and the broker delivers it again to the next session."""
@@ -203,11 +210,11 @@ class IngestService:
             raise
         self._ack(client, batch)
 
-    def _ack(self, client: aiomqtt.Client, batch: list[aiomqtt.Message]) -> None:
+    def _ack(self, client: Client, batch: list[Message]) -> None:
         ack_batch(client, batch)
         self.stats.batches += 1
 
-    async def _handle(self, batch: Sequence[aiomqtt.Message]) -> None:
+    async def _handle(self, batch: Sequence[Message]) -> None:
         now = self._clock()
         self.stats.received += len(batch)
         outcome = _Outcome()
@@ -223,7 +230,7 @@ class IngestService:
                 self.stats.dead_letters_lost += len(outcome.letters)
                 log.error("could not record %d dead letters: %s", len(outcome.letters), error)
 
-    async def _classify(self, message: aiomqtt.Message, now: float, outcome: _Outcome) -> None:
+    async def _classify(self, message: Message, now: float, outcome: _Outcome) -> None:
         topic = message.topic.value
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         try:

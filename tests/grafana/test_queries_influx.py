@@ -38,11 +38,12 @@ from ioc.snmp_poller import snmp_poller
 from monitors.config import MonitorSettings, StatePolicy
 from monitors.events import EventBus
 from monitors.runner import RegistryMonitors
-from provisioning.mqtt.onboarding import onboard_sensor
+from provisioning.mqtt.onboard import onboard_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
 from provisioning.onvif.settings import OnvifSettings
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from provisioning.snmp.onboard import onboard
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.models import SnmpEndpoint
+from provisioning.snmp.onboard import save
 from provisioning.snmp.probe import probe
 from provisioning.snmp.settings import SnmpSettings
 from telemetry.config import WriterConfig
@@ -108,7 +109,7 @@ async def build_fleet(platform: Platform, agent: Agent, camera: Any) -> tuple[st
         async with SnmpClient() as client:
             credential = community("linux-full-walk")
             result = await probe(client, SnmpEndpoint("127.0.0.1", credential, port=agent.port, timeout=1))
-        await onboard(session, ADMIN, platform.box, result, credential, site_code=DISTRICT, name=SWITCH)
+        await save(session, ADMIN, platform.box, result, credential, site_code=DISTRICT, name=SWITCH)
         await onboard_camera(session, platform.box, camera, COMMUNE, CAMERA)
         sensor = await onboard_sensor(session, ADMIN, platform.box, SENSOR, COMMUNE)
     return sensor.password.get_secret_value(), sensor.device_id

@@ -17,7 +17,7 @@ from device_registry.models import Device, Site, SiteKind
 from device_registry.schemas.sites import SiteCreate
 from device_registry.services.sites import create_site
 from ioc.migrate import upgrade
-from provisioning.mqtt.onboarding import onboard_sensor
+from provisioning.mqtt.onboard import onboard_sensor
 
 
 @pytest.fixture(scope="session")

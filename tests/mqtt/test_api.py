@@ -78,17 +78,17 @@ async def test_sensor_onboarded_over_rest_connects_and_dead_letters_follow_scope
                 admin = {"Authorization": f"Bearer {tokens['admin']}"}
                 eng_b = {"Authorization": f"Bearer {tokens['eng_b']}"}
                 created = await api.post(
-                    "/api/v1/sensors", json={"name": "aq-a-1", "site_code": "A"}, headers=admin
+                    "/api/v1/mqtt/onboard", json={"name": "aq-a-1", "site_code": "A"}, headers=admin
                 )
                 assert created.status_code == 201, created.text
                 sensor = created.json()
                 assert sensor["broker"].startswith("broker reloaded")
                 in_b = await api.post(
-                    "/api/v1/sensors", json={"name": "aq-b-1", "site_code": "B"}, headers=eng_b
+                    "/api/v1/mqtt/onboard", json={"name": "aq-b-1", "site_code": "B"}, headers=eng_b
                 )
                 assert in_b.status_code == 201, in_b.text
                 forbidden = await api.post(
-                    f"/api/v1/devices/{sensor['device_id']}/mqtt/revoke", headers=eng_b
+                    f"/api/v1/mqtt/devices/{sensor['device_id']}/revoke", headers=eng_b
                 )
                 assert forbidden.status_code in (403, 404)
 
@@ -111,7 +111,7 @@ async def test_sensor_onboarded_over_rest_connects_and_dead_letters_follow_scope
                 assert {d["device_id"] for d in every} == {device, in_b.json()["device_id"], 999}
                 assert [d["device_id"] for d in scoped] == [in_b.json()["device_id"]]
 
-                revoked = await api.post(f"/api/v1/devices/{device}/mqtt/revoke", headers=admin)
+                revoked = await api.post(f"/api/v1/mqtt/devices/{device}/revoke", headers=admin)
                 assert revoked.status_code == 200 and revoked.json()["revoked"] is True
                 with pytest.raises(aiomqtt.MqttError):
                     async with aiomqtt.Client(

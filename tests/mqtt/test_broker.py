@@ -8,7 +8,7 @@ import aiomqtt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from provisioning.mqtt.onboarding import revoke_sensor
+from provisioning.mqtt.onboard import revoke_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
 from tests.mqtt.conftest import ADMIN, onboard
 from tests.support.mosquitto import INGEST_USER, Broker

@@ -3,7 +3,7 @@ everything, into a real InfluxDB through the real writer, from a real Mosquitto.
 
 The ``e2e`` bench stalled on this (200 000 messages, 200 sensors): Mosquitto 2.0.11 does not hold a
 subscriber that acknowledges to ``max_inflight_messages``, so the broker pushed the whole burst at the
-ingest, which read it all into memory before storing any of it (telemetry/ingest/aiomqtt_compat.py,
+ingest, which read it all into memory before storing any of it (provisioning/mqtt/client.py,
 point 4). A disk slower than the publishers stands in for the loaded machine of the bench.
 """
 

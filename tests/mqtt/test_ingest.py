@@ -15,7 +15,7 @@ import aiomqtt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from provisioning.mqtt.onboarding import revoke_sensor
+from provisioning.mqtt.onboard import revoke_sensor
 from provisioning.mqtt.topics import TopicKind, device_topic
 from telemetry.config import WriterConfig
 from telemetry.influx_output import InfluxTarget

@@ -114,10 +114,10 @@ def test_wrong_password_is_one_clear_line(simulator, tmp_path):
         "--password",
         "s3cr3t-guess",
     )
-    assert done.returncode == 1
+    assert done.returncode == 5  # ioc.cli.output.DEVICE_EXIT_CODES: a refused login
     error = json.loads(done.stderr)
     assert error["error"].endswith("authentication failed")
-    assert error["details"] == {"kind": "auth_failed", "retryable": False}
+    assert error["details"] == {"kind": "auth_failed", "retryable": False, "field": "password"}
     assert "s3cr3t-guess" not in done.stderr + done.stdout and "Traceback" not in done.stderr
 
 
@@ -128,7 +128,7 @@ def test_camera_behind_nat_is_pinned_unless_the_engineer_keeps_its_addresses(sim
     snapshot = json.loads(pinned.stdout)["profiles"][0]["snapshot_uri"]
     assert snapshot == f"http://127.0.0.1:{simulator[2]}/onvif/snapshot/MainStream.jpg"
     kept = ioc(tmp_path, *args, "--keep-reported-addresses", "--timeout", "2")
-    assert kept.returncode == 1
+    assert kept.returncode == 3  # unreachable
     assert json.loads(kept.stderr)["details"]["kind"] == "unreachable"
 
 
@@ -187,5 +187,5 @@ def test_onboard_then_list(simulator, tmp_path):
         "--password",
         "wrong",
     )
-    assert refused.returncode == 1 and json.loads(refused.stderr)["error"].endswith("authentication failed")
+    assert refused.returncode == 5 and json.loads(refused.stderr)["error"].endswith("authentication failed")
     assert json.loads(ioc(tmp_path, "--json", "devices", "list").stdout)["total"] == 1

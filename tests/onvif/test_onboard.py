@@ -192,16 +192,16 @@ async def test_rest_onboarding(fleet, api, world, sessions):
     engineer = {"Authorization": f"Bearer {world.tokens['engineer_a']}"}
     operator = {"Authorization": f"Bearer {world.tokens['operator']}"}
 
-    assert (await api.post("/api/v1/onboard/onvif", json=body, headers=operator)).status_code == 403
-    wrong = await api.post("/api/v1/onboard/onvif", json={**body, "password": "nope"}, headers=engineer)
+    assert (await api.post("/api/v1/onvif/onboard", json=body, headers=operator)).status_code == 403
+    wrong = await api.post("/api/v1/onvif/onboard", json={**body, "password": "nope"}, headers=engineer)
     assert wrong.status_code == 422
     assert wrong.json()["field"] == "password" and wrong.json()["detail"].endswith("authentication failed")
     assert "nope" not in wrong.text
-    bad = await api.post("/api/v1/onboard/onvif", json={**body, "address": "10.0.0.300"}, headers=engineer)
+    bad = await api.post("/api/v1/onvif/onboard", json={**body, "address": "10.0.0.300"}, headers=engineer)
     assert bad.status_code == 422 and "address" in bad.text
     assert await _count_devices(sessions) == 0
 
-    created = await api.post("/api/v1/onboard/onvif", json=body, headers=engineer)
+    created = await api.post("/api/v1/onvif/onboard", json=body, headers=engineer)
     assert created.status_code == 201, created.text
     data = created.json()
     assert data["kind"] == "camera" and data["probe"]["serial"] == "REST-1"
@@ -215,7 +215,7 @@ async def test_rest_onboarding_stores_the_address_and_rtsp_choices(fleet, api, w
     engineer = {"Authorization": f"Bearer {world.tokens['engineer_a']}"}
     body = {"address": "127.0.0.1", "port": cam.port, "username": "admin", "password": "admin123"}
     pinned = await api.post(
-        "/api/v1/onboard/onvif", json={**body, "site_code": "A", "rtsp_basic_auth": True}, headers=engineer
+        "/api/v1/onvif/onboard", json={**body, "site_code": "A", "rtsp_basic_auth": True}, headers=engineer
     )
     assert pinned.status_code == 201, pinned.text
     assert pinned.json()["probe"]["profiles"][0]["snapshot_uri"].startswith(f"http://127.0.0.1:{cam.port}/")
@@ -226,7 +226,7 @@ async def test_rest_onboarding_stores_the_address_and_rtsp_choices(fleet, api, w
         assert device.attributes["onvif"]["keep_reported_addresses"] is False
     # The opt-out takes the reported address at its word: nothing listens there.
     kept = await api.post(
-        "/api/v1/onboard/onvif",
+        "/api/v1/onvif/onboard",
         json={**body, "site_code": "A", "keep_reported_addresses": True, "timeout_s": 2},
         headers=engineer,
     )

@@ -230,12 +230,20 @@ REFUSALS = [
     ("maintenance_a", ("POST", "/api/v1/alerts/{alert_B}/resolve", None), 404),
     ("engineer_d1", ("POST", "/api/v1/alerts/{alert_B}/ack", {"comment": "x"}), 403),
     # sensors and their broker credentials
-    ("engineer_a", ("POST", "/api/v1/sensors", {"name": "s-1", "kind": "sensor", "site_code": "B"}), 403),
-    ("maintenance_a", ("POST", "/api/v1/sensors", {"name": "s-1", "kind": "sensor", "site_code": "A"}), 403),
-    ("operator", ("POST", "/api/v1/sensors", {"name": "s-1", "kind": "sensor", "site_code": "A"}), 403),
-    ("engineer_a", ("POST", "/api/v1/devices/{B}/mqtt/password", None), 404),
-    ("maintenance_a", ("POST", "/api/v1/devices/{A}/mqtt/password", None), 403),
-    ("operator", ("POST", "/api/v1/devices/{A}/mqtt/revoke", None), 403),
+    (
+        "engineer_a",
+        ("POST", "/api/v1/mqtt/onboard", {"name": "s-1", "kind": "sensor", "site_code": "B"}),
+        403,
+    ),
+    (
+        "maintenance_a",
+        ("POST", "/api/v1/mqtt/onboard", {"name": "s-1", "kind": "sensor", "site_code": "A"}),
+        403,
+    ),
+    ("operator", ("POST", "/api/v1/mqtt/onboard", {"name": "s-1", "kind": "sensor", "site_code": "A"}), 403),
+    ("engineer_a", ("POST", "/api/v1/mqtt/devices/{B}/password", None), 404),
+    ("maintenance_a", ("POST", "/api/v1/mqtt/devices/{A}/password", None), 403),
+    ("operator", ("POST", "/api/v1/mqtt/devices/{A}/revoke", None), 403),
     # SNMP and ONVIF: refused before any packet is sent (the targets are loopback, nothing listens)
     (
         "operator",
@@ -273,7 +281,7 @@ REFUSALS = [
         "operator",
         (
             "POST",
-            "/api/v1/onboard/onvif",
+            "/api/v1/onvif/onboard",
             {"address": "127.0.0.1", "port": 9, "username": "u", "password": "p", "site_code": "A"},
         ),
         403,
@@ -282,7 +290,7 @@ REFUSALS = [
         "engineer_a",
         (
             "POST",
-            "/api/v1/onboard/onvif",
+            "/api/v1/onvif/onboard",
             {"address": "127.0.0.1", "port": 9, "username": "u", "password": "p", "site_code": "B"},
         ),
         403,
@@ -294,7 +302,7 @@ REFUSALS = [
     # dead letters and metrics
     ("maintenance_a", ("GET", "/metrics", None), 403),
     (None, ("GET", "/api/v1/deadletters", None), 401),
-    (None, ("POST", "/api/v1/sensors", {"name": "s-1", "kind": "sensor", "site_code": "A"}), 401),
+    (None, ("POST", "/api/v1/mqtt/onboard", {"name": "s-1", "kind": "sensor", "site_code": "A"}), 401),
     (None, ("DELETE", "/api/v1/maintenance-windows/{win_B}", None), 401),
 ]
 

@@ -172,7 +172,7 @@ def test_discovery_refuses_huge_networks_force_for_non_admins_and_loopback_befor
         assert probe.status_code == 422 and probe.json()["field"] == "host"
         devices = live.count("devices")
         onvif = eng.post(
-            "/api/v1/onboard/onvif",
+            "/api/v1/onvif/onboard",
             json={"address": "169.254.169.254", "username": "u", "password": "p", "site_code": "nowhere"},
         )
         assert onvif.status_code == 422 and onvif.json()["field"] == "address"
@@ -189,7 +189,7 @@ async def test_sweeps_are_lazy_and_stop_at_their_deadline() -> None:
     from itertools import islice
 
     from provisioning.snmp.client import SnmpClient
-    from provisioning.snmp.discover import SweepLimits, sweep, sweep_addresses
+    from provisioning.snmp.discovery import SweepLimits, sweep, sweep_addresses
 
     whole_v6 = sweep_addresses("2001:db8::/17", force=True, limits=SweepLimits(forced=2**128))
     assert whole_v6.hosts == 2**111 - 1

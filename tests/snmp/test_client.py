@@ -9,7 +9,9 @@ from pydantic import SecretStr
 
 from device_registry.credentials import SnmpV3Credential
 from provisioning.errors import AuthFailed, DeviceTimeout
-from provisioning.snmp.client import NoSuchObject, SnmpClient, SnmpEndpoint, parse_oid
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.errors import NoSuchObject
+from provisioning.snmp.models import SnmpEndpoint, parse_oid
 from tests.support.process import free_port
 from tests.support.snmpd import V3_AUTH, V3_PRIV, Agent, community, v3_credential
 

@@ -160,7 +160,7 @@ async def test_a_get_the_agent_finds_too_big_is_split_and_stays_split(scripted) 
     from pydantic import SecretStr
 
     from device_registry.credentials import SnmpCommunityCredential
-    from provisioning.snmp.client import SnmpEndpoint
+    from provisioning.snmp.models import SnmpEndpoint
     from provisioning.snmp.table_reader import FastTableReader, TableRead
 
     agent, _ = scripted

@@ -17,8 +17,9 @@ from device_registry.services.devices import create_device
 from device_registry.services.sites import create_site
 from ioc.runtime import Platform
 from ioc.snmp_poller import snmp_poller
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from provisioning.snmp.onboard import onboard
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.models import SnmpEndpoint
+from provisioning.snmp.onboard import save
 from provisioning.snmp.probe import probe
 from provisioning.snmp.settings import SnmpSettings
 from telemetry.config import WriterConfig
@@ -54,7 +55,7 @@ async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_d
         async with SnmpClient() as client:
             credential = community("linux-full-walk")
             result = await probe(client, SnmpEndpoint("127.0.0.1", credential, port=snmpsim.port, timeout=1))
-        switch = await onboard(
+        switch = await save(
             session, ADMIN, platform.box, result, credential, site_code="TB-VT", name="vt-core"
         )
         dead = await create_device(

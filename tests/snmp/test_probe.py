@@ -11,11 +11,17 @@ import pytest
 
 from provisioning.errors import AuthFailed, DeviceTimeout
 from provisioning.snmp import identify
-from provisioning.snmp.client import SnmpClient, SnmpEndpoint
-from provisioning.snmp.probe import probe
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.models import SnmpEndpoint
+from provisioning.snmp.probe import NOT_READ, ProbeResult, probe
 from tests.support.snmpd import Agent, community, v3_credential
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _not_read(result: ProbeResult) -> list[str]:
+    """What the probe's notes say it could not read, as in ``"not read: ifXTable"``."""
+    return [note.removeprefix(NOT_READ) for note in result.notes if note.startswith(NOT_READ)]
 
 
 async def _probe(port: int, credential, **kw):
@@ -31,7 +37,7 @@ async def test_snmpd_over_v3_is_identified_as_net_snmp_linux_with_its_interfaces
     assert result.enterprise_number == 8072 and result.vendor is None  # a generic agent names no vendor
     assert result.notes and "net-snmp agent" in result.notes[-1]
     assert result.family == "Linux host" and (result.os or "").startswith("Linux ")
-    assert result.has_ifx_table and result.missing == []
+    assert result.has_ifx_table and _not_read(result) == []
     loopback = next(i for i in result.interfaces if i.name == "lo")
     assert loopback.type == 24 and loopback.oper_status == "up" and loopback.admin_status == "up"
     assert result.uptime_s is not None and result.uptime_s >= 0
@@ -40,7 +46,7 @@ async def test_snmpd_over_v3_is_identified_as_net_snmp_linux_with_its_interfaces
 async def test_windows_recording_without_ifxtable_still_lists_interfaces(snmpsim: Agent) -> None:
     result = await _probe(snmpsim.port, community("winxp-full-walk"))
     assert result.vendor is None and result.os == "Windows 5.1 build 2600"  # Windows SNMP service
-    assert not result.has_ifx_table and "ifXTable" in result.missing
+    assert not result.has_ifx_table and "ifXTable" in _not_read(result)
     assert [i.index for i in result.interfaces] == [1, 65539, 65540]
     wifi = result.interfaces[1]
     assert wifi.name is None and wifi.descr is not None and "Wireless" in wifi.descr
@@ -53,7 +59,7 @@ async def test_eaton_ups_recording_gets_model_from_vendor_mib_and_reports_missin
     result = await _probe(snmpsim.port, community("eaton-9PX-partial-walk"))
     assert result.vendor == "Eaton" and result.vendor_registry_name == "Merlin Gerin"
     assert result.family == "UPS" and result.model == "Eaton 9PX 2200i RT 3U"
-    assert "sysDescr" in result.missing and "sysUpTime" in result.missing and "ifTable" in result.missing
+    assert {"sysDescr", "sysUpTime", "ifTable"} <= set(_not_read(result))
     assert result.interfaces == []
 
 
@@ -61,17 +67,17 @@ async def test_odd_agent_with_garbage_rows_saves_what_it_could(snmpsim: Agent) -
     result = await _probe(snmpsim.port, community("odd"))
     assert result.sys_name == "odd-switch"
     assert result.vendor is None and result.sys_object_id is None  # no sysObjectID: no vendor guess
-    assert "sysObjectID" in result.missing
+    assert "sysObjectID" in _not_read(result)
     assert [i.index for i in result.interfaces] == [1, 2, 3]
     first, second, _ = result.interfaces
     assert first.type is None and first.oper_status is None  # wrong value types are dropped, not fatal
     assert second.type == 6 and second.speed_bps == 1_000_000_000 and second.mac is None  # 5-byte MAC
-    assert any("malformed index" in m for m in result.missing)
+    assert any("malformed index" in note for note in result.notes)
 
 
 async def test_walk_bounded_by_rows_reports_partial_interfaces(snmpsim: Agent) -> None:
     result = await _probe(snmpsim.port, community("winxp-full-walk"), max_interfaces=1)
-    assert any(m.startswith("ifTable (partial") for m in result.missing)
+    assert any(m.startswith("ifTable (partial") for m in _not_read(result))
     assert len(result.interfaces) >= 1
 
 

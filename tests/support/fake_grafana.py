@@ -22,19 +22,14 @@ from typing import Any
 
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.support.process import free_port
+from tests.support.wsgi import LoopbackWsgi
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "grafana" / "grafana-openapi.json"
 FALLBACK_SPEC_PATH = Path("/work/shared/grafana/grafana-openapi.json")
 ALLOWED_OUTSIDE_SPEC = {("GET", "/api/health")}
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 @cache
@@ -65,8 +60,7 @@ class FakeGrafana:
     mode: str = "up"
     """``up``, ``503`` (answers every request with 503), ``closed`` (nothing listens on the port), or
     ``lose-answer`` (stores a created annotation, then answers 503 as if the reply was lost)."""
-    _server: BaseWSGIServer | None = None
-    _thread: threading.Thread | None = None
+    _server: LoopbackWsgi | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_id: int = 1
 
@@ -76,22 +70,14 @@ class FakeGrafana:
 
     def start(self) -> FakeGrafana:
         self.spec = grafana_spec()
-        self._server = make_server(
-            "127.0.0.1", self.port, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-grafana", daemon=True)
-        self._thread.start()
+        self._server = LoopbackWsgi(self.port, self._wsgi, "fake-grafana")
         self.mode = "up"
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
 
     def go_down(self, how: str = "503") -> None:
         if how == "closed":

@@ -63,6 +63,7 @@ def start_live_api(folder: Path) -> LiveApi:
         # get as far as the device's (absent) answer.
         "IOC_SNMP__ALLOWED_NETWORKS": "127.0.0.0/8",
         "IOC_ONVIF__ALLOWED_NETWORKS": "127.0.0.0/8",
+        "IOC_MQTT__ALLOWED_NETWORKS": "127.0.0.0/8",
     }
     env = {k: v for k, v in {**os.environ, **env}.items() if k != "IOC_MQTT_URL"}
     server = ManagedProcess(

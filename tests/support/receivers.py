@@ -16,15 +16,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.support.process import free_port
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+from tests.support.wsgi import LoopbackWsgi
 
 
 @dataclass
@@ -34,8 +29,7 @@ class WebhookReceiver:
     port: int = field(default_factory=free_port)
     received: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
-    _server: BaseWSGIServer | None = None
-    _thread: threading.Thread | None = None
+    _server: LoopbackWsgi | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
@@ -44,22 +38,13 @@ class WebhookReceiver:
         return f"json://127.0.0.1:{self.port}/hook"
 
     def start(self) -> WebhookReceiver:
-        self._server = make_server(
-            "127.0.0.1", self.port, self._wsgi, threaded=True, request_handler=_QuietHandler
-        )
-        self._server.request_queue_size = 256
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook", daemon=True)
-        self._thread.start()
+        self._server = LoopbackWsgi(self.port, self._wsgi, "webhook")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

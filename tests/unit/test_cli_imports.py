@@ -109,5 +109,5 @@ def test_command_table_matches_what_the_modules_register() -> None:
     assert sorted(seen["table"]) == sorted(seen["every"])
     assert seen["lazily"] == seen["every"]
     assert seen["table"] == {name: help for name, (help, _) in seen["every"].items()}
-    assert seen["every"]["probe"][1] == ["onvif", "snmp"]
+    assert seen["every"]["probe"][1] == ["mqtt", "onvif", "snmp"]
     assert "import" in seen["every"]["telemetry"][1]

@@ -1,4 +1,7 @@
-"""The things the ingest needs from aiomqtt 2.x that it does not expose, kept in one place.
+"""The MQTT client: the one module that imports aiomqtt and paho-mqtt (moved here from telemetry/ingest).
+
+It opens the short connections of the probe (:func:`connect`) and carries what the ingest needs from
+aiomqtt 2.x that it does not expose:
 
 1. Manual QoS 1 acknowledgements: paho-mqtt 2.x has ``manual_ack_set``/``ack``, aiomqtt does not yet
    (empicano/aiomqtt#345, draft PR #346). With manual acks on, paho sends no PUBACK on arrival; we
@@ -30,11 +33,29 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager, suppress
 
 import aiomqtt
 import paho.mqtt.client as paho
+from aiomqtt import Client, Message, MqttError, ProtocolVersion
+
+from provisioning.mqtt.errors import translate
+from provisioning.mqtt.models import MqttEndpoint
+
+__all__ = [
+    "Client",
+    "FastReads",
+    "Message",
+    "MqttError",
+    "ProtocolVersion",
+    "ack_batch",
+    "connect",
+    "enable_fast_reads",
+    "enable_manual_ack",
+]
 
 
 def _paho(client: aiomqtt.Client) -> paho.Client:
@@ -209,3 +230,35 @@ def ack_batch(client: aiomqtt.Client, messages: Iterable[aiomqtt.Message]) -> No
             mqtt.ack(message.mid, 2)
     if pubacks:
         mqtt._packet_queue(paho.PUBACK, bytes(pubacks), 0, 1)
+
+
+@asynccontextmanager
+async def connect(endpoint: MqttEndpoint, *, client_id: str | None = None) -> AsyncIterator[aiomqtt.Client]:
+    """A clean MQTT 3.1.1 session to ``endpoint``; any failure (connect, refusal, lost connection)
+    leaves as a typed ``DeviceError`` from :func:`provisioning.mqtt.errors.translate`."""
+    password = endpoint.password.get_secret_value() if endpoint.password is not None else None
+    client = aiomqtt.Client(
+        endpoint.host,
+        endpoint.port,
+        username=endpoint.username,
+        password=password,
+        identifier=client_id,
+        protocol=aiomqtt.ProtocolVersion.V311,
+        clean_session=True,
+        tls_context=ssl.create_default_context() if endpoint.tls else None,
+        timeout=endpoint.timeout,
+        keepalive=max(5, int(endpoint.timeout * 2)),
+    )
+    where = endpoint.label
+    try:
+        async with asyncio.timeout(endpoint.timeout):
+            await client.__aenter__()
+    except (MqttError, OSError, TimeoutError) as error:
+        raise translate(error, where) from None
+    try:
+        yield client
+    except (MqttError, OSError, TimeoutError) as error:
+        raise translate(error, where) from None
+    finally:
+        with suppress(MqttError):
+            await client.__aexit__(None, None, None)

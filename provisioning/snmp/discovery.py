@@ -15,8 +15,9 @@ from typing import Any
 
 from device_registry.credentials import SnmpCommunityCredential
 from provisioning.errors import DeviceError
-from provisioning.snmp import identify
-from provisioning.snmp.client import SnmpClient, SnmpCredential, SnmpEndpoint
+from provisioning.snmp import identify, mib
+from provisioning.snmp.client import SnmpClient
+from provisioning.snmp.models import SnmpCredential, SnmpEndpoint
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -45,9 +46,6 @@ class Sweep:
         or /32 keeps all), so nothing is sent to a broadcast address."""
         hosts = self.network.hosts() if self.network.num_addresses > 2 else iter(self.network)
         return (str(h) for h in hosts)
-
-
-_SYS_DESCR, _SYS_OBJECT_ID, _SYS_NAME = "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +139,9 @@ async def sweep(
         for position, credential in enumerate(credentials):
             endpoint = SnmpEndpoint(host, credential, port=port, timeout=timeout, retries=retries)
             try:
-                descr, oid, name = await client.get(endpoint, [_SYS_DESCR, _SYS_OBJECT_ID, _SYS_NAME])
+                descr, oid, name = await client.get(
+                    endpoint, [mib.SYS_DESCR, mib.SYS_OBJECT_ID, mib.SYS_NAME]
+                )
             except DeviceError:
                 continue
             sys_oid = oid.value if isinstance(oid.value, str) else None

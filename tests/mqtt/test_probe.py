@@ -1,0 +1,48 @@
+"""Probing a real Mosquitto: the right login connects and reads what the broker tells this user; a
+wrong password is a refused login naming ``password``, mapped to a 422 like every protocol's."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from provisioning.errors import AuthFailed
+from provisioning.mqtt.models import MqttEndpoint
+from provisioning.mqtt.probe import probe
+from provisioning.responses import device_error_body, device_error_status
+from tests.support.mosquitto import INGEST_USER, Broker
+
+
+async def test_probe_with_the_right_login_reads_the_broker(broker: Broker) -> None:
+    endpoint = MqttEndpoint(
+        "127.0.0.1", broker.port, username=INGEST_USER, password=SecretStr(broker.ingest_password)
+    )
+    result = await probe(endpoint, version_wait_s=2.0)
+    assert (result.host, result.port, result.authenticated) == ("127.0.0.1", broker.port, True)
+    if result.broker_version is None:
+        assert result.notes and "$SYS/broker/version" in result.notes[0]
+    else:
+        assert result.broker_version.startswith("mosquitto version") and result.notes == []
+
+
+async def test_probe_with_a_wrong_password_is_a_refused_login(broker: Broker) -> None:
+    endpoint = MqttEndpoint("127.0.0.1", broker.port, username=INGEST_USER, password=SecretStr("wrong"))
+    with pytest.raises(AuthFailed) as refused:
+        await probe(endpoint)
+    error = refused.value
+    assert "wrong" not in str(error)
+    assert device_error_status(error) == 422
+    assert device_error_body(error) == {
+        "detail": f"mqtt://127.0.0.1:{broker.port}: authentication failed",
+        "field": "password",
+        "kind": "auth_failed",
+        "retryable": False,
+    }
+
+
+def test_endpoint_parses_host_and_port_with_the_protocol_defaults() -> None:
+    assert MqttEndpoint.split("broker.local") == ("broker.local", 1883)
+    assert MqttEndpoint.split("broker.local", tls=True) == ("broker.local", 8883)
+    assert MqttEndpoint.split("[fd00::1]:2883") == ("fd00::1", 2883)
+    with pytest.raises(ValueError, match=r"HOST\[:PORT\]: port must be 1-65535"):
+        MqttEndpoint.split("broker.local:0")
