@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     influx_gzip: bool = True
     influx_timeout: float = Field(default=10.0, gt=0)
     influx_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
-    influx_flush_interval: float = Field(default=1.0, gt=0, description="seconds a partial batch waits")
+    influx_flush_interval: float = Field(default=0.2, gt=0, description="seconds a partial batch waits")
     telemetry_spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     ingest_worker: int | None = Field(
         default=None,
