@@ -475,11 +475,15 @@ def main(messages: int, sensors: int, generators: int, outage: float, stacks: li
         print("".join(f"{c:>14}" for c in cells))
     by_stack = {run.stack: run for run in throughput}
     one, naive = by_stack.get("ioc×1"), by_stack.get("naive")
+    if one:  # the target is in decimal MB (100e6 bytes); the tables above are in MiB
+        peak = max([one.peak_rss] + [r.peak_rss for r in outages if r.stack == "ioc×1"])
+        rss = f"RSS < 100 MB (peak {peak / 1e6:.1f} MB = {peak / 2**20:.1f} MiB)"
+        print(f"ioc×1 {rss}: {'MET' if peak < 100e6 else 'NOT MET'}")
     if one and naive:
         checks = {
             "CPU/msg <= naive": one.cpu_us <= naive.cpu_us,
             f"msg/s >= {NODE_RED['msg_s']:,} (Node-RED)": one.rate >= NODE_RED["msg_s"],
-            "RSS < 100 MB": max([one.peak_rss] + [r.peak_rss for r in outages if r.stack == "ioc×1"]) < 100e6,
+            rss: peak < 100e6,
             "0 lost": all(r.stored == r.sent for r in outages if r.stack.startswith("ioc")),
             "recovery < 2 s": all((r.recovery_s or 99) < 2 for r in outages if r.stack.startswith("ioc")),
         }

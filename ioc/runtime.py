@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from device_registry.crypto import SecretBox, load_or_create_key_file
 from device_registry.db import create_engine, session_factory
 from device_registry.schemas.health import ServiceReport
 from ioc.home import prepare_home, prepare_sqlite_file, warn_if_readable_by_others
@@ -21,11 +20,14 @@ from monitors.events import EventBus
 if TYPE_CHECKING:
     # Imported where used, not here: every CLI command opens a Platform, few need HTTP or the writer.
     from device_registry.api.health import ServiceReport
+    from device_registry.crypto import SecretBox
     from telemetry.config import WriterConfig
     from telemetry.writer import TelemetryWriter
 
 
 def secret_box(settings: Settings, *, create: bool = False) -> SecretBox:
+    from device_registry.crypto import SecretBox, load_or_create_key_file
+
     key = settings.secret_key
     if key is None:
         key = load_or_create_key_file(settings.secret_key_file, create=create)
@@ -67,7 +69,9 @@ class Platform:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    box: SecretBox
+    secret: SecretBox | None = field(default=None)
+    """Read at :meth:`open` (a missing key fails there), or at first use of :attr:`box` when opened
+    ``with_secret=False``: an ingest worker never uses it, and ``cryptography`` costs it ~9 MiB RSS."""
     writer: TelemetryWriter | None = field(default=None)
     """Started by :meth:`start_writer` in serving processes; CLI one-shots leave it unset."""
     service_report: ServiceReport | None = field(default=None)
@@ -76,11 +80,18 @@ class Platform:
     """Device state changes: the monitors publish, alerting subscribes (before the services start)."""
 
     @classmethod
-    def open(cls, settings: Settings, *, create_key: bool = False) -> Platform:
+    def open(cls, settings: Settings, *, create_key: bool = False, with_secret: bool = True) -> Platform:
         prepare_home(settings.home)
         prepare_sqlite_file(settings.effective_database_url)
         engine = create_engine(settings.effective_database_url, pool_pre_ping=True)
-        return cls(settings, engine, session_factory(engine), secret_box(settings, create=create_key))
+        box = secret_box(settings, create=create_key) if with_secret or create_key else None
+        return cls(settings, engine, session_factory(engine), box)
+
+    @property
+    def box(self) -> SecretBox:
+        if self.secret is None:
+            self.secret = secret_box(self.settings)
+        return self.secret
 
     async def start_writer(self) -> TelemetryWriter:
         from telemetry.writer import TelemetryWriter

@@ -165,15 +165,17 @@ async def run_services(settings: Settings, names: list[str]) -> None:
     a supervisor (ioc/supervisor.py): one that fails is restarted with backoff, the others keep running.
     A service may end early (the ingest without IOC_MQTT_URL): it is reported ``stopped``. On shutdown
     the writer drains what it can before the process exits."""
-    platform = Platform.open(settings)
+    ingest_only = names == ["ingest"]  # an ingest worker (ioc/ingest_workers.py): no secret key needed
+    platform = Platform.open(settings, with_secret=not ingest_only)
     states = {name: ServiceState(name) for name in names}
     platform.service_report = lambda: [state.health() for state in states.values()]
     backoff = Backoff(initial_s=settings.serve.restart_initial_s, max_s=settings.serve.restart_max_s)
     try:
-        try:
-            await seal_clear_secrets(platform)
-        except Exception:  # a clear URL still delivers; the next start tries again
-            log.exception("could not seal the alert channel URLs stored in clear")
+        if not ingest_only:  # the ingest never reads alert channels; `ioc migrate` and a full start seal
+            try:
+                await seal_clear_secrets(platform)
+            except Exception:  # a clear URL still delivers; the next start tries again
+                log.exception("could not seal the alert channel URLs stored in clear")
         await platform.start_writer()
         await run_supervised(
             {name: functools.partial(SERVICES[name], platform) for name in names}, states, backoff

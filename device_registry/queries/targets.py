@@ -9,16 +9,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry import site_paths
 from device_registry.credentials import Credential as TypedCredential
-from device_registry.crypto import SecretBox, SecretBoxError
 from device_registry.models import Credential, Device, Lifecycle, Site
 from device_registry.tags import COMMUNE_KINDS, device_tags, place_tags
 from device_registry.targets import DeviceTarget
+
+if TYPE_CHECKING:  # `cryptography` (~9 MiB RSS) only where a credential is opened: not in the ingest
+    from device_registry.crypto import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,8 @@ async def read_credentials(
     not follow the device there."""
     if box is None:
         return OpenedCredentials({}, {}, {})
+    from device_registry.crypto import SecretBoxError
+
     wanted = {d.credential_id for d in devices if d.credential_id is not None}
     if not wanted:
         return OpenedCredentials({}, {}, {})
