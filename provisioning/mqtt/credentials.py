@@ -11,22 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
-from device_registry.db import Base
-from device_registry.models.types import UTCDateTime
+from provisioning.mqtt.models import MqttCredential
 from provisioning.mqtt.passwords import generate_password, hash_password
-
-
-class MqttCredential(Base):
-    __tablename__ = "mqtt_credentials"
-
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
-    password_hash: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 @dataclass(frozen=True)

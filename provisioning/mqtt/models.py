@@ -1,12 +1,17 @@
-"""What the MQTT client is given: our own dataclasses, never aiomqtt objects."""
+"""What the MQTT client is given (our own dataclasses, never aiomqtt objects), and the MQTT tables."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import SecretStr
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
 
+from device_registry.db import Base
+from device_registry.models.types import UTCDateTime
 from provisioning.endpoint import split_host_port
 
 
@@ -35,3 +40,12 @@ class MqttEndpoint:
     @property
     def label(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+class MqttCredential(Base):
+    __tablename__ = "mqtt_credentials"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

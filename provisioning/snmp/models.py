@@ -1,11 +1,18 @@
-"""What the SNMP client is given and hands back: endpoints, var-binds, table walks; no pysnmp objects."""
+"""What the SNMP client is given and hands back: endpoints, var-binds, table walks; no pysnmp objects.
+
+Also the SNMP tables: ``snmp_interfaces``, keyed by device and ifIndex, as read at onboarding time.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from device_registry.db import Base
 from provisioning.endpoint import split_host_port
 from provisioning.snmp.mib import Oid, dotted
 
@@ -104,3 +111,18 @@ class TableWalk:
         for rows in self.columns.values():
             seen.update(rows)
         return sorted(seen)
+
+
+class SnmpInterface(Base):
+    __tablename__ = "snmp_interfaces"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    if_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    descr: Mapped[str | None] = mapped_column(String(255))
+    alias: Mapped[str | None] = mapped_column(String(255))
+    if_type: Mapped[int | None] = mapped_column(Integer)
+    speed_bps: Mapped[int | None] = mapped_column(BigInteger)
+    mac: Mapped[str | None] = mapped_column(String(17))
+    admin_status: Mapped[str | None] = mapped_column(String(16))
+    oper_status: Mapped[str | None] = mapped_column(String(16))

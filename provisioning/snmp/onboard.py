@@ -3,42 +3,25 @@
 The contract of every protocol's ``onboard``: check permission (and the site) before any packet, probe,
 then write in one transaction, so a failure leaves nothing half-written. :func:`save` is the write
 alone, for a caller that probed many agents at once (``ioc discover snmp --onboard``). Interfaces live in
-this package's own table (``snmp_interfaces``), keyed by device and ifIndex, as read at onboarding time.
+this package's own table (``snmp_interfaces``, in ``models.py``), keyed by device and ifIndex, as read at
+onboarding time.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, delete
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
-from device_registry.db import Base
 from device_registry.models import Device, DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.services import devices as device_service
 from provisioning.snmp.client import SnmpClient
-from provisioning.snmp.models import SnmpCredential, SnmpEndpoint
+from provisioning.snmp.models import SnmpCredential, SnmpEndpoint, SnmpInterface
 from provisioning.snmp.probe import ProbeResult, probe
-
-
-class SnmpInterface(Base):
-    __tablename__ = "snmp_interfaces"
-
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
-    if_index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(255))
-    descr: Mapped[str | None] = mapped_column(String(255))
-    alias: Mapped[str | None] = mapped_column(String(255))
-    if_type: Mapped[int | None] = mapped_column(Integer)
-    speed_bps: Mapped[int | None] = mapped_column(BigInteger)
-    mac: Mapped[str | None] = mapped_column(String(17))
-    admin_status: Mapped[str | None] = mapped_column(String(16))
-    oper_status: Mapped[str | None] = mapped_column(String(16))
-
 
 _KIND_BY_FAMILY = {
     "switch": DeviceKind.SWITCH,

@@ -13,30 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import Integer, LargeBinary, String, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
-from device_registry.db import Base, transaction
-from device_registry.models.types import UTCDateTime
+from device_registry.db import transaction
+from telemetry.ingest.models import DeadLetter
 from telemetry.ingest.records import Rejection, RejectReason
 from telemetry.ingest.timeutil import from_epoch
 
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_PAYLOAD_BYTES = 4096
-
-
-class DeadLetter(Base):
-    __tablename__ = "mqtt_dead_letters"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    device_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
-    topic: Mapped[str] = mapped_column(String(256))
-    reason: Mapped[str] = mapped_column(String(32), index=True)
-    detail: Mapped[str] = mapped_column(String(1024))
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    payload_size: Mapped[int] = mapped_column(Integer)
 
 
 @dataclass(frozen=True, slots=True)

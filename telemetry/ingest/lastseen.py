@@ -11,21 +11,13 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, case, select
+from sqlalchemy import case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
-from device_registry.db import Base, transaction
-from device_registry.models.types import UTCDateTime
+from device_registry.db import transaction
+from telemetry.ingest.models import DeviceLastSeen
 from telemetry.ingest.timeutil import from_epoch
-
-
-class DeviceLastSeen(Base):
-    __tablename__ = "mqtt_last_seen"
-
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LastSeenStore:

@@ -9,8 +9,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from device_registry.db import Base
-from provisioning.mqtt import credentials  # noqa: F401  (registers the table)
-from telemetry.ingest import deadletters, lastseen  # noqa: F401
+from provisioning.mqtt import models  # noqa: F401  (registers the table)
+from telemetry.ingest import models as ingest_models  # noqa: F401
 
 MQTT_TABLES = {"mqtt_credentials", "mqtt_dead_letters", "mqtt_last_seen"}
 

@@ -25,7 +25,7 @@ from device_registry.services.users import create_user, issue_token
 from ioc.app import create_app
 from ioc.migrate import upgrade
 from ioc.settings import Settings
-from provisioning.snmp.onboard import SnmpInterface
+from provisioning.snmp.models import SnmpInterface
 from provisioning.snmp.settings import SnmpSettings
 from tests.support.snmpd import V3_AUTH, V3_PRIV, V3_USER, Agent
 
