@@ -6,11 +6,24 @@ body; routes only declare it, so clients (and the fuzzer) know the statuses a de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from provisioning.errors import AuthFailed, DeviceError
+
+ProbeT = TypeVar("ProbeT", bound=BaseModel)
+
+
+class OnboardPublic(BaseModel, Generic[ProbeT]):
+    """What ``POST /api/v1/{protocol}/onboard`` answers for every protocol: the saved device, then the
+    probe that justified it (the same body ``/probe`` answers) and its ``notes`` (what was not read)."""
+
+    device_id: int
+    name: str
+    kind: str
+    notes: list[str] = Field(description="The probe's notes: what could not be read, and why.")
+    probe: ProbeT
 
 
 class DeviceErrorBody(BaseModel):

@@ -4,8 +4,6 @@ A camera's failure raises its typed ``DeviceError``, mapped by ``ioc/app.py`` li
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -16,7 +14,7 @@ from provisioning.api_targets import OnvifTargets
 from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.onboard import onboard_onvif
 from provisioning.onvif.probe import probe_onvif
-from provisioning.responses import DEVICE_ERROR_RESPONSES
+from provisioning.responses import DEVICE_ERROR_RESPONSES, OnboardPublic
 
 router = APIRouter()
 """Mounted at ``/api/v1/onvif`` by ``ioc/app.py``, as every protocol's router."""
@@ -53,10 +51,50 @@ class OnvifOnboardRequest(OnvifProbeRequest):
     )
 
 
-@router.post("/probe", response_model=None, responses=DEVICE_ERROR_RESPONSES)
+class OnvifProfilePublic(BaseModel):
+    token: str
+    name: str
+    encoding: str | None
+    resolution: str | None = Field(description="WIDTHxHEIGHT, null when the device did not say.")
+    fps: float | None
+    video_source_token: str | None
+    stream_uri: str | None
+    snapshot_uri: str | None
+
+
+class OnvifChannelPublic(BaseModel):
+    video_source_token: str
+    profiles: list[str] = Field(description="Tokens of the channel's profiles.")
+
+
+class OnvifProbePublic(BaseModel):
+    """What ``/onvif/probe`` answers, and ``probe`` of ``/onvif/onboard``."""
+
+    host: str
+    port: int
+    manufacturer: str
+    model: str
+    firmware: str
+    serial: str
+    hardware_id: str
+    clock_offset_s: float | None = Field(description="Device clock minus ours, seconds.")
+    services: list[str]
+    media_service: str
+    is_nvr: bool
+    profiles: list[OnvifProfilePublic]
+    channels: list[OnvifChannelPublic]
+    notes: list[str]
+    probe_ms: float
+
+
+class OnvifOnboardPublic(OnboardPublic[OnvifProbePublic]):
+    ntp_server: str | None = Field(description="The NTP server the camera was pointed at (``set_ntp``).")
+
+
+@router.post("/probe", response_model=OnvifProbePublic, responses=DEVICE_ERROR_RESPONSES)
 async def probe(
     data: OnvifProbeRequest, principal: CurrentPrincipal, targets: OnvifTargets
-) -> dict[str, Any]:
+) -> OnvifProbePublic:
     """Identity, clock offset, services and stream profiles of one camera or NVR; saves nothing."""
     principal.require(Role.ENGINEER, action="probe devices")
     await targets.check_host(data.address, "address")
@@ -68,11 +106,14 @@ async def probe(
         call_timeout_s=data.timeout_s,
         keep_reported_addresses=data.keep_reported_addresses,
     )
-    return result.to_dict()
+    return OnvifProbePublic.model_validate(result.to_dict())
 
 
 @router.post(
-    "/onboard", status_code=status.HTTP_201_CREATED, response_model=None, responses=DEVICE_ERROR_RESPONSES
+    "/onboard",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OnvifOnboardPublic,
+    responses=DEVICE_ERROR_RESPONSES,
 )
 async def onboard(
     data: OnvifOnboardRequest,
@@ -80,7 +121,7 @@ async def onboard(
     principal: CurrentPrincipal,
     rt: Runtime,
     targets: OnvifTargets,
-) -> dict[str, Any]:
+) -> OnvifOnboardPublic:
     await targets.check_host(data.address, "address")
     result = await onboard_onvif(
         session,
@@ -98,4 +139,4 @@ async def onboard(
         rtsp_basic_auth=data.rtsp_basic_auth,
     )
     await session.commit()
-    return result.to_dict()
+    return OnvifOnboardPublic.model_validate(result.to_dict())

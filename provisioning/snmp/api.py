@@ -16,12 +16,12 @@ from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credentia
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
 from provisioning.api_targets import SnmpTargets
-from provisioning.responses import DEVICE_ERROR_RESPONSES
+from provisioning.responses import DEVICE_ERROR_RESPONSES, OnboardPublic
 from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.discovery import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.onboard import onboard
-from provisioning.snmp.probe import probe
+from provisioning.snmp.probe import Interface, probe
 from provisioning.targets import TargetPolicy
 
 router = APIRouter()
@@ -65,6 +65,29 @@ class SnmpDiscoverRequest(BaseModel):
     )
 
 
+class SnmpProbePublic(BaseModel):
+    """What ``/snmp/probe`` answers, and ``probe`` of ``/snmp/onboard``."""
+
+    host: str
+    port: int
+    sys_descr: str | None
+    sys_object_id: str | None
+    sys_name: str | None
+    sys_contact: str | None
+    sys_location: str | None
+    uptime_s: float | None
+    enterprise_number: int | None
+    vendor: str | None
+    vendor_registry_name: str | None
+    family: str | None
+    model: str | None
+    os: str | None
+    rtt_ms: float | None
+    has_ifx_table: bool
+    interfaces: list[Interface]
+    notes: list[str]
+
+
 class DiscoverPublic(BaseModel):
     network: str
     hosts: int = Field(description="Addresses in the network.")
@@ -80,24 +103,29 @@ async def _endpoint(request: SnmpProbeRequest, policy: TargetPolicy) -> SnmpEndp
     )
 
 
-@router.post("/probe", responses=DEVICE_ERROR_RESPONSES)
+@router.post("/probe", response_model=SnmpProbePublic, responses=DEVICE_ERROR_RESPONSES)
 async def probe_route(
     request: SnmpProbeRequest, principal: CurrentPrincipal, targets: SnmpTargets
-) -> dict[str, Any]:
+) -> SnmpProbePublic:
     principal.require(Role.ENGINEER, action="probe devices")
     endpoint = await _endpoint(request, targets)
     async with SnmpClient() as client:
-        return (await probe(client, endpoint)).to_dict()
+        return SnmpProbePublic.model_validate((await probe(client, endpoint)).to_dict())
 
 
-@router.post("/onboard", status_code=status.HTTP_201_CREATED, responses=DEVICE_ERROR_RESPONSES)
+@router.post(
+    "/onboard",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OnboardPublic[SnmpProbePublic],
+    responses=DEVICE_ERROR_RESPONSES,
+)
 async def onboard_route(
     request: SnmpOnboardRequest,
     session: Session,
     principal: CurrentPrincipal,
     rt: Runtime,
     targets: SnmpTargets,
-) -> dict[str, Any]:
+) -> OnboardPublic[SnmpProbePublic]:
     principal.require(Role.ENGINEER, action="onboard devices")  # before the address is even looked at
     endpoint = await _endpoint(request, targets)
     async with SnmpClient() as client:
@@ -111,9 +139,15 @@ async def onboard_route(
             name=request.name,
             kind=request.kind,
         )
-    device_id, name = device.id, device.name
+    saved = OnboardPublic[SnmpProbePublic](
+        device_id=device.id,
+        name=device.name,
+        kind=str(device.kind),
+        notes=result.notes,
+        probe=SnmpProbePublic.model_validate(result.to_dict()),
+    )
     await session.commit()
-    return {"device_id": device_id, "name": name, **result.to_dict()}
+    return saved
 
 
 @router.post(

@@ -246,6 +246,7 @@ async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, s
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["name"] == "tb-core-1" and "linux-full-walk" not in created.text
+    assert body["probe"]["os"] == "Linux 2.6.21.5-smp" and body["notes"] == body["probe"]["notes"]
     rows = await interfaces_of(db_url, body["device_id"])
     assert [r.name for r in rows] == ["lo", "eth0"]
     engine = create_engine(db_url)
