@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from device_registry.db import create_engine, session_factory
-from device_registry.schemas.health import ServiceReport
 from ioc.home import prepare_home, prepare_sqlite_file, warn_if_readable_by_others
 from ioc.settings import Settings
 from monitors.events import EventBus
 
 if TYPE_CHECKING:
     # Imported where used, not here: every CLI command opens a Platform, few need HTTP or the writer.
-    from device_registry.api.health import ServiceReport
     from device_registry.crypto import SecretBox
+    from device_registry.schemas.health import ServiceReport
     from telemetry.config import WriterConfig
     from telemetry.writer import TelemetryWriter
 
