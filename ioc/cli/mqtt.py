@@ -24,7 +24,8 @@ from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config
 from ioc.settings import Settings
 from provisioning.mqtt.models import MqttEndpoint
-from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.onboard import OnboardedSensor, onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.schemas import MqttOnboardPublic, MqttProbePublic
 from telemetry.ingest.deadletters import list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.importer import import_payloads, split_payloads
@@ -46,6 +47,11 @@ async def _push(platform: Platform) -> str:
         return await push_credentials(platform.settings, platform.sessions)
     except BrokerNotConfigured as error:
         raise CliError(str(error)) from None
+
+
+def _show_notes(notes: list[str]) -> None:
+    for note in notes:
+        stdout_console.print(f"note: {note}", highlight=False, markup=False)
 
 
 @probe_app.command("mqtt")
@@ -77,17 +83,16 @@ def probe_mqtt_command(
         password=SecretStr(password) if password is not None else None,
         timeout=settings.probe_timeout_s if timeout is None else timeout,
     )
-    result = run(probe(endpoint)).to_dict()
+    result = MqttProbePublic.model_validate(run(probe(endpoint)))
 
-    def human(data: dict[str, Any]) -> None:
+    def human(data: MqttProbePublic) -> None:
         stdout_console.print(
-            f"{'mqtts' if data['tls'] else 'mqtt'}://{data['host']}:{data['port']} answered; "
-            f"broker {data['broker_version'] or 'version unknown'}",
+            f"{'mqtts' if data.tls else 'mqtt'}://{data.host}:{data.port} answered; "
+            f"broker {data.broker_version or 'version unknown'}",
             highlight=False,
             markup=False,
         )
-        for note in data["notes"]:
-            stdout_console.print(f"note: {note}", highlight=False, markup=False)
+        _show_notes(data.notes)
 
     emit(result, human)
 
@@ -101,27 +106,19 @@ def onboard_sensor_command(
 ) -> None:
     """Register an MQTT sensor and issue its broker password (shown once, stored hashed)."""
 
-    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
-        sensor = await onboard_sensor(session, cli_principal(), platform.box, name, site, kind=kind, tags=tag)
-        return {
-            "device_id": sensor.device_id,
-            "name": sensor.name,
-            "site": sensor.site_code,
-            "username": sensor.username,
-            "password": sensor.password.get_secret_value(),
-            "topics": sensor.topics,
-        }
+    async def body(platform: Platform, session: AsyncSession) -> OnboardedSensor:
+        return await onboard_sensor(session, cli_principal(), platform.box, name, site, kind=kind, tags=tag)
 
-    result = in_transaction(body)
-    result["broker"] = with_platform(_push)
+    sensor = in_transaction(body)
+    result = MqttOnboardPublic.of(sensor, with_platform(_push))
 
-    def human(d: dict[str, Any]) -> None:
-        stdout_console.print(f"sensor {d['device_id']} [bold]{d['name']}[/] at {d['site']}", highlight=False)
-        stdout_console.print(f"MQTT user name: {d['username']}\npassword (shown once, keep it safe):")
-        stdout_console.print(d["password"], markup=False, highlight=False)
-        for kind_name, topic in d["topics"].items():
+    def human(d: MqttOnboardPublic) -> None:
+        stdout_console.print(f"sensor {d.device_id} [bold]{d.name}[/] at {site}", highlight=False)
+        stdout_console.print(f"MQTT user name: {d.username}\npassword (shown once, keep it safe):")
+        stdout_console.print(d.one_time_password, markup=False, highlight=False)
+        for kind_name, topic in d.topics.items():
             stdout_console.print(f"  {kind_name:<9} {topic}", markup=False, highlight=False)
-        stdout_console.print(d["broker"], markup=False, highlight=False)
+        stdout_console.print(d.broker, markup=False, highlight=False)
 
     emit(result, human)
 
@@ -184,9 +181,9 @@ def rotate_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help
     password = in_transaction(body)
     status = with_platform(_push)
     emit(
-        {"device_id": device, "username": str(device), "password": password, "broker": status},
+        {"device_id": device, "username": str(device), "one_time_password": password, "broker": status},
         lambda d: stdout_console.print(
-            f"new password for {d['username']} (shown once):\n{d['password']}\n{d['broker']}",
+            f"new password for {d['username']} (shown once):\n{d['one_time_password']}\n{d['broker']}",
             markup=False,
             highlight=False,
         ),

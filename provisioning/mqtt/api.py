@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.models import DeviceKind, Role
@@ -18,6 +19,7 @@ from provisioning.api_targets import MqttTargets
 from provisioning.mqtt.models import MqttEndpoint
 from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
 from provisioning.mqtt.probe import probe
+from provisioning.mqtt.schemas import MqttOnboardPublic, MqttProbePublic
 from provisioning.responses import DEVICE_ERROR_RESPONSES
 
 BrokerPush = Callable[[], Awaitable[str]]
@@ -37,15 +39,6 @@ class MqttProbeRequest(BaseModel):
     timeout: float = Field(default=5.0, gt=0, le=30)
 
 
-class MqttProbePublic(BaseModel):
-    host: str
-    port: int
-    tls: bool
-    authenticated: bool
-    broker_version: str | None
-    notes: list[str]
-
-
 class SensorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -55,21 +48,10 @@ class SensorCreate(BaseModel):
     tags: list[str] = []
 
 
-class SensorCredentials(BaseModel):
-    """The only response that ever carries the password."""
-
-    device_id: int
-    name: str
-    username: str
-    password: str
-    topics: dict[str, str]
-    broker: str
-
-
 class NewPassword(BaseModel):
     device_id: int
     username: str
-    password: str
+    one_time_password: str = Field(description="Shown in this response only: only its hash is stored.")
     broker: str
 
 
@@ -79,7 +61,9 @@ class Revocation(BaseModel):
     broker: str
 
 
-async def _push(request: Request) -> str:
+async def _commit_and_push(session: AsyncSession, request: Request) -> str:
+    """Commit the credential change, then push it to the broker; says what the broker did."""
+    await session.commit()
     push: BrokerPush | None = getattr(request.app.state, "mqtt_push", None)
     return await push() if push is not None else "broker push not configured; credential saved"
 
@@ -99,25 +83,18 @@ async def probe_route(
         password=request.password,
         timeout=request.timeout,
     )
-    return MqttProbePublic(**(await probe(endpoint)).to_dict())
+    return MqttProbePublic.model_validate(await probe(endpoint))
 
 
 @router.post("/onboard", status_code=status.HTTP_201_CREATED)
 async def create_sensor(
     data: SensorCreate, request: Request, session: Session, principal: CurrentPrincipal, rt: Runtime
-) -> SensorCredentials:
+) -> MqttOnboardPublic:
+    """Register a sensor and issue its broker password, answered here once (only its hash is kept)."""
     sensor = await onboard_sensor(
         session, principal, rt.box, data.name, data.site_code, kind=data.kind, tags=data.tags
     )
-    await session.commit()
-    return SensorCredentials(
-        device_id=sensor.device_id,
-        name=sensor.name,
-        username=sensor.username,
-        password=sensor.password.get_secret_value(),
-        topics=sensor.topics,
-        broker=await _push(request),
-    )
+    return MqttOnboardPublic.of(sensor, await _commit_and_push(session, request))
 
 
 @router.post("/devices/{device_id}/password")
@@ -126,12 +103,12 @@ async def rotate_password(
 ) -> NewPassword:
     """A new broker password for the sensor, shown once; the old one stops at the broker reload."""
     password = await rotate_sensor_password(session, principal, device_id)
-    await session.commit()
+    broker = await _commit_and_push(session, request)
     return NewPassword(
         device_id=device_id,
         username=str(device_id),
-        password=password.get_secret_value(),
-        broker=await _push(request),
+        one_time_password=password.get_secret_value(),
+        broker=broker,
     )
 
 
@@ -140,5 +117,4 @@ async def revoke(
     device_id: int, request: Request, session: Session, principal: CurrentPrincipal
 ) -> Revocation:
     revoked = await revoke_sensor(session, principal, device_id)
-    await session.commit()
-    return Revocation(device_id=device_id, revoked=revoked, broker=await _push(request))
+    return Revocation(device_id=device_id, revoked=revoked, broker=await _commit_and_push(session, request))
