@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import DeviceKind
 from device_registry.schemas.bounds import MAX_ROW_ID
+from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, run, with_platform
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
-from ioc.cli.probe_groups import onboard_app, probe_app
+from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from ioc.cli.telemetry import telemetry_app
 from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config
@@ -95,6 +96,64 @@ def probe_mqtt_command(
         _show_notes(data.notes)
 
     emit(result, human)
+
+
+@discover_app.command("mqtt")
+def discover_mqtt_command(
+    target: str | None = typer.Argument(
+        None, metavar="[HOST[:PORT]]", help="Broker to listen to (default: the platform's, IOC_MQTT_URL)."
+    ),
+    tls: bool = typer.Option(False, "--tls", help="Connect with TLS (mqtts)."),
+    user: str | None = typer.Option(None, "--user", "-u", help="A login that may read ioc/v1/d/+/…"),
+    password: str | None = typer.Option(
+        None, "--password", "-p", envvar="IOC_MQTT_PASSWORD", help="Prefer IOC_MQTT_PASSWORD to argv."
+    ),
+    listen: float = typer.Option(
+        10.0, "--listen", min=0.1, max=30.0, callback=finite, help="Seconds to listen (at most 30)."
+    ),
+) -> None:
+    """Listen to the broker and list publishers whose device key is no registered device."""
+    from pydantic import SecretStr
+
+    from provisioning.mqtt.discovery import discover
+    from provisioning.mqtt.schemas import MqttDiscoverPublic
+    from provisioning.targets import TargetPolicy
+
+    settings = Settings()
+    if target is None:
+        url = settings.mqtt_url
+        if url is None:
+            raise CliError("HOST: no platform broker configured (IOC_MQTT_URL); name one", exit_code=2)
+        endpoint = url.endpoint()
+    else:
+        host, port = parse_target(lambda text: MqttEndpoint.split(text, tls=tls), target)
+        run(TargetPolicy.of(settings.mqtt.allowed_networks).check_host(host, "HOST"))
+        secret = SecretStr(password) if password is not None else None
+        endpoint = MqttEndpoint(host, port, tls=tls, username=user, password=secret)
+
+    async def body(platform: Platform, session: AsyncSession) -> MqttDiscoverPublic:
+        found = await discover(session, cli_principal(), endpoint, listen_s=listen)
+        return MqttDiscoverPublic.of(endpoint.label, found)
+
+    def human(data: MqttDiscoverPublic) -> None:
+        print_table(
+            f"{len(data.found)} unknown publishers on {data.broker} in {data.listen_s:.0f} s "
+            f"({data.publishers} heard, {data.registered_heard} registered)",
+            ["device key", "first seen", "last seen", "messages", "topics", "fields"],
+            [
+                (f.device_key, f"{f.first_seen:%H:%M:%S}", f"{f.last_seen:%H:%M:%S}", f.messages,
+                 ",".join(f.topics), ",".join(f.fields))
+                for f in data.found
+            ],
+        )  # fmt: skip
+        if data.silent_total:
+            stdout_console.print(
+                f"{data.silent_total} registered MQTT devices stayed silent: "
+                + ", ".join(str(d.device_id) for d in data.silent),
+                highlight=False,
+            )
+
+    emit(in_transaction(body), human)
 
 
 @onboard_app.command("sensor")
