@@ -7,6 +7,9 @@ Secrets may come from the environment instead of the command line (visible in ``
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -146,46 +149,66 @@ async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
         return await probe(client, endpoint)
 
 
+_LOGIN_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("community", str | None, _community_opt),
+    ("version", str, _version_opt),
+    ("v3_user", str | None, _user_opt),
+    ("auth_proto", str, _auth_proto_opt),
+    ("auth_key", str | None, _auth_key_opt),
+    ("priv_proto", str, _priv_proto_opt),
+    ("priv_key", str | None, _priv_key_opt),
+    ("timeout", float | None, _timeout_opt),
+    ("retries", int | None, _retries_opt),
+)
+
+
+def with_login(command: Callable[..., None]) -> Callable[..., None]:
+    """The agent and its login, declared once for ``probe snmp`` and ``onboard snmp``.
+
+    The command's own options stay; ``HOST[:PORT]`` comes first and the login options (credential,
+    timeout, retries) after them, and the command receives the ``endpoint`` built from those instead."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    host = inspect.Parameter(
+        "host", keyword, default=typer.Argument(..., metavar="HOST[:PORT]"), annotation=str
+    )
+    own = [
+        p.replace(kind=keyword)
+        for name, p in inspect.signature(command, eval_str=True).parameters.items()
+        if name != "endpoint"
+    ]
+    login = [
+        inspect.Parameter(name, keyword, default=opt, annotation=hint) for name, hint, opt in _LOGIN_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> None:
+        given = [values.pop(name) for name, _, _ in _LOGIN_OPTIONS]
+        host, credential = values.pop("host"), build_credential(*given[:7])
+        command(**values, endpoint=_endpoint(host, credential, *given[7:]))
+
+    parameters = [host, *own, *login]
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
+
+
 @probe_app.command("snmp")
-def probe_snmp(
-    host: str = typer.Argument(..., metavar="HOST[:PORT]"),
-    community: str | None = _community_opt,
-    version: str = _version_opt,
-    v3_user: str | None = _user_opt,
-    auth_proto: str = _auth_proto_opt,
-    auth_key: str | None = _auth_key_opt,
-    priv_proto: str = _priv_proto_opt,
-    priv_key: str | None = _priv_key_opt,
-    timeout: float | None = _timeout_opt,
-    retries: int | None = _retries_opt,
-) -> None:
+@with_login
+def probe_snmp(endpoint: SnmpEndpoint) -> None:
     """Identify one SNMP agent: vendor, model, OS, interfaces. Saves nothing."""
-    credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
-    endpoint = _endpoint(host, credential, timeout, retries)
     emit(SnmpProbePublic.model_validate(run(_probe(endpoint))), _show_probe)
 
 
 @onboard_app.command("snmp")
+@with_login
 def onboard_snmp(
-    host: str = typer.Argument(..., metavar="HOST[:PORT]"),
+    endpoint: SnmpEndpoint,
     site: str = typer.Option(..., "--site", help="Site code to place the device in."),
     name: str | None = typer.Option(None, help="Device name (default: sysName, else the address)."),
     kind: DeviceKind | None = typer.Option(None, help="Override the kind guessed from the probe."),
-    community: str | None = _community_opt,
-    version: str = _version_opt,
-    v3_user: str | None = _user_opt,
-    auth_proto: str = _auth_proto_opt,
-    auth_key: str | None = _auth_key_opt,
-    priv_proto: str = _priv_proto_opt,
-    priv_key: str | None = _priv_key_opt,
-    timeout: float | None = _timeout_opt,
-    retries: int | None = _retries_opt,
 ) -> None:
     """Probe an SNMP agent, then save it with its credential and interfaces (nothing saved if it fails)."""
     from provisioning.snmp.onboard import onboard
-
-    credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
-    endpoint = _endpoint(host, credential, timeout, retries)
 
     async def body(platform: Platform, session: AsyncSession) -> SnmpOnboardPublic:
         async with SnmpClient() as client:
