@@ -41,12 +41,10 @@ def _settings() -> OnvifSettings:
 
 def check_target(host: str, field: str = "HOST") -> None:
     """Refuse, before any packet, an address outside ``IOC_ONVIF__ALLOWED_NETWORKS`` (see targets.py)."""
+    from ioc.cli.context import run
     from provisioning.targets import TargetPolicy
 
-    try:
-        asyncio.run(TargetPolicy.of(_settings().allowed_networks).check_host(host, field))
-    except ValueError as error:
-        raise CliError(str(error), exit_code=2) from None
+    run(TargetPolicy.of(_settings().allowed_networks).check_host(host, field))
 
 
 def _offset(value: float | None) -> str:
@@ -122,7 +120,15 @@ def probe_onvif_command(
 
 @discover_app.command("onvif")
 def discover_onvif_command(
-    interface: str = typer.Option(..., "--interface", "-i", help="Send probes on this interface only."),
+    interface: str | None = typer.Option(
+        None, "--interface", "-i", help="Send the multicast Probe on this interface only."
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        metavar="IPV4[:PORT]",
+        help="Instead: a directed Probe to this address (port 3702).",
+    ),
     timeout: float | None = typer.Option(
         None,
         "--timeout",
@@ -138,8 +144,13 @@ def discover_onvif_command(
         None, "--password", "-p", envvar="IOC_ONVIF_PASSWORD", help="ONVIF password for --onboard."
     ),
 ) -> None:
-    """WS-Discovery on one interface: list cameras' address, scopes and XAddrs (and onboard them)."""
+    """WS-Discovery on one interface (or one address): list cameras' address, scopes and XAddrs (and
+    onboard them)."""
+    import ipaddress
+
+    from provisioning.endpoint import split_host_port
     from provisioning.onvif.discovery import DiscoveryError, Search, discover, interface_ipv4
+    from provisioning.onvif.wsdiscovery import PORT
 
     if onboard:
         missing = [
@@ -151,11 +162,20 @@ def discover_onvif_command(
             raise CliError(f"--onboard needs {', '.join(missing)}", exit_code=2)
     listen_s = _settings().discovery_listen_s if timeout is None else timeout
     try:
-        check_target(interface_ipv4(interface), "--interface")
-        search = Search(interface=interface, listen_s=listen_s)
+        host, port = (
+            parse_target(lambda text: split_host_port(text, PORT), address) if address else (None, PORT)
+        )
+        search = Search(interface=interface, address=host, listen_s=listen_s, port=port)
+        if host is not None:
+            ipaddress.IPv4Address(host)
+            check_target(host, "--address")
+        if interface is not None:
+            check_target(interface_ipv4(interface), "--interface")
         found = OnvifDiscoverPublic.of(search, asyncio.run(discover(search)))
     except DiscoveryError as error:
         raise CliError(str(error), exit_code=2) from None
+    except ipaddress.AddressValueError:
+        raise CliError(f"--address: {address!r} is not an IPv4 address", exit_code=2) from None
     saved: list[OnboardAttempt[OnvifOnboardPublic] | None] = [None] * len(found.found)
     if onboard and site and user and password:
         saved = [_onboard_discovered(d.xaddrs, d.address, site, user, password) for d in found.found]

@@ -46,7 +46,7 @@ class Search:
 
     def __post_init__(self) -> None:
         if (self.interface is None) == (self.address is None):
-            raise DiscoveryError("--interface or address: give exactly one", field="interface")
+            raise DiscoveryError("--interface or --address: give exactly one", field="interface")
         if not 0 < self.listen_s <= MAX_LISTEN_S:
             raise DiscoveryError(
                 f"--timeout: {self.listen_s} is outside (0, {MAX_LISTEN_S}] seconds", field="timeout_s"

@@ -7,7 +7,11 @@ that ``test_discovery_netns.py`` drives in namespaces it creates.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -21,6 +25,8 @@ from ioc.settings import Settings
 from provisioning.onvif.settings import OnvifSettings
 from tests.registry.seed import build_world
 from tests.support.process import ManagedProcess, free_port
+
+IOC = str(Path(sys.executable).parent / "ioc")
 
 
 @pytest.fixture
@@ -71,7 +77,9 @@ def responder(tmp_path: Path) -> Iterator[int]:
         sim.stop()
 
 
-async def test_directed_probe_finds_the_cameras_for_an_engineer_only(api, sessions, responder) -> None:
+async def test_directed_probe_finds_the_cameras_for_an_engineer_only(
+    api, sessions, responder, tmp_path
+) -> None:
     world = await build_world(sessions)
     api.tokens.update(world.tokens)
     body = {"address": "127.0.0.1", "port": responder, "timeout_s": 1.0}
@@ -85,6 +93,18 @@ async def test_directed_probe_finds_the_cameras_for_an_engineer_only(api, sessio
     assert sorted(d["name"] for d in found["found"]) == ["Cổng chợ", "Kho Y"]
     assert {d["address"] for d in found["found"]} == {"127.0.0.1"}
     assert all(d["xaddrs"][0].endswith("/onvif/device_service") for d in found["found"])
+
+    # `ioc --json discover onvif --address` prints the very model the API answered
+    printed = await asyncio.to_thread(
+        subprocess.run,
+        [IOC, "--json", "discover", "onvif", "--address", f"127.0.0.1:{responder}", "--timeout", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "IOC_HOME": str(tmp_path / "cli"), "IOC_ONVIF__ALLOWED_NETWORKS": "127.0.0.0/8"},
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == found
 
     refused = await api.client.post("/api/v1/onvif/discover", json=body, headers=api.as_("maintenance_a"))
     assert refused.status_code == 403
@@ -108,3 +128,19 @@ async def test_bad_discover_requests_name_the_field_and_send_nothing(api, sessio
         answered = await api.client.post("/api/v1/onvif/discover", json=request, headers=eng)
         assert answered.status_code == 422, (request, answered.text)
         assert field in answered.text, (request, answered.text)
+
+
+def test_cli_discover_refuses_what_the_allowlist_does_not_name(tmp_path) -> None:
+    """Loopback is refused unless allowlisted: a clear exit 2 naming the option, not a traceback."""
+    env = {**os.environ, "IOC_HOME": str(tmp_path / "cli")}
+    env.pop("IOC_ONVIF__ALLOWED_NETWORKS", None)
+    for args, option in ((["-i", "lo"], "--interface"), (["--address", "127.0.0.1"], "--address")):
+        done = subprocess.run(
+            [IOC, "--json", "discover", "onvif", *args, "--timeout", "0.2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert json.loads(done.stderr)["error"].startswith(f"{option}: 127.0.0.1 is a loopback"), done.stderr
