@@ -24,7 +24,7 @@ from monitors.checks.defaults import DefaultChecks
 from monitors.scheduler import MonitoredDevice
 from monitors.stored_rows import report_invalid
 from monitors.topology import Topology
-from provisioning.onvif.onboard import stored_stream_uri
+from provisioning.onvif.stored import stored_stream_uri
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> 
             else:
                 problem = f"{interval!r} is not a number of seconds in 1..86400"
                 report_invalid(log, "check interval of device", d.id, problem)
-        uri = stored_stream_uri(d.attributes)
+        uri = stored_stream_uri(d.id, d.attributes)
         if uri is not None:
             stream_uris[d.id] = uri
     return RegistrySnapshot(
