@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry import site_paths
 from device_registry.crypto import SecretBox
 from device_registry.models import Device, DeviceUplink, Lifecycle, Site
-from device_registry.queries.targets import WATCHED, device_targets
+from device_registry.queries.targets import device_targets, watched_devices
 from device_registry.services.sites import resolve_site
 from device_registry.targets import DeviceTarget
 from monitors.checks.defaults import DefaultChecks
@@ -64,7 +64,7 @@ async def site_tree(session: AsyncSession) -> tuple[dict[int, int | None], dict[
 async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> RegistrySnapshot:
     """With ``box``, targets carry their decrypted credentials (SNMP and RTSP checks log in with them)."""
     parent, _ = await site_tree(session)
-    devices = (await session.scalars(select(Device).where(Device.lifecycle.in_(WATCHED)))).all()
+    devices = await watched_devices(session)
     watched = {d.id for d in devices}
     uplinks: dict[int, list[int]] = {}
     for device_id, uplink_id in (

@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox
-from device_registry.models import Device, SiteKind
+from device_registry.models import Device, DeviceKind, SiteKind
+from device_registry.queries.targets import watched_devices
+from device_registry.schemas.devices import DeviceCreate
 from device_registry.schemas.sites import SiteCreate
+from device_registry.services.devices import create_devices
 from device_registry.services.sites import create_site
+from monitors.registry_source import load_snapshot
 from provisioning.facts import Facts, MalformedFacts, read_facts, write_facts
 from provisioning.mqtt.models import MqttCredential, MqttFacts
 from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
@@ -128,3 +132,37 @@ def test_no_record_is_none_and_writing_keeps_the_other_keys() -> None:
     assert read_facts(holder.attributes, MqttFacts) == MqttFacts.model_validate(holder.attributes["mqtt"])
     with pytest.raises(MalformedFacts, match=r"interfaces: List should have at most 2048 items"):
         read_facts({"snmp": {"version": 1, "interfaces": [{"if_index": i} for i in range(2049)]}}, SnmpFacts)
+
+
+async def test_pollers_load_devices_without_the_snmp_inventory_whatever_is_stored(
+    sessions: async_sessionmaker[AsyncSession], box: SecretBox
+) -> None:
+    interfaces = [{"if_index": i, "name": f"Gi0/{i}"} for i in range(1, 49)]
+    stored: dict[str, dict[str, Any]] = {
+        "sw": {"snmp": {"version": 1, "family": "switch", "interfaces": interfaces}, "check_interval_s": 30},
+        "odd": {"snmp": [1, 2]},  # malformed records must not break the query (PostgreSQL's #- would)
+        "cam": {"snmp": "x", "onvif": GOOD_ONVIF},
+    }
+    async with sessions() as session, session.begin():
+        await create_site(session, ADMIN, SiteCreate(code="VT", name="Xã Vũ Tiến", kind=SiteKind.COMMUNE))
+        created = await create_devices(
+            session,
+            ADMIN,
+            box,
+            [
+                DeviceCreate(name=n, kind=DeviceKind.SWITCH, site_code="VT", address="127.0.0.1")
+                for n in stored
+            ],
+        )
+        for device in created:
+            device.attributes = stored[device.name]
+    async with sessions() as session:
+        loaded = {d.name: d.attributes for d in await watched_devices(session)}
+        targets = {t.name: t.attributes for t in (await load_snapshot(session)).targets}
+    lean = {**stored, "sw": {"snmp": {"version": 1, "family": "switch"}, "check_interval_s": 30}}
+    assert loaded == lean and targets == lean
+    assert read_facts(targets["cam"], OnvifFacts) == OnvifFacts.model_validate(GOOD_ONVIF)
+    async with sessions() as session:  # nothing written back: the registry keeps the inventory
+        reread = await session.get(Device, created[0].id)
+        facts = read_facts(reread.attributes if reread else None, SnmpFacts)
+        assert facts is not None and len(facts.interfaces) == 48

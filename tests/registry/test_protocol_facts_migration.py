@@ -143,7 +143,7 @@ async def _seed(url: str) -> None:
         async with engine.begin() as conn:
             await conn.execute(
                 sites.insert().values(
-                    id=1, path="/TB/", depth=0, kind="province", code="TB", code_scheme="local",
+                    id=1, path="/1/", depth=0, kind="province", code="TB", code_scheme="local",
                     code_version="", name="Thái Bình", name_folded="thai binh", created_at=NOW, updated_at=NOW,
                 )
             )  # fmt: skip
