@@ -32,6 +32,7 @@ from provisioning.mqtt.topics import TopicKind, device_topic
 class OnboardedSensor:
     device_id: int
     name: str
+    kind: str
     site_code: str
     username: str
     password: SecretStr
@@ -61,7 +62,9 @@ async def onboard_sensor(
     issued = await issue_credential(session, device.id)
     write_facts(device, issued.facts)
     await audit.record(session, principal, "issue_mqtt_credential", "device", device.id, device.name)
-    return OnboardedSensor(device.id, device.name, site_code, issued.username, issued.password)
+    return OnboardedSensor(
+        device.id, device.name, str(device.kind), site_code, issued.username, issued.password
+    )
 
 
 async def rotate_sensor_password(session: AsyncSession, principal: Principal, device_id: int) -> SecretStr:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -24,7 +23,6 @@ from device_registry.models import Device, DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.services.devices import WRITERS, create_devices, placeable_site
 from provisioning.facts import write_facts
-from provisioning.onvif.client import OnvifClient
 from provisioning.onvif.models import OnvifFacts
 from provisioning.onvif.probe import ProbeResult, probe_onvif
 
@@ -36,16 +34,6 @@ class OnboardResult:
     kind: str
     probe: ProbeResult
     ntp_server: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "device_id": self.device_id,
-            "name": self.name,
-            "kind": self.kind,
-            "ntp_server": self.ntp_server,
-            "notes": self.probe.notes,
-            "probe": self.probe.to_dict(),
-        }
 
 
 def default_name(probe: ProbeResult) -> str:
@@ -91,15 +79,7 @@ async def onboard_onvif(
                 f"serial: device {existing} already has serial {probe.device.serial}", field="serial"
             )
     if set_ntp:
-        async with OnvifClient(
-            host,
-            port,
-            username,
-            password,
-            timeout=call_timeout_s,
-            device_url=probe.device_service_url,
-            keep_reported_addresses=keep_reported_addresses,
-        ) as client:
+        async with probe.client(username, password, timeout=call_timeout_s) as client:
             await client.set_ntp(set_ntp)
     data = DeviceCreate(
         name=name or default_name(probe),

@@ -127,7 +127,7 @@ async def test_cli_probe_json_then_onboard_saves_device_credential_and_interface
             "winxp-full-walk",
         ).stdout
     )
-    assert saved["name"] == "CRAY" and saved["vendor"] is None  # Windows SNMP service: any PC maker
+    assert saved["name"] == "CRAY" and saved["probe"]["vendor"] is None  # Windows SNMP service: any PC maker
     shown = json.loads(ioc(home, "devices", "show", str(saved["device_id"])).stdout)
     assert shown["address"] == "127.0.0.1" and shown["port"] == snmpsim.port and shown["vendor"] is None
     db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
@@ -158,9 +158,15 @@ def test_cli_discover_finds_only_answering_addresses_and_refuses_huge_networks(
             "0.3",
         ).stdout
     )
-    assert [(h["address"], h["sys_name"], h["credential"]) for h in found] == [
+    assert [(h["address"], h["sys_name"], h["credential"]) for h in found["found"]] == [
         ("127.0.0.1", "tt", "v2c community #2")
     ]
+    assert (found["network"], found["hosts"], found["asked"], found["complete"]) == (
+        "127.0.0.0/30",
+        2,
+        2,
+        True,
+    )
     assert "linux-full-walk" not in json.dumps(found)
     huge = ioc(home, "discover", "snmp", "10.0.0.0/15", "--community", "public", check=False)
     assert huge.returncode != 0 and "--force" in huge.stderr
@@ -195,7 +201,9 @@ async def api_world(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, st
             yield client, token, db_url
 
 
-async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, str], snmpsim: Agent) -> None:
+async def test_rest_probe_and_onboard(
+    api_world: tuple[httpx.AsyncClient, str, str], snmpsim: Agent, tmp_path: Path
+) -> None:
     client, token, db_url = api_world
     auth = {"Authorization": f"Bearer {token}"}
     credential = {"protocol": "snmp", "version": "2c", "community": "linux-full-walk"}
@@ -205,6 +213,17 @@ async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, s
         headers=auth,
     )
     assert probed.status_code == 200 and probed.json()["os"] == "Linux 2.6.21.5-smp"
+    # `ioc --json probe snmp` prints the very model the API answers: same keys, same values but timing
+    printed = json.loads(
+        ioc(
+            tmp_path / "home", "probe", "snmp", f"127.0.0.1:{snmpsim.port}", "--community", "linux-full-walk"
+        ).stdout
+    )
+    timing = ("rtt_ms", "uptime_s")
+    assert {k: v for k, v in printed.items() if k not in timing} == {
+        k: v for k, v in probed.json().items() if k not in timing
+    }
+    assert set(printed) == set(probed.json()) and printed["interfaces"]
 
     swept = await client.post(
         "/api/v1/snmp/discover",
