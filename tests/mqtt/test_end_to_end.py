@@ -45,7 +45,7 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
             [mosquitto, "-c", config], tmp_path / "broker.log", ready=lambda: wait_for_tcp(port)
         )
         broker.start()
-        sensor = json.loads(ioc(env, "onboard", "sensor", "water-level-hl-1", "--site", "HL").stdout)
+        sensor = json.loads(ioc(env, "onboard", "mqtt", "water-level-hl-1", "--site", "HL").stdout)
         device = sensor["device_id"]
 
         def subscribed() -> None:
