@@ -157,6 +157,8 @@ WEB_AND_MIGRATIONS = ("fastapi", "starlette", "uvicorn", "alembic", "jinja2", "h
 NOT_FOR_A_SITE_LIST = (
     "device_registry.api",  # the REST layer
     "device_registry.services.users",  # was imported by ioc.settings for a type
+    "device_registry.credentials",  # was imported by device_registry.crypto, which only opens the box here
+    "cryptography.hazmat.primitives.kdf.hkdf",  # page sessions only
     "device_registry.services.vn",  # the boundary data: load-vn and the reform only
     "device_registry.importer",
     "ioc.app",
