@@ -12,7 +12,7 @@ machine's load hits each of them alike, and the table gives min and median wall 
 * ``ioc --help``, ``ioc sites list`` (rich table) and ``ioc --json sites list``, through the installed
   ``ioc`` script (the console entry point ``ioc.cli.main:main``).
 
-Run: .venv/bin/python bench/cli_bench.py [--runs 10]
+Run (from the repository root): .venv/bin/python -m bench.cli_bench [--runs 10] [--ioc "python -m ioc"]
 """
 
 from __future__ import annotations
