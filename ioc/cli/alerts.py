@@ -11,7 +11,7 @@ import typer
 from device_registry.schemas.bounds import MAX_ROW_ID
 from ioc.cli.context import cli_principal, registry_user, with_platform
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.output import CliError, console, emit, print_table
 from ioc.runtime import Platform
 from monitors.alerting import admin
 from monitors.alerting.channel_urls import ChannelUrls, masked
@@ -117,9 +117,7 @@ def show(alert_id: int) -> None:
 
 def _line(verb: str) -> Callable[[dict[str, Any]], None]:
     def show(a: dict[str, Any]) -> None:
-        stdout_console.print(
-            f"alert {a['id']} {verb}: {a['device_name']} ({a['site_path']})", highlight=False
-        )
+        console().print(f"alert {a['id']} {verb}: {a['device_name']} ({a['site_path']})", highlight=False)
 
     return show
 
@@ -165,7 +163,7 @@ def resolve(
 
 def _created(kind: str) -> Callable[[dict[str, Any]], None]:
     def show(data: dict[str, Any]) -> None:
-        stdout_console.print(f"{kind} {data['id']} created", highlight=False)
+        console().print(f"{kind} {data['id']} created", highlight=False)
 
     return show
 
@@ -190,7 +188,7 @@ def member_add(team_id: int, username: str) -> None:
             await admin.add_member(session, cli_principal(), team_id, user.id)
             return {"id": team_id, "team_id": team_id, "user_id": user.id}
 
-    emit(with_platform(body), lambda d: stdout_console.print(f"user {username} added to team {team_id}"))
+    emit(with_platform(body), lambda d: console().print(f"user {username} added to team {team_id}"))
 
 
 @alerts_app.command("channel-add")
@@ -303,4 +301,4 @@ def channel_remove(channel_id: int = typer.Argument(..., min=1, max=MAX_ROW_ID))
             await admin.delete_channel(session, cli_principal(), ChannelUrls(platform.box), channel_id)
             return {"id": channel_id, "deleted": True}
 
-    emit(with_platform(body), lambda d: stdout_console.print(f"channel {channel_id} deleted"))
+    emit(with_platform(body), lambda d: console().print(f"channel {channel_id} deleted"))

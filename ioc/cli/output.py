@@ -4,7 +4,7 @@ Commands never print directly; they hand data to :func:`emit` and raise :class:`
 so that ``--json`` output stays machine-readable and errors always leave with a non-zero exit.
 
 rich is imported when something is first printed for a human (``stdout_console``, ``stderr_console``,
-:func:`say`, :func:`print_table`), not before: ``ioc --json …`` never needs it.
+:func:`console`, :func:`print_table`), not before: ``ioc --json …`` never needs it.
 """
 
 from __future__ import annotations
@@ -50,11 +50,6 @@ def __getattr__(name: str) -> Console:
     if name == "stderr_console":
         return console(stderr=True)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def say(text: str) -> None:
-    """One line for a human on stdout, with rich markup."""
-    console().print(text)
 
 
 class CliError(Exception):

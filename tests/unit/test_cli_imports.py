@@ -184,6 +184,31 @@ def test_sites_list_as_json_imports_no_rich(home: Path) -> None:
     assert packages.isdisjoint(HEAVY + WEB_AND_MIGRATIONS), sorted(packages & set(HEAVY + WEB_AND_MIGRATIONS))
 
 
+PROTOCOL_WEB_AND_MIGRATIONS = (
+    *("pysnmp", "zeep", "onvif", "aiohttp", "aiomqtt", "paho", "httpx", "niquests"),
+    *("fastapi", "starlette", "uvicorn", "alembic", "grafana_client", "grafana_foundation_sdk"),
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("devices", "list"), ("users", "list"), ("status",), ("outages", "list"), ("maintenance", "list")],
+    ids=" ".join,
+)
+def test_registry_and_status_views_as_json_import_no_rich_and_no_protocol_client(
+    home: Path, command: tuple[str, ...]
+) -> None:
+    """``status``, ``outages`` and ``maintenance`` used to import every protocol client (pysnmp, zeep,
+    aiohttp) through the SLA query and ``ioc check``'s checks; only ``check`` and ``sla report`` need them."""
+    output, modules = ran("--json", *command, home=home)
+    json.loads(output)  # the command ran and answered
+    packages = {name.partition(".")[0] for name in modules}
+    assert "rich" not in packages
+    assert packages.isdisjoint(PROTOCOL_WEB_AND_MIGRATIONS), sorted(
+        packages & set(PROTOCOL_WEB_AND_MIGRATIONS)
+    )
+
+
 _COLLECTOR_IN_BODY = textwrap.dedent(
     """
     import gc, json, sys
