@@ -18,6 +18,8 @@ from device_registry.models import Credential, Device
 from ioc.app import create_app
 from ioc.settings import Settings
 from provisioning.errors import AuthFailed, MalformedResponse
+from provisioning.facts import read_facts
+from provisioning.onvif.models import OnvifFacts
 from provisioning.onvif.onboard import onboard_onvif
 from provisioning.onvif.settings import OnvifSettings
 from tests.registry.seed import World, build_world
@@ -202,8 +204,9 @@ async def test_rest_onboarding_stores_the_address_and_rtsp_choices(fleet, api, w
     async with sessions() as session:
         device = await session.get(Device, pinned.json()["device_id"])
         assert device is not None
-        assert device.attributes["rtsp_basic_auth"] is True
-        assert device.attributes["onvif"]["keep_reported_addresses"] is False
+        facts = read_facts(device.attributes, OnvifFacts)
+        assert facts is not None and facts.rtsp_basic_auth is True and facts.keep_reported_addresses is False
+        assert "rtsp_basic_auth" not in device.attributes  # inside the ONVIF facts, not beside them
     # The opt-out takes the reported address at its word: nothing listens there.
     kept = await api.post(
         "/api/v1/onvif/onboard",

@@ -1,4 +1,4 @@
-"""Onboarding through the CLI and the REST API: probe first, then device + credential + interfaces."""
+"""Onboarding through the CLI and the REST API: probe first, then device + credential + SNMP facts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from device_registry.authz import Principal
 from device_registry.crypto import generate_key
@@ -25,7 +24,8 @@ from device_registry.services.users import create_user, issue_token
 from ioc.app import create_app
 from ioc.migrate import upgrade
 from ioc.settings import Settings
-from provisioning.snmp.models import SnmpInterface
+from provisioning.facts import read_facts
+from provisioning.snmp.models import SnmpFacts, SnmpInterfaceFacts
 from provisioning.snmp.settings import SnmpSettings
 from tests.support.snmpd import V3_AUTH, V3_PRIV, V3_USER, Agent
 
@@ -48,16 +48,16 @@ def ioc(home: Path, *args: str, check: bool = True, env: dict[str, str] | None =
     return done
 
 
-async def interfaces_of(db_url: str, device_id: int) -> list[SnmpInterface]:
+async def interfaces_of(db_url: str, device_id: int) -> list[SnmpInterfaceFacts]:
+    """The interfaces onboarding stored, read back through the one facts reader."""
     engine = create_engine(db_url)
     try:
         async with session_factory(engine)() as session:
-            rows = await session.scalars(
-                select(SnmpInterface)
-                .where(SnmpInterface.device_id == device_id)
-                .order_by(SnmpInterface.if_index)
-            )
-            return list(rows)
+            device = await session.get(Device, device_id)
+            assert device is not None
+            facts = read_facts(device.attributes, SnmpFacts)
+            assert facts is not None
+            return facts.interfaces
     finally:
         await engine.dispose()
 
@@ -133,6 +133,7 @@ async def test_cli_probe_json_then_onboard_saves_device_credential_and_interface
     db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
     rows = await interfaces_of(db_url, saved["device_id"])
     assert [r.if_index for r in rows] == [1, 65539, 65540] and rows[1].mac == "00:0e:35:d3:3d:53"
+    assert shown["attributes"]["snmp"]["version"] == 1 and "winxp-full-walk" not in json.dumps(shown)
     listed = json.loads(ioc(home, "devices", "list").stdout)
     assert listed["total"] == 1  # the refused onboarding wrote nothing
 
@@ -253,7 +254,8 @@ async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, s
     async with session_factory(engine)() as session:
         device = await session.get(Device, body["device_id"])
         assert device is not None and device.protocols == ["snmp"]
-        assert device.attributes["snmp"]["enterprise_number"] == 8072
+        facts = read_facts(device.attributes, SnmpFacts)
+        assert facts is not None and facts.enterprise_number == 8072 and facts.sys_object_id is not None
         stored = await session.get(Credential, device.credential_id)
         assert stored is not None and b"linux-full-walk" not in stored.secret  # sealed, not plain
     await engine.dispose()
