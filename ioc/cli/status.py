@@ -21,6 +21,7 @@ from ioc.runtime import Platform
 from monitors.maintenance import DEFAULT_TIMEZONE
 from monitors.status_queries import readable_site, root_outages, status_view
 from monitors.status_schemas import OutagePublic, SiteStatus, StatusPublic
+from provisioning.onvif.stored import stored_stream_uri
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -150,7 +151,6 @@ def check(device: str = typer.Argument(..., help="Device name or id.")) -> None:
     """
     # The protocol clients (pysnmp, zeep, aiohttp): only this command runs checks.
     from monitors.checks.defaults import DefaultChecks
-    from provisioning.onvif.onboard import stored_stream_uri
 
     async def body(platform: Platform, session: AsyncSession) -> list[CheckResult]:
         query = select(Device).where(or_(Device.name == device, Device.id == _as_id(device)))
@@ -163,7 +163,7 @@ def check(device: str = typer.Argument(..., help="Device name or id.")) -> None:
             timeout_s=monitors.check_timeout_s, clock_drift_warn_s=monitors.clock_drift_warn_s
         )
         try:
-            chosen = checks.for_target(target, stream_uri=stored_stream_uri(found.attributes))
+            chosen = checks.for_target(target, stream_uri=stored_stream_uri(found.id, found.attributes))
         except ValueError as error:
             raise CliError(f"device: {error}") from None
         try:
