@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox, generate_key
-from device_registry.db import create_engine, session_factory
 from device_registry.errors import Forbidden, NotFound
 from device_registry.models import Credential, Device
 from ioc.app import create_app
-from ioc.migrate import upgrade
 from ioc.settings import Settings
 from provisioning.errors import AuthFailed, MalformedResponse
 from provisioning.facts import read_facts
@@ -30,32 +28,14 @@ from tests.support.onvif import PASSWORD
 ADMIN = Principal.system("test-onvif")
 
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("onvif-db") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def settings(template_db: Path, tmp_path: Path) -> Settings:
-    target = tmp_path / "registry.db"
-    target.write_bytes(template_db.read_bytes())
+def settings(sqlite_url: str, tmp_path: Path) -> Settings:
     return Settings(
         home=tmp_path / "home",
-        database_url=f"sqlite+aiosqlite:///{target}",
+        database_url=sqlite_url,
         secret_key=generate_key(),
         onvif=OnvifSettings(allowed_networks=["127.0.0.0/8"]),  # the simulated cameras are on loopback
     )
-
-
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.effective_database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
