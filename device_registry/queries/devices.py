@@ -179,7 +179,12 @@ async def list_devices(
     ``/api/v1/snmp/devices/{id}/interfaces`` carry it."""
     query = await filtered(session, principal, flt)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await devices_without_inventory(session, query.order_by(Device.id).limit(limit).offset(offset))
+    # The page's ids first: PostgreSQL computes the select list for the rows OFFSET skips too, and
+    # dropping the inventory from 1,000 skipped switches made a page 10x slower than the page itself.
+    page = query.with_only_columns(Device.id).order_by(Device.id).limit(limit).offset(offset)
+    rows = await devices_without_inventory(
+        session, select(Device).where(Device.id.in_(page)).order_by(Device.id)
+    )
     return Page(items=await device_views(session, rows, states), total=total, limit=limit, offset=offset)
 
 
