@@ -15,6 +15,7 @@ import aiomqtt
 
 from provisioning.mqtt.topics import TopicKind, device_topic
 from tests.mqtt.test_cli import ioc
+from tests.support.mosquitto import log_subscriptions, wait_ingest_subscribed
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
 from tests.support.tsdb import INFLUX_DB, start_influxdb
 
@@ -41,25 +42,17 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
         assert ioc(env, "sites", "add", "HL", "Xã Hồng Lý", "--kind", "commune").returncode == 0
         run_as = ["--run-as", getpass.getuser()] if os.geteuid() == 0 else []
         config = json.loads(ioc(env, "mqtt", "broker-config", *run_as).stdout)["config"]
-        broker = ManagedProcess(
-            [mosquitto, "-c", config], tmp_path / "broker.log", ready=lambda: wait_for_tcp(port)
-        )
+        log_subscriptions(Path(config))
+        broker_log = tmp_path / "broker.log"
+        broker = ManagedProcess([mosquitto, "-c", config], broker_log, ready=lambda: wait_for_tcp(port))
         broker.start()
         sensor = json.loads(ioc(env, "onboard", "sensor", "water-level-hl-1", "--site", "HL").stdout)
         device = sensor["device_id"]
 
-        def subscribed() -> None:
-            deadline = time.monotonic() + 60
-            while "as ingest-e2e" not in broker.log_path.read_text(errors="replace"):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the ingest did not connect")
-                time.sleep(0.1)
-            time.sleep(0.5)  # SUBSCRIBE follows CONNECT
-
         serve = ManagedProcess(
             [sys.executable, "-m", "ioc", "serve", "--only", "ingest"],
             tmp_path / "serve.log",
-            ready=subscribed,
+            ready=lambda: wait_ingest_subscribed(broker_log, "ingest-e2e"),
             env=env,
         )
         serve.start()

@@ -27,15 +27,6 @@ T0 = int(time.time()) - 86_400
 """A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
 
 
-def _wait_log(path: Path, needle: str, count: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while path.read_text(errors="replace").count(needle) < count:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{needle!r} not {count}x in {path}")
-        time.sleep(0.1)
-    time.sleep(0.5)  # SUBSCRIBE follows CONNECT
-
-
 async def _publish(port: int, sensors: list[tuple[int, str]], start: int, count: int) -> None:
     async def one(device: int, password: str) -> None:
         async with aiomqtt.Client("127.0.0.1", port, username=str(device), password=password) as client:
@@ -62,11 +53,10 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
     try:
         sensors = await onboard(sessions, 2)
         await broker.sync(sessions)
-        log = broker.process.log_path
 
         def both_subscribed() -> None:
-            _wait_log(log, " as ingest-w-0 ", 1)
-            _wait_log(log, " as ingest-w-1 ", 1)
+            broker.wait_ingest_subscribed("ingest-w-0")
+            broker.wait_ingest_subscribed("ingest-w-1")
 
         serve = ManagedProcess(
             [sys.executable, "-m", "ioc", "serve", "--only", "ingest", "--workers", "2"],
@@ -88,7 +78,7 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
         assert all(share >= 20 for share in shares) and sum(shares) >= 200, shares  # + self-metric points
 
         workers["1"].kill()  # SIGKILL: its share waits in its session until the supervisor brings it back
-        await asyncio.to_thread(_wait_log, log, " as ingest-w-1 ", 2)
+        await asyncio.to_thread(broker.wait_ingest_subscribed, "ingest-w-1", 2)  # back, same session
         await _publish(broker.port, sensors, 100, 50)
         await _wait_count(influx.count, 300, serve)
         (series,) = influx.query('SELECT count("temperature"), count("humidity") FROM "sensor"')
