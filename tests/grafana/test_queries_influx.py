@@ -280,7 +280,7 @@ async def test_every_dashboard_query_answers_from_a_fleet_written_by_the_real_co
             return bool(await asyncio.to_thread(influxdb.query, query))
 
         await wait_until(
-            self_metrics_after_last_writes, 10, "a writer self-metrics point after the last writes"
+            self_metrics_after_last_writes, 10, "a writer self-metrics point after the last writes", every=0.1
         )
     checked = 0
     for board in map(dashboard_json, all_dashboards()):

@@ -104,7 +104,7 @@ async def test_messages_received_but_not_acked_are_redelivered_after_the_ingest_
     assert stored(influxdb) == [] and spooled(tmp_path, "ingest-a") == 0
     restarted = ingest_process(broker, influxdb, tmp_path, "ingest-a").start()
     try:
-        await wait_until(lambda: len(stored(influxdb)) >= 200, 30, "redelivery into InfluxDB")
+        await wait_until(lambda: len(stored(influxdb)) >= 200, 30, "redelivery into InfluxDB", every=0.1)
     finally:
         restarted.stop()
     assert sorted(v for _, v in stored(influxdb)) == [float(i) for i in range(200)]
@@ -124,7 +124,7 @@ async def test_two_ingest_processes_split_one_stream_without_loss_or_duplicates(
     total = per_device * len(devices)
     try:
         await publish_sequence(broker, devices, passwords, per_device)
-        await wait_until(lambda: len(stored(influxdb)) >= total, 60, "all messages in InfluxDB")
+        await wait_until(lambda: len(stored(influxdb)) >= total, 60, "all messages in InfluxDB", every=0.1)
     finally:
         first.stop()
         second.stop()
@@ -151,13 +151,17 @@ async def test_a_crashed_ingest_keeps_its_share_in_its_session_and_gets_it_on_re
     try:
         await publish_sequence(broker, [device], [password], 100)
         share = broker.publishes_sent("ingest-a")  # final: the broker sends before it acks the sensor
-        await wait_until(lambda: len(stored(influxdb)) >= share, 30, f"the survivor's {share} in InfluxDB")
+        await wait_until(
+            lambda: len(stored(influxdb)) >= share, 30, f"the survivor's {share} in InfluxDB", every=0.1
+        )
         kept = len(stored(influxdb))
         assert 0 < kept == share < 100, (kept, share)  # the rest waits in the crashed session
         assert (spooled(tmp_path, "ingest-a"), spooled(tmp_path, "ingest-b")) == (kept, 0)
         returned = ingest_process(broker, influxdb, tmp_path, "ingest-b").start()
         try:
-            await wait_until(lambda: len(stored(influxdb)) >= 100, 30, "the returning instance's share")
+            await wait_until(
+                lambda: len(stored(influxdb)) >= 100, 30, "the returning instance's share", every=0.1
+            )
         finally:
             returned.stop()
     finally:

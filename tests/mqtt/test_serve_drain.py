@@ -92,7 +92,11 @@ async def test_sigterm_mid_stream_drains_and_a_restart_stores_every_message_once
             return await stored() >= SENT + 1
 
         await wait_until(
-            all_and_marker_stored, 60, f"{SENT} messages and the marker in InfluxDB", detail=second.log_tail
+            all_and_marker_stored,
+            60,
+            f"{SENT} messages and the marker in InfluxDB",
+            detail=second.log_tail,
+            every=0.2,
         )
         assert await stored() == SENT + 1, second.log_tail()
     finally:

@@ -116,7 +116,9 @@ async def test_self_metrics_land_in_the_store_and_on_prometheus(
             series = await asyncio.to_thread(influxdb.query, "SELECT last(points_written) FROM ioc_telemetry")
             return bool(series) and series[0]["values"][0][1] >= 500
 
-        await wait_until(self_metrics_stored, 10, "a self-metrics point counting the 500 points, in InfluxDB")
+        await wait_until(
+            self_metrics_stored, 10, "a self-metrics point counting the 500 points, in InfluxDB", every=0.1
+        )
         body, content_type = metrics.render()
     text = body.decode()
     spool_label = f'spool="{tmp_path / SPOOL_FILE}"'
