@@ -146,10 +146,13 @@ async def run_ingest(
             await client.publish(device_topic(device_id, TopicKind.SENML), json.dumps(clash), qos=1)
             await client.publish(device_topic(device_id, TopicKind.STATUS), b"online", qos=1, retain=True)
             await client.publish(device_topic(device_id, TopicKind.SENML), b"{not json", qos=1)
-        async with asyncio.timeout(20):
-            # the SenML pack is one wide point (docs/mqtt.md), the clash two narrow ones, the status one
-            while service.stats.points < 4 or service.stats.dead_letters < 1:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)  # the service offers no event per message
+        # the SenML pack is one wide point (docs/mqtt.md), the clash two narrow ones, the status one
+        await wait_until(
+            lambda: service.stats.points >= 4 and service.stats.dead_letters >= 1,
+            20,
+            "4 points and 1 dead letter from the ingest",
+            detail=lambda: service.stats,
+        )
         await service.write_self_metrics()
         await next_second()  # rates need self-metric points in two different seconds
         await service.write_self_metrics()

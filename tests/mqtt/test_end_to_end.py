@@ -18,6 +18,7 @@ from tests.mqtt.test_cli import ioc
 from tests.support.mosquitto import log_subscriptions, wait_ingest_subscribed
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
 from tests.support.tsdb import INFLUX_DB, start_influxdb
+from tests.support.waits import wait_until
 
 T0 = int(time.time()) - 86_400
 """A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
@@ -78,15 +79,20 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
         narrow_query = (
             f'SELECT "v", "unit" FROM "sensor" WHERE "device_id" = \'{device}\' AND "name" = \'level\''
         )
-        deadline = time.monotonic() + 30
         rows: list[list[object]] = []
         narrow: list[list[object]] = []
-        while time.monotonic() < deadline and (len(rows) < 2 or len(narrow) < 2):
+
+        async def both_shapes_stored() -> bool:
+            nonlocal rows, narrow
             series = await asyncio.to_thread(influx.query, wide_query)
             rows = series[0]["values"] if series else []
             series = await asyncio.to_thread(influx.query, narrow_query)
             narrow = series[0]["values"] if series else []
-            await asyncio.sleep(0.2)
+            return len(rows) >= 2 and len(narrow) >= 2
+
+        await wait_until(
+            both_shapes_stored, 30, "2 wide and 2 narrow rows in InfluxDB", detail=serve.log_tail, every=0.2
+        )
         assert rows == [[(T0 - 60) * 10**9, 1.0, None, None], [T0 * 10**9, 1.25, 3.0, "m"]], serve.log_tail()
         assert sorted(narrow, key=lambda row: str(row[2])) == [
             [(T0 + 1) * 10**9, 150.0, "cm"],

@@ -22,6 +22,7 @@ from tests.mqtt.conftest import onboard
 from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
 from tests.support.tsdb import start_influxdb
+from tests.support.waits import wait_until
 
 T0 = int(time.time()) - 86_400
 """A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
@@ -98,11 +99,8 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
 
 
 async def _wait_count(count: Callable[[str, str], int], expected: int, serve: ManagedProcess) -> None:
-    deadline = time.monotonic() + 60
-    got = 0
-    while time.monotonic() < deadline:
-        got = await asyncio.to_thread(count, "sensor", "temperature")
-        if got >= expected:
-            break
-        await asyncio.sleep(0.2)
-    assert got == expected, serve.log_tail()
+    async def stored() -> bool:
+        return await asyncio.to_thread(count, "sensor", "temperature") >= expected
+
+    await wait_until(stored, 60, f"{expected} points in InfluxDB", detail=serve.log_tail, every=0.2)
+    assert await asyncio.to_thread(count, "sensor", "temperature") == expected, serve.log_tail()
