@@ -14,9 +14,7 @@ Each figure is printed next to a baseline measured in the same run on the same d
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import os
 import random
 import statistics
@@ -29,6 +27,7 @@ import psutil
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench.fleet_options import fleet_parser
 from device_registry.authz import Principal
 from device_registry.crypto import generate_key
 from device_registry.db import create_engine, session_factory
@@ -237,13 +236,7 @@ async def main(n_devices: int, n_sites: int, scale: int, pg_url: str | None) -> 
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, force=True)
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--sites", type=int, default=1_000)
+    parser = fleet_parser(__doc__)
     parser.add_argument("--scale", type=int, default=10, help="the second run's size, as a multiple")
-    parser.add_argument("--postgres", default=None, help="postgresql+asyncpg URL of an empty database")
     args = parser.parse_args()
     asyncio.run(main(args.devices, args.sites, args.scale, args.postgres))

@@ -12,9 +12,7 @@ Printed next to a raw SQL baseline from the same run on the same database:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import os
 import random
 import re
@@ -27,6 +25,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert, select, text, update
 
+from bench.fleet_options import fleet_parser
 from bench.registry_bench import ADMIN, build_sites, percentile
 from device_registry.crypto import generate_key
 from device_registry.db import create_engine, session_factory
@@ -256,13 +255,7 @@ async def main(n_devices: int, n_sites: int, pg_url: str | None, rounds: int) ->
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, force=True)
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--sites", type=int, default=1_000)
+    parser = fleet_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--postgres", default=None, help="postgresql+asyncpg URL of an empty database")
     args = parser.parse_args()
     asyncio.run(main(args.devices, args.sites, args.postgres, args.rounds))

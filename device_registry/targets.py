@@ -30,7 +30,8 @@ class DeviceTarget:
     credential: Credential | None = field(default=None, repr=False)
     site_kinds: tuple[str, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
-    """The device's free-form attributes (what onboarding stored: ONVIF addresses, stream URIs)."""
+    """The device's attributes: what onboarding stored (protocol facts: ONVIF addresses, stream URIs).
+    Loaded for pollers without SNMP's interface inventory (``queries.targets.watched_devices``)."""
 
     @property
     def tags(self) -> dict[str, str]:

@@ -6,7 +6,7 @@ ingest, the collectors and the scheduler share one database pool and one telemet
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -41,19 +41,8 @@ def writer_config(settings: Settings) -> WriterConfig:
 
     target = None
     if settings.influx_url:
-        target = InfluxTarget(
-            url=settings.influx_url,
-            api=settings.influx_api,
-            database=settings.influx_database,
-            retention_policy=settings.influx_retention_policy,
-            bucket=settings.influx_bucket,
-            org=settings.influx_org,
-            token=settings.influx_token,
-            username=settings.influx_username,
-            password=settings.influx_password,
-            gzip=settings.influx_gzip,
-            timeout=settings.influx_timeout,
-        )
+        # Each InfluxTarget field is the setting of the same name behind ``influx_``.
+        target = InfluxTarget(**{f.name: getattr(settings, f"influx_{f.name}") for f in fields(InfluxTarget)})
     return WriterConfig(
         spool_dir=settings.spool_dir,
         target=target,

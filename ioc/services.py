@@ -91,7 +91,7 @@ async def monitors_service(platform: Platform) -> None:
     """
     from monitors.alerting.directory import RegistryDirectory
     from monitors.alerting.service import AlertingService
-    from monitors.runner import run_monitors
+    from monitors.runner import RegistryMonitors
     from telemetry.ingest.lastseen import LastSeenLookup
 
     directory = RegistryDirectory(platform.sessions)
@@ -100,14 +100,14 @@ async def monitors_service(platform: Platform) -> None:
     )
     await alerting.start(platform.bus)
     try:
-        await run_monitors(
+        await RegistryMonitors(
             platform.settings.monitors,
             platform.sessions,
             events=platform.bus,
             sink=platform.writer,
             last_seen=LastSeenLookup(platform.sessions),
             box=platform.box,
-        )
+        ).run()
     finally:
         await alerting.stop()
 

@@ -85,18 +85,7 @@ def _aware(value: datetime, field: str) -> datetime:
 
 def _public(window: MaintenanceWindow) -> WindowPublic:
     assert window.id is not None
-    return WindowPublic(
-        id=window.id,
-        reason=window.reason,
-        owner=window.owner,
-        device_id=window.device_id,
-        site_id=window.site_id,
-        starts_at=window.starts_at,
-        ends_at=window.ends_at,
-        cron=window.cron,
-        duration_s=window.duration_s,
-        timezone=window.timezone,
-    )
+    return WindowPublic(**window.values())
 
 
 async def _site_in_scope(session: Session, principal: Principal, ref: str | int, field: str) -> Site:
@@ -157,17 +146,7 @@ async def create(data: WindowCreate, session: Session, principal: CurrentPrincip
         device = await get_device(session, principal, data.device_id)  # invisible: 404, like unknown
         await _site_in_scope(session, principal, device.site_id, "device_id")
     try:
-        window = MaintenanceWindow(
-            reason=data.reason,
-            owner=data.owner,
-            device_id=data.device_id,
-            site_id=site_id,
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
-            cron=data.cron,
-            duration_s=data.duration_s,
-            timezone=data.timezone,
-        )
+        window = MaintenanceWindow(**data.model_dump(exclude={"site_code"}), site_id=site_id)
     except MaintenanceError as error:
         field = str(error).split(":", 1)[0].split("/", 1)[0]
         raise InvalidInput(str(error), field=field) from None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -73,6 +74,11 @@ class MaintenanceWindow:
             except (ValueError, KeyError, LookupError) as error:
                 raise MaintenanceError(f"cron: {error}") from error
 
+    def values(self) -> dict[str, Any]:
+        """Every field by name, ``id`` included. The stored row, the API's and the CLI's views and the
+        audit snapshot all copy from here, so a new field is added in one place."""
+        return {name: getattr(self, name) for name in WINDOW_FIELDS}
+
     def trigger(self) -> CronTrigger:
         assert self.cron is not None
         return CronTrigger.from_crontab(self.cron, timezone=self.timezone)
@@ -100,6 +106,10 @@ class MaintenanceWindow:
 
     def active_at(self, at: datetime) -> bool:
         return any(True for _ in self.occurrences(at, at + timedelta(microseconds=1)))
+
+
+WINDOW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(MaintenanceWindow))
+"""The columns a window is stored in, named as the fields of :class:`MaintenanceWindow`."""
 
 
 class MaintenanceCalendar:

@@ -6,6 +6,7 @@ registry refresh for everyone."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, literal, or_, select, true
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry.authz import Principal
 from device_registry.models import Device, Site
 from device_registry.services import audit
-from monitors.maintenance import MaintenanceError, MaintenanceWindow
+from monitors.maintenance import WINDOW_FIELDS, MaintenanceError, MaintenanceWindow
 from monitors.models import MaintenanceWindowRow
 from monitors.stored_rows import report_invalid
 
@@ -22,31 +23,14 @@ log = logging.getLogger(__name__)
 
 
 def _to_window(row: MaintenanceWindowRow) -> MaintenanceWindow:
-    return MaintenanceWindow(
-        id=row.id,
-        reason=row.reason,
-        owner=row.owner,
-        device_id=row.device_id,
-        site_id=row.site_id,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        cron=row.cron,
-        duration_s=row.duration_s,
-        timezone=row.timezone,
-    )
+    return MaintenanceWindow(**{name: getattr(row, name) for name in WINDOW_FIELDS})
 
 
 def _snapshot(window: MaintenanceWindow) -> dict[str, Any]:
     return {
-        "reason": window.reason,
-        "owner": window.owner,
-        "device_id": window.device_id,
-        "site_id": window.site_id,
-        "starts_at": window.starts_at.isoformat() if window.starts_at else None,
-        "ends_at": window.ends_at.isoformat() if window.ends_at else None,
-        "cron": window.cron,
-        "duration_s": window.duration_s,
-        "timezone": window.timezone,
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name, value in window.values().items()
+        if name != "id"
     }
 
 
@@ -55,17 +39,7 @@ async def add_window(
 ) -> MaintenanceWindow:
     """``window`` was validated on construction; the database adds the scope's foreign keys. Audited as
     ``principal``'s change: a window silences alerts, so who planned it matters."""
-    row = MaintenanceWindowRow(
-        device_id=window.device_id,
-        site_id=window.site_id,
-        starts_at=window.starts_at,
-        ends_at=window.ends_at,
-        cron=window.cron,
-        duration_s=window.duration_s,
-        timezone=window.timezone,
-        reason=window.reason,
-        owner=window.owner,
-    )
+    row = MaintenanceWindowRow(**{name: value for name, value in window.values().items() if name != "id"})
     session.add(row)
     await session.flush()
     stored = _to_window(row)

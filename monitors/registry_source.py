@@ -17,14 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from device_registry import site_paths
 from device_registry.crypto import SecretBox
 from device_registry.models import Device, DeviceUplink, Lifecycle, Site
-from device_registry.queries.targets import WATCHED, device_targets
+from device_registry.queries.targets import device_targets, watched_devices
 from device_registry.services.sites import resolve_site
 from device_registry.targets import DeviceTarget
 from monitors.checks.defaults import DefaultChecks
 from monitors.scheduler import MonitoredDevice
 from monitors.stored_rows import report_invalid
 from monitors.topology import Topology
-from provisioning.onvif.onboard import stored_stream_uri
+from provisioning.onvif.stored import stored_stream_uri
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ async def site_tree(session: AsyncSession) -> tuple[dict[int, int | None], dict[
 async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> RegistrySnapshot:
     """With ``box``, targets carry their decrypted credentials (SNMP and RTSP checks log in with them)."""
     parent, _ = await site_tree(session)
-    devices = (await session.scalars(select(Device).where(Device.lifecycle.in_(WATCHED)))).all()
+    devices = await watched_devices(session)
     watched = {d.id for d in devices}
     uplinks: dict[int, list[int]] = {}
     for device_id, uplink_id in (
@@ -81,7 +81,7 @@ async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> 
             else:
                 problem = f"{interval!r} is not a number of seconds in 1..86400"
                 report_invalid(log, "check interval of device", d.id, problem)
-        uri = stored_stream_uri(d.attributes)
+        uri = stored_stream_uri(d.id, d.attributes)
         if uri is not None:
             stream_uris[d.id] = uri
     return RegistrySnapshot(

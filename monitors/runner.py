@@ -1,6 +1,6 @@
 """Monitoring as a service of ``ioc serve``: registry in, checks running, changes picked up live.
 
-``run_monitors`` runs until cancelled (the shape ``ioc.services.SERVICES`` entries have). It starts by
+``RegistryMonitors.run`` runs until cancelled (``ioc.services`` awaits it). It starts by
 restoring the states saved in ``monitor_device_status`` (docs/monitors.md, "Restarts"), so a restart
 of ``ioc serve`` or of this service neither pages an open outage again nor loses its start. Registry
 changes (device added, retired, moved, put in maintenance, interval or uplinks changed, maintenance
@@ -14,11 +14,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.crypto import SecretBox
+from device_registry.models.types import utcnow
 from device_registry.queries.targets import PlaceLocation, commune_locations
 from monitors.checks.defaults import DefaultChecks
 from monitors.checks.mqtt_freshness import LastSeen
@@ -39,10 +40,6 @@ SITE_MEASUREMENT = "site"
 """Commune coordinates (``lat``, ``lon``, ``name``) tagged ``province``/``district``/``commune``."""
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class RegistryMonitors:
     """A ``MonitoringService`` kept in step with the registry database."""
 
@@ -55,7 +52,7 @@ class RegistryMonitors:
         sink: Sink | None,
         last_seen: LastSeen | None = None,
         box: SecretBox | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """``box`` opens device credentials for the checks that log in (SNMP, RTSP); without it
         switches get ICMP alone and streams are described anonymously."""
@@ -156,16 +153,3 @@ class RegistryMonitors:
             await self._sink.write(points)
         except Exception as error:
             log.warning("could not write %d site points: %s", len(points), error)
-
-
-async def run_monitors(
-    settings: MonitorSettings,
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    events: EventSink,
-    sink: Sink | None,
-    last_seen: LastSeen | None = None,
-    box: SecretBox | None = None,
-) -> None:
-    """Until cancelled. For ``ioc serve``: ``await run_monitors(s.monitors, platform.sessions, ...)``."""
-    await RegistryMonitors(settings, sessions, events=events, sink=sink, last_seen=last_seen, box=box).run()

@@ -20,7 +20,7 @@ import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -59,6 +59,28 @@ _U64 = (1 << 64) - 1
 def phase_fraction(device_id: int) -> float:
     """A fixed, evenly spread position in [0, 1) for a device id (consecutive ids land far apart)."""
     return ((device_id * _GOLDEN) & _U64) / float(1 << 64)
+
+
+class _LoggedOnChange:
+    """A write repeated every tick: logged when it starts failing and when it works again, not every tick."""
+
+    def __init__(self, failed: str, recovered: str) -> None:
+        self._failed = failed
+        self._recovered = recovered
+        self._failing = False
+
+    async def run(self, write: Awaitable[None], count: int) -> None:
+        """``count``: how many items ``write`` carries, for the ``%d`` of the failure message."""
+        try:
+            await write
+        except Exception:
+            if not self._failing:
+                log.exception(self._failed, count)
+            self._failing = True
+        else:
+            if self._failing:
+                log.warning(self._recovered)
+            self._failing = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +128,10 @@ class MonitorScheduler:
         self._sink = sink
         self._status = status
         self._rounds: dict[int, tuple[datetime, list[CheckResult]]] = {}
-        self._status_failing = False
+        self._status_writes = _LoggedOnChange(
+            "writing the status of %d device(s) failed; next round retries",
+            "writing device status works again",
+        )
         self._tick_s = tick_s
         self._limit = asyncio.Semaphore(max_concurrency)
         self._check_timeout_s = check_timeout_s
@@ -116,7 +141,9 @@ class MonitorScheduler:
         self._heap: list[tuple[float, int, int]] = []  # (due, generation, device_id)
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: list[Point] = []
-        self._sink_failing = False
+        self._sink_writes = _LoggedOnChange(
+            "writing %d monitor points failed; dropping them", "writing monitor points works again"
+        )
         self._scheduler: AsyncIOScheduler | None = None
         self._last_tick: float | None = None
         self.stats = SchedulerStats()
@@ -383,16 +410,7 @@ class MonitorScheduler:
         if not self._pending or self._sink is None:
             return
         points, self._pending = self._pending, []
-        try:
-            await self._sink.write(points)
-        except Exception:
-            if not self._sink_failing:
-                log.exception("writing %d monitor points failed; dropping them", len(points))
-            self._sink_failing = True
-        else:
-            if self._sink_failing:
-                log.warning("writing monitor points works again")
-            self._sink_failing = False
+        await self._sink_writes.run(self._sink.write(points), len(points))
 
     async def _flush_status(self) -> None:
         """The state is read now, not at check time: an on-demand uplink check is observed after it
@@ -404,16 +422,7 @@ class MonitorScheduler:
             DeviceStatus(device_id, self._engine.snapshot(device_id, at), at, results)
             for device_id, (at, results) in rounds.items()
         ]
-        try:
-            await self._status.write(statuses)
-        except Exception:
-            if not self._status_failing:
-                log.exception("writing the status of %d device(s) failed; next round retries", len(statuses))
-            self._status_failing = True
-        else:
-            if self._status_failing:
-                log.warning("writing device status works again")
-            self._status_failing = False
+        await self._status_writes.run(self._status.write(statuses), len(statuses))
 
     async def wait_idle(self) -> None:
         """Until no check or flush is in flight (tests and benches)."""

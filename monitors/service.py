@@ -13,8 +13,9 @@ This is what the serving process owns::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
+from device_registry.models.types import utcnow
 from monitors.config import MonitorSettings
 from monitors.events import EventSink
 from monitors.scheduler import MonitoredDevice, MonitorScheduler
@@ -22,10 +23,6 @@ from monitors.state import MaintenanceOracle, OutageRecorder, StateEngine
 from monitors.status_store import StatusStore
 from monitors.topology import Topology
 from telemetry.sink import Sink
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class MonitoringService:
@@ -38,7 +35,7 @@ class MonitoringService:
         recorder: OutageRecorder | None = None,
         maintenance: MaintenanceOracle | None = None,
         topology: Topology | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utcnow,
         status: StatusStore | None = None,
     ) -> None:
         self.settings = settings

@@ -484,32 +484,38 @@ class StateEngine:
             log.debug("device %s %s -> %s while flapping: not published", rec.device_id, previous, new)
             return
         log.info("device %s %s: %s", rec.device_id, new.value.upper(), reason)
-        await self._publish_state(rec, previous, now, reason, ended, affected, in_maintenance)
+        await self._publish_state(
+            rec, previous, new, now, reason, in_maintenance=in_maintenance, ended=ended, affected=affected
+        )
 
     async def _publish_state(
         self,
         rec: _Device,
         previous: DeviceState,
+        current: DeviceState,
         now: datetime,
         reason: str,
-        ended: int | None,
-        affected: tuple[int, ...],
+        *,
         in_maintenance: bool,
+        ended: int | None = None,
+        affected: tuple[int, ...] = (),
+        severity: Severity | None = None,
     ) -> None:
-        new = rec.state
+        """Every event leaves through here. ``ended``: the outage a recovery closed (``rec`` no longer
+        holds it); ``severity`` defaults to critical for DOWN, info otherwise."""
         await self._events.publish(
             StateChange(
                 event_id=uuid.uuid4().hex,
                 device_id=rec.device_id,
                 previous=previous,
-                current=new,
+                current=current,
                 at=now,
                 reason=reason,
                 outage_id=ended if ended is not None else rec.outage_id,
                 root_cause_device_id=rec.root_cause,
                 affected_device_ids=affected,
                 in_maintenance=in_maintenance,
-                severity=Severity.CRITICAL if new is DeviceState.DOWN else Severity.INFO,
+                severity=severity or (Severity.CRITICAL if current is DeviceState.DOWN else Severity.INFO),
             )
         )
 
@@ -521,7 +527,9 @@ class StateEngine:
         reason = f"still down after maintenance ended: {reason}"
         log.info("device %s DOWN: %s", rec.device_id, reason)
         affected = tuple(sorted(self._attributed.get(rec.device_id, set())))
-        await self._publish_state(rec, DeviceState.DOWN, now, reason, None, affected, False)
+        await self._publish_state(
+            rec, DeviceState.DOWN, rec.state, now, reason, in_maintenance=False, affected=affected
+        )
 
     async def _reattribute(self, device_id: int, root: int, now: datetime) -> None:
         """A device that was itself a root is now cut off: what hid behind it hides behind ``root``."""
@@ -612,20 +620,9 @@ class StateEngine:
             previous, current, severity = rec.state, DeviceState.FLAPPING, Severity.WARNING
         else:
             reason = f"calm: {count} state changes within {window:.0f}s; now {rec.state.value}"
-            previous, current = DeviceState.FLAPPING, rec.state
-            severity = Severity.CRITICAL if rec.state is DeviceState.DOWN else Severity.INFO
+            previous, current, severity = DeviceState.FLAPPING, rec.state, None
         log.info("device %s %s", rec.device_id, "FLAPPING" if entering else "stopped flapping")
-        await self._events.publish(
-            StateChange(
-                event_id=uuid.uuid4().hex,
-                device_id=rec.device_id,
-                previous=previous,
-                current=current,
-                at=now,
-                reason=reason,
-                outage_id=rec.outage_id,
-                root_cause_device_id=rec.root_cause,
-                in_maintenance=bool(self.maintenance and self.maintenance.covers(rec.device_id, now)),
-                severity=severity,
-            )
+        in_maintenance = bool(self.maintenance and self.maintenance.covers(rec.device_id, now))
+        await self._publish_state(
+            rec, previous, current, now, reason, in_maintenance=in_maintenance, severity=severity
         )

@@ -11,11 +11,25 @@ from __future__ import annotations
 
 
 class DeviceError(Exception):
-    """A device did not give us what we asked for."""
+    """A device did not give us what we asked for.
+
+    A subclass names its ``kind`` and ``retryable`` (and, when it always points at one, ``field``) in
+    its class line: ``class DeviceTimeout(DeviceError, kind="timeout", retryable=True)``."""
 
     retryable: bool = False
     kind: str = "device_error"
     field: str | None = None
+
+    def __init_subclass__(
+        cls, *, kind: str | None = None, retryable: bool | None = None, field: str | None = None
+    ) -> None:
+        super().__init_subclass__()
+        if kind is not None:
+            cls.kind = kind
+        if retryable is not None:
+            cls.retryable = retryable
+        if field is not None:
+            cls.field = field
 
     def __init__(self, message: str, *, retryable: bool | None = None, field: str | None = None) -> None:
         super().__init__(message)
@@ -29,27 +43,21 @@ class DeviceError(Exception):
         return str(self)
 
 
-class DeviceUnreachable(DeviceError):
-    retryable = True
-    kind = "unreachable"
+class DeviceUnreachable(DeviceError, kind="unreachable", retryable=True):
+    """No route, refused or reset connection: the device may come back."""
 
 
-class DeviceTimeout(DeviceError):
-    retryable = True
-    kind = "timeout"
+class DeviceTimeout(DeviceError, kind="timeout", retryable=True):
+    """The device did not answer in time."""
 
 
-class AuthFailed(DeviceError):
-    retryable = False
-    kind = "auth_failed"
-    field = "credential"
+class AuthFailed(DeviceError, kind="auth_failed", retryable=False, field="credential"):
+    """The device refused our credential; trying again with it will not help."""
 
 
-class NotSupported(DeviceError):
-    retryable = False
-    kind = "not_supported"
+class NotSupported(DeviceError, kind="not_supported", retryable=False):
+    """The device does not implement what we asked for."""
 
 
-class MalformedResponse(DeviceError):
-    retryable = False
-    kind = "malformed_response"
+class MalformedResponse(DeviceError, kind="malformed_response", retryable=False):
+    """The device answered something we cannot read."""

@@ -12,18 +12,39 @@ from pydantic import BaseModel, Field
 
 from provisioning.errors import AuthFailed, DeviceError
 
-ProbeT = TypeVar("ProbeT", bound=BaseModel)
+ProbeT = TypeVar("ProbeT", bound=BaseModel | None)
+FoundT = TypeVar("FoundT", bound=BaseModel)
+OnboardT = TypeVar("OnboardT", bound=BaseModel)
 
 
 class OnboardPublic(BaseModel, Generic[ProbeT]):
     """What ``POST /api/v1/{protocol}/onboard`` answers for every protocol: the saved device, then the
-    probe that justified it (the same body ``/probe`` answers) and its ``notes`` (what was not read)."""
+    probe that justified it (the same body ``/probe`` answers) and its ``notes`` (what was not read).
+
+    A protocol with nothing to probe before saving (an MQTT sensor connects to the broker itself)
+    answers ``probe: null`` and says so in ``notes``."""
 
     device_id: int
     name: str
     kind: str
     notes: list[str] = Field(description="The probe's notes: what could not be read, and why.")
     probe: ProbeT
+
+
+class DiscoverPublic(BaseModel, Generic[FoundT]):
+    """What ``POST /api/v1/{protocol}/discover`` answers for every protocol: what was ``found`` and
+    whether the search ran to its end (``complete``); each protocol adds what it searched."""
+
+    complete: bool = Field(description="False when a deadline or a bound cut the search short.")
+    found: list[FoundT]
+
+
+class OnboardAttempt(BaseModel, Generic[OnboardT]):
+    """``ioc discover PROTOCOL --onboard``: what became of one device found, saved or not."""
+
+    address: str
+    onboarded: OnboardT | None = None
+    error: str | None = None
 
 
 class DeviceErrorBody(BaseModel):

@@ -39,18 +39,26 @@ def pg_template(postgres: PostgresServer) -> str:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every migration applied once per run; each test copies the file (:func:`sqlite_url`)."""
     path = tmp_path_factory.mktemp("sqlite-template") / "registry.db"
     upgrade(f"sqlite+aiosqlite:///{path}")
     return path
 
 
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """This test's own copy of the migrated SQLite template."""
+    target = tmp_path / "registry.db"
+    shutil.copy(sqlite_template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs on SQLite (the embedded default) and on the run's real PostgreSQL."""
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "registry.db"
-        shutil.copy(template, target)
-        return f"sqlite+aiosqlite:///{target}"
+        url: str = request.getfixturevalue("sqlite_url")
+        return url
     server: PostgresServer = request.getfixturevalue("postgres")
     template_name: str = request.getfixturevalue("pg_template")
     name = f"test_{next(_counter)}"

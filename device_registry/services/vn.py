@@ -199,34 +199,27 @@ async def apply_reform_2025(
 
     # Where each closing unit's contents go: communes to their primary successor, others to the province.
     target: dict[int, Site] = {}
+
+    def succeed(old: Site, new: Site, primary: bool) -> None:
+        session.add(
+            SiteSuccession(
+                predecessor_id=old.id,
+                successor_id=new.id,
+                effective=effective,
+                reason="reform-2025",
+                is_primary=primary,
+            )
+        )
+        summary.successions += 1
+        if primary:
+            target[old.id] = new
+
     for ward in old_wards:
         for succ in mapping[ward.id]:
-            successor = new_provinces[succ.province_code][1][succ.ward_code]
-            session.add(
-                SiteSuccession(
-                    predecessor_id=ward.id,
-                    successor_id=successor.id,
-                    effective=effective,
-                    reason="reform-2025",
-                    is_primary=succ.primary,
-                )
-            )
-            summary.successions += 1
-            if succ.primary:
-                target[ward.id] = successor
+            succeed(ward, new_provinces[succ.province_code][1][succ.ward_code], succ.primary)
     for unit in old_units:
         if unit.id not in target:
-            target[unit.id] = main_province
-            session.add(
-                SiteSuccession(
-                    predecessor_id=unit.id,
-                    successor_id=main_province.id,
-                    effective=effective,
-                    reason="reform-2025",
-                    is_primary=True,
-                )
-            )
-            summary.successions += 1
+            succeed(unit, main_province, True)
 
     closing_ids = {u.id for u in old_units}
     summary.users_frozen = len(await freeze_scopes(session, closing_ids))

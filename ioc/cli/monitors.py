@@ -124,21 +124,6 @@ def _sla_table(data: dict[str, Any]) -> None:
     )
 
 
-def _window_json(window: MaintenanceWindow) -> dict[str, Any]:
-    return {
-        "id": window.id,
-        "device_id": window.device_id,
-        "site_id": window.site_id,
-        "starts_at": window.starts_at,
-        "ends_at": window.ends_at,
-        "cron": window.cron,
-        "duration_s": window.duration_s,
-        "timezone": window.timezone,
-        "reason": window.reason,
-        "owner": window.owner,
-    }
-
-
 def _windows_table(rows: list[dict[str, Any]]) -> None:
     print_table(
         f"{len(rows)} maintenance windows",
@@ -204,7 +189,7 @@ def add(
             )
         except MaintenanceError as error:
             raise CliError(str(error).replace("duration_s", "duration")) from None
-        return _window_json(await add_window(session, cli_principal(), window))
+        return (await add_window(session, cli_principal(), window)).values()
 
     emit(in_transaction(body), lambda d: _windows_table([d]))
 
@@ -214,7 +199,7 @@ def list_() -> None:
     """Every maintenance window."""
 
     async def body(_: Platform, session: AsyncSession) -> list[dict[str, Any]]:
-        return [_window_json(w) for w in await list_windows(session)]
+        return [w.values() for w in await list_windows(session)]
 
     emit(in_transaction(body), _windows_table)
 

@@ -15,16 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.models import DeviceKind
 from device_registry.schemas.bounds import MAX_ROW_ID
+from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, run, with_platform
 from ioc.cli.main import app
 from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
-from ioc.cli.probe_groups import onboard_app, probe_app
+from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from ioc.cli.telemetry import telemetry_app
 from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
 from ioc.runtime import Platform, writer_config
 from ioc.settings import Settings
 from provisioning.mqtt.models import MqttEndpoint
-from provisioning.mqtt.onboard import onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.onboard import OnboardedSensor, onboard_sensor, revoke_sensor, rotate_sensor_password
+from provisioning.mqtt.schemas import MqttOnboardPublic, MqttProbePublic
 from telemetry.ingest.deadletters import list_dead_letters
 from telemetry.ingest.directory import CredentialDirectory
 from telemetry.ingest.importer import import_payloads, split_payloads
@@ -46,6 +48,11 @@ async def _push(platform: Platform) -> str:
         return await push_credentials(platform.settings, platform.sessions)
     except BrokerNotConfigured as error:
         raise CliError(str(error)) from None
+
+
+def _show_notes(notes: list[str]) -> None:
+    for note in notes:
+        stdout_console.print(f"note: {note}", highlight=False, markup=False)
 
 
 @probe_app.command("mqtt")
@@ -77,19 +84,76 @@ def probe_mqtt_command(
         password=SecretStr(password) if password is not None else None,
         timeout=settings.probe_timeout_s if timeout is None else timeout,
     )
-    result = run(probe(endpoint)).to_dict()
+    result = MqttProbePublic.model_validate(run(probe(endpoint)))
 
-    def human(data: dict[str, Any]) -> None:
+    def human(data: MqttProbePublic) -> None:
         stdout_console.print(
-            f"{'mqtts' if data['tls'] else 'mqtt'}://{data['host']}:{data['port']} answered; "
-            f"broker {data['broker_version'] or 'version unknown'}",
+            f"{'mqtts' if data.tls else 'mqtt'}://{data.host}:{data.port} answered; "
+            f"broker {data.broker_version or 'version unknown'}",
             highlight=False,
             markup=False,
         )
-        for note in data["notes"]:
-            stdout_console.print(f"note: {note}", highlight=False, markup=False)
+        _show_notes(data.notes)
 
     emit(result, human)
+
+
+@discover_app.command("mqtt")
+def discover_mqtt_command(
+    target: str | None = typer.Argument(
+        None, metavar="[HOST[:PORT]]", help="Broker to listen to (default: the platform's, IOC_MQTT_URL)."
+    ),
+    tls: bool = typer.Option(False, "--tls", help="Connect with TLS (mqtts)."),
+    user: str | None = typer.Option(None, "--user", "-u", help="A login that may read ioc/v1/d/+/…"),
+    password: str | None = typer.Option(
+        None, "--password", "-p", envvar="IOC_MQTT_PASSWORD", help="Prefer IOC_MQTT_PASSWORD to argv."
+    ),
+    listen: float = typer.Option(
+        10.0, "--listen", min=0.1, max=30.0, callback=finite, help="Seconds to listen (at most 30)."
+    ),
+) -> None:
+    """Listen to the broker and list publishers whose device key is no registered device."""
+    from pydantic import SecretStr
+
+    from provisioning.mqtt.discovery import discover
+    from provisioning.mqtt.schemas import MqttDiscoverPublic
+    from provisioning.targets import TargetPolicy
+
+    settings = Settings()
+    if target is None:
+        url = settings.mqtt_url
+        if url is None:
+            raise CliError("HOST: no platform broker configured (IOC_MQTT_URL); name one", exit_code=2)
+        endpoint = url.endpoint()
+    else:
+        host, port = parse_target(lambda text: MqttEndpoint.split(text, tls=tls), target)
+        run(TargetPolicy.of(settings.mqtt.allowed_networks).check_host(host, "HOST"))
+        secret = SecretStr(password) if password is not None else None
+        endpoint = MqttEndpoint(host, port, tls=tls, username=user, password=secret)
+
+    async def body(platform: Platform, session: AsyncSession) -> MqttDiscoverPublic:
+        found = await discover(session, cli_principal(), endpoint, listen_s=listen)
+        return MqttDiscoverPublic.of(endpoint.label, found)
+
+    def human(data: MqttDiscoverPublic) -> None:
+        print_table(
+            f"{len(data.found)} unknown publishers on {data.broker} in {data.listen_s:.0f} s "
+            f"({data.publishers} heard, {data.registered_heard} registered)",
+            ["device key", "first seen", "last seen", "messages", "topics", "fields"],
+            [
+                (f.device_key, f"{f.first_seen:%H:%M:%S}", f"{f.last_seen:%H:%M:%S}", f.messages,
+                 ",".join(f.topics), ",".join(f.fields))
+                for f in data.found
+            ],
+        )  # fmt: skip
+        if data.silent_total:
+            stdout_console.print(
+                f"{data.silent_total} registered MQTT devices stayed silent: "
+                + ", ".join(str(d.device_id) for d in data.silent),
+                highlight=False,
+            )
+
+    emit(in_transaction(body), human)
 
 
 @onboard_app.command("sensor")
@@ -101,27 +165,19 @@ def onboard_sensor_command(
 ) -> None:
     """Register an MQTT sensor and issue its broker password (shown once, stored hashed)."""
 
-    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
-        sensor = await onboard_sensor(session, cli_principal(), platform.box, name, site, kind=kind, tags=tag)
-        return {
-            "device_id": sensor.device_id,
-            "name": sensor.name,
-            "site": sensor.site_code,
-            "username": sensor.username,
-            "password": sensor.password.get_secret_value(),
-            "topics": sensor.topics,
-        }
+    async def body(platform: Platform, session: AsyncSession) -> OnboardedSensor:
+        return await onboard_sensor(session, cli_principal(), platform.box, name, site, kind=kind, tags=tag)
 
-    result = in_transaction(body)
-    result["broker"] = with_platform(_push)
+    sensor = in_transaction(body)
+    result = MqttOnboardPublic.of(sensor, with_platform(_push))
 
-    def human(d: dict[str, Any]) -> None:
-        stdout_console.print(f"sensor {d['device_id']} [bold]{d['name']}[/] at {d['site']}", highlight=False)
-        stdout_console.print(f"MQTT user name: {d['username']}\npassword (shown once, keep it safe):")
-        stdout_console.print(d["password"], markup=False, highlight=False)
-        for kind_name, topic in d["topics"].items():
+    def human(d: MqttOnboardPublic) -> None:
+        stdout_console.print(f"sensor {d.device_id} [bold]{d.name}[/] at {site}", highlight=False)
+        stdout_console.print(f"MQTT user name: {d.username}\npassword (shown once, keep it safe):")
+        stdout_console.print(d.one_time_password, markup=False, highlight=False)
+        for kind_name, topic in d.topics.items():
             stdout_console.print(f"  {kind_name:<9} {topic}", markup=False, highlight=False)
-        stdout_console.print(d["broker"], markup=False, highlight=False)
+        stdout_console.print(d.broker, markup=False, highlight=False)
 
     emit(result, human)
 
@@ -184,9 +240,9 @@ def rotate_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help
     password = in_transaction(body)
     status = with_platform(_push)
     emit(
-        {"device_id": device, "username": str(device), "password": password, "broker": status},
+        {"device_id": device, "username": str(device), "one_time_password": password, "broker": status},
         lambda d: stdout_console.print(
-            f"new password for {d['username']} (shown once):\n{d['password']}\n{d['broker']}",
+            f"new password for {d['username']} (shown once):\n{d['one_time_password']}\n{d['broker']}",
             markup=False,
             highlight=False,
         ),

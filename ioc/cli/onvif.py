@@ -10,13 +10,18 @@ from pydantic import SecretStr
 
 from ioc.cli.bounds import finite
 from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
-from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
+from ioc.cli.probe_groups import discover_app, emit_onboarded, onboard_app, outcome, probe_app
 from provisioning.onvif.models import OnvifEndpoint
+from provisioning.onvif.schemas import OnvifDiscoverPublic, OnvifOnboardPublic, OnvifProbePublic
 from provisioning.onvif.settings import OnvifSettings
+from provisioning.responses import OnboardAttempt
 
 KEEP_REPORTED_HELP = (
     "Use the addresses the device reports (XAddrs, stream and snapshot URIs) as they are, instead of "
     "pinning them to HOST[:PORT]."
+)
+_password_opt = typer.Option(
+    ..., "--password", "-p", envvar="IOC_ONVIF_PASSWORD", prompt=True, hide_input=True, help="ONVIF password."
 )
 
 
@@ -36,47 +41,37 @@ def _settings() -> OnvifSettings:
 
 def check_target(host: str, field: str = "HOST") -> None:
     """Refuse, before any packet, an address outside ``IOC_ONVIF__ALLOWED_NETWORKS`` (see targets.py)."""
+    from ioc.cli.context import run
     from provisioning.targets import TargetPolicy
 
-    try:
-        asyncio.run(TargetPolicy.of(_settings().allowed_networks).check_host(host, field))
-    except ValueError as error:
-        raise CliError(str(error), exit_code=2) from None
+    run(TargetPolicy.of(_settings().allowed_networks).check_host(host, field))
 
 
 def _offset(value: float | None) -> str:
     return "unknown" if value is None else f"{value:+.1f} s"
 
 
-def _show_probe(data: dict[str, Any]) -> None:
+def _show_probe(data: OnvifProbePublic) -> None:
     stdout_console.print(
-        f"[bold]{data['manufacturer']} {data['model']}[/] firmware {data['firmware']} "
-        f"serial {data['serial']} hardware {data['hardware_id']}",
+        f"[bold]{data.manufacturer} {data.model}[/] firmware {data.firmware} "
+        f"serial {data.serial} hardware {data.hardware_id}",
         highlight=False,
     )
     stdout_console.print(
-        f"clock offset {_offset(data['clock_offset_s'])} · services: {', '.join(data['services'])} · "
-        f"profiles via {data['media_service']}"
-        + (f" · NVR, {len(data['channels'])} channels" if data["is_nvr"] else ""),
+        f"clock offset {_offset(data.clock_offset_s)} · services: {', '.join(data.services)} · "
+        f"profiles via {data.media_service}"
+        + (f" · NVR, {len(data.channels)} channels" if data.is_nvr else ""),
         highlight=False,
     )
     print_table(
         "Profiles",
         ["token", "name", "encoding", "resolution", "fps", "stream_uri", "snapshot_uri"],
         [
-            [
-                p["token"],
-                p["name"],
-                p["encoding"],
-                p["resolution"],
-                p["fps"],
-                p["stream_uri"],
-                p["snapshot_uri"],
-            ]
-            for p in data["profiles"]
+            [p.token, p.name, p.encoding, p.resolution, p.fps, p.stream_uri, p.snapshot_uri]
+            for p in data.profiles
         ],
     )
-    for note in data["notes"]:
+    for note in data.notes:
         stdout_console.print(f"note: {note}", highlight=False, markup=False)
 
 
@@ -86,15 +81,7 @@ def probe_onvif_command(
         ..., metavar="HOST[:PORT]", help="Camera or NVR address (port 80 by default)."
     ),
     user: str = typer.Option(..., "--user", "-u", help="ONVIF user name."),
-    password: str = typer.Option(
-        ...,
-        "--password",
-        "-p",
-        envvar="IOC_ONVIF_PASSWORD",
-        prompt=True,
-        hide_input=True,
-        help="ONVIF password.",
-    ),
+    password: str = _password_opt,
     timeout: float | None = typer.Option(
         None,
         "--timeout",
@@ -128,20 +115,20 @@ def probe_onvif_command(
             keep_reported_addresses=keep_reported_addresses,
         )
     )
-    emit(result.to_dict(), _show_probe)
-
-
-def _show_discovery(rows: list[dict[str, Any]]) -> None:
-    print_table(
-        "ONVIF devices",
-        ["address", "name", "hardware", "location", "xaddrs"],
-        [[r["address"], r["name"], r["hardware"], r["location"], " ".join(r["xaddrs"])] for r in rows],
-    )
+    emit(OnvifProbePublic.model_validate(result.to_dict()), _show_probe)
 
 
 @discover_app.command("onvif")
 def discover_onvif_command(
-    interface: str = typer.Option(..., "--interface", "-i", help="Send probes on this interface only."),
+    interface: str | None = typer.Option(
+        None, "--interface", "-i", help="Send the multicast Probe on this interface only."
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        metavar="IPV4[:PORT]",
+        help="Instead: a directed Probe to this address (port 3702).",
+    ),
     timeout: float | None = typer.Option(
         None,
         "--timeout",
@@ -157,8 +144,13 @@ def discover_onvif_command(
         None, "--password", "-p", envvar="IOC_ONVIF_PASSWORD", help="ONVIF password for --onboard."
     ),
 ) -> None:
-    """WS-Discovery on one interface: list cameras' address, scopes and XAddrs (and onboard them)."""
-    from provisioning.onvif.discovery import DiscoveryError, discover, interface_ipv4
+    """WS-Discovery on one interface (or one address): list cameras' address, scopes and XAddrs (and
+    onboard them)."""
+    import ipaddress
+
+    from provisioning.endpoint import split_host_port
+    from provisioning.onvif.discovery import DiscoveryError, Search, discover, interface_ipv4
+    from provisioning.onvif.wsdiscovery import PORT
 
     if onboard:
         missing = [
@@ -170,20 +162,43 @@ def discover_onvif_command(
             raise CliError(f"--onboard needs {', '.join(missing)}", exit_code=2)
     listen_s = _settings().discovery_listen_s if timeout is None else timeout
     try:
-        check_target(interface_ipv4(interface), "--interface")
-        found = asyncio.run(discover(interface, listen_s=listen_s))
+        host, port = (
+            parse_target(lambda text: split_host_port(text, PORT), address) if address else (None, PORT)
+        )
+        search = Search(interface=interface, address=host, listen_s=listen_s, port=port)
+        if host is not None:
+            ipaddress.IPv4Address(host)
+            check_target(host, "--address")
+        if interface is not None:
+            check_target(interface_ipv4(interface), "--interface")
+        found = OnvifDiscoverPublic.of(search, asyncio.run(discover(search)))
     except DiscoveryError as error:
         raise CliError(str(error), exit_code=2) from None
-    rows = [device.to_dict() for device in found]
+    except ipaddress.AddressValueError:
+        raise CliError(f"--address: {address!r} is not an IPv4 address", exit_code=2) from None
+    saved: list[OnboardAttempt[OnvifOnboardPublic] | None] = [None] * len(found.found)
     if onboard and site and user and password:
-        for row, device in zip(rows, found, strict=True):
-            row["onboard"] = _onboard_discovered(device.xaddrs, device.address, site, user, password)
-    emit(rows, _show_discovery)
+        saved = [_onboard_discovered(d.xaddrs, d.address, site, user, password) for d in found.found]
+
+    def human(data: OnvifDiscoverPublic) -> None:
+        print_table(
+            "ONVIF devices",
+            ["address", "name", "hardware", "location", "xaddrs", "device"],
+            [
+                [d.address, d.name, d.hardware, d.location, " ".join(d.xaddrs), outcome(attempt)]
+                for d, attempt in zip(data.found, saved, strict=True)
+            ],
+        )
+
+    if onboard:
+        emit_onboarded(found, [attempt for attempt in saved if attempt is not None], human)
+    else:
+        emit(found, human)
 
 
 def _onboard_discovered(
     xaddrs: list[str], address: str, site: str, user: str, password: str
-) -> dict[str, Any]:
+) -> OnboardAttempt[OnvifOnboardPublic]:
     """Onboard one discovered device; its failure is reported in its row, the others go on."""
     from urllib.parse import urlsplit
 
@@ -195,11 +210,12 @@ def _onboard_discovered(
     host = (target.hostname if target else None) or address
     port = (target.port if target else None) or OnvifEndpoint.DEFAULT_PORT
     try:
-        return _run_onboard(
+        saved = _run_onboard(
             host, port, user, password, site, None, None, _settings().call_timeout_s, in_transaction
         )
     except CliError as error:
-        return {"error": str(error), **(error.details if isinstance(error.details, dict) else {})}
+        return OnboardAttempt[OnvifOnboardPublic](address=address, error=str(error))
+    return OnboardAttempt[OnvifOnboardPublic](address=address, onboarded=saved)
 
 
 def _run_onboard(
@@ -214,7 +230,7 @@ def _run_onboard(
     in_transaction: Any,
     keep_reported_addresses: bool = False,
     rtsp_basic_auth: bool = False,
-) -> dict[str, Any]:
+) -> OnvifOnboardPublic:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from ioc.cli.context import cli_principal
@@ -223,7 +239,7 @@ def _run_onboard(
 
     check_target(host)
 
-    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
+    async def body(platform: Platform, session: AsyncSession) -> OnvifOnboardPublic:
         result = await onboard_onvif(
             session,
             cli_principal(),
@@ -239,16 +255,16 @@ def _run_onboard(
             keep_reported_addresses=keep_reported_addresses,
             rtsp_basic_auth=rtsp_basic_auth,
         )
-        return result.to_dict()
+        return OnvifOnboardPublic.of(result)
 
-    return dict(in_transaction(body))
+    return in_transaction(body)
 
 
-def _show_onboard(data: dict[str, Any]) -> None:
+def _show_onboard(data: OnvifOnboardPublic) -> None:
     stdout_console.print(
-        f"onboarded device {data['device_id']} [bold]{data['name']}[/] ({data['kind']})", highlight=False
+        f"onboarded device {data.device_id} [bold]{data.name}[/] ({data.kind})", highlight=False
     )
-    _show_probe(data["probe"])
+    _show_probe(data.probe)
 
 
 @onboard_app.command("onvif")
@@ -258,15 +274,7 @@ def onboard_onvif_command(
     ),
     site: str = typer.Option(..., "--site", help="Site code the device stands at."),
     user: str = typer.Option(..., "--user", "-u", help="ONVIF user name."),
-    password: str = typer.Option(
-        ...,
-        "--password",
-        "-p",
-        envvar="IOC_ONVIF_PASSWORD",
-        prompt=True,
-        hide_input=True,
-        help="ONVIF password.",
-    ),
+    password: str = _password_opt,
     name: str | None = typer.Option(None, "--name", help="Device name (default: manufacturer model serial)."),
     set_ntp: str | None = typer.Option(
         None, "--set-ntp", metavar="SERVER", help="Point the camera at this NTP."

@@ -7,6 +7,9 @@ Secrets may come from the environment instead of the command line (visible in ``
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -18,14 +21,16 @@ from device_registry.models import DeviceKind
 from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, progress_bar, run
 from ioc.cli.output import MODE, CliError, emit, parse_target, print_table, stdout_console
-from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
+from ioc.cli.probe_groups import discover_app, emit_onboarded, onboard_app, outcome, probe_app
 from ioc.runtime import Platform
 from ioc.settings import Settings
 from provisioning.errors import DeviceError
+from provisioning.responses import OnboardAttempt
 from provisioning.snmp.client import SnmpClient
-from provisioning.snmp.discovery import MAX_SWEEP_PREFIX, DiscoveryHit, sweep, sweep_addresses
+from provisioning.snmp.discovery import MAX_SWEEP_PREFIX, DiscoveryHit, SweepResult, sweep, sweep_addresses
 from provisioning.snmp.models import SnmpCredential, SnmpEndpoint
 from provisioning.snmp.probe import ProbeResult, probe
+from provisioning.snmp.schemas import SnmpDiscoverPublic, SnmpOnboardPublic, SnmpProbePublic, onboarded
 from provisioning.targets import TargetPolicy
 
 ASK = "-"
@@ -116,37 +121,27 @@ def build_credential(
         raise CliError(f"{_OPTION_FOR.get(field, field)}: {first['msg']}") from None
 
 
-def _show_probe(data: dict[str, Any]) -> None:
+def _show_probe(data: SnmpProbePublic) -> None:
     stdout_console.print(
-        f"[bold]{data['sys_name'] or data['host']}[/] {data['vendor'] or '?'} {data['model'] or ''} "
-        f"({data['family'] or 'unknown family'}), {data['os'] or 'OS unknown'}",
+        f"[bold]{data.sys_name or data.host}[/] {data.vendor or '?'} {data.model or ''} "
+        f"({data.family or 'unknown family'}), {data.os or 'OS unknown'}",
         highlight=False,
     )
     stdout_console.print(
-        f"sysObjectID {data['sys_object_id']} (enterprise {data['enterprise_number']}), "
-        f"uptime {data['uptime_s']} s, rtt {data['rtt_ms']} ms",
+        f"sysObjectID {data.sys_object_id} (enterprise {data.enterprise_number}), "
+        f"uptime {data.uptime_s} s, rtt {data.rtt_ms} ms",
         highlight=False,
     )
     print_table(
-        f"{len(data['interfaces'])} interfaces",
+        f"{len(data.interfaces)} interfaces",
         ["index", "name", "descr", "alias", "type", "speed", "admin", "oper", "mac"],
         [
-            (
-                i["index"],
-                i["name"],
-                i["descr"],
-                i["alias"],
-                i["type"],
-                i["speed_bps"],
-                i["admin_status"],
-                i["oper_status"],
-                i["mac"],
-            )
-            for i in data["interfaces"]
+            (i.index, i.name, i.descr, i.alias, i.type, i.speed_bps, i.admin_status, i.oper_status, i.mac)
+            for i in data.interfaces
         ],
     )
-    if data.get("notes"):
-        stdout_console.print("[yellow]notes:[/] " + "; ".join(data["notes"]), highlight=False)
+    if data.notes:
+        stdout_console.print("[yellow]notes:[/] " + "; ".join(data.notes), highlight=False)
 
 
 async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
@@ -154,57 +149,77 @@ async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
         return await probe(client, endpoint)
 
 
+_LOGIN_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("community", str | None, _community_opt),
+    ("version", str, _version_opt),
+    ("v3_user", str | None, _user_opt),
+    ("auth_proto", str, _auth_proto_opt),
+    ("auth_key", str | None, _auth_key_opt),
+    ("priv_proto", str, _priv_proto_opt),
+    ("priv_key", str | None, _priv_key_opt),
+    ("timeout", float | None, _timeout_opt),
+    ("retries", int | None, _retries_opt),
+)
+
+
+def with_login(command: Callable[..., None]) -> Callable[..., None]:
+    """The agent and its login, declared once for ``probe snmp`` and ``onboard snmp``.
+
+    The command's own options stay; ``HOST[:PORT]`` comes first and the login options (credential,
+    timeout, retries) after them, and the command receives the ``endpoint`` built from those instead."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    host = inspect.Parameter(
+        "host", keyword, default=typer.Argument(..., metavar="HOST[:PORT]"), annotation=str
+    )
+    own = [
+        p.replace(kind=keyword)
+        for name, p in inspect.signature(command, eval_str=True).parameters.items()
+        if name != "endpoint"
+    ]
+    login = [
+        inspect.Parameter(name, keyword, default=opt, annotation=hint) for name, hint, opt in _LOGIN_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> None:
+        given = [values.pop(name) for name, _, _ in _LOGIN_OPTIONS]
+        host, credential = values.pop("host"), build_credential(*given[:7])
+        command(**values, endpoint=_endpoint(host, credential, *given[7:]))
+
+    parameters = [host, *own, *login]
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
+
+
 @probe_app.command("snmp")
-def probe_snmp(
-    host: str = typer.Argument(..., metavar="HOST[:PORT]"),
-    community: str | None = _community_opt,
-    version: str = _version_opt,
-    v3_user: str | None = _user_opt,
-    auth_proto: str = _auth_proto_opt,
-    auth_key: str | None = _auth_key_opt,
-    priv_proto: str = _priv_proto_opt,
-    priv_key: str | None = _priv_key_opt,
-    timeout: float | None = _timeout_opt,
-    retries: int | None = _retries_opt,
-) -> None:
+@with_login
+def probe_snmp(endpoint: SnmpEndpoint) -> None:
     """Identify one SNMP agent: vendor, model, OS, interfaces. Saves nothing."""
-    credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
-    endpoint = _endpoint(host, credential, timeout, retries)
-    emit(run(_probe(endpoint)).to_dict(), _show_probe)
+    emit(SnmpProbePublic.model_validate(run(_probe(endpoint))), _show_probe)
 
 
 @onboard_app.command("snmp")
+@with_login
 def onboard_snmp(
-    host: str = typer.Argument(..., metavar="HOST[:PORT]"),
+    endpoint: SnmpEndpoint,
     site: str = typer.Option(..., "--site", help="Site code to place the device in."),
     name: str | None = typer.Option(None, help="Device name (default: sysName, else the address)."),
     kind: DeviceKind | None = typer.Option(None, help="Override the kind guessed from the probe."),
-    community: str | None = _community_opt,
-    version: str = _version_opt,
-    v3_user: str | None = _user_opt,
-    auth_proto: str = _auth_proto_opt,
-    auth_key: str | None = _auth_key_opt,
-    priv_proto: str = _priv_proto_opt,
-    priv_key: str | None = _priv_key_opt,
-    timeout: float | None = _timeout_opt,
-    retries: int | None = _retries_opt,
 ) -> None:
     """Probe an SNMP agent, then save it with its credential and interfaces (nothing saved if it fails)."""
     from provisioning.snmp.onboard import onboard
 
-    credential = build_credential(community, version, v3_user, auth_proto, auth_key, priv_proto, priv_key)
-    endpoint = _endpoint(host, credential, timeout, retries)
-
-    async def body(platform: Platform, session: AsyncSession) -> dict[str, Any]:
+    async def body(platform: Platform, session: AsyncSession) -> SnmpOnboardPublic:
         async with SnmpClient() as client:
             device, result = await onboard(
                 session, cli_principal(), platform.box, client, endpoint, site_code=site, name=name, kind=kind
             )
-        return {"device_id": device.id, "name": device.name, "kind": str(device.kind), **result.to_dict()}
+        return onboarded(device, result)
 
-    def human(data: dict[str, Any]) -> None:
-        stdout_console.print(f"saved device {data['device_id']} [bold]{data['name']}[/]", highlight=False)
-        _show_probe(data)
+    def human(data: SnmpOnboardPublic) -> None:
+        stdout_console.print(f"saved device {data.device_id} [bold]{data.name}[/]", highlight=False)
+        _show_probe(data.probe)
 
     emit(in_transaction(body), human)
 
@@ -250,9 +265,9 @@ def discover_snmp(
     if not credentials:
         raise CliError("credentials: give --community (repeatable) and/or --v3-user")
 
-    async def main(update: Any) -> list[DiscoveryHit]:
+    async def main(update: Any) -> SweepResult:
         async with SnmpClient(max_in_flight=concurrency) as client:
-            result = await sweep(
+            return await sweep(
                 client,
                 planned.addresses(),
                 port,
@@ -263,40 +278,37 @@ def discover_snmp(
                 total=planned.hosts,
                 progress=update,
             )
-        return result.hits
 
     if MODE.json:
-        hits = run(main(None))
+        result = run(main(None))
     else:
         with progress_bar(f"sweeping {network}") as update:
-            hits = run(main(update))
-    rows = [hit.view() for hit in hits]
-    if do_onboard:
-        rows = _onboard_hits(hits, site or "", timeout, retries)
+            result = run(main(update))
+    found = SnmpDiscoverPublic.of(planned, result)
+    saved = (
+        {a.address: a for a in _onboard_hits(result.hits, site or "", timeout, retries)} if do_onboard else {}
+    )
 
-    def human(data: list[dict[str, Any]]) -> None:
+    def human(data: SnmpDiscoverPublic) -> None:
         print_table(
-            f"{len(data)} SNMP agents answered in {network}",
-            ["address", "port", "sys_name", "vendor", "model", "sys_object_id", "credential", "device_id"],
+            f"{len(data.found)} SNMP agents answered in {network}",
+            ["address", "port", "sys_name", "vendor", "model", "sys_object_id", "credential", "device"],
             [
-                (
-                    d["address"],
-                    d["port"],
-                    d["sys_name"],
-                    d["vendor"],
-                    d["model"],
-                    d["sys_object_id"],
-                    d["credential"],
-                    d.get("device_id"),
-                )
-                for d in data
+                (d.address, d.port, d.sys_name, d.vendor, d.model, d.sys_object_id, d.credential,
+                 outcome(saved.get(d.address)))
+                for d in data.found
             ],
-        )
+        )  # fmt: skip
 
-    emit(rows, human)
+    if do_onboard:
+        emit_onboarded(found, list(saved.values()), human)
+    else:
+        emit(found, human)
 
 
-def _onboard_hits(hits: list[DiscoveryHit], site: str, timeout: float, retries: int) -> list[dict[str, Any]]:
+def _onboard_hits(
+    hits: list[DiscoveryHit], site: str, timeout: float, retries: int
+) -> list[OnboardAttempt[SnmpOnboardPublic]]:
     from provisioning.snmp.onboard import save
 
     async def probe_all() -> list[ProbeResult | str]:
@@ -315,18 +327,18 @@ def _onboard_hits(hits: list[DiscoveryHit], site: str, timeout: float, retries: 
 
     results = run(probe_all())
 
-    async def body(platform: Platform, session: AsyncSession) -> list[dict[str, Any]]:
+    async def body(platform: Platform, session: AsyncSession) -> list[OnboardAttempt[SnmpOnboardPublic]]:
         out = []
         for hit, result in zip(hits, results, strict=True):
-            view = hit.view()
             if isinstance(result, str):
-                view["error"] = result
-            else:
-                device = await save(
-                    session, cli_principal(), platform.box, result, hit.credential, site_code=site
-                )
-                view["device_id"] = device.id
-            out.append(view)
+                out.append(OnboardAttempt[SnmpOnboardPublic](address=hit.address, error=result))
+                continue
+            device = await save(
+                session, cli_principal(), platform.box, result, hit.credential, site_code=site
+            )
+            out.append(
+                OnboardAttempt[SnmpOnboardPublic](address=hit.address, onboarded=onboarded(device, result))
+            )
         return out
 
     return in_transaction(body)

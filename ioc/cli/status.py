@@ -25,7 +25,7 @@ from monitors.checks.defaults import DefaultChecks
 from monitors.maintenance import DEFAULT_TIMEZONE
 from monitors.status_queries import readable_site, root_outages, status_view
 from monitors.status_schemas import OutagePublic, SiteStatus, StatusPublic
-from provisioning.onvif.onboard import stored_stream_uri
+from provisioning.onvif.stored import stored_stream_uri
 
 outages_app = typer.Typer(
     help="Outages: root failures with the devices cut off behind them.", no_args_is_help=True
@@ -155,7 +155,7 @@ def check(device: str = typer.Argument(..., help="Device name or id.")) -> None:
             timeout_s=monitors.check_timeout_s, clock_drift_warn_s=monitors.clock_drift_warn_s
         )
         try:
-            chosen = checks.for_target(target, stream_uri=stored_stream_uri(found.attributes))
+            chosen = checks.for_target(target, stream_uri=stored_stream_uri(found.id, found.attributes))
         except ValueError as error:
             raise CliError(f"device: {error}") from None
         try:

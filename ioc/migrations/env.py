@@ -14,8 +14,7 @@ from sqlalchemy.engine import Connection
 import device_registry.models  # noqa: F401  (registers tables)
 import monitors.alerting.models
 import monitors.models  # noqa: F401
-import provisioning.mqtt.models
-import provisioning.snmp.models  # noqa: F401  (snmp_interfaces)
+import provisioning.mqtt.models  # noqa: F401  (mqtt_credentials)
 import telemetry.ingest.models  # noqa: F401  (mqtt_last_seen, mqtt_dead_letters)
 from device_registry.db import Base, create_engine
 

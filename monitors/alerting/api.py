@@ -7,6 +7,7 @@ scope answers 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -122,21 +123,30 @@ def _responder(principal: Principal, action: str) -> int:
     return principal.user_id
 
 
-@router.post("/{alert_id}/ack", response_model=AlertView)
-async def ack(
-    alert_id: int, body: AckBody, session: Session, principal: CurrentPrincipal, alerts: Lifecycle
+async def _act(
+    session: Session, principal: Principal, alert_id: int, action: Callable[[], Awaitable[object]]
 ) -> AlertView:
-    user_id = _responder(principal, "acknowledge alerts")
+    """Run a person's ``action`` on an alert they can see, and answer with the alert as it is now."""
     await _release(session)
     await _visible(session, alert_id, principal)
     try:
-        await alerts.acknowledge(alert_id, user_id, body.comment)
+        await action()
     except AlertStateError as error:
         raise Conflict(str(error), field="status") from None
     except AlertNotFound as error:
         raise NotFound(str(error), field="alert_id") from None
     session.expire_all()
     return await _visible(session, alert_id, principal)
+
+
+@router.post("/{alert_id}/ack", response_model=AlertView)
+async def ack(
+    alert_id: int, body: AckBody, session: Session, principal: CurrentPrincipal, alerts: Lifecycle
+) -> AlertView:
+    user_id = _responder(principal, "acknowledge alerts")
+    return await _act(
+        session, principal, alert_id, lambda: alerts.acknowledge(alert_id, user_id, body.comment)
+    )
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertView)
@@ -144,16 +154,9 @@ async def resolve(
     alert_id: int, session: Session, principal: CurrentPrincipal, alerts: Lifecycle
 ) -> AlertView:
     user_id = _responder(principal, "resolve alerts")
-    await _release(session)
-    await _visible(session, alert_id, principal)
-    try:
-        await alerts.resolve(alert_id, user_id, user_name=principal.name)
-    except AlertStateError as error:
-        raise Conflict(str(error), field="status") from None
-    except AlertNotFound as error:
-        raise NotFound(str(error), field="alert_id") from None
-    session.expire_all()
-    return await _visible(session, alert_id, principal)
+    return await _act(
+        session, principal, alert_id, lambda: alerts.resolve(alert_id, user_id, user_name=principal.name)
+    )
 
 
 @channels_router.get("", response_model=list[ChannelView])

@@ -389,11 +389,7 @@ class AlertLifecycle:
     async def acknowledge(self, alert_id: int, user_id: int, comment: str = "") -> Alert:
         """Stop escalation: the alert is in someone's hands. Acknowledging twice records both."""
         async with self.ctx.writing() as session:
-            alert = await session.get(Alert, alert_id)
-            if alert is None:
-                raise AlertNotFound(alert_id)
-            if alert.status == AlertStatus.RESOLVED:
-                raise AlertStateError(f"alert {alert_id} is already resolved")
+            alert = await _unresolved(session, alert_id)
             session.add(
                 Acknowledgement(alert_id=alert_id, user_id=user_id, comment=comment, at=self.ctx.clock.now())
             )
@@ -403,11 +399,7 @@ class AlertLifecycle:
     async def resolve(self, alert_id: int, user_id: int, *, user_name: str = "") -> Alert:
         """Close an alert by hand (the device was removed, the monitors missed the recovery)."""
         async with self.ctx.writing() as session:
-            alert = await session.get(Alert, alert_id)
-            if alert is None:
-                raise AlertNotFound(alert_id)
-            if alert.status == AlertStatus.RESOLVED:
-                raise AlertStateError(f"alert {alert_id} is already resolved")
+            alert = await _unresolved(session, alert_id)
             alert.resolved_by = user_id
             await self._resolve(
                 session,
@@ -417,3 +409,13 @@ class AlertLifecycle:
                 by=user_name or f"user {user_id}",
             )
             return alert
+
+
+async def _unresolved(session: AsyncSession, alert_id: int) -> Alert:
+    """The alert a person acts on: it must exist and still be open."""
+    alert = await session.get(Alert, alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if alert.status == AlertStatus.RESOLVED:
+        raise AlertStateError(f"alert {alert_id} is already resolved")
+    return alert

@@ -18,14 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.crypto import SecretBox
 from grafana.annotations import GrafanaAnnotations
-from monitors.alerting import channels
 from monitors.alerting.clock import Clock, SystemClock
 from monitors.alerting.config import AlertingSettings
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import DeviceDirectory, SiteDirectory
 from monitors.alerting.escalation import Escalator
 from monitors.alerting.lifecycle import AlertLifecycle, Outcome
-from monitors.alerting.worker import OutboxWorker, Sender
+from monitors.alerting.worker import OutboxWorker
 from monitors.events import EventBus, StateChange
 
 log = logging.getLogger(__name__)
@@ -36,17 +35,13 @@ QUEUEING = {Outcome.FIRED, Outcome.FLAPPING, Outcome.RESOLVED}
 
 
 class AlertingService:
-    def __init__(
-        self,
-        ctx: AlertingContext,
-        *,
-        annotations: GrafanaAnnotations | None = None,
-        sender: Sender = channels.send,
-    ) -> None:
+    def __init__(self, ctx: AlertingContext, *, worker: OutboxWorker | None = None) -> None:
+        """``worker``: how the outbox is delivered (Grafana annotations, another sender); by default
+        through the channels alone."""
         self.ctx = ctx
         self.lifecycle = AlertLifecycle(ctx)
         self.escalator = Escalator(ctx)
-        self.worker = OutboxWorker(ctx, annotations=annotations, sender=sender)
+        self.worker = worker or OutboxWorker(ctx)
         self._tasks: list[asyncio.Task[None]] = []
         self._queue: asyncio.Queue[StateChange] | None = None
 
@@ -73,7 +68,7 @@ class AlertingService:
         if settings.grafana.url:
             token = settings.grafana.token.get_secret_value() if settings.grafana.token else None
             annotations = GrafanaAnnotations(settings.grafana.url, token, timeout=settings.grafana.timeout_s)
-        return cls(ctx, annotations=annotations)
+        return cls(ctx, worker=OutboxWorker(ctx, annotations=annotations))
 
     async def handle(self, event: StateChange) -> str:
         outcome = await self.lifecycle.handle(event)

@@ -17,10 +17,11 @@ one ONVIF clock reader), so it lives as long as the monitors and is closed with 
 from __future__ import annotations
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
+from device_registry.models.types import utcnow
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import Check
 from monitors.checks.icmp import IcmpCheck
-from monitors.checks.mqtt_freshness import LastSeen, MqttFreshnessCheck, utc_now
+from monitors.checks.mqtt_freshness import LastSeen, MqttFreshnessCheck
 from monitors.checks.onvif import OnvifCheck
 from monitors.checks.rtsp import RTSP_PORT, RtspDescribeCheck
 from monitors.checks.snmp import SnmpUptimeCheck
@@ -44,7 +45,7 @@ class DefaultChecks:
         self.timeout_s = timeout_s
         self.last_seen = last_seen
         self.publish_interval_s = publish_interval_s
-        self.started = utc_now()
+        self.started = utcnow()
         """MQTT devices never heard from are given one freshness limit from here (mqtt_freshness)."""
         self.snmp = SnmpUptimeCheck(timeout_s)
         self.onvif = OnvifCheck(DeviceClockReader(timeout=timeout_s), clock_drift_warn_s=clock_drift_warn_s)

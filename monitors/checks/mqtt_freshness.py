@@ -9,17 +9,14 @@ for that is noise; one still silent a freshness limit later fails as before.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
+from device_registry.models.types import utcnow
 from device_registry.targets import DeviceTarget
 from monitors.checks.base import CheckResult
 from provisioning.errors import DeviceTimeout, DeviceUnreachable
 
 LastSeen = Callable[[int], Awaitable[datetime | None]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class MqttFreshnessCheck:
@@ -31,7 +28,7 @@ class MqttFreshnessCheck:
         publish_interval_s: float,
         *,
         missed_intervals: int = 3,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = utcnow,
         watching_since: datetime | None = None,
     ) -> None:
         if publish_interval_s <= 0:

@@ -52,7 +52,7 @@ class OnvifCheck:
         return CheckResult.success(self.name, clock.latency_ms, _clock_reason(clock))
 
     async def run(self, target: DeviceTarget) -> CheckResult:
-        url = StoredCamera.from_attributes(target.attributes).device_url(target.address, target.port)
+        url = StoredCamera.of(target.device_id, target.attributes).device_url(target.address, target.port)
         started = time.perf_counter()
         try:
             clock = await self.reader.read(url)

@@ -2,8 +2,8 @@
 
 The stream URI is the one ONVIF onboarding stored (first profile); without one, the camera's root on
 the standard port, which many cameras serve. Either is pinned to the device's registered address
-before the credential goes out, and Basic authentication is answered only when the device's
-``rtsp_basic_auth`` attribute allows it (Digest otherwise).
+before the credential goes out, and Basic authentication is answered only when the device's stored
+ONVIF facts allow it (``rtsp_basic_auth``, chosen at onboarding; Digest otherwise).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class RtspDescribeCheck:
         username, password = None, None
         if isinstance(credential, UsernamePasswordCredential):
             username, password = credential.username, credential.password
-        stored = StoredCamera.from_attributes(target.attributes)
+        stored = StoredCamera.of(target.device_id, target.attributes)
         url = stored.pin(target.address, target.port).media(self.url or default_stream_url(target.address))
         try:
             stream = await check_rtsp(

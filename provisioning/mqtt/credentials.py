@@ -1,8 +1,10 @@
 """Per-device MQTT credentials: the broker user name is the device id, the password is shown once.
 
-Only the Mosquitto hash is stored, so the registry can rebuild the broker's password file at any time
-but can never reveal a password. Issuing again rotates the password; revoking keeps the row (with
-``revoked_at``) as a record of when the device lost access.
+Only the Mosquitto hash is stored (``mqtt_credentials``, :class:`MqttCredential`: the broker's verifier
+store, kept apart from the sealed registry credentials and from the device's facts), so the registry can
+rebuild the broker's password file at any time but can never reveal a password. Issuing again rotates
+the password; revoking keeps the row (with ``revoked_at``) as a record of when the device lost access.
+The times are mirrored in the device's :class:`MqttFacts` by ``onboard.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from provisioning.mqtt.models import MqttCredential
+from provisioning.mqtt.models import MqttCredential, MqttFacts
 from provisioning.mqtt.passwords import generate_password, hash_password
+from provisioning.mqtt.topics import device_prefix
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class IssuedCredential:
     device_id: int
     username: str
     password: SecretStr
+    facts: MqttFacts
 
 
 def username_for(device_id: int) -> str:
@@ -38,21 +42,32 @@ async def issue_credential(session: AsyncSession, device_id: int) -> IssuedCrede
     now = datetime.now(UTC)
     row = await session.get(MqttCredential, device_id)
     if row is None:
-        session.add(MqttCredential(device_id=device_id, password_hash=encoded, created_at=now))
+        row = MqttCredential(device_id=device_id, password_hash=encoded, created_at=now)
+        session.add(row)
     else:
         row.password_hash, row.created_at, row.revoked_at = encoded, now, None
     await session.flush()
-    return IssuedCredential(device_id, username_for(device_id), SecretStr(password))
+    return IssuedCredential(device_id, username_for(device_id), SecretStr(password), credential_facts(row))
 
 
-async def revoke_credential(session: AsyncSession, device_id: int) -> bool:
-    """True when an active credential was revoked; False when there was none (idempotent)."""
+def credential_facts(row: MqttCredential) -> MqttFacts:
+    """The device's facts as its credential row says (the migration back-fills the same)."""
+    return MqttFacts(
+        username=username_for(row.device_id),
+        topic_prefix=device_prefix(row.device_id),
+        credential_issued_at=row.created_at,
+        credential_revoked_at=row.revoked_at,
+    )
+
+
+async def revoke_credential(session: AsyncSession, device_id: int) -> MqttFacts | None:
+    """The device's facts after revoking its active credential; None when there was none (idempotent)."""
     row = await session.get(MqttCredential, device_id)
     if row is None or row.revoked_at is not None:
-        return False
+        return None
     row.revoked_at = datetime.now(UTC)
     await session.flush()
-    return True
+    return credential_facts(row)
 
 
 async def active_credentials(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:

@@ -8,8 +8,7 @@ as an SNMP agent or an ONVIF camera would fail.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from provisioning.mqtt.client import connect
 from provisioning.mqtt.models import MqttEndpoint
@@ -29,9 +28,6 @@ class ProbeResult:
     authenticated: bool
     broker_version: str | None
     notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 async def probe(endpoint: MqttEndpoint, *, version_wait_s: float = 1.0) -> ProbeResult:

@@ -33,8 +33,13 @@ class DeviceTopic:
     kind: TopicKind
 
 
+def device_prefix(device_id: int) -> str:
+    """Every topic of one device starts with this."""
+    return f"{PREFIX}/{device_id}"
+
+
 def device_topic(device_id: int, kind: TopicKind) -> str:
-    return f"{PREFIX}/{device_id}/{kind.value}"
+    return f"{device_prefix(device_id)}/{kind.value}"
 
 
 def ingest_filter(kind: TopicKind, share_group: str | None = "ioc") -> str:

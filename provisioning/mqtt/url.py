@@ -32,6 +32,12 @@ class MqttUrl(BaseModel):
             return value
         return parse_mqtt_url(value)
 
+    def endpoint(self) -> MqttEndpoint:
+        """The broker and login this URL names, for a client session (discovery, probes)."""
+        return MqttEndpoint(
+            self.host, self.port, tls=self.tls, username=self.username, password=self.password
+        )
+
     def __str__(self) -> str:
         """The URL with the password masked: safe for logs."""
         auth = (

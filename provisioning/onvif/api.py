@@ -1,20 +1,27 @@
-"""REST: ``POST /api/v1/onvif/probe`` (saves nothing) and ``/onvif/onboard``, as ``ioc probe|onboard onvif``.
+"""REST: ``POST /api/v1/onvif/probe`` (saves nothing), ``/onvif/discover`` (WS-Discovery) and
+``/onvif/onboard``, as ``ioc probe|discover|onboard onvif``.
 
 A camera's failure raises its typed ``DeviceError``, mapped by ``ioc/app.py`` like every protocol's."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from device_registry.api.deps import CurrentPrincipal, Runtime, Session
+from device_registry.errors import InvalidInput
 from device_registry.models import Role
 from device_registry.schemas.devices import check_address
 from provisioning.api_targets import OnvifTargets
+from provisioning.onvif.discovery import MAX_LISTEN_S, DiscoveryError, Search, discover, interface_ipv4
 from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.onboard import onboard_onvif
 from provisioning.onvif.probe import probe_onvif
-from provisioning.responses import DEVICE_ERROR_RESPONSES, OnboardPublic
+from provisioning.onvif.schemas import OnvifDiscoverPublic, OnvifOnboardPublic, OnvifProbePublic
+from provisioning.onvif.wsdiscovery import PORT as WSD_PORT
+from provisioning.responses import DEVICE_ERROR_RESPONSES
 
 router = APIRouter()
 """Mounted at ``/api/v1/onvif`` by ``ioc/app.py``, as every protocol's router."""
@@ -51,44 +58,32 @@ class OnvifOnboardRequest(OnvifProbeRequest):
     )
 
 
-class OnvifProfilePublic(BaseModel):
-    token: str
-    name: str
-    encoding: str | None
-    resolution: str | None = Field(description="WIDTHxHEIGHT, null when the device did not say.")
-    fps: float | None
-    video_source_token: str | None
-    stream_uri: str | None
-    snapshot_uri: str | None
+class OnvifDiscoverRequest(BaseModel):
+    """Exactly one of ``interface`` (a multicast Probe leaving on that interface only) and ``address``
+    (a directed Probe to that one address)."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-class OnvifChannelPublic(BaseModel):
-    video_source_token: str
-    profiles: list[str] = Field(description="Tokens of the channel's profiles.")
+    interface: str | None = Field(default=None, min_length=1, max_length=15, description="e.g. eth1")
+    address: str | None = Field(default=None, min_length=1, max_length=255)
+    port: int = Field(default=WSD_PORT, ge=1, le=65535, description="WS-Discovery port of a directed Probe.")
+    timeout_s: float = Field(default=3.0, gt=0, le=MAX_LISTEN_S, description="Seconds to collect answers.")
 
+    @field_validator("address")
+    @classmethod
+    def _ipv4(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.IPv4Address(value)
+            except ValueError:
+                raise ValueError("address: an IPv4 address (a directed Probe is sent to it)") from None
+        return value
 
-class OnvifProbePublic(BaseModel):
-    """What ``/onvif/probe`` answers, and ``probe`` of ``/onvif/onboard``."""
-
-    host: str
-    port: int
-    manufacturer: str
-    model: str
-    firmware: str
-    serial: str
-    hardware_id: str
-    clock_offset_s: float | None = Field(description="Device clock minus ours, seconds.")
-    services: list[str]
-    media_service: str
-    is_nvr: bool
-    profiles: list[OnvifProfilePublic]
-    channels: list[OnvifChannelPublic]
-    notes: list[str]
-    probe_ms: float
-
-
-class OnvifOnboardPublic(OnboardPublic[OnvifProbePublic]):
-    ntp_server: str | None = Field(description="The NTP server the camera was pointed at (``set_ntp``).")
+    @model_validator(mode="after")
+    def _one_target(self) -> OnvifDiscoverRequest:
+        if (self.interface is None) == (self.address is None):
+            raise ValueError("give exactly one of interface and address")
+        return self
 
 
 @router.post("/probe", response_model=OnvifProbePublic, responses=DEVICE_ERROR_RESPONSES)
@@ -107,6 +102,32 @@ async def probe(
         keep_reported_addresses=data.keep_reported_addresses,
     )
     return OnvifProbePublic.model_validate(result.to_dict())
+
+
+@router.post(
+    "/discover",
+    response_model=OnvifDiscoverPublic,
+    responses={403: {"description": "not an engineer"}},
+)
+async def discover_route(
+    data: OnvifDiscoverRequest, principal: CurrentPrincipal, targets: OnvifTargets
+) -> OnvifDiscoverPublic:
+    """WS-Discovery: cameras and NVRs that answer a Probe within ``timeout_s``; saves nothing. The
+    interface's own address, or ``address``, is checked against ``IOC_ONVIF__ALLOWED_NETWORKS``
+    before any packet leaves."""
+    principal.require(Role.ENGINEER, action="discover devices")
+    try:
+        if data.interface is not None:
+            await targets.check_host(interface_ipv4(data.interface), "interface")
+        else:
+            assert data.address is not None
+            await targets.check_host(data.address, "address")
+        search = Search(
+            interface=data.interface, address=data.address, listen_s=data.timeout_s, port=data.port
+        )
+        return OnvifDiscoverPublic.of(search, await discover(search))
+    except DiscoveryError as error:
+        raise InvalidInput(str(error).removeprefix("--"), field=error.field) from None
 
 
 @router.post(
@@ -139,4 +160,4 @@ async def onboard(
         rtsp_basic_auth=data.rtsp_basic_auth,
     )
     await session.commit()
-    return OnvifOnboardPublic.model_validate(result.to_dict())
+    return OnvifOnboardPublic.of(result)

@@ -2,14 +2,14 @@
 
 Nothing is written unless the probe succeeded (the Home Assistant config-flow habit), and everything
 is written in the caller's one transaction: a failure leaves the registry as it was. Profiles,
-channels and notes go to ``device.attributes["onvif"]``, where monitors read stream URIs.
+channels and notes are stored as :class:`OnvifFacts` through ``provisioning.facts``, where monitors
+read stream URIs (``provisioning/onvif/stored.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -22,14 +22,9 @@ from device_registry.errors import Conflict
 from device_registry.models import Device, DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.services.devices import WRITERS, create_devices, placeable_site
-from provisioning.onvif.client import OnvifClient
+from provisioning.facts import write_facts
+from provisioning.onvif.models import OnvifFacts
 from provisioning.onvif.probe import ProbeResult, probe_onvif
-from provisioning.onvif.stored import (
-    DEVICE_SERVICE_URL,
-    KEEP_REPORTED_ADDRESSES,
-    RTSP_BASIC_AUTH,
-    StoredCamera,
-)
 
 
 @dataclass(frozen=True)
@@ -39,16 +34,6 @@ class OnboardResult:
     kind: str
     probe: ProbeResult
     ntp_server: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "device_id": self.device_id,
-            "name": self.name,
-            "kind": self.kind,
-            "ntp_server": self.ntp_server,
-            "notes": self.probe.notes,
-            "probe": self.probe.to_dict(),
-        }
 
 
 def default_name(probe: ProbeResult) -> str:
@@ -94,15 +79,7 @@ async def onboard_onvif(
                 f"serial: device {existing} already has serial {probe.device.serial}", field="serial"
             )
     if set_ntp:
-        async with OnvifClient(
-            host,
-            port,
-            username,
-            password,
-            timeout=call_timeout_s,
-            device_url=probe.device_service_url,
-            keep_reported_addresses=keep_reported_addresses,
-        ) as client:
+        async with probe.client(username, password, timeout=call_timeout_s) as client:
             await client.set_ntp(set_ntp)
     data = DeviceCreate(
         name=name or default_name(probe),
@@ -118,23 +95,16 @@ async def onboard_onvif(
         credential=UsernamePasswordCredential(protocol="onvif", username=username, password=password),
     )
     (device,) = await create_devices(session, principal, box, [data])
-    device.attributes = {
-        "onvif": {
-            **{k: v for k, v in probe.to_dict().items() if k not in ("host", "port")},
+    facts = OnvifFacts.model_validate(
+        {
+            **probe.to_dict(),
             "ntp_server": set_ntp,
-            DEVICE_SERVICE_URL: probe.device_service_url,
-            KEEP_REPORTED_ADDRESSES: keep_reported_addresses,
-            "probed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-        **({RTSP_BASIC_AUTH: True} if rtsp_basic_auth else {}),
-    }
+            "device_service_url": probe.device_service_url,
+            "keep_reported_addresses": keep_reported_addresses,
+            "rtsp_basic_auth": rtsp_basic_auth,
+            "probed_at": datetime.now(UTC).replace(microsecond=0),
+        }
+    )
+    write_facts(device, facts)
     await session.flush()
     return OnboardResult(device.id, device.name, str(device.kind), probe, set_ntp)
-
-
-def stored_stream_uri(attributes: dict[str, Any] | None) -> str | None:
-    """The first profile's stream URI as :func:`onboard_onvif` stored it, if any (monitors' RTSP check).
-
-    As stored: the check pins it to the device's current address before use (``StoredCamera``).
-    """
-    return StoredCamera.from_attributes(attributes).stream_uri

@@ -40,6 +40,18 @@ class ProbeResult:
     def is_nvr(self) -> bool:
         return len(self.channels) > 1
 
+    def client(self, username: str, password: SecretStr, *, timeout: float) -> OnvifClient:
+        """A new session with the device probed, at the device service URL the probe used."""
+        return OnvifClient(
+            self.host,
+            self.port,
+            username,
+            password,
+            timeout=timeout,
+            device_url=self.device_service_url,
+            keep_reported_addresses=self.keep_reported_addresses,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape: flat identity, then services, profiles and channels."""
         return {

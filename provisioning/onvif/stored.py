@@ -1,9 +1,13 @@
-"""What ONVIF onboarding stored in ``device.attributes``, read back and pinned for monitors and pollers.
+"""What ONVIF onboarding stored (:class:`OnvifFacts`), read back and pinned for monitors and pollers.
 
 Onboarding stores the device service address and the stream URI it read, pinned to the address the
 device was registered at. At each use they are pinned again to the device's *current* registered
 address (a re-addressed camera needs no re-onboarding, and an edited attribute cannot send our
 credentials elsewhere), unless onboarding was told ``--keep-reported-addresses``.
+
+Pollers and monitors read with :meth:`StoredCamera.of`: a record that does not validate is logged once
+and read as none, i.e. the safe defaults (addresses pinned, ONVIF's default device service path, Digest
+only for RTSP), so one camera's broken record neither stops the others nor loosens anything.
 """
 
 from __future__ import annotations
@@ -12,18 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.onvif.models import OnvifEndpoint
+from provisioning.facts import read_facts, read_facts_or_none
+from provisioning.onvif.models import OnvifEndpoint, OnvifFacts
 from provisioning.pinning import Pin, default_device_service_url, url_port
-
-ONVIF = "onvif"
-DEVICE_SERVICE_URL = "device_service_url"
-KEEP_REPORTED_ADDRESSES = "keep_reported_addresses"
-RTSP_BASIC_AUTH = "rtsp_basic_auth"
-"""Top-level device attribute: ``true`` lets the RTSP check answer a Basic challenge (password in clear)."""
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,18 +29,25 @@ class StoredCamera:
     rtsp_basic_auth: bool = False
 
     @classmethod
-    def from_attributes(cls, attributes: Mapping[str, Any] | None) -> StoredCamera:
-        attributes = attributes or {}
-        onvif = attributes.get(ONVIF)
-        onvif = onvif if isinstance(onvif, Mapping) else {}
-        profiles = onvif.get("profiles")
-        first = profiles[0] if isinstance(profiles, list) and profiles else None
+    def from_facts(cls, facts: OnvifFacts | None) -> StoredCamera:
+        if facts is None:
+            return cls()
         return cls(
-            device_service_url=_text(onvif.get(DEVICE_SERVICE_URL)),
-            stream_uri=_text(first.get("stream_uri")) if isinstance(first, Mapping) else None,
-            keep_reported_addresses=onvif.get(KEEP_REPORTED_ADDRESSES) is True,
-            rtsp_basic_auth=attributes.get(RTSP_BASIC_AUTH) is True,
+            device_service_url=facts.device_service_url or None,
+            stream_uri=(facts.profiles[0].stream_uri or None) if facts.profiles else None,
+            keep_reported_addresses=facts.keep_reported_addresses,
+            rtsp_basic_auth=facts.rtsp_basic_auth,
         )
+
+    @classmethod
+    def from_attributes(cls, attributes: Mapping[str, Any] | None) -> StoredCamera:
+        """Raises ``MalformedFacts`` for a record that does not validate."""
+        return cls.from_facts(read_facts(attributes, OnvifFacts))
+
+    @classmethod
+    def of(cls, device_id: int, attributes: Mapping[str, Any] | None) -> StoredCamera:
+        """For pollers and monitors: a malformed record is logged once and reads as none."""
+        return cls.from_facts(read_facts_or_none(device_id, attributes, OnvifFacts))
 
     def pin(self, host: str, port: int | None) -> Pin:
         """Pinned to ``host``/``port`` now; a media port equal to the stored service port follows ``port``."""
@@ -60,3 +62,11 @@ class StoredCamera:
 
     def pinned_stream_uri(self, host: str, port: int | None) -> str | None:
         return self.pin(host, port).media(self.stream_uri) if self.stream_uri else None
+
+
+def stored_stream_uri(device_id: int, attributes: Mapping[str, Any] | None) -> str | None:
+    """The first profile's stream URI as onboarding stored it, if any (monitors' RTSP check).
+
+    As stored: the check pins it to the device's current address before use.
+    """
+    return StoredCamera.of(device_id, attributes).stream_uri

@@ -80,18 +80,6 @@ class DiscoveredDevice:
                 return unquote(scope[len(prefix) :])
         return None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "endpoint": self.endpoint,
-            "name": self.scope("name"),
-            "hardware": self.scope("hardware"),
-            "location": self.scope("location"),
-            "scopes": self.scopes,
-            "xaddrs": self.xaddrs,
-            "types": self.types,
-        }
-
 
 def _local(element: Any, name: str) -> list[Any]:
     return [

@@ -143,8 +143,8 @@ async def check_rtsp(
 ) -> RtspCheck:
     """OPTIONS and DESCRIBE ``url``; raises a ``DeviceError`` subclass when the stream is not usable.
 
-    The password goes out only as a Digest answer, or as Basic when ``allow_basic`` (the device's
-    ``rtsp_basic_auth`` attribute). ``url`` must already be pinned to the device's registered host.
+    The password goes out only as a Digest answer, or as Basic when ``allow_basic`` (``rtsp_basic_auth``
+    in the device's stored ONVIF facts). ``url`` must already be pinned to the device's registered host.
     """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
@@ -259,7 +259,7 @@ async def _answer_challenge(
     if authorizer.scheme is None and "basic" in challenges:
         raise AuthFailed(
             f"RTSP {url}: server offers only Basic authentication (password in clear): refused; "
-            "set the device attribute rtsp_basic_auth to allow it"
+            "re-onboard it with --allow-rtsp-basic to allow it"
         )
     if authorizer.scheme is None:
         raise AuthFailed(f"RTSP {url}: no supported authentication scheme offered")

@@ -6,7 +6,7 @@ protocol the same way; onboarding writes only after a successful probe, in one t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,12 +16,13 @@ from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credentia
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
 from provisioning.api_targets import SnmpTargets
-from provisioning.responses import DEVICE_ERROR_RESPONSES, OnboardPublic
+from provisioning.responses import DEVICE_ERROR_RESPONSES
 from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.discovery import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.onboard import onboard
-from provisioning.snmp.probe import Interface, probe
+from provisioning.snmp.probe import probe
+from provisioning.snmp.schemas import SnmpDiscoverPublic, SnmpOnboardPublic, SnmpProbePublic, onboarded
 from provisioning.targets import TargetPolicy
 
 router = APIRouter()
@@ -65,37 +66,6 @@ class SnmpDiscoverRequest(BaseModel):
     )
 
 
-class SnmpProbePublic(BaseModel):
-    """What ``/snmp/probe`` answers, and ``probe`` of ``/snmp/onboard``."""
-
-    host: str
-    port: int
-    sys_descr: str | None
-    sys_object_id: str | None
-    sys_name: str | None
-    sys_contact: str | None
-    sys_location: str | None
-    uptime_s: float | None
-    enterprise_number: int | None
-    vendor: str | None
-    vendor_registry_name: str | None
-    family: str | None
-    model: str | None
-    os: str | None
-    rtt_ms: float | None
-    has_ifx_table: bool
-    interfaces: list[Interface]
-    notes: list[str]
-
-
-class DiscoverPublic(BaseModel):
-    network: str
-    hosts: int = Field(description="Addresses in the network.")
-    asked: int = Field(description="Addresses asked before the sweep ended.")
-    complete: bool = Field(description="False when the deadline cut the sweep short.")
-    found: list[dict[str, Any]]
-
-
 async def _endpoint(request: SnmpProbeRequest, policy: TargetPolicy) -> SnmpEndpoint:
     await policy.check_host(request.host, "host")
     return SnmpEndpoint(
@@ -110,13 +80,13 @@ async def probe_route(
     principal.require(Role.ENGINEER, action="probe devices")
     endpoint = await _endpoint(request, targets)
     async with SnmpClient() as client:
-        return SnmpProbePublic.model_validate((await probe(client, endpoint)).to_dict())
+        return SnmpProbePublic.model_validate(await probe(client, endpoint))
 
 
 @router.post(
     "/onboard",
     status_code=status.HTTP_201_CREATED,
-    response_model=OnboardPublic[SnmpProbePublic],
+    response_model=SnmpOnboardPublic,
     responses=DEVICE_ERROR_RESPONSES,
 )
 async def onboard_route(
@@ -125,7 +95,7 @@ async def onboard_route(
     principal: CurrentPrincipal,
     rt: Runtime,
     targets: SnmpTargets,
-) -> OnboardPublic[SnmpProbePublic]:
+) -> SnmpOnboardPublic:
     principal.require(Role.ENGINEER, action="onboard devices")  # before the address is even looked at
     endpoint = await _endpoint(request, targets)
     async with SnmpClient() as client:
@@ -139,25 +109,19 @@ async def onboard_route(
             name=request.name,
             kind=request.kind,
         )
-    saved = OnboardPublic[SnmpProbePublic](
-        device_id=device.id,
-        name=device.name,
-        kind=str(device.kind),
-        notes=result.notes,
-        probe=SnmpProbePublic.model_validate(result.to_dict()),
-    )
+    saved = onboarded(device, result)
     await session.commit()
     return saved
 
 
 @router.post(
     "/discover",
-    response_model=DiscoverPublic,
+    response_model=SnmpDiscoverPublic,
     responses={403: {"description": "not an engineer, or force without being an admin"}},
 )
 async def discover_route(
     request: SnmpDiscoverRequest, principal: CurrentPrincipal, targets: SnmpTargets
-) -> DiscoverPublic:
+) -> SnmpDiscoverPublic:
     """Sweep ``cidr`` and answer with the agents that replied, within ``deadline_s``. Addresses are
     checked against ``IOC_SNMP__ALLOWED_NETWORKS`` before any packet leaves."""
     principal.require(Role.ENGINEER, action="discover devices")
@@ -179,10 +143,4 @@ async def discover_route(
             concurrency=request.concurrency,
             deadline_s=request.deadline_s,
         )
-    return DiscoverPublic(
-        network=str(planned.network),
-        hosts=planned.hosts,
-        asked=result.asked,
-        complete=result.complete,
-        found=[hit.view() for hit in result.hits],
-    )
+    return SnmpDiscoverPublic.of(planned, result)

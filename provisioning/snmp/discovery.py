@@ -11,7 +11,6 @@ import asyncio
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from device_registry.credentials import SnmpCommunityCredential
 from provisioning.errors import DeviceError
@@ -67,18 +66,6 @@ class DiscoveryHit:
         if isinstance(cred, SnmpCommunityCredential):
             return f"v{cred.version} community #{self.credential_index + 1}"
         return f"v3 user {cred.username}"
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "port": self.port,
-            "sys_name": self.sys_name,
-            "sys_descr": self.sys_descr,
-            "sys_object_id": self.sys_object_id,
-            "vendor": self.vendor,
-            "model": self.model,
-            "credential": self.credential_label,
-        }
 
 
 def sweep_addresses(cidr: str, *, force: bool = False, limits: SweepLimits = SweepLimits()) -> Sweep:

@@ -1,19 +1,19 @@
 """What the SNMP client is given and hands back: endpoints, var-binds, table walks; no pysnmp objects.
 
-Also the SNMP tables: ``snmp_interfaces``, keyed by device and ifIndex, as read at onboarding time.
+Also :class:`SnmpFacts`, what onboarding stored about an agent (``device.attributes["snmp"]``, through
+``provisioning.facts``), interfaces included.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from pydantic import BaseModel, ConfigDict, Field
 
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
-from device_registry.db import Base
 from provisioning.endpoint import split_host_port
+from provisioning.facts import Facts
 from provisioning.snmp.mib import Oid, dotted
 
 SnmpCredential = SnmpCommunityCredential | SnmpV3Credential
@@ -113,16 +113,37 @@ class TableWalk:
         return sorted(seen)
 
 
-class SnmpInterface(Base):
-    __tablename__ = "snmp_interfaces"
+MAX_INTERFACES = 2048
+"""Interfaces kept per device: the probe's default walk bound; a larger agent's rest is noted, not kept."""
 
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
-    if_index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(255))
-    descr: Mapped[str | None] = mapped_column(String(255))
-    alias: Mapped[str | None] = mapped_column(String(255))
-    if_type: Mapped[int | None] = mapped_column(Integer)
-    speed_bps: Mapped[int | None] = mapped_column(BigInteger)
-    mac: Mapped[str | None] = mapped_column(String(17))
-    admin_status: Mapped[str | None] = mapped_column(String(16))
-    oper_status: Mapped[str | None] = mapped_column(String(16))
+
+class SnmpInterfaceFacts(BaseModel):
+    """One ifTable/ifXTable row as read at onboarding (the columns of the former ``snmp_interfaces``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    if_index: int
+    name: str | None = Field(default=None, max_length=255)
+    descr: str | None = Field(default=None, max_length=255)
+    alias: str | None = Field(default=None, max_length=255)
+    if_type: int | None = None
+    speed_bps: int | None = None
+    mac: str | None = Field(default=None, max_length=17)
+    admin_status: str | None = Field(default=None, max_length=16)
+    oper_status: str | None = Field(default=None, max_length=16)
+
+
+class SnmpFacts(Facts):
+    """What SNMP onboarding read from the agent, beyond the device's own columns (vendor, model, ...)."""
+
+    protocol: ClassVar[str] = "snmp"
+
+    version: Literal[1] = 1
+    sys_object_id: str | None = None
+    enterprise_number: int | None = None
+    vendor_registry_name: str | None = None
+    family: str | None = None
+    sys_location: str | None = None
+    sys_contact: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    interfaces: list[SnmpInterfaceFacts] = Field(default_factory=list, max_length=MAX_INTERFACES)

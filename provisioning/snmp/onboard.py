@@ -2,16 +2,13 @@
 
 The contract of every protocol's ``onboard``: check permission (and the site) before any packet, probe,
 then write in one transaction, so a failure leaves nothing half-written. :func:`save` is the write
-alone, for a caller that probed many agents at once (``ioc discover snmp --onboard``). Interfaces live in
-this package's own table (``snmp_interfaces``, in ``models.py``), keyed by device and ifIndex, as read at
-onboarding time.
+alone, for a caller that probed many agents at once (``ioc discover snmp --onboard``). What the probe
+read beyond the device's columns, interfaces included, is stored as :class:`SnmpFacts` through
+``provisioning.facts``, like every protocol's.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from device_registry.authz import Principal
@@ -19,8 +16,15 @@ from device_registry.crypto import SecretBox
 from device_registry.models import Device, DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
 from device_registry.services import devices as device_service
+from provisioning.facts import write_facts
 from provisioning.snmp.client import SnmpClient
-from provisioning.snmp.models import SnmpCredential, SnmpEndpoint, SnmpInterface
+from provisioning.snmp.models import (
+    MAX_INTERFACES,
+    SnmpCredential,
+    SnmpEndpoint,
+    SnmpFacts,
+    SnmpInterfaceFacts,
+)
 from provisioning.snmp.probe import ProbeResult, probe
 
 _KIND_BY_FAMILY = {
@@ -91,33 +95,36 @@ async def save(
         credential=credential,
     )
     (device,) = await device_service.create_devices(session, principal, box, [data])
-    device.attributes = {
-        "snmp": {
-            "sys_object_id": result.sys_object_id,
-            "enterprise_number": result.enterprise_number,
-            "vendor_registry_name": result.vendor_registry_name,
-            "family": result.family,
-            "sys_location": result.sys_location,
-            "sys_contact": result.sys_contact,
-            "notes": list(result.notes),
-        }
-    }
-    await session.execute(delete(SnmpInterface).where(SnmpInterface.device_id == device.id))
-    for interface in result.interfaces:
-        row = asdict(interface)
-        session.add(
-            SnmpInterface(
-                device_id=device.id,
-                if_index=row["index"],
-                name=_cut(row["name"], 255),
-                descr=_cut(row["descr"], 255),
-                alias=_cut(row["alias"], 255),
-                if_type=row["type"],
-                speed_bps=row["speed_bps"],
-                mac=row["mac"],
-                admin_status=row["admin_status"],
-                oper_status=row["oper_status"],
-            )
-        )
+    write_facts(device, facts_of(result))
     await session.flush()
     return device
+
+
+def facts_of(result: ProbeResult) -> SnmpFacts:
+    """The probe's reading as stored; interfaces beyond :data:`MAX_INTERFACES` are counted in a note."""
+    extra = len(result.interfaces) - MAX_INTERFACES
+    dropped = [f"{extra} interface(s) beyond {MAX_INTERFACES} not kept"] if extra > 0 else []
+    interfaces = [
+        SnmpInterfaceFacts(
+            if_index=i.index,
+            name=_cut(i.name, 255),
+            descr=_cut(i.descr, 255),
+            alias=_cut(i.alias, 255),
+            if_type=i.type,
+            speed_bps=i.speed_bps,
+            mac=i.mac,
+            admin_status=i.admin_status,
+            oper_status=i.oper_status,
+        )
+        for i in result.interfaces[:MAX_INTERFACES]
+    ]
+    return SnmpFacts(
+        sys_object_id=result.sys_object_id,
+        enterprise_number=result.enterprise_number,
+        vendor_registry_name=result.vendor_registry_name,
+        family=result.family,
+        sys_location=result.sys_location,
+        sys_contact=result.sys_contact,
+        notes=[*result.notes, *dropped],
+        interfaces=interfaces,
+    )

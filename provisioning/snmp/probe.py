@@ -9,8 +9,7 @@ the device can still be onboarded. ``notes`` is the probe-result vocabulary of e
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from provisioning.snmp import identify, mib
 from provisioning.snmp.client import SnmpClient
@@ -57,10 +56,6 @@ class ProbeResult:
     notes: list[str] = field(default_factory=list)
     """What could not be read (``"not read: ifXTable"``, ``"not read: ifTable (partial: ...)"``) and why
     identification left a field unknown (e.g. a generic agent names no vendor)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON view the API and the CLI print (``asdict`` recurses into the interfaces)."""
-        return asdict(self)
 
     def not_read(self, what: str) -> None:
         self.notes.append(f"{NOT_READ}{what}")

@@ -57,6 +57,7 @@ async def _serve(args: argparse.Namespace) -> None:
             fleet.cameras,
             args.discovery_address,
             interface=args.discovery_interface,
+            port=args.discovery_port,
             malformed=args.malformed,
         )
     print("READY " + " ".join(str(camera.port) for camera in fleet.cameras), flush=True)
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     behaviour.add_argument("--reported-port", type=int, help="NAT: port named in XAddrs and snapshot URIs")
     parser.add_argument("--discovery-address", help="answer WS-Discovery on the interface with this IPv4")
     parser.add_argument("--discovery-interface", help="interface name for WS-Discovery (with the address)")
+    parser.add_argument("--discovery-port", type=int, default=3702, help="WS-Discovery port")
     parser.add_argument("--malformed", choices=["no_wrapper", "unescaped_scopes"], default=None)
     args = parser.parse_args(argv)
     try:

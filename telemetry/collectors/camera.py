@@ -76,7 +76,7 @@ class CameraHealthCollector(Collector[DeviceTarget]):
             return CameraFailed(error, fields)
 
         stream_uri: str | None = None
-        stored = StoredCamera.from_attributes(target.attributes)
+        stored = StoredCamera.of(target.device_id, target.attributes)
         try:
             async with (
                 asyncio.timeout(self.onvif_budget_s),

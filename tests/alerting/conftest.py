@@ -1,20 +1,16 @@
-"""Alerting fixtures: a migrated SQLite database, a Thái Bình site tree, a movable clock, real receivers."""
+"""Alerting fixtures: a Thái Bình site tree, a movable clock, real receivers. The database is the root
+``db_url``: every alerting test runs on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.db import create_engine, session_factory
-from ioc.migrate import upgrade
 from monitors.alerting.config import AlertingSettings, GrafanaAnnotationSettings, OutboxSettings
 from monitors.alerting.context import AlertingContext
 from monitors.alerting.directory import RegistryDirectory
@@ -22,9 +18,6 @@ from monitors.alerting.service import AlertingService
 from tests.alerting.scenario import BOX
 from tests.alerting.world import START, World, build_world
 from tests.support.fake_grafana import FakeGrafana
-from tests.support.postgres import PostgresServer
-
-_databases = itertools.count()
 
 
 class FakeClock:
@@ -36,34 +29,6 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.current += timedelta(**delta)
-
-
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every migration (the registry's and alerting_0001) applied once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("alerting-template") / "registry.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def sqlite_url(migrated_template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "registry.db"
-    shutil.copy(migrated_template, target)
-    return f"sqlite+aiosqlite:///{target}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """Every alerting test runs on SQLite (the embedded default) and on a real PostgreSQL."""
-    if request.param == "sqlite":
-        url: str = request.getfixturevalue("sqlite_url")
-        return url
-    server: PostgresServer = request.getfixturevalue("postgres")  # the run's one PostgreSQL
-    template: str = request.getfixturevalue("pg_template")
-    name = f"alerting_{next(_databases)}"
-    asyncio.run(server.execute(f"CREATE DATABASE {name} TEMPLATE {template}"))
-    return server.url(name)
 
 
 @pytest.fixture

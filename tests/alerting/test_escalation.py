@@ -6,7 +6,6 @@ from datetime import time, timedelta
 
 from sqlalchemy import select
 
-from device_registry.db import transaction
 from monitors.alerting import admin
 from monitors.alerting.models import Alert, OutboxItem
 from monitors.events import DeviceState, Severity
@@ -88,22 +87,27 @@ async def test_acknowledgement_stops_escalation(context, world, service, webhook
     ]
 
 
-async def test_quiet_hours_hold_warnings_until_morning_but_not_criticals(
-    context, world, service, webhook, clock
-):
-    async with transaction(context.sessions) as session:
+async def _team_quiet_at_night(context, channel: str, url: str) -> None:
+    """One team for every site, with one channel quiet from 22:00 to 06:00 (Hà Nội time)."""
+    async with context.writing() as session:
         team = await admin.create_team(session, ACTOR, "Đội Tân Hòa")
         await admin.add_channel(
             session,
             ACTOR,
             context.channel_urls,
             team.id,
-            "zalo-bot",
-            webhook.url,
+            channel,
+            url,
             quiet_start=time(22),
             quiet_end=time(6),
         )
         await admin.add_route(session, ACTOR, context.sites, "all", team.id)
+
+
+async def test_quiet_hours_hold_warnings_until_morning_but_not_criticals(
+    context, world, service, webhook, clock
+):
+    await _team_quiet_at_night(context, "zalo-bot", webhook.url)
     clock.current = START.replace(hour=16, minute=0)  # 23:00 in Hà Nội
     await service.handle(change(105, DeviceState.DOWN, clock.now(), severity=Severity.WARNING))
     await service.handle(change(101, DeviceState.DOWN, clock.now(), severity=Severity.CRITICAL))
@@ -124,19 +128,7 @@ async def test_quiet_hours_hold_warnings_until_morning_but_not_criticals(
 async def test_outage_over_before_quiet_hours_end_is_never_told_on_that_channel(
     context, world, service, webhook, clock
 ):
-    async with context.writing() as session:
-        team = await admin.create_team(session, ACTOR, "Đội Tân Hòa")
-        await admin.add_channel(
-            session,
-            ACTOR,
-            context.channel_urls,
-            team.id,
-            "night",
-            webhook.url,
-            quiet_start=time(22),
-            quiet_end=time(6),
-        )
-        await admin.add_route(session, ACTOR, context.sites, "all", team.id)
+    await _team_quiet_at_night(context, "night", webhook.url)
     clock.current = START.replace(hour=16, minute=0)  # 23:00 in Hà Nội
     await service.handle(change(105, DeviceState.DOWN, clock.now(), severity=Severity.WARNING))
     clock.advance(hours=2)

@@ -9,13 +9,15 @@ from grafana.annotations import GrafanaAnnotations
 from monitors.alerting.lifecycle import epoch_ms
 from monitors.alerting.models import Alert, Delivery, OutboxItem
 from monitors.alerting.service import AlertingService
+from monitors.alerting.worker import OutboxWorker
 from monitors.events import DeviceState, Severity
 from tests.alerting.scenario import change, configure, drain
 
 
 @pytest.fixture
 async def annotating(context, grafana_settings, grafana):
-    service = AlertingService(context, annotations=GrafanaAnnotations(grafana.url, grafana.token, timeout=2))
+    annotations = GrafanaAnnotations(grafana.url, grafana.token, timeout=2)
+    service = AlertingService(context, worker=OutboxWorker(context, annotations=annotations))
     yield service
     await service.stop()
 

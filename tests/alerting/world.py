@@ -9,11 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.models import Device, DeviceKind, Role, SiteKind
-from device_registry.schemas.sites import SiteCreate
-from device_registry.schemas.users import TokenCreate, UserCreate
-from device_registry.services.sites import create_site
-from device_registry.services.users import create_user, issue_token
 from device_registry.text import fold
+from tests.registry.seed import create_sites, create_users
 
 ADMIN = Principal.system("alerting-test")
 
@@ -61,11 +58,7 @@ class World:
 async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
     world = World()
     async with sessions() as session, session.begin():
-        for code, (name, kind, parent) in SITES.items():
-            site = await create_site(
-                session, ADMIN, SiteCreate(code=code, name=name, kind=kind, parent_code=parent)
-            )
-            world.sites[code] = site.id
+        world.sites = await create_sites(session, ADMIN, SITES)
         for device_id, (name, device_kind, site_code) in DEVICES.items():
             session.add(
                 Device(
@@ -76,10 +69,5 @@ async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
                     site_id=world.sites[site_code],
                 )
             )
-        for username, (role, scope) in USERS.items():
-            user = await create_user(
-                session, ADMIN, UserCreate(username=username, role=role, scope_site_code=scope)
-            )
-            world.users[username] = user.id
-            world.tokens[username] = (await issue_token(session, ADMIN, user, TokenCreate())).token
+        world.users, world.tokens = await create_users(session, ADMIN, USERS)
     return world

@@ -36,7 +36,13 @@ ROLES = (None, "admin", "engineer_d1", "engineer_a", "operator", "maintenance_a"
 an unscoped operator."""
 CLOSED_PORT = 9  # discard: nothing listens on loopback here, so probes time out quickly
 LOOPBACK = {"host": "127.0.0.1", "address": "127.0.0.1", "cidr": "127.0.0.1/32"}
-QUICK: dict[str, object] = {"port": CLOSED_PORT, "timeout": 0.2, "timeout_s": 0.5, "retries": 0}
+QUICK: dict[str, object] = {
+    "port": CLOSED_PORT,
+    "timeout": 0.2,
+    "timeout_s": 0.5,
+    "listen_s": 0.2,
+    "retries": 0,
+}
 
 
 def _pin_to_loopback(case: Case) -> None:

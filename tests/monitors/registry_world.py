@@ -1,4 +1,5 @@
-"""A small registry for monitors tests: province P > districts D1, D2 > communes A, A2 (D1), B (D2)."""
+"""A small registry for monitors tests: the registry tests' tree (province P > districts D1, D2 > communes
+A, A2 (D1), B (D2)) and the devices each test adds."""
 
 from __future__ import annotations
 
@@ -12,21 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox, generate_key
 from device_registry.db import create_engine, session_factory
-from device_registry.models import DeviceKind, Lifecycle, SiteKind
+from device_registry.models import DeviceKind, Lifecycle
 from device_registry.schemas.devices import DeviceCreate
-from device_registry.schemas.sites import SiteCreate
 from device_registry.services.devices import create_device
-from device_registry.services.sites import create_site
+from tests.registry.seed import TREE, create_sites
 
 ADMIN = Principal.system("monitors-test")
-TREE = {
-    "P": ("Tỉnh Thử", SiteKind.PROVINCE, None),
-    "D1": ("Huyện Vũ Thư", SiteKind.DISTRICT, "P"),
-    "D2": ("Huyện Đông Hưng", SiteKind.DISTRICT, "P"),
-    "A": ("Xã Hồng Lý", SiteKind.COMMUNE, "D1"),
-    "A2": ("Xã Song An", SiteKind.COMMUNE, "D1"),
-    "B": ("Xã Đông Các", SiteKind.COMMUNE, "D2"),
-}
 
 
 @dataclass
@@ -69,11 +61,7 @@ async def registry(db_url: str) -> AsyncIterator[Registry]:
     world = Registry(session_factory(engine))
     try:
         async with world.sessions() as session, session.begin():
-            for code, (name, kind, parent) in TREE.items():
-                site = await create_site(
-                    session, ADMIN, SiteCreate(code=code, name=name, kind=kind, parent_code=parent)
-                )
-                world.sites[code] = site.id
+            world.sites = await create_sites(session, ADMIN, TREE)
         yield world
     finally:
         await engine.dispose()

@@ -6,10 +6,7 @@ import asyncio
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,24 +15,11 @@ import pytest
 from device_registry.db import create_engine, session_factory
 from monitors.events import DeviceState
 from monitors.outage_store import SqlOutageRecorder
+from tests.support.ioc_cli import ioc, ioc_json
 
-IOC = [sys.executable, "-m", "ioc"]
 DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=30)
 """Midnight UTC a month ago: a whole past day whenever the suite runs."""
 D1, D2 = f"{DAY:%Y-%m-%d}", f"{DAY + timedelta(days=1):%Y-%m-%d}"
-
-
-def ioc(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IOC_HOME": str(home)}
-    env.pop("IOC_DATABASE_URL", None)
-    result = subprocess.run([*IOC, *args], capture_output=True, text=True, env=env, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"ioc {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-    return result
-
-
-def ioc_json(home: Path, *args: str):
-    return json.loads(ioc(home, "--json", *args).stdout)
 
 
 async def record_outages(database: Path, rows: list[tuple[int, int, DeviceState, float, float]]) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
 
 from device_registry.authz import Principal
 from device_registry.credentials import UsernamePasswordCredential
@@ -18,6 +22,7 @@ from monitors.maintenance_store import add_window
 from monitors.outage_store import load_outages
 from monitors.registry_source import load_snapshot, monitored_devices
 from monitors.runner import RegistryMonitors
+from provisioning import facts
 from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import DeviceKind, registry, set_attributes, update
 from tests.monitors.test_scheduler import RecordingSink
@@ -194,3 +199,41 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
         "check": cam_tags["check"],
     }
     assert [e.device_id for e in events if e.current is DeviceState.DOWN and not e.in_maintenance] == [gw]
+
+
+async def test_a_broken_onvif_record_is_logged_once_and_its_camera_checked_with_the_safe_defaults(
+    db_url: str, fleet: Fleet, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(facts, "_reported", set())  # logged once per process: start this test afresh
+    cam = await fleet(username=RTSP_USER, password=RTSP_PASSWORD, rtsp_url="rtsp://{host}:8554/live/{token}")
+    login = UsernamePasswordCredential(
+        protocol="onvif", username=RTSP_USER, password=SecretStr(RTSP_PASSWORD)
+    )
+    caplog.set_level(logging.ERROR, logger=facts.__name__)
+    async with registry(db_url) as reg:
+        async with reg.sessions() as session, session.begin():
+            good = await onboard_camera(session, reg.box, cam, "A", "cam-good")
+        broken = await reg.add_device(
+            "cam-broken", DeviceKind.CAMERA, "A", port=cam.port, protocols=[Protocol.ONVIF], credential=login
+        )
+        await set_attributes(reg, "cam-broken", {"onvif": {"version": 1, "profiles": "garbage"}})
+        async with reg.sessions() as session:
+            await load_snapshot(session, reg.box)
+            snapshot = await load_snapshot(session, reg.box)
+
+    assert set(snapshot.stream_uris) == {good}  # the good camera keeps its stream URI
+    defaults = DefaultChecks()
+    try:
+        devices = {d.target.device_id: d for d in monitored_devices(snapshot, defaults)[0]}
+        assert {good, broken} <= set(devices)
+        for device_id in (good, broken):
+            (onvif,) = [c for c in devices[device_id].checks if c.name == "onvif"]
+            result = await onvif.run(devices[device_id].target)
+            assert result.ok and result.reason.startswith("clock "), result  # default path answers
+    finally:
+        await defaults.close()
+    logged = [r.getMessage() for r in caplog.records if r.name == facts.__name__]
+    assert logged == [
+        f"device {broken}: stored onvif facts ignored, they do not validate: "
+        "attributes['onvif']: profiles: Input should be a valid list"
+    ]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,25 +14,13 @@ from device_registry.db import create_engine, session_factory
 from device_registry.models import Device, Site, SiteKind
 from device_registry.schemas.sites import SiteCreate
 from device_registry.services.sites import create_site
-from ioc.migrate import upgrade
 from provisioning.mqtt.onboard import onboard_sensor
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real migrations (registry + mqtt_0001) applied once; each test copies the file."""
-    path = tmp_path_factory.mktemp("mqtt-db") / "registry.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-async def sessions(
-    migrated_template: Path, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    target = tmp_path / "registry.db"
-    shutil.copy(migrated_template, target)
-    engine = create_engine(f"sqlite+aiosqlite:///{target}")
+async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated SQLite database of this test's own (the root ``sqlite_url``)."""
+    engine = create_engine(sqlite_url)
     try:
         yield session_factory(engine)
     finally:

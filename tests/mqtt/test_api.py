@@ -83,6 +83,13 @@ async def test_sensor_onboarded_over_rest_connects_and_dead_letters_follow_scope
                 assert created.status_code == 201, created.text
                 sensor = created.json()
                 assert sensor["broker"].startswith("broker reloaded")
+                # the onboard shape of every protocol, with the password in its own clearly-named field
+                assert set(sensor) == {
+                    *("device_id", "name", "kind", "notes", "probe"),
+                    *("username", "one_time_password", "topics", "broker"),
+                }
+                assert (sensor["name"], sensor["kind"], sensor["probe"]) == ("aq-a-1", "sensor", None)
+                assert sensor["username"] == str(sensor["device_id"]) and len(sensor["notes"]) == 1
                 in_b = await api.post(
                     "/api/v1/mqtt/onboard", json={"name": "aq-b-1", "site_code": "B"}, headers=eng_b
                 )
@@ -94,7 +101,7 @@ async def test_sensor_onboarded_over_rest_connects_and_dead_letters_follow_scope
 
                 device = sensor["device_id"]
                 async with aiomqtt.Client(
-                    "127.0.0.1", port, username=str(device), password=sensor["password"]
+                    "127.0.0.1", port, username=str(device), password=sensor["one_time_password"]
                 ):
                     pass  # the broker knows the password the API showed once
 
@@ -115,10 +122,10 @@ async def test_sensor_onboarded_over_rest_connects_and_dead_letters_follow_scope
                 assert revoked.status_code == 200 and revoked.json()["revoked"] is True
                 with pytest.raises(aiomqtt.MqttError):
                     async with aiomqtt.Client(
-                        "127.0.0.1", port, username=str(device), password=sensor["password"]
+                        "127.0.0.1", port, username=str(device), password=sensor["one_time_password"]
                     ):
                         pass
                 listed = await api.get(f"/api/v1/devices/{device}", headers=admin)
-                assert sensor["password"] not in listed.text
+                assert sensor["one_time_password"] not in listed.text
     finally:
         broker.stop()

@@ -65,7 +65,7 @@ async def test_onboard_publish_revoke_import_and_list_dead_letters(
         sensor = json.loads(onboarded.stdout)
         assert sensor["broker"].startswith("broker reloaded")
         assert sensor["topics"]["senml"] == f"ioc/v1/d/{sensor['device_id']}/senml"
-        device, password = sensor["device_id"], sensor["password"]
+        device, password = sensor["device_id"], sensor["one_time_password"]
         async with aiomqtt.Client("127.0.0.1", port, username=str(device), password=password) as client:
             await client.publish(
                 device_topic(device, TopicKind.SENML), b'[{"n":"level","u":"m","v":1}]', qos=1

@@ -64,7 +64,7 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
             {"n": "level", "u": "cm", "v": 150},
         ]
         async with aiomqtt.Client(
-            "127.0.0.1", port, username=str(device), password=sensor["password"]
+            "127.0.0.1", port, username=str(device), password=sensor["one_time_password"]
         ) as client:
             for pack in (wide, clash):
                 await client.publish(device_topic(device, TopicKind.SENML), json.dumps(pack), qos=1)

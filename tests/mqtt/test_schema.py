@@ -15,8 +15,8 @@ from telemetry.ingest import models as ingest_models  # noqa: F401
 MQTT_TABLES = {"mqtt_credentials", "mqtt_dead_letters", "mqtt_last_seen"}
 
 
-def test_migration_matches_the_mqtt_models(migrated_template: Path) -> None:
-    engine = create_engine(f"sqlite:///{migrated_template}")
+def test_migration_matches_the_mqtt_models(sqlite_template: Path) -> None:
+    engine = create_engine(f"sqlite:///{sqlite_template}")
     with engine.connect() as connection:
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()

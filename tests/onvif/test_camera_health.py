@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
 
 from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
+from provisioning import facts
+from provisioning.onvif.models import OnvifFacts
 from telemetry import metrics
 from telemetry.collectors.camera import MEASUREMENT, CameraHealthCollector
 from telemetry.cycle import SELF_CYCLE, SELF_POLL, CycleRunner
@@ -135,3 +138,28 @@ async def test_wrong_password_fails_once_in_the_log_reads_like_the_monitors_and_
     await runner.run_once([])  # the camera left the registry: the contract's default forget runs
     assert device_up not in metrics.render()[0].decode()
     assert [p.measurement for p in sink.points[-1:]] == [SELF_CYCLE]
+
+
+async def test_a_broken_stored_record_neither_stops_the_other_cameras_nor_repeats_in_the_log(
+    fleet, rtsp_server, caplog, monkeypatch
+):
+    """The collector reads stored facts like the monitors: a record that does not validate is logged
+    once and read as none, so its camera is polled at the default, pinned device service address."""
+    monkeypatch.setattr(facts, "_reported", set())
+    cam = await fleet(username=RTSP_USER, password=RTSP_PASSWORD, rtsp_url=f"{rtsp_server.url}?t={{token}}")
+    good = OnvifFacts(device_service_url=f"http://10.9.9.9:{cam.port}/onvif/device_service")  # pinned on use
+    targets = [
+        replace(_target(cam.port), device_id=1, attributes={"onvif": good.model_dump(mode="json")}),
+        replace(_target(cam.port), device_id=2, attributes={"onvif": {"version": 9}}),
+        replace(_target(cam.port), device_id=3),
+    ]
+    sink = RecordingSink()
+    runner = _runner(sink, rtsp_timeout_s=20)
+    caplog.set_level(logging.ERROR, logger=facts.__name__)
+    for _ in range(2):
+        summary = await runner.run_once(targets)
+        assert (summary.ok, summary.failed) == (3, 0), summary.failures
+    assert [r.getMessage() for r in caplog.records if r.name == facts.__name__] == [
+        "device 2: stored onvif facts ignored, they do not validate: "
+        "attributes['onvif']: version 9, this release reads version 1"
+    ]

@@ -126,7 +126,9 @@ def test_discovery_sees_only_the_named_interface(namespaces, tmp_path, malformed
             namespaces, "discover", "onvif", "--interface", namespaces.iface("b", 1), "--timeout", "1"
         )
         assert done.returncode == 0, done.stderr
-        found = json.loads(done.stdout)
+        answered = json.loads(done.stdout)
+        assert (answered["interface"], answered["complete"]) == (namespaces.iface("b", 1), True)
+        found = answered["found"]
         assert {d["address"] for d in found} == {"10.213.77.1"}
         assert sorted(d["xaddrs"][0] for d in found) == [
             "http://10.213.77.1:8081/onvif/device_service",
@@ -143,7 +145,7 @@ def test_discovery_sees_only_the_named_interface(namespaces, tmp_path, malformed
         other = _ioc_in_probe_ns(
             namespaces, "discover", "onvif", "--interface", namespaces.iface("b", 2), "--timeout", "1"
         )
-        [nvr] = json.loads(other.stdout)
+        [nvr] = json.loads(other.stdout)["found"]
         assert nvr["address"] == "10.213.78.1" and nvr["name"] == "Kho Y"
         assert "onvif://www.onvif.org/type/NVR" in nvr["scopes"]
 
@@ -169,8 +171,9 @@ def test_discovery_sees_only_the_named_interface(namespaces, tmp_path, malformed
             home=home,
         )
         assert onboarded.returncode == 0, onboarded.stderr
-        [row] = json.loads(onboarded.stdout)
-        assert row["onboard"]["kind"] == "nvr" and len(row["onboard"]["probe"]["channels"]) == 4
+        [attempt] = json.loads(onboarded.stdout)["onboarded"]
+        assert attempt["address"] == "10.213.78.1" and attempt["error"] is None
+        assert attempt["onboarded"]["kind"] == "nvr" and len(attempt["onboarded"]["probe"]["channels"]) == 4
     finally:
         first.stop()
         if second is not None:

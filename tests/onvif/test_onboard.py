@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBox, generate_key
-from device_registry.db import create_engine, session_factory
 from device_registry.errors import Forbidden, NotFound
 from device_registry.models import Credential, Device
 from ioc.app import create_app
-from ioc.migrate import upgrade
 from ioc.settings import Settings
 from provisioning.errors import AuthFailed, MalformedResponse
+from provisioning.facts import read_facts
+from provisioning.onvif.models import OnvifFacts
 from provisioning.onvif.onboard import onboard_onvif
 from provisioning.onvif.settings import OnvifSettings
 from tests.registry.seed import World, build_world
@@ -28,32 +28,14 @@ from tests.support.onvif import PASSWORD
 ADMIN = Principal.system("test-onvif")
 
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("onvif-db") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
 @pytest.fixture
-def settings(template_db: Path, tmp_path: Path) -> Settings:
-    target = tmp_path / "registry.db"
-    target.write_bytes(template_db.read_bytes())
+def settings(sqlite_url: str, tmp_path: Path) -> Settings:
     return Settings(
         home=tmp_path / "home",
-        database_url=f"sqlite+aiosqlite:///{target}",
+        database_url=sqlite_url,
         secret_key=generate_key(),
         onvif=OnvifSettings(allowed_networks=["127.0.0.0/8"]),  # the simulated cameras are on loopback
     )
-
-
-@pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings.effective_database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
@@ -222,8 +204,9 @@ async def test_rest_onboarding_stores_the_address_and_rtsp_choices(fleet, api, w
     async with sessions() as session:
         device = await session.get(Device, pinned.json()["device_id"])
         assert device is not None
-        assert device.attributes["rtsp_basic_auth"] is True
-        assert device.attributes["onvif"]["keep_reported_addresses"] is False
+        facts = read_facts(device.attributes, OnvifFacts)
+        assert facts is not None and facts.rtsp_basic_auth is True and facts.keep_reported_addresses is False
+        assert "rtsp_basic_auth" not in device.attributes  # inside the ONVIF facts, not beside them
     # The opt-out takes the reported address at its word: nothing listens there.
     kept = await api.post(
         "/api/v1/onvif/onboard",

@@ -19,6 +19,7 @@ from device_registry.targets import DeviceTarget
 from monitors.checks.onvif import OnvifCheck
 from monitors.checks.rtsp import RtspDescribeCheck
 from provisioning.onvif.client import DeviceClockReader
+from provisioning.onvif.models import OnvifFacts
 from provisioning.onvif.probe import probe_onvif
 from telemetry.collectors.camera import CameraFailed, CameraHealthCollector
 from tests.support.onvif import (
@@ -46,6 +47,10 @@ async def harvesters() -> AsyncIterator[tuple[Recorder, Recorder, Recorder]]:
     finally:
         for recorder in started:
             await recorder.stop()
+
+
+BASIC_ALLOWED = {"onvif": OnvifFacts(rtsp_basic_auth=True).model_dump(mode="json")}
+"""A camera onboarded with ``--allow-rtsp-basic`` and nothing else stored."""
 
 
 def camera_target(port: int, attributes: dict, password: str = RTSP_PASSWORD) -> DeviceTarget:
@@ -80,7 +85,10 @@ async def test_camera_reporting_a_harvester_address_never_gets_our_credentials_s
             **stored["onvif"],
             "device_service_url": f"http://{xaddr_harvester.host}:{xaddr_harvester.port}/onvif/device_service",
             "profiles": [
-                {"stream_uri": f"rtsp://{RTSP_USER}:{RTSP_PASSWORD}@{rtsp.host}:{rtsp.port}/stream"}
+                {
+                    "token": "p1",
+                    "stream_uri": f"rtsp://{RTSP_USER}:{RTSP_PASSWORD}@{rtsp.host}:{rtsp.port}/stream",
+                }
             ],
         }
     }
@@ -122,7 +130,7 @@ async def test_rtsp_basic_gets_no_password_unless_the_device_allows_it(
         assert "only Basic" in refused.reason and RTSP_PASSWORD not in refused.reason
         assert recorder.requests and recorder.credentials_seen == []
 
-        allowed = await RtspDescribeCheck(url, timeout_s=2).run(camera_target(554, {"rtsp_basic_auth": True}))
+        allowed = await RtspDescribeCheck(url, timeout_s=2).run(camera_target(554, BASIC_ALLOWED))
         assert not allowed.ok
         expected = "Basic " + base64.b64encode(f"{RTSP_USER}:{RTSP_PASSWORD}".encode()).decode()
         assert recorder.credentials_seen and set(recorder.credentials_seen) == {expected}
@@ -132,5 +140,5 @@ async def test_rtsp_basic_gets_no_password_unless_the_device_allows_it(
     # GStreamer's RTSP server offering Basic only: refused by default, streams once allowed.
     real = RtspDescribeCheck(basic_only_rtsp.url, timeout_s=5)
     assert (await real.run(camera_target(554, {}))).error_kind == "auth_failed"
-    up = await real.run(camera_target(554, {"rtsp_basic_auth": True}))
+    up = await real.run(camera_target(554, BASIC_ALLOWED))
     assert up.ok and "video" in up.reason, up

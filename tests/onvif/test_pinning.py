@@ -42,8 +42,12 @@ def test_stored_addresses_follow_a_readdressed_camera():
     stored = StoredCamera.from_attributes(
         {
             "onvif": {
+                "version": 1,
                 "device_service_url": "http://10.0.0.5:8000/onvif/services",
-                "profiles": [{"stream_uri": "rtsp://10.0.0.5:8000/h264"}, {"stream_uri": "rtsp://x/2"}],
+                "profiles": [
+                    {"token": "p1", "stream_uri": "rtsp://10.0.0.5:8000/h264"},
+                    {"token": "p2", "stream_uri": "rtsp://x/2"},
+                ],
             }
         }
     )

@@ -41,18 +41,38 @@ class World:
     user_ids: dict[str, int] = field(default_factory=dict)
 
 
+async def create_sites(
+    session: AsyncSession, principal: Principal, tree: dict[str, tuple[str, SiteKind, str | None]]
+) -> dict[str, int]:
+    """Sites from a ``code -> (name, kind, parent code)`` table, parents first; their ids by code. Through
+    the registry's own service, so paths, history and audit are as in production."""
+    ids = {}
+    for code, (name, kind, parent) in tree.items():
+        site = await create_site(
+            session, principal, SiteCreate(code=code, name=name, kind=kind, parent_code=parent)
+        )
+        ids[code] = site.id
+    return ids
+
+
+async def create_users(
+    session: AsyncSession, principal: Principal, users: dict[str, tuple[Role, str | None]]
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Users from a ``username -> (role, scope site code)`` table, each with one API token: their ids and
+    tokens by username."""
+    ids, tokens = {}, {}
+    for username, (role, scope) in users.items():
+        user = await create_user(
+            session, principal, UserCreate(username=username, role=role, scope_site_code=scope)
+        )
+        ids[username] = user.id
+        tokens[username] = (await issue_token(session, principal, user, TokenCreate())).token
+    return ids, tokens
+
+
 async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
     world = World()
     async with sessions() as session, session.begin():
-        for code, (name, kind, parent) in TREE.items():
-            site = await create_site(
-                session, ADMIN, SiteCreate(code=code, name=name, kind=kind, parent_code=parent)
-            )
-            world.site_ids[code] = site.id
-        for username, (role, scope) in USERS.items():
-            user = await create_user(
-                session, ADMIN, UserCreate(username=username, role=role, scope_site_code=scope)
-            )
-            world.user_ids[username] = user.id
-            world.tokens[username] = (await issue_token(session, ADMIN, user, TokenCreate())).token
+        world.site_ids = await create_sites(session, ADMIN, TREE)
+        world.user_ids, world.tokens = await create_users(session, ADMIN, USERS)
     return world

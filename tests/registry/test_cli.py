@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-IOC = [sys.executable, "-m", "ioc"]
+from tests.support.ioc_cli import ioc, ioc_json
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
-
-
-def ioc(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IOC_HOME": str(home)}
-    env.pop("IOC_DATABASE_URL", None)
-    result = subprocess.run([*IOC, *args], capture_output=True, text=True, env=env, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"ioc {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-    return result
-
-
-def ioc_json(home: Path, *args: str):
-    return json.loads(ioc(home, "--json", *args).stdout)
 
 
 def test_init_load_reform_and_devices_end_to_end(home: Path, tmp_path: Path):

@@ -295,6 +295,18 @@ REFUSALS = [
         ),
         403,
     ),
+    # discovery is for network engineers: refused before any packet or broker connection
+    (
+        "operator",
+        ("POST", "/api/v1/onvif/discover", {"address": "127.0.0.1", "port": 9, "timeout_s": 0.1}),
+        403,
+    ),
+    (
+        "maintenance_a",
+        ("POST", "/api/v1/mqtt/discover", {"host": "127.0.0.1", "port": 9, "listen_s": 0.1}),
+        403,
+    ),
+    (None, ("POST", "/api/v1/mqtt/discover", {"listen_s": 0.1}), 401),
     # status and outages (merged from the status branch): another commune is as if it did not exist
     ("maintenance_a", ("GET", "/api/v1/status?site=B", None), 404),
     ("engineer_a", ("GET", "/api/v1/outages?site=B", None), 404),

@@ -1,4 +1,4 @@
-"""Onboarding through the CLI and the REST API: probe first, then device + credential + interfaces."""
+"""Onboarding through the CLI and the REST API: probe first, then device + credential + SNMP facts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from device_registry.authz import Principal
 from device_registry.crypto import generate_key
@@ -25,7 +24,8 @@ from device_registry.services.users import create_user, issue_token
 from ioc.app import create_app
 from ioc.migrate import upgrade
 from ioc.settings import Settings
-from provisioning.snmp.models import SnmpInterface
+from provisioning.facts import read_facts
+from provisioning.snmp.models import SnmpFacts, SnmpInterfaceFacts
 from provisioning.snmp.settings import SnmpSettings
 from tests.support.snmpd import V3_AUTH, V3_PRIV, V3_USER, Agent
 
@@ -48,16 +48,16 @@ def ioc(home: Path, *args: str, check: bool = True, env: dict[str, str] | None =
     return done
 
 
-async def interfaces_of(db_url: str, device_id: int) -> list[SnmpInterface]:
+async def interfaces_of(db_url: str, device_id: int) -> list[SnmpInterfaceFacts]:
+    """The interfaces onboarding stored, read back through the one facts reader."""
     engine = create_engine(db_url)
     try:
         async with session_factory(engine)() as session:
-            rows = await session.scalars(
-                select(SnmpInterface)
-                .where(SnmpInterface.device_id == device_id)
-                .order_by(SnmpInterface.if_index)
-            )
-            return list(rows)
+            device = await session.get(Device, device_id)
+            assert device is not None
+            facts = read_facts(device.attributes, SnmpFacts)
+            assert facts is not None
+            return facts.interfaces
     finally:
         await engine.dispose()
 
@@ -127,12 +127,13 @@ async def test_cli_probe_json_then_onboard_saves_device_credential_and_interface
             "winxp-full-walk",
         ).stdout
     )
-    assert saved["name"] == "CRAY" and saved["vendor"] is None  # Windows SNMP service: any PC maker
+    assert saved["name"] == "CRAY" and saved["probe"]["vendor"] is None  # Windows SNMP service: any PC maker
     shown = json.loads(ioc(home, "devices", "show", str(saved["device_id"])).stdout)
     assert shown["address"] == "127.0.0.1" and shown["port"] == snmpsim.port and shown["vendor"] is None
     db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
     rows = await interfaces_of(db_url, saved["device_id"])
     assert [r.if_index for r in rows] == [1, 65539, 65540] and rows[1].mac == "00:0e:35:d3:3d:53"
+    assert shown["attributes"]["snmp"]["version"] == 1 and "winxp-full-walk" not in json.dumps(shown)
     listed = json.loads(ioc(home, "devices", "list").stdout)
     assert listed["total"] == 1  # the refused onboarding wrote nothing
 
@@ -157,9 +158,15 @@ def test_cli_discover_finds_only_answering_addresses_and_refuses_huge_networks(
             "0.3",
         ).stdout
     )
-    assert [(h["address"], h["sys_name"], h["credential"]) for h in found] == [
+    assert [(h["address"], h["sys_name"], h["credential"]) for h in found["found"]] == [
         ("127.0.0.1", "tt", "v2c community #2")
     ]
+    assert (found["network"], found["hosts"], found["asked"], found["complete"]) == (
+        "127.0.0.0/30",
+        2,
+        2,
+        True,
+    )
     assert "linux-full-walk" not in json.dumps(found)
     huge = ioc(home, "discover", "snmp", "10.0.0.0/15", "--community", "public", check=False)
     assert huge.returncode != 0 and "--force" in huge.stderr
@@ -194,7 +201,9 @@ async def api_world(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, st
             yield client, token, db_url
 
 
-async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, str], snmpsim: Agent) -> None:
+async def test_rest_probe_and_onboard(
+    api_world: tuple[httpx.AsyncClient, str, str], snmpsim: Agent, tmp_path: Path
+) -> None:
     client, token, db_url = api_world
     auth = {"Authorization": f"Bearer {token}"}
     credential = {"protocol": "snmp", "version": "2c", "community": "linux-full-walk"}
@@ -204,6 +213,17 @@ async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, s
         headers=auth,
     )
     assert probed.status_code == 200 and probed.json()["os"] == "Linux 2.6.21.5-smp"
+    # `ioc --json probe snmp` prints the very model the API answers: same keys, same values but timing
+    printed = json.loads(
+        ioc(
+            tmp_path / "home", "probe", "snmp", f"127.0.0.1:{snmpsim.port}", "--community", "linux-full-walk"
+        ).stdout
+    )
+    timing = ("rtt_ms", "uptime_s")
+    assert {k: v for k, v in printed.items() if k not in timing} == {
+        k: v for k, v in probed.json().items() if k not in timing
+    }
+    assert set(printed) == set(probed.json()) and printed["interfaces"]
 
     swept = await client.post(
         "/api/v1/snmp/discover",
@@ -253,7 +273,8 @@ async def test_rest_probe_and_onboard(api_world: tuple[httpx.AsyncClient, str, s
     async with session_factory(engine)() as session:
         device = await session.get(Device, body["device_id"])
         assert device is not None and device.protocols == ["snmp"]
-        assert device.attributes["snmp"]["enterprise_number"] == 8072
+        facts = read_facts(device.attributes, SnmpFacts)
+        assert facts is not None and facts.enterprise_number == 8072 and facts.sys_object_id is not None
         stored = await session.get(Credential, device.credential_id)
         assert stored is not None and b"linux-full-walk" not in stored.secret  # sealed, not plain
     await engine.dispose()

@@ -108,7 +108,7 @@ class Broker:
             file.write(f"log_type {log_type}\n")
         before = self.reloads()
         reload_broker(self.pid)
-        await self._reloaded(before)
+        await self.wait_reloaded(before)
 
     def reloads(self) -> int:
         return self.process.log_path.read_text(errors="replace").count("Reloading config")
@@ -117,9 +117,10 @@ class Broker:
         """Push credentials and wait until the broker logged the reload."""
         before = self.reloads()
         await sync_broker(sessions, self.files, self.service_users, self.pid)
-        await self._reloaded(before)
+        await self.wait_reloaded(before)
 
-    async def _reloaded(self, before: int) -> None:
+    async def wait_reloaded(self, before: int) -> None:
+        """Until the broker logged a reload since it had logged ``before`` (:meth:`reloads`)."""
         await wait_until(
             lambda: self.reloads() > before, 10, "the broker's config reload", detail=self.process.log_tail
         )
