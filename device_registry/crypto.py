@@ -8,13 +8,14 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
-from device_registry.credentials import Credential, credential_from_json, credential_to_json
+if TYPE_CHECKING:
+    # Imported where used: every ``ioc`` command opens the box, few seal or open a credential.
+    from device_registry.credentials import Credential
 
 
 class SecretBoxError(Exception):
@@ -34,13 +35,20 @@ class SecretBox:
     def derive(self, purpose: str) -> Fernet:
         """A Fernet of its own for another use of the platform secret (page sessions), via HKDF-SHA256:
         a value sealed for one purpose never opens as another."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(self._key)
         return Fernet(base64.urlsafe_b64encode(key))
 
     def seal(self, credential: Credential) -> bytes:
+        from device_registry.credentials import credential_to_json
+
         return self._fernet.encrypt(credential_to_json(credential))
 
     def open(self, token: bytes) -> Credential:
+        from device_registry.credentials import credential_from_json
+
         try:
             return credential_from_json(self._fernet.decrypt(token))
         except InvalidToken as error:

@@ -1,3 +1,3 @@
-from ioc.cli.main import run
+from ioc.cli.main import main
 
-run()
+main()

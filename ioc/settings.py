@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -22,13 +22,17 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
-from device_registry.services.users import TokenLifetime
 from monitors.alerting.config import AlertingSettings
 from monitors.config import MonitorSettings
 from provisioning.mqtt.settings import MqttSettings
 from provisioning.mqtt.url import MqttUrl
 from provisioning.onvif.settings import OnvifSettings
 from provisioning.snmp.settings import SnmpSettings
+
+if TYPE_CHECKING:
+    # Imported where used: the registry's user service (and its schemas) is not needed to read settings,
+    # and every ``ioc`` command reads them.
+    from device_registry.services.users import TokenLifetime
 
 
 def default_home() -> Path:
@@ -76,6 +80,8 @@ class TokenSettings(BaseSettings):
 
     @property
     def lifetime(self) -> TokenLifetime:
+        from device_registry.services.users import TokenLifetime
+
         return TokenLifetime(
             timedelta(days=self.default_lifetime_days), timedelta(days=self.max_lifetime_days)
         )

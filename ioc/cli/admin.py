@@ -15,7 +15,7 @@ from device_registry.services.users import create_user as create_user_service
 from device_registry.services.users import issue_token
 from ioc.cli.context import cli_principal, in_transaction, run
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, stderr_console, stdout_console
+from ioc.cli.output import CliError, console, emit
 from ioc.home import prepare_home, prepare_sqlite_file
 from ioc.migrate import upgrade
 from ioc.runtime import Platform, seal_clear_secrets, secret_box
@@ -61,12 +61,12 @@ def init(
     result = in_transaction(body)
 
     def human(data: dict[str, object]) -> None:
-        stdout_console.print(f"IOC_HOME: {data['home']}\ndatabase: {data['database']}")
+        console().print(f"IOC_HOME: {data['home']}\ndatabase: {data['database']}")
         if data["token"]:
-            stdout_console.print(f"admin token for [bold]{admin}[/] (shown once, keep it safe):")
-            stdout_console.print(str(data["token"]), markup=False, highlight=False)
+            console().print(f"admin token for [bold]{admin}[/] (shown once, keep it safe):")
+            console().print(str(data["token"]), markup=False, highlight=False)
         else:
-            stdout_console.print("already initialised; `ioc init --new-token` issues another admin token")
+            console().print("already initialised; `ioc init --new-token` issues another admin token")
 
     emit(result, human)
 
@@ -82,13 +82,13 @@ def migrate() -> None:
     try:
         sealed: int | None = in_transaction(lambda platform, _: seal_clear_secrets(platform))
     except CliError as error:  # no key here: `ioc serve` seals them at its start
-        stderr_console.print(f"channel URLs not sealed: {error}", markup=False, highlight=False)
+        console(stderr=True).print(f"channel URLs not sealed: {error}", markup=False, highlight=False)
         sealed = None
 
     def human(d: dict[str, object]) -> None:
-        stdout_console.print(f"database at head: {d['database']}")
+        console().print(f"database at head: {d['database']}")
         if d["sealed_channel_urls"]:
-            stdout_console.print(f"sealed {d['sealed_channel_urls']} channel URL(s) stored in clear")
+            console().print(f"sealed {d['sealed_channel_urls']} channel URL(s) stored in clear")
 
     emit({"database": settings.display_database_url, "migrated": True, "sealed_channel_urls": sealed}, human)
 

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from device_registry.schemas.bounds import MAX_ROW_ID
 from ioc.cli.context import cli_principal, registry_user, with_platform
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.output import CliError, console, emit, print_table
 from ioc.runtime import Platform
-from monitors.alerting import admin
 from monitors.alerting.channel_urls import ChannelUrls, masked
-from monitors.alerting.context import AlertingContext
-from monitors.alerting.directory import RegistryDirectory
-from monitors.alerting.lifecycle import AlertLifecycle
 from monitors.alerting.models import AlertStatus
 from monitors.alerting.outbox import quiet_window
 from monitors.alerting.queries import get_alert, list_alerts, list_channels, list_deliveries
+
+# ``monitors.alerting.admin`` checks channel URLs with apprise (~0.07 s to import): the commands that
+# configure alerting import it, listing and showing alerts never do.
+if TYPE_CHECKING:
+    from monitors.alerting.lifecycle import AlertLifecycle
 
 T = TypeVar("T")
 
@@ -31,6 +32,10 @@ app.add_typer(alerts_app, name="alerts")
 
 
 def _lifecycle(platform: Platform) -> AlertLifecycle:
+    from monitors.alerting.context import AlertingContext
+    from monitors.alerting.directory import RegistryDirectory
+    from monitors.alerting.lifecycle import AlertLifecycle
+
     directory = RegistryDirectory(platform.sessions)
     return AlertLifecycle(
         AlertingContext(
@@ -117,9 +122,7 @@ def show(alert_id: int) -> None:
 
 def _line(verb: str) -> Callable[[dict[str, Any]], None]:
     def show(a: dict[str, Any]) -> None:
-        stdout_console.print(
-            f"alert {a['id']} {verb}: {a['device_name']} ({a['site_path']})", highlight=False
-        )
+        console().print(f"alert {a['id']} {verb}: {a['device_name']} ({a['site_path']})", highlight=False)
 
     return show
 
@@ -165,7 +168,7 @@ def resolve(
 
 def _created(kind: str) -> Callable[[dict[str, Any]], None]:
     def show(data: dict[str, Any]) -> None:
-        stdout_console.print(f"{kind} {data['id']} created", highlight=False)
+        console().print(f"{kind} {data['id']} created", highlight=False)
 
     return show
 
@@ -175,6 +178,8 @@ def team_add(name: str, language: str = typer.Option("vi", help="vi or en")) -> 
     """A maintenance team that routes page."""
 
     async def body(platform: Platform) -> dict[str, Any]:
+        from monitors.alerting import admin
+
         async with platform.sessions() as session, session.begin():
             team = await admin.create_team(session, cli_principal(), name, language=language)
             return {"id": team.id, "name": team.name, "language": team.language}
@@ -185,12 +190,14 @@ def team_add(name: str, language: str = typer.Option("vi", help="vi or en")) -> 
 @alerts_app.command("member-add")
 def member_add(team_id: int, username: str) -> None:
     async def body(platform: Platform) -> dict[str, Any]:
+        from monitors.alerting import admin
+
         async with platform.sessions() as session, session.begin():
             user = await registry_user(session, username)
             await admin.add_member(session, cli_principal(), team_id, user.id)
             return {"id": team_id, "team_id": team_id, "user_id": user.id}
 
-    emit(with_platform(body), lambda d: stdout_console.print(f"user {username} added to team {team_id}"))
+    emit(with_platform(body), lambda d: console().print(f"user {username} added to team {team_id}"))
 
 
 @alerts_app.command("channel-add")
@@ -203,6 +210,8 @@ def channel_add(
     """A way to reach a team; the URL is checked by apprise before it is saved."""
 
     async def body(platform: Platform) -> dict[str, Any]:
+        from monitors.alerting import admin
+
         start = end = None
         if quiet:
             try:
@@ -237,6 +246,8 @@ def route_add(
 
     async def body(platform: Platform) -> dict[str, Any]:
         from device_registry.services.sites import resolve_site
+        from monitors.alerting import admin
+        from monitors.alerting.directory import RegistryDirectory
 
         async with platform.sessions() as session, session.begin():
             site_id = (await resolve_site(session, site, field="site")).id if site else None
@@ -265,6 +276,8 @@ def escalation_add(
     """After N minutes unacknowledged, page the next team or channel."""
 
     async def body(platform: Platform) -> dict[str, Any]:
+        from monitors.alerting import admin
+
         async with platform.sessions() as session, session.begin():
             step = await admin.add_escalation_step(
                 session, cli_principal(), route_id, after_minutes, team_id=team, channel_id=channel
@@ -299,8 +312,10 @@ def channel_remove(channel_id: int = typer.Argument(..., min=1, max=MAX_ROW_ID))
     """Delete a channel; notifications still waiting for it fail for good."""
 
     async def body(platform: Platform) -> dict[str, Any]:
+        from monitors.alerting import admin
+
         async with platform.sessions() as session, session.begin():
             await admin.delete_channel(session, cli_principal(), ChannelUrls(platform.box), channel_id)
             return {"id": channel_id, "deleted": True}
 
-    emit(with_platform(body), lambda d: stdout_console.print(f"channel {channel_id} deleted"))
+    emit(with_platform(body), lambda d: console().print(f"channel {channel_id} deleted"))

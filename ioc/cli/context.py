@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from device_registry.authz import Principal
 from device_registry.crypto import SecretBoxError
 from device_registry.errors import ImportRejected, NotFound, RegistryError
-from ioc.cli.output import CliError, device_error, stderr_console
+from ioc.cli.output import CliError, console, device_error
 from monitors.alerting.errors import AlertingError
 from provisioning.errors import DeviceError
 
@@ -92,7 +92,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=stderr_console,
+        console=console(stderr=True),
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=None)

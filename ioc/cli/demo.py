@@ -10,7 +10,7 @@ import uuid
 import typer
 
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, stdout_console
+from ioc.cli.output import CliError, console, emit
 from ioc.demo.faults import FAULTS
 from ioc.demo.fleet import SIZES
 from ioc.demo.home import DemoAlreadyRunning, DemoPaths, running_pid
@@ -82,4 +82,4 @@ def fault(
     reply.unlink()
     if not answer["ok"]:
         raise CliError(answer["message"], exit_code=2)
-    emit(answer, lambda d: stdout_console.print(d["message"], markup=False, highlight=False, soft_wrap=True))
+    emit(answer, lambda d: console().print(d["message"], markup=False, highlight=False, soft_wrap=True))

@@ -18,7 +18,7 @@ from device_registry.services import devices as service
 from device_registry.services.importer import Format, detect_format, export_devices, import_devices
 from ioc.cli.context import cli_principal, in_transaction, progress_bar
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.output import CliError, console, emit, print_table
 from ioc.runtime import Platform
 from monitors.status_queries import SqlDeviceStates
 
@@ -39,7 +39,7 @@ async def find_device(session: AsyncSession, ref: str) -> Device:
 
 
 def _device_line(d: dict[str, Any]) -> None:
-    stdout_console.print(
+    console().print(
         f"device {d['id']} [bold]{d['name']}[/] ({d['kind']}) at {d['site']['code']} {d['site']['name']}"
         + (f", {d['address']}" if d["address"] else ""),
         highlight=False,
@@ -177,7 +177,7 @@ def delete(device: str) -> None:
         await service.delete_device(session, cli_principal(), row.id)
         return {"deleted": row.id, "name": row.name}
 
-    emit(in_transaction(body), lambda d: stdout_console.print(f"deleted device {d['deleted']} {d['name']}"))
+    emit(in_transaction(body), lambda d: console().print(f"deleted device {d['deleted']} {d['name']}"))
 
 
 @devices_app.command("import")
@@ -207,7 +207,7 @@ def import_(
         result = in_transaction(body)
     emit(
         result,
-        lambda d: stdout_console.print(
+        lambda d: console().print(
             f"{'dry run: ' if d['dry_run'] else ''}{d['rows']} rows: {d['created']} created, "
             f"{d['updated']} updated, {d['unchanged']} unchanged"
         ),
@@ -234,7 +234,7 @@ def export(
         output.write_text(text, encoding="utf-8")
         emit(
             {"written": str(output), "bytes": len(text.encode())},
-            lambda d: stdout_console.print(f"wrote {d['written']}"),
+            lambda d: console().print(f"wrote {d['written']}"),
         )
     else:
         sys.stdout.write(text)

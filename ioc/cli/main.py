@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from ioc.cli import startup
 from ioc.cli.lazy import LazyGroup
 from ioc.cli.output import MODE, CliError, device_error, report_error
 
@@ -25,6 +26,7 @@ def root(
     json_output: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail to stderr."),
 ) -> None:
+    startup.release_collector()  # the command's modules are loaded by now (LazyGroup.resolve_command)
     MODE.json = json_output
     # force: onvif-zeep-async calls logging.basicConfig(INFO) when imported, which would otherwise win.
     logging.basicConfig(
@@ -35,9 +37,21 @@ def root(
     )
 
 
+def main() -> None:
+    """The ``ioc`` process (console script, ``python -m ioc``): :func:`run` with the garbage collector
+    held off while the command's modules load and skipped on exit (see ``ioc.cli.startup``)."""
+    startup.hold_collector()
+    try:
+        run()
+    finally:
+        startup.skip_final_collection()
+
+
 def run() -> None:
-    """Entry point: click handles usage errors itself (exit 2); our ``CliError`` leaves through here,
-    and so does a ``DeviceError`` a command did not run through ``context.run``."""
+    """The CLI, leaving the process's garbage collector alone (tests call it in their own process).
+
+    Click handles usage errors itself (exit 2); our ``CliError`` leaves through here, and so does a
+    ``DeviceError`` a command did not run through ``context.run``."""
     try:
         app()
     except CliError as error:

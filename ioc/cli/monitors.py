@@ -19,12 +19,11 @@ from device_registry.services.sites import resolve_site
 from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction
 from ioc.cli.main import app
-from ioc.cli.output import MODE, CliError, emit, print_table, stdout_console
+from ioc.cli.output import MODE, CliError, console, emit, print_table
 from ioc.runtime import Platform
 from monitors.maintenance import DEFAULT_TIMEZONE, MaintenanceError, MaintenanceWindow
 from monitors.maintenance_store import add_window, delete_window, list_windows
 from monitors.sla import Availability
-from monitors.sla_query import MAX_PERIOD, site_sla
 
 sla_app = typer.Typer(help="Uptime (SLA) over a period, excluding maintenance.", no_args_is_help=True)
 maintenance_app = typer.Typer(
@@ -76,6 +75,11 @@ def report(
     ),
 ) -> None:
     """Uptime % per device, for the site subtree and per device kind."""
+    # Not at the top: the SLA query reaches the monitors' registry source and with it every protocol
+    # client, which ``ioc status``, ``ioc outages`` and ``ioc maintenance`` (also importing this module)
+    # do not need.
+    from monitors.sla_query import MAX_PERIOD, site_sla
+
     start, end = parse_time(from_, "from", tz), parse_time(to, "to", tz)
     if end <= start:
         raise CliError("to: must be after from")
@@ -213,4 +217,4 @@ def remove(window_id: int) -> None:
             raise CliError(f"window_id: no maintenance window {window_id}")
         return {"removed": window_id}
 
-    emit(in_transaction(body), lambda d: stdout_console.print(f"removed maintenance window {d['removed']}"))
+    emit(in_transaction(body), lambda d: console().print(f"removed maintenance window {d['removed']}"))

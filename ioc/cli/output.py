@@ -2,6 +2,9 @@
 
 Commands never print directly; they hand data to :func:`emit` and raise :class:`CliError` on failure,
 so that ``--json`` output stays machine-readable and errors always leave with a non-zero exit.
+
+rich is imported when something is first printed for a human (``stdout_console``, ``stderr_console``,
+:func:`console`, :func:`print_table`), not before: ``ioc --json …`` never needs it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from provisioning.errors import DeviceError
 
 
@@ -31,8 +34,22 @@ class OutputMode:
 MODE = OutputMode()
 """Set once by the root callback from the global ``--json`` flag; read by :func:`emit`."""
 
-stdout_console = Console()
-stderr_console = Console(stderr=True)
+
+@cache
+def console(*, stderr: bool = False) -> Console:
+    """The rich console on stdout (or stderr), made on first use."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def __getattr__(name: str) -> Console:
+    """``stdout_console`` and ``stderr_console`` stay importable names, made on first use."""
+    if name == "stdout_console":
+        return console()
+    if name == "stderr_console":
+        return console(stderr=True)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CliError(Exception):
@@ -108,12 +125,14 @@ def emit(data: Any, human: Callable[[Any], None] | None = None) -> None:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from rich.table import Table
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*["" if cell is None else str(cell) for cell in row])
-    stdout_console.print(table)
+    console().print(table)
 
 
 def report_error(error: CliError) -> None:
@@ -123,6 +142,7 @@ def report_error(error: CliError) -> None:
             payload["details"] = to_jsonable(error.details)
         sys.stderr.write(json.dumps(payload, ensure_ascii=False) + "\n")
     else:
+        stderr_console = console(stderr=True)
         stderr_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
         if error.details:
             for line in error.details if isinstance(error.details, list) else [error.details]:

@@ -17,7 +17,7 @@ from device_registry.services import sites as site_service
 from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, progress_bar
 from ioc.cli.main import app
-from ioc.cli.output import emit, print_table, stdout_console
+from ioc.cli.output import console, emit, print_table
 from ioc.runtime import Platform
 
 sites_app = typer.Typer(help="Sites: provinces, districts, communes, buildings.", no_args_is_help=True)
@@ -90,7 +90,7 @@ def add(
         site = await site_service.create_site(session, cli_principal(), data)
         return (await site_views(session, [site]))[0].model_dump(mode="json")
 
-    emit(in_transaction(body), lambda d: stdout_console.print(f"site {d['code']} created (id {d['id']})"))
+    emit(in_transaction(body), lambda d: console().print(f"site {d['code']} created (id {d['id']})"))
 
 
 @sites_app.command("close")
@@ -108,7 +108,7 @@ def close(
         frozen = await site_service.close_subtree(session, cli_principal(), site, valid_to, succ)
         return {"closed": code, "valid_to": valid_to.isoformat(), "users_frozen": len(frozen)}
 
-    emit(in_transaction(body), lambda d: stdout_console.print(f"closed {d['closed']} on {d['valid_to']}"))
+    emit(in_transaction(body), lambda d: console().print(f"closed {d['closed']} on {d['valid_to']}"))
 
 
 @sites_app.command("load-vn")
@@ -124,7 +124,7 @@ def load_vn(province: str = typer.Option(..., help="Pre-2025 province code, e.g.
         result = in_transaction(body)
     emit(
         result,
-        lambda d: stdout_console.print(
+        lambda d: console().print(
             f"{d['province_name']}: {d['districts']} district-level units, {d['communes']} communes "
             f"({d['created']} new) from {d['source']}"
         ),
@@ -145,9 +145,9 @@ def apply_reform_2025(province: str = typer.Option(..., help="Pre-2025 province 
 
     def human(d: dict[str, Any]) -> None:
         if d["already_applied"]:
-            stdout_console.print(f"province {province}: the 2025 reform is already applied")
+            console().print(f"province {province}: the 2025 reform is already applied")
             return
-        stdout_console.print(
+        console().print(
             f"province {province} → {', '.join(d['new_provinces'])}: {d['sites_closed']} units closed, "
             f"{d['new_units_created']} new units, {d['successions']} successions, "
             f"{d['devices_moved']} devices moved, "

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.text import Text
-from rich.tree import Tree
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,14 +16,17 @@ from device_registry.queries.targets import device_targets
 from ioc.cli.context import cli_principal, in_transaction
 from ioc.cli.main import app
 from ioc.cli.monitors import parse_time
-from ioc.cli.output import CliError, emit, print_table, stdout_console
+from ioc.cli.output import CliError, console, emit, print_table
 from ioc.runtime import Platform
-from monitors.checks.base import CheckResult
-from monitors.checks.defaults import DefaultChecks
 from monitors.maintenance import DEFAULT_TIMEZONE
 from monitors.status_queries import readable_site, root_outages, status_view
 from monitors.status_schemas import OutagePublic, SiteStatus, StatusPublic
 from provisioning.onvif.stored import stored_stream_uri
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from monitors.checks.base import CheckResult
 
 outages_app = typer.Typer(
     help="Outages: root failures with the devices cut off behind them.", no_args_is_help=True
@@ -45,6 +46,8 @@ ORDER = tuple(STYLE)
 
 
 def _label(entry: SiteStatus) -> Text:
+    from rich.text import Text  # rich only for a human: ``--json`` never imports it
+
     site = entry.site
     text = Text(f"{site.name} ({site.code})" if site else "*", style="bold")
     counts = entry.counts.model_dump()
@@ -56,6 +59,9 @@ def _label(entry: SiteStatus) -> Text:
 
 
 def _render_status(view: StatusPublic) -> None:
+    from rich.text import Text
+    from rich.tree import Tree
+
     tree = Tree(_label(view))
     communes = view.communes or []
     empty = 0
@@ -70,7 +76,7 @@ def _render_status(view: StatusPublic) -> None:
                 branch.add(_label(commune))
     if empty:
         tree.add(Text(f"{empty} site(s) without devices", style="grey50"))
-    stdout_console.print(tree)
+    console().print(tree)
 
 
 @app.command("status")
@@ -143,6 +149,8 @@ def check(device: str = typer.Argument(..., help="Device name or id.")) -> None:
 
     Exits 3 when a check fails, so scripts can ask "is it up right now?".
     """
+    # The protocol clients (pysnmp, zeep, aiohttp): only this command runs checks.
+    from monitors.checks.defaults import DefaultChecks
 
     async def body(platform: Platform, session: AsyncSession) -> list[CheckResult]:
         query = select(Device).where(or_(Device.name == device, Device.id == _as_id(device)))
@@ -184,7 +192,9 @@ def _result(result: CheckResult) -> dict[str, Any]:
 
 
 def _render_checks(rows: list[dict[str, Any]]) -> None:
+    from rich.text import Text
+
     for row in rows:
         mark = Text("OK  ", style="green") if row["ok"] else Text("FAIL", style="bold red")
         latency = f"{row['latency_ms']:.1f} ms" if row["latency_ms"] is not None else "–"
-        stdout_console.print(Text.assemble(mark, f" {row['check']:<10} {latency:>10}  {row['reason']}"))
+        console().print(Text.assemble(mark, f" {row['check']:<10} {latency:>10}  {row['reason']}"))

@@ -21,7 +21,7 @@ from device_registry.services import users as service
 from device_registry.services.credentials import create_credential, visible_clause
 from ioc.cli.context import cli_principal, in_transaction, registry_user
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, print_table, stderr_console, stdout_console
+from ioc.cli.output import CliError, console, emit, print_table
 from ioc.runtime import Platform
 
 users_app = typer.Typer(help="Users, roles, scopes and API tokens.", no_args_is_help=True)
@@ -59,10 +59,10 @@ def add(
         return view
 
     def human(d: dict[str, Any]) -> None:
-        stdout_console.print(f"user {d['username']} ({d['role']}) created, id {d['id']}")
+        console().print(f"user {d['username']} ({d['role']}) created, id {d['id']}")
         if d.get("token"):
-            stdout_console.print("token (shown once):")
-            stdout_console.print(d["token"], markup=False, highlight=False)
+            console().print("token (shown once):")
+            console().print(d["token"], markup=False, highlight=False)
 
     emit(in_transaction(body), human)
 
@@ -113,7 +113,7 @@ def update(
 
     emit(
         in_transaction(body),
-        lambda d: stdout_console.print(
+        lambda d: console().print(
             f"user {d['username']}: {d['role']}, scope {d['scope_site_code'] or '(all)'}"
         ),
     )
@@ -162,8 +162,8 @@ def token(
         return issued.model_dump(mode="json")
 
     def human(d: dict[str, Any]) -> None:
-        stderr_console.print(f"token {d['id']} expires at {d['expires_at']} (shown once):")
-        stdout_console.print(d["token"], markup=False, highlight=False)
+        console(stderr=True).print(f"token {d['id']} expires at {d['expires_at']} (shown once):")
+        console().print(d["token"], markup=False, highlight=False)
 
     emit(in_transaction(body), human)
 
@@ -218,7 +218,7 @@ def revoke_token(
         owner = await registry_user(session, user or "")
         return {"revoked": await service.revoke_all_tokens(session, cli_principal(), owner), "user": user}
 
-    emit(in_transaction(body), lambda d: stdout_console.print(f"{d['revoked']} token(s) revoked"))
+    emit(in_transaction(body), lambda d: console().print(f"{d['revoked']} token(s) revoked"))
 
 
 @credentials_app.command("add")
@@ -256,7 +256,7 @@ def add_credential(
         row = await create_credential(session, cli_principal(), platform.box, name, value, site)
         return {"id": row.id, "name": row.name, "protocol": row.protocol, "site_id": row.site_id}
 
-    emit(in_transaction(body), lambda d: stdout_console.print(f"credential {d['name']} stored (encrypted)"))
+    emit(in_transaction(body), lambda d: console().print(f"credential {d['name']} stored (encrypted)"))
 
 
 @credentials_app.command("list")
