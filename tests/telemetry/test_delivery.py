@@ -104,6 +104,24 @@ async def test_points_spooled_without_server_are_replayed_at_next_start(
     assert influxdb.count("zl") == 1234
 
 
+async def test_a_point_written_to_an_idle_writer_goes_out_after_flush_interval_not_the_metrics_tick(
+    tmp_path: Path, influxdb: InfluxServer
+) -> None:
+    """An idle flusher sleeps until the next self-metrics tick (``ioc serve``: 10 s); a partial batch
+    must wake it, or a lone status change would sit in the spool for that long."""
+    config = writer_config(tmp_path, v1_target(influxdb.url), self_metrics_interval=60)
+    async with TelemetryWriter(config) as writer:
+        await writer.write(numbered_points(0, 1))
+        await wait_drained(writer)  # the flusher has nothing unsent now: it goes to its long sleep
+        await writer.write(numbered_points(1, 2))
+        await wait_until(
+            lambda: influxdb.count("zl") == 2,
+            10,  # far below the 60 s tick, far above the 0.2 s flush_interval
+            "the second point in InfluxDB before the next self-metrics tick",
+            every=0.05,
+        )
+
+
 async def test_self_metrics_land_in_the_store_and_on_prometheus(
     tmp_path: Path, influxdb: InfluxServer
 ) -> None:
