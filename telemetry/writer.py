@@ -50,6 +50,9 @@ class TelemetryWriter:
         self._output: InfluxOutput | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._idle = False
+        """The flusher found nothing unsent and sleeps until the next self-metrics tick: the next
+        ``write()`` must wake it, or a partial batch would wait that long instead of ``flush_interval``."""
         self._stopping = asyncio.Event()
         self._attempt = 0
         self._server_down = False
@@ -141,7 +144,8 @@ class TelemetryWriter:
         dropped = await self._run(spool.append, lines)
         if dropped:
             self._note_dropped(dropped)
-        if spool.pending_points >= self.config.batch_size:
+        if self._idle or spool.pending_points >= self.config.batch_size:
+            self._idle = False
             self._wake.set()
 
     # -- observation -----------------------------------------------------------------------------
@@ -244,7 +248,9 @@ class TelemetryWriter:
                     after_id = 0
                     if stopping:
                         return
+                    self._idle = True
                     await self._sleep(self._next_self_metrics_in())
+                    self._idle = False
                     continue
                 if unsent < size and not stopping:
                     now = time.monotonic()

@@ -58,6 +58,7 @@ from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer, onb
 from tests.support.platform import sqlite_platform
 from tests.support.snmpd import Agent, community
 from tests.support.tsdb import INFLUX_DB, InfluxServer
+from tests.support.waits import next_second, wait_until
 
 ADMIN = Principal.system("test-grafana")
 PROVINCE, DISTRICT, COMMUNE = "TB", "TB-VT", "TB-VT-TH"
@@ -145,12 +146,15 @@ async def run_ingest(
             await client.publish(device_topic(device_id, TopicKind.SENML), json.dumps(clash), qos=1)
             await client.publish(device_topic(device_id, TopicKind.STATUS), b"online", qos=1, retain=True)
             await client.publish(device_topic(device_id, TopicKind.SENML), b"{not json", qos=1)
-        async with asyncio.timeout(20):
-            # the SenML pack is one wide point (docs/mqtt.md), the clash two narrow ones, the status one
-            while service.stats.points < 4 or service.stats.dead_letters < 1:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)  # the service offers no event per message
+        # the SenML pack is one wide point (docs/mqtt.md), the clash two narrow ones, the status one
+        await wait_until(
+            lambda: service.stats.points >= 4 and service.stats.dead_letters >= 1,
+            20,
+            "4 points and 1 dead letter from the ingest",
+            detail=lambda: service.stats,
+        )
         await service.write_self_metrics()
-        await asyncio.sleep(1.1)  # rates need self-metric points in two different seconds
+        await next_second()  # rates need self-metric points in two different seconds
         await service.write_self_metrics()
     finally:
         task.cancel()
@@ -175,7 +179,7 @@ async def run_monitors(platform: Platform, writer: TelemetryWriter) -> None:
         scheduler.self_metrics_interval_s = 0.0  # a point per tick: the test cannot wait 10 s
         for evaluation in range(2):
             if evaluation:
-                await asyncio.sleep(1.1)  # rates need points in two different seconds
+                await next_second()  # rates need points in two different seconds
             scheduler.recheck(device_ids)
             await scheduler.tick()
             await scheduler.wait_idle()
@@ -265,14 +269,22 @@ async def test_every_dashboard_query_answers_from_a_fleet_written_by_the_real_co
     async with TelemetryWriter(config) as writer, SnmpClient() as client:
         snmp = snmp_poller(platform, client, writer)
         first = await snmp.run_once()
-        await asyncio.sleep(1.1)  # counters need two samples a second apart for a rate
+        await next_second()  # counters need two samples in different seconds for a rate
         second = await snmp.run_once()
         assert (first.ok, second.ok) == (1, 1)
         cameras = await camera_poller(platform, writer).run_once()
         assert (cameras.ok, cameras.failed) == (1, 0)
         await run_ingest(platform, broker, writer, sensor_id, password)
         await run_monitors(platform, writer)
-        await asyncio.sleep(0.3)  # one more self-metrics point after the last writes
+        last_writes_ns = time.time_ns()
+
+        async def self_metrics_after_last_writes() -> bool:
+            query = f"SELECT count(points_written) FROM ioc_telemetry WHERE time > {last_writes_ns}"
+            return bool(await asyncio.to_thread(influxdb.query, query))
+
+        await wait_until(
+            self_metrics_after_last_writes, 10, "a writer self-metrics point after the last writes", every=0.1
+        )
     checked = 0
     for board in map(dashboard_json, all_dashboards()):
         for where, query in queries_of(board):

@@ -107,8 +107,18 @@ def test_a_crashing_service_is_restarted_while_the_api_keeps_answering(tmp_path:
             db.execute(f"ALTER TABLE hidden_windows RENAME TO {TABLE}")
         healed = _poll(base, lambda b: _service(b, "monitors")["status"] == "running", headers=admin)
         assert healed["status"] == "ok"
-        time.sleep(1.5)  # a few registry refreshes later it is still running
-        assert _service(httpx.get(f"{base}/api/v1/health").json(), "monitors")["status"] == "running"
+        restarts = _service(healed, "monitors")["restarts"]
+        # Two registry refreshes later it still runs, not restarted: each logs a device without an address.
+        site = {"code": "X", "name": "Tỉnh X", "kind": "province"}
+        assert httpx.post(f"{base}/api/v1/sites", json=site, headers=admin).status_code == 201
+        for name in ("sw-a", "sw-b"):
+            device = {"name": name, "kind": "switch", "site_code": "X"}
+            made = httpx.post(f"{base}/api/v1/devices", json=device, headers=admin)
+            assert made.status_code == 201, made.text
+            logged = f"not monitored: device {made.json()['id']}"
+            _wait_for_log(tmp_path / "serve.log", lambda text: logged in text)  # noqa: B023 - called at once
+        monitors = _service(httpx.get(f"{base}/api/v1/health", headers=admin).json(), "monitors")
+        assert (monitors["status"], monitors["restarts"]) == ("running", restarts), monitors
     finally:
         server.stop()  # SIGTERM, SIGKILL after 10 s
     log = (tmp_path / "serve.log").read_text()

@@ -8,8 +8,6 @@ fibre cut would; scheduling spreads the checks, so communes are usually checked 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from monitors.topology import Topology
 from simulators.onvif_camera import CameraConfig, CameraFleet
 from tests.monitors.conftest import Listeners
 from tests.support.snmpd import Agent, community, start_snmpd
+from tests.support.waits import wait_until
 
 SWITCH = 1
 COMMUNES = list(range(100, 120))
@@ -39,14 +38,6 @@ def district_switch(tmp_path: Path) -> Iterator[Agent]:
         yield agent
     finally:
         agent.process.stop()
-
-
-async def wait_until(predicate, within_s: float = 20.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def cut_and_restore(
@@ -73,16 +64,22 @@ async def cut_and_restore(
     service.update(devices)
     service.start()
     try:
-        await wait_until(lambda: all(service.engine.state_of(d) is DeviceState.UP for d in everyone))
+        await wait_until(
+            lambda: all(service.engine.state_of(d) is DeviceState.UP for d in everyone), 20, "all UP"
+        )
         await cut()
         await wait_until(
             lambda: (
                 service.engine.state_of(SWITCH) is DeviceState.DOWN
                 and all(service.engine.state_of(c) is DeviceState.UNREACHABLE for c in communes)
-            )
+            ),
+            20,
+            "the district switch DOWN and its communes UNREACHABLE",
         )
         await restore()
-        await wait_until(lambda: all(service.engine.state_of(d) is DeviceState.UP for d in everyone))
+        await wait_until(
+            lambda: all(service.engine.state_of(d) is DeviceState.UP for d in everyone), 20, "all UP again"
+        )
     finally:
         await service.stop()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +29,7 @@ from tests.monitors.registry_world import DeviceKind, registry, set_attributes, 
 from tests.monitors.test_scheduler import RecordingSink
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, onboard_camera
 from tests.support.snmpd import community
+from tests.support.waits import wait_until
 
 
 async def test_snapshot_watches_active_and_maintenance_devices_with_their_uplinks(db_url: str) -> None:
@@ -91,14 +91,6 @@ async def test_switch_and_onboarded_camera_get_protocol_checks_with_their_creden
     assert stored == f"http://127.0.0.1:{cam.port}/onvif/device_service", "the ONVIF check asks there"
 
 
-async def wait_until(predicate, within_s: float = 20.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 async def test_registry_changes_apply_live_and_outages_land_in_the_database(
     db_url: str, listeners: Listeners
 ) -> None:
@@ -119,7 +111,7 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
             async def both_up() -> bool:
                 return engine.state_of(gw) is DeviceState.UP and engine.state_of(cam) is DeviceState.UP
 
-            await wait_until(both_up)
+            await wait_until(both_up, 20, "gw and cam UP")
 
             # added while running
             late = await reg.add_device("late", DeviceKind.OTHER, "B", port=c.port)
@@ -127,7 +119,7 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
             async def late_up() -> bool:
                 return engine.state_of(late) is DeviceState.UP
 
-            await wait_until(late_up)
+            await wait_until(late_up, 20, "the device added while running UP")
 
             # a window on commune B, then 'late' fails: DOWN is recorded but flagged in maintenance
             now = datetime.now(UTC)
@@ -143,13 +135,17 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
                         ends_at=now + timedelta(hours=1),
                     ),
                 )
-            await asyncio.sleep(0.5)
+
+            async def window_applied() -> bool:  # by the monitors' own registry refresh
+                return monitors.calendar.covers(late, datetime.now(UTC))
+
+            await wait_until(window_applied, 20, "the maintenance window on B in the monitors' calendar")
             await c.cut()
 
             async def late_down() -> bool:
                 return engine.state_of(late) is DeviceState.DOWN
 
-            await wait_until(late_down)
+            await wait_until(late_down, 20, "late DOWN")
 
             # retired: no longer checked, its outage closed
             await update(reg, "late", lifecycle=Lifecycle.RETIRED)
@@ -157,7 +153,7 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
             async def late_gone() -> bool:
                 return late not in monitors.service.scheduler
 
-            await wait_until(late_gone)
+            await wait_until(late_gone, 20, "retired late no longer scheduled")
 
             # the gateway dies with the camera behind it: one root outage in the database
             await a.cut()
@@ -169,7 +165,7 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
                     and engine.state_of(cam) is DeviceState.UNREACHABLE
                 )
 
-            await wait_until(cut_off)
+            await wait_until(cut_off, 20, "gw DOWN and cam UNREACHABLE")
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)

@@ -16,8 +16,8 @@ from monitors.runner import RegistryMonitors
 from monitors.status_store import DeviceStatus, SqlStatusStore
 from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import DeviceKind, Lifecycle, Registry, registry, update
-from tests.monitors.test_registry_wiring import wait_until
 from tests.monitors.world import T0, World
+from tests.support.waits import wait_until
 
 D, U, X = DeviceState.DOWN, DeviceState.UP, DeviceState.UNREACHABLE
 SETTINGS = MonitorSettings(
@@ -64,20 +64,20 @@ async def test_restart_during_outages_neither_repages_nor_loses_their_start(
             async def all_up() -> bool:
                 return all(engine.state_of(d) is U for d in (gw, cam, old))
 
-            await wait_until(all_up)
+            await wait_until(all_up, 20, "gw, cam and old UP")
             await gw_port.cut()
 
             async def gw_down() -> bool:
                 return engine.state_of(gw) is D
 
-            await wait_until(gw_down)
+            await wait_until(gw_down, 20, "gw DOWN")
             await cam_port.cut()
             await old_port.cut()
 
             async def all_out() -> bool:
                 return [engine.state_of(d) for d in (gw, cam, old)] == [D, X, D]
 
-            await wait_until(all_out)
+            await wait_until(all_out, 20, "gw DOWN, cam UNREACHABLE, old DOWN")
             since = engine.snapshot(gw, datetime.now(UTC)).since
         finally:
             await stop(runner)
@@ -92,7 +92,7 @@ async def test_restart_during_outages_neither_repages_nor_loses_their_start(
             async def checked_again() -> bool:
                 return monitors.service.scheduler.stats.checks >= 6
 
-            await wait_until(checked_again)
+            await wait_until(checked_again, 20, "6 checks by the restored monitors")
             assert [engine.state_of(d) for d in (gw, cam)] == [D, X]
             assert engine.root_cause_of(cam) == gw
             assert engine.snapshot(gw, datetime.now(UTC)).since == since
@@ -104,7 +104,7 @@ async def test_restart_during_outages_neither_repages_nor_loses_their_start(
             async def back() -> bool:
                 return engine.state_of(gw) is U and engine.state_of(cam) is U
 
-            await wait_until(back)
+            await wait_until(back, 20, "gw and cam UP again")
         finally:
             await stop(runner)
         after = drained(inbox)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ from monitors.state import StateEngine
 from telemetry.points import Point
 from tests.monitors.conftest import Listeners
 from tests.monitors.world import FakeClock, RecordedEvents
+from tests.support.waits import wait_until
 
 
 class RecordingSink:
@@ -184,11 +186,21 @@ async def test_real_apscheduler_lifecycle(listeners: Listeners) -> None:
     scheduler = MonitorScheduler(engine, sink, tick_s=0.1)
     (service,) = await listeners.open(1)
     scheduler.update([monitored(i, service.port, interval=0.5) for i in range(1, 6)])
+    started = time.monotonic()
     scheduler.start()
-    await asyncio.sleep(1.3)
+
+    def two_checks_each() -> bool:
+        counts = sink.checks_of()
+        return len(counts) == 5 and min(counts.values()) >= 2
+
+    await wait_until(two_checks_each, 10, "two checks of each of the 5 devices", detail=sink.checks_of)
+    elapsed = time.monotonic() - started
     await scheduler.stop()
     counts = sink.checks_of()
     assert len(counts) == 5 and all(2 <= n <= 4 for n in counts.values()), counts
+    assert elapsed >= 0.5 - 0.1, f"second checks {elapsed:.2f} s after start: sooner than the 0.5 s interval"
     settled = len(sink.points)
+    # Kept as a window: only time drives the scheduler, so "no check after stop" needs time to pass
+    # (three of its 0.1 s ticks) with no event that could mark it.
     await asyncio.sleep(0.3)
     assert len(sink.points) == settled, "no checks after stop"

@@ -9,7 +9,6 @@ import asyncio
 import os
 import shutil
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from tests.monitors.conftest import Listeners
 from tests.monitors.registry_world import DeviceKind, Registry, registry
 from tests.support.process import ManagedProcess
 from tests.support.receivers import WebhookReceiver
+from tests.support.waits import wait_until
 
 FAST = {
     "IOC_MONITORS__DEFAULT__FAIL_THRESHOLD": "2",
@@ -41,11 +41,7 @@ FAST = {
 
 
 async def eventually(what: str, predicate: Callable[[], Awaitable[bool]], within_s: float = 30.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not reached in {within_s} s")
-        await asyncio.sleep(0.1)
+    await wait_until(predicate, within_s, what)
 
 
 async def status_of(reg: Registry, device_id: int) -> DeviceStatusRow | None:
@@ -114,7 +110,14 @@ async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_out
             serve.start()
             restarted = datetime.now().astimezone()
             await eventually("checked after the restart", await state_is("down", restarted))
-            await asyncio.sleep(1)  # a few more failed checks of the restarted monitors
+            # A page the restart got wrong would be queued at a transition, by the second failed check
+            # (the fail threshold), and sent within an outbox poll: wait for two more checks.
+            for more in ("second", "third"):
+                last = (await status_of(reg, switch)).checked_at  # type: ignore[union-attr]
+                await eventually(f"a {more} failed check after the restart", await state_is("down", last))
+            async with reg.sessions() as session:
+                queued = list(await session.scalars(select(OutboxItem.id)))
+            assert len(queued) == 1, f"the restart queued another page: {queued}"
             assert len(webhook.received) == 1, "the restart paged nobody again"
             assert [o.id for o in await outages_of(reg, switch)] == [before.id]
             assert (await status_of(reg, switch)).since == down_since  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import QueuePool
 
 import monitors.models  # noqa: F401  (registers the monitors' tables on Base)
 from device_registry.authz import Principal
@@ -27,6 +28,7 @@ from monitors.sla_query import site_sla
 from telemetry.ingest.directory import CredentialDirectory
 from tests.monitors.registry_world import DeviceKind, registry
 from tests.monitors.world import T0, World
+from tests.support.waits import wait_until
 
 DAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=30)
 """Midnight UTC a month ago: a whole past day whenever the suite runs."""
@@ -216,7 +218,10 @@ async def test_a_burst_of_outage_writes_behind_a_held_write_lock_leaves_the_inge
             asyncio.create_task(recorder.open(device, device, DeviceState.UNREACHABLE, at(0), "cut"))
             for _ in range(100)
         ]
-        await asyncio.sleep(0.5)
+        # Both of the recorder's writers hold a connection, stuck on the lock; the other 98 queue behind.
+        pool = engine.pool
+        assert isinstance(pool, QueuePool)  # the default pool (5 + 10)
+        await wait_until(lambda: pool.checkedout() >= 2, 10, "two outage writers holding a connection")
         lookup = CredentialDirectory(sessions)
         await lookup.refresh()  # raised sqlalchemy's pool TimeoutError before the recorder was bounded
         assert not await lookup.is_known(device)  # it holds no MQTT credential

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiomqtt
@@ -20,6 +21,8 @@ from telemetry.ingest.records import Rejection, RejectReason
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
 
 PLATFORM_PASSWORD = "platform-pass-1"
+T0 = int(time.time()) - 86_400
+"""A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
 
 
 def ioc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -84,7 +87,7 @@ async def test_onboard_publish_revoke_import_and_list_dead_letters(
         good = tmp_path / "good.senml.json"
         good.write_text(
             json.dumps(
-                [{"bn": "level/", "bt": 1.79e9, "bu": "m", "n": "a", "v": 1.5}, {"n": "b", "t": 60, "v": 2}]
+                [{"bn": "level/", "bt": T0, "bu": "m", "n": "a", "v": 1.5}, {"n": "b", "t": 60, "v": 2}]
             )
         )
         checked = ioc(
@@ -93,21 +96,21 @@ async def test_onboard_publish_revoke_import_and_list_dead_letters(
         assert checked.returncode == 0, checked.stderr
         assert json.loads(checked.stdout) == {
             "accepted": [
-                {"n": "level/a", "t": 1.79e9, "u": "m", "v": 1.5},
-                {"n": "level/b", "t": 1.79e9 + 60, "u": "m", "v": 2.0},
+                {"n": "level/a", "t": T0, "u": "m", "v": 1.5},
+                {"n": "level/b", "t": T0 + 60, "u": "m", "v": 2.0},
             ],
             "rejected": [],
         }
         mixed = tmp_path / "logger.jsonl"
         mixed.write_text(
-            '{"ts": 1790000000, "fields": {"level": 1.2}}\n{"fields": {"level": NaN}}\n\nnot json\n'
+            f'{{"ts": {T0}, "fields": {{"level": 1.2}}}}\n{{"fields": {{"level": NaN}}}}\n\nnot json\n'
         )
         result = ioc(
             home, "telemetry", "import", str(mixed), "--device", str(device), "--format", "json", "--dry-run"
         )
         assert result.returncode == 1
         body = json.loads(result.stdout)
-        assert body["accepted"] == [{"n": "level", "t": 1.79e9, "v": 1.2}]
+        assert body["accepted"] == [{"n": "level", "t": T0, "v": 1.2}]
         assert [(r["item"], r["reason"]) for r in body["rejected"]] == [(2, "not_finite"), (4, "not_json")]
 
         revoked = ioc(home, "mqtt", "revoke", str(device))
@@ -125,7 +128,7 @@ async def test_onboard_publish_revoke_import_and_list_dead_letters(
             device,
             Rejection(RejectReason.NOT_JSON, "x"),
             b"oops",
-            1.79e9,
+            T0,
         )
         await DeadLetterStore(session_factory(engine)).add([letter])
     finally:

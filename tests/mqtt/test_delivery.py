@@ -24,6 +24,7 @@ from tests.mqtt.conftest import onboard
 from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
 from tests.support.tsdb import InfluxServer
+from tests.support.waits import wait_until, wait_until_sync
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,11 +49,7 @@ def ingest_process(
     (tmp / f"ready-{client_id}").unlink(missing_ok=True)
 
     def ready() -> None:
-        deadline = time.monotonic() + 20
-        while not (tmp / f"ready-{client_id}").exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError("ingest did not subscribe")
-            time.sleep(0.05)
+        wait_until_sync((tmp / f"ready-{client_id}").exists, 20, f"{client_id} subscribed (its ready file)")
 
     return ManagedProcess(argv, tmp / f"ingest-{client_id}.log", ready=ready, cwd=REPO)
 
@@ -92,13 +89,6 @@ def spooled(tmp: Path, client_id: str) -> int:
         return read_status(conn, path).counters["points_spooled"]
 
 
-async def wait_for(predicate: object, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
-
-
 async def test_messages_received_but_not_acked_are_redelivered_after_the_ingest_is_killed(
     broker: Broker, influxdb: InfluxServer, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -107,14 +97,14 @@ async def test_messages_received_but_not_acked_are_redelivered_after_the_ingest_
     crashing = ingest_process(broker, influxdb, tmp_path, "ingest-a", hang=True).start()
     try:
         await publish_sequence(broker, [device], [password], 200)
-        await wait_for(lambda: (tmp_path / "received-ingest-a").exists(), 20, "receipt")
+        await wait_until(lambda: (tmp_path / "received-ingest-a").exists(), 20, "receipt")
         crashing.kill()  # SIGKILL: received, handed to the sink, never durable, never acked
     finally:
         crashing.stop()
     assert stored(influxdb) == [] and spooled(tmp_path, "ingest-a") == 0
     restarted = ingest_process(broker, influxdb, tmp_path, "ingest-a").start()
     try:
-        await wait_for(lambda: len(stored(influxdb)) >= 200, 30, "redelivery into InfluxDB")
+        await wait_until(lambda: len(stored(influxdb)) >= 200, 30, "redelivery into InfluxDB", every=0.1)
     finally:
         restarted.stop()
     assert sorted(v for _, v in stored(influxdb)) == [float(i) for i in range(200)]
@@ -134,7 +124,7 @@ async def test_two_ingest_processes_split_one_stream_without_loss_or_duplicates(
     total = per_device * len(devices)
     try:
         await publish_sequence(broker, devices, passwords, per_device)
-        await wait_for(lambda: len(stored(influxdb)) >= total, 60, "all messages in InfluxDB")
+        await wait_until(lambda: len(stored(influxdb)) >= total, 60, "all messages in InfluxDB", every=0.1)
     finally:
         first.stop()
         second.stop()
@@ -154,19 +144,24 @@ async def test_a_crashed_ingest_keeps_its_share_in_its_session_and_gets_it_on_re
     come back under the same client id (see docs/mqtt.md, scale-out)."""
     [(device, password)] = await onboard(sessions, 1)
     await broker.sync(sessions)
+    await broker.log_also("debug")  # to count what the broker sends the survivor
     survivor = ingest_process(broker, influxdb, tmp_path, "ingest-a").start()
     crashed = ingest_process(broker, influxdb, tmp_path, "ingest-b").start()
     crashed.kill()
     try:
         await publish_sequence(broker, [device], [password], 100)
-        await wait_for(lambda: len(stored(influxdb)) > 0, 30, "the survivor's share")
-        await asyncio.sleep(1.0)
+        share = broker.publishes_sent("ingest-a")  # final: the broker sends before it acks the sensor
+        await wait_until(
+            lambda: len(stored(influxdb)) >= share, 30, f"the survivor's {share} in InfluxDB", every=0.1
+        )
         kept = len(stored(influxdb))
-        assert 0 < kept < 100, kept  # the rest waits in the crashed session
+        assert 0 < kept == share < 100, (kept, share)  # the rest waits in the crashed session
         assert (spooled(tmp_path, "ingest-a"), spooled(tmp_path, "ingest-b")) == (kept, 0)
         returned = ingest_process(broker, influxdb, tmp_path, "ingest-b").start()
         try:
-            await wait_for(lambda: len(stored(influxdb)) >= 100, 30, "the returning instance's share")
+            await wait_until(
+                lambda: len(stored(influxdb)) >= 100, 30, "the returning instance's share", every=0.1
+            )
         finally:
             returned.stop()
     finally:

@@ -15,8 +15,10 @@ import aiomqtt
 
 from provisioning.mqtt.topics import TopicKind, device_topic
 from tests.mqtt.test_cli import ioc
+from tests.support.mosquitto import log_subscriptions, wait_ingest_subscribed
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
 from tests.support.tsdb import INFLUX_DB, start_influxdb
+from tests.support.waits import wait_until
 
 T0 = int(time.time()) - 86_400
 """A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
@@ -41,25 +43,17 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
         assert ioc(env, "sites", "add", "HL", "Xã Hồng Lý", "--kind", "commune").returncode == 0
         run_as = ["--run-as", getpass.getuser()] if os.geteuid() == 0 else []
         config = json.loads(ioc(env, "mqtt", "broker-config", *run_as).stdout)["config"]
-        broker = ManagedProcess(
-            [mosquitto, "-c", config], tmp_path / "broker.log", ready=lambda: wait_for_tcp(port)
-        )
+        log_subscriptions(Path(config))
+        broker_log = tmp_path / "broker.log"
+        broker = ManagedProcess([mosquitto, "-c", config], broker_log, ready=lambda: wait_for_tcp(port))
         broker.start()
         sensor = json.loads(ioc(env, "onboard", "mqtt", "water-level-hl-1", "--site", "HL").stdout)
         device = sensor["device_id"]
 
-        def subscribed() -> None:
-            deadline = time.monotonic() + 60
-            while "as ingest-e2e" not in broker.log_path.read_text(errors="replace"):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the ingest did not connect")
-                time.sleep(0.1)
-            time.sleep(0.5)  # SUBSCRIBE follows CONNECT
-
         serve = ManagedProcess(
             [sys.executable, "-m", "ioc", "serve", "--only", "ingest"],
             tmp_path / "serve.log",
-            ready=subscribed,
+            ready=lambda: wait_ingest_subscribed(broker_log, "ingest-e2e"),
             env=env,
         )
         serve.start()
@@ -85,15 +79,20 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
         narrow_query = (
             f'SELECT "v", "unit" FROM "sensor" WHERE "device_id" = \'{device}\' AND "name" = \'level\''
         )
-        deadline = time.monotonic() + 30
         rows: list[list[object]] = []
         narrow: list[list[object]] = []
-        while time.monotonic() < deadline and (len(rows) < 2 or len(narrow) < 2):
+
+        async def both_shapes_stored() -> bool:
+            nonlocal rows, narrow
             series = await asyncio.to_thread(influx.query, wide_query)
             rows = series[0]["values"] if series else []
             series = await asyncio.to_thread(influx.query, narrow_query)
             narrow = series[0]["values"] if series else []
-            await asyncio.sleep(0.2)
+            return len(rows) >= 2 and len(narrow) >= 2
+
+        await wait_until(
+            both_shapes_stored, 30, "2 wide and 2 narrow rows in InfluxDB", detail=serve.log_tail, every=0.2
+        )
         assert rows == [[(T0 - 60) * 10**9, 1.0, None, None], [T0 * 10**9, 1.25, 3.0, "m"]], serve.log_tail()
         assert sorted(narrow, key=lambda row: str(row[2])) == [
             [(T0 + 1) * 10**9, 150.0, "cm"],

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import subprocess
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.mqtt.sinks import RecordingSink
 from tests.support.mosquitto import Broker
 from tests.support.process import require_binary
 from tests.support.tsdb import INFLUX_DB, InfluxServer
+from tests.support.waits import wait_until
 
 
 @asynccontextmanager
@@ -64,13 +64,6 @@ async def ingest(
     sink = RecordingSink()
     async with running_ingest(broker, sessions, sink) as service:
         yield service, sink
-
-
-async def wait_until(condition: object, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not await condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -136,7 +129,7 @@ async def test_forged_unknown_and_malformed_messages_end_as_dead_letters_and_goo
         points = await asyncio.to_thread(stored_points, influxdb)
         return len(points) >= 3 and len(await list_dead_letters(sessions)) >= len(bad) + 1
 
-    await wait_until(settled)
+    await wait_until(settled, 10, "3 points in InfluxDB and every bad message a dead letter")
     points = stored_points(influxdb)
     fields = {"level", "pump_on", "sentinel"}
     assert sorted(
@@ -168,7 +161,7 @@ async def test_forged_unknown_and_malformed_messages_end_as_dead_letters_and_goo
         assert (letter.reason, letter.device_id, letter.topic) == (reason, a, senml)
     unknown = [letter for letter in letters if letter.device_id == stale]
     assert [letter.reason for letter in unknown] == [RejectReason.UNKNOWN_DEVICE]
-    await wait_until(lambda: _seen(sessions, a))
+    await wait_until(lambda: _seen(sessions, a), 10, f"device {a} last seen")
     assert stored_ingest.stats.points == 3
 
 
@@ -248,11 +241,11 @@ async def test_status_will_message_becomes_a_point_but_a_replayed_retained_statu
         assert sensor.stdin is not None
         sensor.stdin.write(b"online\n")
         await sensor.stdin.drain()
-        await wait_until(lambda: _has_status(sink, [True]))
+        await wait_until(lambda: _has_status(sink, [True]), 10, "status online")
     finally:
         sensor.kill()  # power loss: no DISCONNECT, so the broker publishes the will
         await sensor.wait()
-    await wait_until(lambda: _has_status(sink, [True, False]))
+    await wait_until(lambda: _has_status(sink, [True, False]), 10, "status online, then the will")
     # An ingest subscribing afresh (no shared group) gets the retained "offline" replayed: not news.
     late = IngestService(
         IngestConfig(url=broker.ingest_url, client_id="ingest-late", share_group=None),
@@ -263,7 +256,7 @@ async def test_status_will_message_becomes_a_point_but_a_replayed_retained_statu
     )
     task = asyncio.create_task(late.run())
     try:
-        await wait_until(lambda: _received(late))
+        await wait_until(lambda: _received(late), 10, "a message received by the late ingest")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -315,14 +308,14 @@ async def test_sink_errors_hold_the_acks_and_an_unstorable_message_becomes_a_dea
     )
     task = asyncio.create_task(service.run())
     try:
-        await wait_until(lambda: _subscribed(service))
+        await wait_until(lambda: _subscribed(service), 10, "the ingest subscribed")
         topic = device_topic(device, TopicKind.SENML)
         async with aiomqtt.Client(
             "127.0.0.1", broker.port, username=str(device), password=password
         ) as sensor:
             await sensor.publish(topic, b'[{"n":"good","v":1}]', qos=1)
             await sensor.publish(topic, b'[{"n":"bad","v":2}]', qos=1)
-        await wait_until(lambda: _dead_letters(sessions, 1))
+        await wait_until(lambda: _dead_letters(sessions, 1), 10, "one dead letter")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -352,17 +345,11 @@ async def test_ingest_reconnects_after_a_broker_restart(
     await broker.sync(sessions)
     topic = device_topic(device, TopicKind.SENML)
     await asyncio.to_thread(broker.process.restart)
-    await wait_until(lambda: _connections(broker, "ingest-test", 2), seconds=20)
-    await asyncio.sleep(0.2)  # SUBSCRIBE follows CONNACK
+    await asyncio.to_thread(broker.wait_ingest_subscribed, "ingest-test", connections=2, within=20)
     async with aiomqtt.Client("127.0.0.1", broker.port, username=str(device), password=password) as sensor:
         await sensor.publish(topic, b'[{"n":"level","v":3}]', qos=1)
-    await wait_until(lambda: _points(sink, 1), seconds=20)
+    await wait_until(lambda: _points(sink, 1), 20, "the message published after the re-subscription")
     assert [dict(p.fields) for p in sink.points] == [{"level": 3.0}]
-
-
-async def _connections(broker: Broker, client_id: str, count: int) -> bool:
-    log = await asyncio.to_thread(broker.process.log_path.read_text, errors="replace")
-    return log.count(f" as {client_id} ") >= count
 
 
 async def _points(sink: RecordingSink, count: int) -> bool:

@@ -23,6 +23,7 @@ from telemetry.spool import SPOOL_FILE
 from tests.mqtt.conftest import onboard
 from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
+from tests.support.waits import wait_until
 
 HEAVY = {
     "fastapi", "starlette", "uvicorn",  # the API
@@ -76,15 +77,18 @@ async def test_the_ingest_process_imports_none_of_the_platforms_heavy_libraries(
     process.start()
     try:
         device, password = sensor
-        deadline = time.monotonic() + 30
+        await asyncio.to_thread(broker.wait_ingest_subscribed, "img")  # one worker: the id as given
         async with aiomqtt.Client(
             "127.0.0.1", broker.port, username=str(device), password=password
         ) as client:
-            while not _sensor_point_spooled(home):  # resend until the ingest has subscribed and stored one
-                assert time.monotonic() < deadline, process.log_tail()
-                payload = {"ts": 1_790_000_000, "fields": {"temperature": 21.5}}
-                await client.publish(device_topic(device, TopicKind.TELEMETRY), json.dumps(payload), qos=1)
-                await asyncio.sleep(0.3)
+            payload = {"ts": int(time.time()) - 60, "fields": {"temperature": 21.5}}
+            await client.publish(device_topic(device, TopicKind.TELEMETRY), json.dumps(payload), qos=1)
+        await wait_until(
+            lambda: _sensor_point_spooled(home),
+            30,
+            "the sensor point in the ingest's spool",
+            detail=process.log_tail,
+        )
     finally:
         process.stop()
     imported = _imported((tmp_path / "ingest.log").read_text(errors="replace"))

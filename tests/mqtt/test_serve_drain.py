@@ -21,8 +21,10 @@ from tests.mqtt.conftest import onboard
 from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess, free_port
 from tests.support.tsdb import start_influxdb
+from tests.support.waits import wait_until
 
-T0 = 1_790_000_000
+T0 = int(time.time()) - 86_400
+"""A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
 SENT = 1200
 STOP_BOUND_S = 20.0
 """drain_s (5) + the writer's stop_timeout (5) + start-up slack on a loaded machine."""
@@ -38,22 +40,13 @@ async def test_sigterm_mid_stream_drains_and_a_restart_stores_every_message_once
 ) -> None:
     influx = start_influxdb(tmp_path / "influxdb")
     home = tmp_path / "home"
-    log = broker.process.log_path
     env = broker.serve_env(tmp_path, "drain", influx.url)
 
     def serve(run: int) -> ManagedProcess:
-        def subscribed() -> None:
-            deadline = time.monotonic() + 60
-            while log.read_text(errors="replace").count(" as drain ") < run:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the ingest did not connect")
-                time.sleep(0.1)
-            time.sleep(0.5)  # SUBSCRIBE follows CONNECT
-
         process = ManagedProcess(
             [sys.executable, "-m", "ioc", "serve", "--port", str(free_port())],
             tmp_path / f"serve{run}.log",
-            ready=subscribed,
+            ready=lambda: broker.wait_ingest_subscribed("drain", connections=run),
             env=env,
         )
         return process.start()
@@ -84,13 +77,28 @@ async def test_sigterm_mid_stream_drains_and_a_restart_stores_every_message_once
         assert 0 < stored_at_stop < SENT
 
         second = serve(2)  # the broker kept the rest in the session
-        deadline = time.monotonic() + 60
-        stored = stored_at_stop
-        while stored < SENT and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-            stored = await asyncio.to_thread(influx.count, "sensor", "temperature")
-        await asyncio.sleep(1.0)  # nothing more arrives: no duplicates beyond SENT
-        assert await asyncio.to_thread(influx.count, "sensor", "temperature") == SENT, second.log_tail()
+        # Behind the session's backlog, a marker: once it is stored too, every message before it was
+        # handled and nothing is left to arrive (InfluxDB would merge a duplicate; see test_delivery).
+        marker = {"ts": T0 + SENT, "fields": {"temperature": 99, "humidity": 0.0}}
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, username=str(device), password=password
+        ) as client:
+            await client.publish(device_topic(device, TopicKind.TELEMETRY), json.dumps(marker), qos=1)
+
+        async def stored() -> int:
+            return await asyncio.to_thread(influx.count, "sensor", "temperature")
+
+        async def all_and_marker_stored() -> bool:
+            return await stored() >= SENT + 1
+
+        await wait_until(
+            all_and_marker_stored,
+            60,
+            f"{SENT} messages and the marker in InfluxDB",
+            detail=second.log_tail,
+            every=0.2,
+        )
+        assert await stored() == SENT + 1, second.log_tail()
     finally:
         for process in (first, second):
             if process is not None:

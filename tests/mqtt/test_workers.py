@@ -22,18 +22,10 @@ from tests.mqtt.conftest import onboard
 from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess
 from tests.support.tsdb import start_influxdb
+from tests.support.waits import wait_until
 
 T0 = int(time.time()) - 86_400
 """A day ago, in whole seconds: inside the window the ingest accepts whenever the suite runs."""
-
-
-def _wait_log(path: Path, needle: str, count: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while path.read_text(errors="replace").count(needle) < count:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{needle!r} not {count}x in {path}")
-        time.sleep(0.1)
-    time.sleep(0.5)  # SUBSCRIBE follows CONNECT
 
 
 async def _publish(port: int, sensors: list[tuple[int, str]], start: int, count: int) -> None:
@@ -62,11 +54,10 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
     try:
         sensors = await onboard(sessions, 2)
         await broker.sync(sessions)
-        log = broker.process.log_path
 
         def both_subscribed() -> None:
-            _wait_log(log, " as ingest-w-0 ", 1)
-            _wait_log(log, " as ingest-w-1 ", 1)
+            broker.wait_ingest_subscribed("ingest-w-0")
+            broker.wait_ingest_subscribed("ingest-w-1")
 
         serve = ManagedProcess(
             [sys.executable, "-m", "ioc", "serve", "--only", "ingest", "--workers", "2"],
@@ -88,7 +79,7 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
         assert all(share >= 20 for share in shares) and sum(shares) >= 200, shares  # + self-metric points
 
         workers["1"].kill()  # SIGKILL: its share waits in its session until the supervisor brings it back
-        await asyncio.to_thread(_wait_log, log, " as ingest-w-1 ", 2)
+        await asyncio.to_thread(broker.wait_ingest_subscribed, "ingest-w-1", 2)  # back, same session
         await _publish(broker.port, sensors, 100, 50)
         await _wait_count(influx.count, 300, serve)
         (series,) = influx.query('SELECT count("temperature"), count("humidity") FROM "sensor"')
@@ -108,11 +99,8 @@ async def test_two_workers_share_the_stream_and_a_killed_one_comes_back_with_its
 
 
 async def _wait_count(count: Callable[[str, str], int], expected: int, serve: ManagedProcess) -> None:
-    deadline = time.monotonic() + 60
-    got = 0
-    while time.monotonic() < deadline:
-        got = await asyncio.to_thread(count, "sensor", "temperature")
-        if got >= expected:
-            break
-        await asyncio.sleep(0.2)
-    assert got == expected, serve.log_tail()
+    async def stored() -> bool:
+        return await asyncio.to_thread(count, "sensor", "temperature") >= expected
+
+    await wait_until(stored, 60, f"{expected} points in InfluxDB", detail=serve.log_tail, every=0.2)
+    assert await asyncio.to_thread(count, "sensor", "temperature") == expected, serve.log_tail()

@@ -24,6 +24,7 @@ from telemetry.registry_poller import RegistryPoller
 from tests.mqtt.sinks import RecordingSink
 from tests.support.onvif import RTSP_PASSWORD, RTSP_USER, Fleet, RtspServer, onboard_camera
 from tests.support.platform import sqlite_platform
+from tests.support.waits import wait_until
 
 ADMIN = Principal.system("test-admin")
 
@@ -125,9 +126,11 @@ async def test_camera_service_writes_through_the_platform_writer(platform: Platf
         await onboard_camera(session, platform.box, cam, "TB")
     service = asyncio.create_task(camera_service(platform))
     try:
-        async with asyncio.timeout(20):
-            while platform.writer is None or platform.writer.snapshot().get("spool_points", 0) < 3:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)  # the writer offers no event to wait on
+        await wait_until(
+            lambda: platform.writer is not None and platform.writer.snapshot().get("spool_points", 0) >= 3,
+            20,
+            "the first cycle's 3 points in the writer's spool",
+        )
     finally:
         service.cancel()
         await asyncio.gather(service, return_exceptions=True)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.security.conftest import Live, unique
+from tests.support.waits import wait_until_sync
 
 
 def _post_raw_json(client: httpx.Client, path: str, text: str) -> httpx.Response:
@@ -74,8 +75,15 @@ def test_a_stored_nan_window_is_skipped_by_listing_sla_and_the_monitors(live: Li
     live.sql(insert.format("9e999"), site_id)  # +Infinity as a REAL
     bad_ids = {r[0] for r in live.sql("SELECT id FROM monitor_maintenance_windows WHERE owner = 'attacker'")}
     assert len(bad_ids) == 2
-    time.sleep(1.5)  # several registry refreshes of the monitors (every 0.3 s)
+    wait_until_sync(
+        lambda: all(f"maintenance window {bad} skipped" in live.log() for bad in bad_ids),
+        20,
+        "the monitors' registry refresh skipping both stored windows",
+        detail=lambda: live.log()[-2000:],
+    )
     with live.as_admin() as c:
+        for _ in range(2):  # two more refreshes see the bad rows, and log nothing again
+            _next_registry_refresh(live, c, site)
         listed = c.get("/api/v1/maintenance-windows")
         assert listed.status_code == 200, listed.text
         ids = {w["id"] for w in listed.json()}
@@ -90,6 +98,15 @@ def test_a_stored_nan_window_is_skipped_by_listing_sla_and_the_monitors(live: Li
     for bad in bad_ids:
         assert log.count(f"maintenance window {bad} skipped") == 1, log[-2000:]
     assert "registry refresh failed" not in log and live.healthy()
+
+
+def _next_registry_refresh(live: Live, admin: httpx.Client, site: str) -> None:
+    """Until the monitors refreshed the registry once more: a device added now without an address is
+    logged by the next refresh as not monitored."""
+    made = admin.post("/api/v1/devices", json={"name": unique("mark-"), "kind": "switch", "site_code": site})
+    assert made.status_code == 201, made.text
+    needle = f"not monitored: device {made.json()['id']}: no address to check"
+    wait_until_sync(lambda: needle in live.log(), 20, f"the monitors logging {needle!r}")
 
 
 def test_sla_period_is_capped_and_a_long_report_leaves_the_loop_free(live: Live) -> None:
@@ -146,7 +163,7 @@ def test_discovery_refuses_huge_networks_force_for_non_admins_and_loopback_befor
     credential = {"protocol": "snmp", "version": "2c", "community": "public"}
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
-    listener.settimeout(0.5)
+    listener.settimeout(10)
     port = listener.getsockname()[1]
     with live.client(engineer) as eng, live.as_admin() as admin:
         ipv6 = eng.post("/api/v1/snmp/discover", json={"cidr": "2001:db8::/17", "credentials": [credential]})
@@ -176,12 +193,13 @@ def test_discovery_refuses_huge_networks_force_for_non_admins_and_loopback_befor
             json={"address": "169.254.169.254", "username": "u", "password": "p", "site_code": "nowhere"},
         )
         assert onvif.status_code == 422 and onvif.json()["field"] == "address"
-    try:
-        packet = listener.recv(65535)
-    except TimeoutError:
-        packet = b""
+    # Each refusal answered before anything was sent, so a packet the server sent would arrive ahead of
+    # a marker sent now: the first datagram must be the marker (instead of listening 0.5 s for nothing).
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as marker:
+        marker.sendto(b"marker", ("127.0.0.1", port))
+    packet = listener.recv(65535)
     listener.close()
-    assert packet == b"", "a packet reached the loopback listener"
+    assert packet == b"marker", f"a packet reached the loopback listener: {packet[:60]!r}"
     assert live.count("devices") == devices and live.healthy()
 
 

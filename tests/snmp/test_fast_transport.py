@@ -17,6 +17,7 @@ from provisioning.snmp import ber
 from provisioning.snmp.fast import FastSnmp
 from provisioning.snmp.pacing import AimdWindow, Pacer
 from tests.support.snmpd import Agent
+from tests.support.waits import wait_until
 
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 
@@ -70,7 +71,7 @@ async def test_only_the_answer_with_our_request_id_from_the_agent_address_counts
         response = await fast.request("127.0.0.1", port, TEMPLATE, per_try=2, retries=0)
         await server
         assert response.varbinds == [(ber.encode_oid(SYS_NAME), ber.TAG_OCTET_STRING, b"agent")]
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: fast.stray >= 3, 5, "3 stray datagrams counted", detail=lambda: fast.stray)
         assert fast.stray == 3
 
 

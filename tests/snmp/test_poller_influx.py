@@ -86,7 +86,7 @@ async def test_onboarded_switch_is_polled_into_influxdb_and_a_dead_one_reports_d
         assert targets[dead_id].site_kinds == ("province", "district", "commune")
         assert targets[switch_id].credential is not None
         first = await poller.run_once()
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # the poll interval: in_bps is a counter delta over it, a rate under test
         second = await poller.run_once()
     assert (first.ok, first.failed, second.ok, second.failed) == (1, 1, 1, 1)
 

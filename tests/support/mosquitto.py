@@ -5,10 +5,9 @@ Shared by the tests (the ``broker`` fixture in ``tests/support/fixtures.py``) an
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import os
-import time
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +15,44 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from device_registry.crypto import generate_key
-from provisioning.mqtt.broker import BrokerFiles, ServiceUser
+from provisioning.mqtt.broker import BrokerFiles, ServiceUser, reload_broker
 from provisioning.mqtt.passwords import generate_password, hash_password
 from provisioning.mqtt.sync import sync_broker
+from provisioning.mqtt.topics import INGEST_KINDS
 from provisioning.mqtt.url import MqttUrl
 from tests.support.process import ManagedProcess, free_port, require_binary, wait_for_tcp
 from tests.support.tsdb import INFLUX_DB
+from tests.support.waits import wait_until, wait_until_sync
 
 INGEST_USER = "ioc-ingest"
+
+
+def log_subscriptions(config: Path) -> None:
+    """Add ``log_type subscribe`` to a generated ``mosquitto.conf`` (before the broker starts): Mosquitto
+    then logs ``<time>: <client id> <qos> <filter>`` right after it added a subscription, and before its
+    SUBACK, so a test can wait for that line instead of sleeping "SUBSCRIBE follows CONNECT". The
+    product's config leaves it out: one line per subscription is noise in production."""
+    with config.open("a") as file:
+        file.write("log_type subscribe\n")
+
+
+def subscriptions(log: Path, client_id: str) -> int:
+    """How many subscriptions the broker logging to ``log`` has granted ``client_id``, over all its
+    connections (and broker restarts: the log is appended to)."""
+    pattern = re.compile(rf"^\d+: {re.escape(client_id)} [0-2] \S", re.MULTILINE)
+    return len(pattern.findall(log.read_text(errors="replace")))
+
+
+def wait_ingest_subscribed(log: Path, client_id: str, connections: int = 1, within: float = 60.0) -> None:
+    """Until the ingest ``client_id`` subscribed to all its topics for the ``connections``-th time: a
+    message published after this reaches it (the ingest subscribes to each kind in turn)."""
+    wanted = connections * len(INGEST_KINDS)
+    wait_until_sync(
+        lambda: subscriptions(log, client_id) >= wanted,
+        within,
+        f"ingest {client_id!r}: {wanted} subscriptions in the broker log",
+        detail=lambda: log.read_text(errors="replace")[-3000:],
+    )
 
 
 @dataclass
@@ -62,6 +91,25 @@ class Broker:
         assert self.process.process is not None
         return self.process.process.pid
 
+    def wait_ingest_subscribed(self, client_id: str, connections: int = 1, within: float = 60.0) -> None:
+        wait_ingest_subscribed(self.process.log_path, client_id, connections, within)
+
+    def publishes_sent(self, client_id: str) -> int:
+        """First sends of a PUBLISH to ``client_id`` (needs ``log_type debug``, see :meth:`log_also`).
+        Mosquitto sends a message on to its subscribers before it acknowledges the publisher, so once
+        a QoS 1 publish returned, this count includes it."""
+        needle = f"Sending PUBLISH to {client_id} (d0,"
+        return self.process.log_path.read_text(errors="replace").count(needle)
+
+    async def log_also(self, log_type: str) -> None:
+        """Add a ``log_type`` (``debug``: every packet) to the running broker; Mosquitto re-reads it on
+        SIGHUP. Only for tests that count packets: ``debug`` logs every one of them."""
+        with self.files.config_file.open("a") as file:
+            file.write(f"log_type {log_type}\n")
+        before = self.reloads()
+        reload_broker(self.pid)
+        await self.wait_reloaded(before)
+
     def reloads(self) -> int:
         return self.process.log_path.read_text(errors="replace").count("Reloading config")
 
@@ -69,10 +117,13 @@ class Broker:
         """Push credentials and wait until the broker logged the reload."""
         before = self.reloads()
         await sync_broker(sessions, self.files, self.service_users, self.pid)
-        deadline = time.monotonic() + 10
-        while self.reloads() <= before:
-            assert time.monotonic() < deadline, self.process.log_tail()
-            await asyncio.sleep(0.02)
+        await self.wait_reloaded(before)
+
+    async def wait_reloaded(self, before: int) -> None:
+        """Until the broker logged a reload since it had logged ``before`` (:meth:`reloads`)."""
+        await wait_until(
+            lambda: self.reloads() > before, 10, "the broker's config reload", detail=self.process.log_tail
+        )
 
 
 def start_broker(folder: Path) -> Broker:
@@ -84,6 +135,7 @@ def start_broker(folder: Path) -> Broker:
     files.write_auth({}, [ServiceUser(INGEST_USER, hash_password(password))])
     user = getpass.getuser() if os.geteuid() == 0 else None
     config = files.write_config(port, run_as_user=user)
+    log_subscriptions(config)
     process = ManagedProcess(
         [binary, "-c", str(config)], folder / "mosquitto.log", ready=lambda: wait_for_tcp(port)
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from telemetry.config import WriterConfig
@@ -12,6 +10,7 @@ from telemetry.influx_output import InfluxTarget
 from telemetry.points import Point
 from telemetry.writer import TelemetryWriter
 from tests.support.tsdb import INFLUX_DB
+from tests.support.waits import wait_until
 
 BASE_NS = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000
 """An hour ago, whole second: every generated point sits well inside the accepted time window."""
@@ -44,14 +43,6 @@ def numbered_points(start: int, stop: int, measurement: str = "zl") -> list[Poin
         Point(measurement, {"value": float(i)}, BASE_NS + i * 1_000_000, {"device": f"d{i % 10}"})
         for i in range(start, stop)
     ]
-
-
-async def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
-    for _ in range(int(within / 0.05) + 1):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"{what}: not true within {within}s")
 
 
 async def wait_drained(writer: TelemetryWriter, within: float = 60.0) -> None:

@@ -11,7 +11,8 @@ import httpx
 
 from telemetry.writer import TelemetryWriter
 from tests.support.tsdb import InfluxServer
-from tests.telemetry.helpers import numbered_points, v1_target, wait_drained, wait_until, writer_config
+from tests.support.waits import wait_until
+from tests.telemetry.helpers import numbered_points, v1_target, wait_drained, writer_config
 
 RETRY_INITIAL = 0.2
 RETRY_MAX_DOWN = 1.0

@@ -13,12 +13,12 @@ from telemetry.points import Point
 from telemetry.spool import SPOOL_FILE, Settlement, Spool, list_quarantine
 from telemetry.writer import TelemetryWriter
 from tests.support.tsdb import INFLUX_DB, InfluxServer
+from tests.support.waits import wait_until
 from tests.telemetry.helpers import (
     BASE_NS,
     numbered_points,
     v1_target,
     wait_drained,
-    wait_until,
     writer_config,
 )
 
@@ -70,7 +70,7 @@ async def test_server_down_whole_time_backs_off_instead_of_spinning(tmp_path: Pa
     config = writer_config(tmp_path, target, retry_initial=0.2, retry_max=0.4)
     async with TelemetryWriter(config) as writer:
         await writer.write(numbered_points(0, 10))
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.5)  # the window is what is measured: attempts in 1.5 s
         failed = writer.snapshot()["batches_failed"]
     # Without backoff this would be hundreds of attempts; with 0.1..0.4s waits it is a handful.
     assert 2 <= failed <= 10
@@ -104,6 +104,24 @@ async def test_points_spooled_without_server_are_replayed_at_next_start(
     assert influxdb.count("zl") == 1234
 
 
+async def test_a_point_written_to_an_idle_writer_goes_out_after_flush_interval_not_the_metrics_tick(
+    tmp_path: Path, influxdb: InfluxServer
+) -> None:
+    """An idle flusher sleeps until the next self-metrics tick (``ioc serve``: 10 s); a partial batch
+    must wake it, or a lone status change would sit in the spool for that long."""
+    config = writer_config(tmp_path, v1_target(influxdb.url), self_metrics_interval=60)
+    async with TelemetryWriter(config) as writer:
+        await writer.write(numbered_points(0, 1))
+        await wait_drained(writer)  # the flusher has nothing unsent now: it goes to its long sleep
+        await writer.write(numbered_points(1, 2))
+        await wait_until(
+            lambda: influxdb.count("zl") == 2,
+            10,  # far below the 60 s tick, far above the 0.2 s flush_interval
+            "the second point in InfluxDB before the next self-metrics tick",
+            every=0.05,
+        )
+
+
 async def test_self_metrics_land_in_the_store_and_on_prometheus(
     tmp_path: Path, influxdb: InfluxServer
 ) -> None:
@@ -111,8 +129,14 @@ async def test_self_metrics_land_in_the_store_and_on_prometheus(
     async with TelemetryWriter(config) as writer:
         await writer.write(numbered_points(0, 500))
         await wait_drained(writer)
-        await asyncio.sleep(0.5)
-        await wait_drained(writer)
+
+        async def self_metrics_stored() -> bool:
+            series = await asyncio.to_thread(influxdb.query, "SELECT last(points_written) FROM ioc_telemetry")
+            return bool(series) and series[0]["values"][0][1] >= 500
+
+        await wait_until(
+            self_metrics_stored, 10, "a self-metrics point counting the 500 points, in InfluxDB", every=0.1
+        )
         body, content_type = metrics.render()
     text = body.decode()
     spool_label = f'spool="{tmp_path / SPOOL_FILE}"'

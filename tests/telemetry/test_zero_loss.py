@@ -21,7 +21,14 @@ from telemetry.spool import SPOOL_FILE
 from telemetry.writer import TelemetryWriter
 from tests.support.process import ManagedProcess
 from tests.support.tsdb import InfluxServer, VictoriaServer, start_influxdb, start_victoria
-from tests.telemetry.helpers import numbered_points, v1_target, v2_target, wait_drained, writer_config
+from tests.support.waits import wait_until
+from tests.telemetry.helpers import (
+    numbered_points,
+    v1_target,
+    v2_target,
+    wait_drained,
+    writer_config,
+)
 
 TOTAL = 100_000
 CHUNK = 1000
@@ -75,8 +82,12 @@ async def test_server_crashing_three_times_mid_ingest_loses_nothing(tmp_path: Pa
     async with TelemetryWriter(config) as writer:
 
         async def crash_and_restart() -> None:
+            """Down until the writer has failed a delivery against it, then up again."""
+            failed = writer.snapshot()["batches_failed"]
             await asyncio.to_thread(store.crash)
-            await asyncio.sleep(0.3)
+            await wait_until(
+                lambda: writer.snapshot()["batches_failed"] > failed, 30, "a delivery failed by the crash"
+            )
             await asyncio.to_thread(store.process.start)
 
         crash: asyncio.Task[None] | None = None
@@ -86,7 +97,7 @@ async def test_server_crashing_three_times_mid_ingest_loses_nothing(tmp_path: Pa
                     await crash
                 crash = asyncio.create_task(crash_and_restart())
             await writer.write(numbered_points(begin, begin + CHUNK))
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # a pace, not a wait: the ingest lasts long enough to crash under it
         assert crash is not None
         await crash
         await wait_drained(writer, within=60)
@@ -102,9 +113,8 @@ async def test_server_down_for_the_whole_ingest_then_up_gets_everything(tmp_path
     async with TelemetryWriter(config) as writer:
         for begin in range(0, TOTAL, 10 * CHUNK):
             await writer.write(numbered_points(begin, begin + 10 * CHUNK))
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: writer.snapshot()["batches_failed"] >= 1, 30, "a failed delivery")
         assert writer.snapshot()["spool_points"] == TOTAL
-        assert writer.snapshot()["batches_failed"] >= 1
         await asyncio.to_thread(store.process.start)
         await wait_drained(writer, within=60)
     assert store.distinct_points_and_sum() == (TOTAL, EXPECTED_SUM)

@@ -24,7 +24,7 @@ async def main(spool: Path, url: str, api: str, start: int, total: int, chunk: i
             end = min(begin + chunk, total)
             await writer.write(numbered_points(begin, end))
             print(f"spooled {end}", flush=True)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # a pace, not a wait: the parent's SIGKILL lands mid-stream
         await wait_drained(writer, within=120)
     print("drained", flush=True)
 
