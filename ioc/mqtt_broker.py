@@ -1,6 +1,6 @@
 """The platform's own Mosquitto (IOC_HOME/mosquitto): where its files are and how credentials reach it.
 
-Shared by the CLI (`ioc onboard sensor`, `ioc mqtt …`) and the REST API, so both push a change to the
+Shared by the CLI (`ioc onboard mqtt`, `ioc mqtt …`) and the REST API, so both push a change to the
 broker the same way: regenerate the password and ACL files from the registry, SIGHUP the broker.
 """
 

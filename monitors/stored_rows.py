@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import logging
 
-_reported: set[tuple[str, int, str]] = set()
+from device_registry.log_once import error_once
 
 
 def report_invalid(log: logging.Logger, kind: str, row_id: int, problem: str) -> None:
     """Log ``kind row_id: problem`` at ERROR the first time this process sees it."""
-    key = (kind, row_id, problem)
-    if key not in _reported:
-        _reported.add(key)
-        log.error("%s %d skipped, it no longer validates: %s", kind, row_id, problem)
+    error_once(log, "%s %d skipped, it no longer validates: %s", kind, row_id, problem)

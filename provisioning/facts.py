@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from device_registry.log_once import error_once
+
 log = logging.getLogger(__name__)
 
 
@@ -83,9 +85,6 @@ def write_facts(device: HasAttributes, facts: Facts) -> None:
     device.attributes = {**(device.attributes or {}), facts.protocol: facts.model_dump(mode="json")}
 
 
-_reported: set[tuple[int, str]] = set()
-
-
 def read_facts_or_none(device_id: int, attributes: Mapping[str, Any] | None, facts_type: type[F]) -> F | None:
     """For pollers and monitors, which re-read every device every cycle: a malformed record reads as
     none and is logged once per device and problem, so one broken record neither stops the others
@@ -93,9 +92,6 @@ def read_facts_or_none(device_id: int, attributes: Mapping[str, Any] | None, fac
     try:
         return read_facts(attributes, facts_type)
     except MalformedFacts as error:
-        key = (device_id, str(error))
-        if key not in _reported:
-            _reported.add(key)
-            log.error("device %d: stored %s facts ignored, they do not validate: %s", device_id,
-                      error.protocol, error)  # fmt: skip
+        message = "device %d: stored %s facts ignored, they do not validate: %s"
+        error_once(log, message, device_id, error.protocol, str(error))
         return None

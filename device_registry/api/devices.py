@@ -40,6 +40,8 @@ async def list_(
     limit: int = 50,
     offset: Offset = 0,
 ) -> Page[DevicePublic]:
+    """Devices in your scope. ``attributes.snmp`` comes without ``interfaces`` (up to 2,048 per switch):
+    ``GET /api/v1/devices/{id}`` and ``GET /api/v1/snmp/devices/{id}/interfaces`` carry them."""
     if state and rt.states is None:
         raise InvalidInput("state: device states are not available in this process", field="state")
     flt = DeviceFilter(

@@ -19,6 +19,7 @@ from device_registry.models import (
     Lifecycle,
     Site,
 )
+from device_registry.queries.without_inventory import devices_without_inventory
 from device_registry.schemas.common import Page
 from device_registry.schemas.devices import (
     DevicePublic,
@@ -173,9 +174,17 @@ async def list_devices(
     offset: int = 0,
     states: DeviceStateSource | None = None,
 ) -> Page[DevicePublic]:
+    """A page of the devices ``principal`` may see. Their ``attributes`` lack SNMP's interface inventory
+    (:mod:`~device_registry.queries.without_inventory`): one device's read and
+    ``/api/v1/snmp/devices/{id}/interfaces`` carry it."""
     query = await filtered(session, principal, flt)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await session.scalars(query.order_by(Device.id).limit(limit).offset(offset))).all()
+    # The page's ids first: PostgreSQL computes the select list for the rows OFFSET skips too, and
+    # dropping the inventory from 1,000 skipped switches made a page 10x slower than the page itself.
+    page = query.with_only_columns(Device.id).order_by(Device.id).limit(limit).offset(offset)
+    rows = await devices_without_inventory(
+        session, select(Device).where(Device.id.in_(page)).order_by(Device.id)
+    )
     return Page(items=await device_views(session, rows, states), total=total, limit=limit, offset=offset)
 
 

@@ -9,19 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ColumnElement, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import defer
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from device_registry import site_paths
 from device_registry.credentials import Credential as TypedCredential
 from device_registry.models import Credential, Device, Lifecycle, Site
+from device_registry.queries.without_inventory import devices_without_inventory
 from device_registry.tags import COMMUNE_KINDS, device_tags, place_tags
 from device_registry.targets import DeviceTarget
 
@@ -34,56 +30,11 @@ WATCHED = (Lifecycle.ACTIVE.value, Lifecycle.MAINTENANCE.value)
 """Lifecycles that are checked and polled: PLANNED is not there yet, RETIRED is gone."""
 
 
-class _WithoutInventory(FunctionElement[Any]):
-    """``devices.attributes`` without SNMP's interface inventory (``attributes["snmp"]["interfaces"]``).
-
-    Onboarding keeps up to 2,048 interfaces per SNMP device in its facts, which no poller or check
-    reads. Loading them with every watched device cost the monitors ~8x the time and ~20x the memory
-    per snapshot (1,000 switches of 48 interfaces), so the database drops them before sending.
-    """
-
-    type = JSON()
-    name = "without_inventory"
-    inherit_cache = True
-
-
-@compiles(_WithoutInventory, "sqlite")
-def _sqlite(element: _WithoutInventory, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_remove({compiler.process(element.clauses, **kw)}, '$.snmp.interfaces')"
-
-
-@compiles(_WithoutInventory, "postgresql")
-def _postgresql(element: _WithoutInventory, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    # ``#-`` refuses a path through an array or scalar: only an object "snmp" has interfaces to drop.
-    return (
-        f"CASE WHEN json_typeof({column} -> 'snmp') = 'object' "
-        f"THEN CAST(CAST({column} AS jsonb) #- '{{snmp,interfaces}}' AS json) ELSE {column} END"
-    )
-
-
-@compiles(_WithoutInventory)
-def _other(element: _WithoutInventory, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
 async def watched_devices(session: AsyncSession, *criteria: ColumnElement[bool]) -> list[Device]:
-    """Watched devices (and ``criteria``) by id, for pollers and monitors.
-
-    Their ``attributes`` lack the SNMP interface inventory (:class:`_WithoutInventory`), loaded as the
-    committed value: read them, never write them back from this session.
-    """
-    rows = (
-        await session.execute(
-            select(Device, _WithoutInventory(Device.attributes))
-            .options(defer(Device.attributes))
-            .where(Device.lifecycle.in_(WATCHED), *criteria)
-            .order_by(Device.id)
-        )
-    ).all()
-    for device, attributes in rows:
-        set_committed_value(device, "attributes", attributes or {})
-    return [device for device, _ in rows]
+    """Watched devices (and ``criteria``) by id, for pollers and monitors, without the SNMP interface
+    inventory (:mod:`device_registry.queries.without_inventory`): read them, never write them back."""
+    query = select(Device).where(Device.lifecycle.in_(WATCHED), *criteria).order_by(Device.id)
+    return await devices_without_inventory(session, query)
 
 
 SiteChain = tuple[tuple[str, ...], tuple[str, ...]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import time
 from contextlib import closing
@@ -156,8 +157,8 @@ def discover_mqtt_command(
     emit(in_transaction(body), human)
 
 
-@onboard_app.command("sensor")
-def onboard_sensor_command(
+@onboard_app.command("mqtt")
+def onboard_mqtt_command(
     name: str,
     site: str = typer.Option(..., help="Site code."),
     kind: DeviceKind = typer.Option(DeviceKind.SENSOR, help="Device kind (sensor, gateway, …)."),
@@ -180,6 +181,24 @@ def onboard_sensor_command(
         stdout_console.print(d.broker, markup=False, highlight=False)
 
     emit(result, human)
+
+
+DEPRECATED_SENSOR = (
+    "warning: `ioc onboard sensor` is deprecated, use `ioc onboard mqtt` (same options and output)"
+)
+
+
+# ``ioc onboard sensor``, the name before every protocol's onboarding was ``onboard PROTOCOL``: kept,
+# hidden, for the scripts that call it. Same options (the signature is ``onboard mqtt``'s) and stdout.
+@functools.wraps(onboard_mqtt_command)
+def _onboard_sensor_alias(*args: Any, **kwargs: Any) -> None:
+    typer.echo(DEPRECATED_SENSOR, err=True)
+    onboard_mqtt_command(*args, **kwargs)
+
+
+onboard_app.command("sensor", hidden=True, help="Deprecated name of `ioc onboard mqtt`.")(
+    _onboard_sensor_alias
+)
 
 
 @mqtt_app.command("broker-config")

@@ -1,7 +1,7 @@
 """Putting the demo fleet into the registry through the paths an operator uses, never by writing rows.
 
 SNMP devices are probed and onboarded (``ioc onboard snmp``), cameras onboarded over ONVIF
-(``ioc onboard onvif``), sensors onboarded with their own MQTT credentials (``ioc onboard sensor``),
+(``ioc onboard onvif``), sensors onboarded with their own MQTT credentials (``ioc onboard mqtt``),
 uplinks set with the device update service, teams/channels/routes with the alerting admin functions,
 and the province is loaded and reformed with the site services (``ioc sites load-vn`` and
 ``apply-reform-2025``). Every step looks first at what exists, so a rerun adds only what is missing.

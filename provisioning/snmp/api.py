@@ -1,4 +1,5 @@
-"""REST: ``POST /api/v1/snmp/probe`` (identify, save nothing), ``/snmp/onboard`` and ``/snmp/discover``.
+"""REST: ``POST /api/v1/snmp/probe`` (identify, save nothing), ``/snmp/onboard`` and ``/snmp/discover``;
+``GET /api/v1/snmp/devices/{id}/interfaces``, the interface inventory onboarding stored.
 
 A device that does not answer raises its typed ``DeviceError``, which ``ioc/app.py`` maps for every
 protocol the same way; onboarding writes only after a successful probe, in one transaction.
@@ -15,6 +16,7 @@ from device_registry.api.deps import CurrentPrincipal, Runtime, Session
 from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credential
 from device_registry.errors import InvalidInput
 from device_registry.models import DeviceKind, Role
+from device_registry.schemas.bounds import RowId
 from provisioning.api_targets import SnmpTargets
 from provisioning.responses import DEVICE_ERROR_RESPONSES
 from provisioning.snmp.client import SnmpClient
@@ -22,7 +24,14 @@ from provisioning.snmp.discovery import SweepLimits, sweep, sweep_addresses
 from provisioning.snmp.models import SnmpEndpoint
 from provisioning.snmp.onboard import onboard
 from provisioning.snmp.probe import probe
-from provisioning.snmp.schemas import SnmpDiscoverPublic, SnmpOnboardPublic, SnmpProbePublic, onboarded
+from provisioning.snmp.schemas import (
+    SnmpDiscoverPublic,
+    SnmpInterfacesPublic,
+    SnmpOnboardPublic,
+    SnmpProbePublic,
+    onboarded,
+)
+from provisioning.snmp.stored import stored_facts
 from provisioning.targets import TargetPolicy
 
 router = APIRouter()
@@ -144,3 +153,13 @@ async def discover_route(
             deadline_s=request.deadline_s,
         )
     return SnmpDiscoverPublic.of(planned, result)
+
+
+@router.get("/devices/{device_id}/interfaces", response_model=SnmpInterfacesPublic)
+async def interfaces_route(
+    device_id: RowId, session: Session, principal: CurrentPrincipal
+) -> SnmpInterfacesPublic:
+    """The interfaces SNMP onboarding read (ifTable/ifXTable), which ``GET /api/v1/devices`` leaves out.
+    404 for a device outside your scope, as for one that does not exist or has no SNMP facts."""
+    facts = await stored_facts(session, principal, device_id)
+    return SnmpInterfacesPublic(device_id=device_id, interfaces=list(facts.interfaces))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from provisioning.snmp import identify, mib
 from provisioning.snmp.client import SnmpClient
-from provisioning.snmp.models import Oid, SnmpEndpoint, VarBind
+from provisioning.snmp.models import MAX_INTERFACES, Oid, SnmpEndpoint, VarBind
 
 NOT_READ = "not read: "
 SYSTEM_OIDS = {name: mib.dotted(oid) for name, oid in mib.SYSTEM_SCALARS.items()}
@@ -80,7 +80,11 @@ def _mac(vb: VarBind | None) -> str | None:
 
 
 async def probe(
-    client: SnmpClient, endpoint: SnmpEndpoint, *, max_interfaces: int = 2048, walk_time: float = 20.0
+    client: SnmpClient,
+    endpoint: SnmpEndpoint,
+    *,
+    max_interfaces: int = MAX_INTERFACES,
+    walk_time: float = 20.0,
 ) -> ProbeResult:
     """Identify one agent. Raises ``DeviceError`` only when the system group gets no answer at all."""
     await identify.load_async()

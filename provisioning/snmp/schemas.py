@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from device_registry.models import Device
 from provisioning.responses import DiscoverPublic, OnboardPublic
 from provisioning.snmp.discovery import DiscoveryHit, Sweep, SweepResult
+from provisioning.snmp.models import SnmpInterfaceFacts
 from provisioning.snmp.probe import Interface, ProbeResult
 
 
@@ -93,3 +94,11 @@ class SnmpDiscoverPublic(DiscoverPublic[SnmpFoundPublic]):
             complete=result.complete,
             found=[SnmpFoundPublic.of(hit) for hit in result.hits],
         )
+
+
+class SnmpInterfacesPublic(BaseModel):
+    """What ``GET /snmp/devices/{id}/interfaces`` answers: the ifTable/ifXTable rows read at onboarding
+    (at most 2,048), which the device listing leaves out of ``attributes.snmp``."""
+
+    device_id: int
+    interfaces: list[SnmpInterfaceFacts]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
+from device_registry import log_once
 from device_registry.authz import Principal
 from device_registry.credentials import UsernamePasswordCredential
 from device_registry.db import transaction
@@ -204,7 +205,7 @@ async def test_registry_changes_apply_live_and_outages_land_in_the_database(
 async def test_a_broken_onvif_record_is_logged_once_and_its_camera_checked_with_the_safe_defaults(
     db_url: str, fleet: Fleet, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(facts, "_reported", set())  # logged once per process: start this test afresh
+    monkeypatch.setattr(log_once, "_logged", set())  # logged once per process: start this test afresh
     cam = await fleet(username=RTSP_USER, password=RTSP_PASSWORD, rtsp_url="rtsp://{host}:8554/live/{token}")
     login = UsernamePasswordCredential(
         protocol="onvif", username=RTSP_USER, password=SecretStr(RTSP_PASSWORD)

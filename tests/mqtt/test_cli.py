@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -60,9 +61,21 @@ async def test_onboard_publish_revoke_import_and_list_dead_letters(
     broker = ManagedProcess([binary, "-c", config], tmp_path / "broker.log", ready=lambda: wait_for_tcp(port))
     broker.start()
     try:
-        onboarded = ioc(home, "onboard", "sensor", "water-level-hl-1", "--site", "HL")
+        onboarded = ioc(home, "onboard", "mqtt", "water-level-hl-1", "--site", "HL")
         assert onboarded.returncode == 0, onboarded.stderr
         sensor = json.loads(onboarded.stdout)
+        assert onboarded.stderr == ""
+        # The former name still onboards, with the same output, and says the new one on stderr, once.
+        legacy = ioc(home, "onboard", "sensor", "water-level-hl-2", "--site", "HL", "--tag", "legacy")
+        assert legacy.returncode == 0, legacy.stderr
+        assert legacy.stderr.splitlines() == [
+            "warning: `ioc onboard sensor` is deprecated, use `ioc onboard mqtt` (same options and output)"
+        ]
+        legacy_sensor = json.loads(legacy.stdout)
+        assert set(legacy_sensor) == set(sensor) and legacy_sensor["name"] == "water-level-hl-2"
+        assert legacy_sensor["broker"].startswith("broker reloaded")
+        helped = ioc(home, "onboard", "--help").stdout
+        assert re.findall(r"^│ (\w+) ", helped, re.MULTILINE) == ["snmp", "onvif", "mqtt"]  # not "sensor"
         assert sensor["broker"].startswith("broker reloaded")
         assert sensor["topics"]["senml"] == f"ioc/v1/d/{sensor['device_id']}/senml"
         device, password = sensor["device_id"], sensor["one_time_password"]

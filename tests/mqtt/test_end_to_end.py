@@ -47,7 +47,7 @@ async def test_onboarded_sensor_values_reach_influxdb(tmp_path: Path) -> None:
         broker_log = tmp_path / "broker.log"
         broker = ManagedProcess([mosquitto, "-c", config], broker_log, ready=lambda: wait_for_tcp(port))
         broker.start()
-        sensor = json.loads(ioc(env, "onboard", "sensor", "water-level-hl-1", "--site", "HL").stdout)
+        sensor = json.loads(ioc(env, "onboard", "mqtt", "water-level-hl-1", "--site", "HL").stdout)
         device = sensor["device_id"]
 
         serve = ManagedProcess(

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from pydantic import SecretStr
 
+from device_registry import log_once
 from device_registry.credentials import UsernamePasswordCredential
 from device_registry.targets import DeviceTarget
 from provisioning import facts
@@ -145,7 +146,7 @@ async def test_a_broken_stored_record_neither_stops_the_other_cameras_nor_repeat
 ):
     """The collector reads stored facts like the monitors: a record that does not validate is logged
     once and read as none, so its camera is polled at the default, pinned device service address."""
-    monkeypatch.setattr(facts, "_reported", set())
+    monkeypatch.setattr(log_once, "_logged", set())
     cam = await fleet(username=RTSP_USER, password=RTSP_PASSWORD, rtsp_url=f"{rtsp_server.url}?t={{token}}")
     good = OnvifFacts(device_service_url=f"http://10.9.9.9:{cam.port}/onvif/device_service")  # pinned on use
     targets = [

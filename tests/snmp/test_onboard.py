@@ -134,8 +134,13 @@ async def test_cli_probe_json_then_onboard_saves_device_credential_and_interface
     rows = await interfaces_of(db_url, saved["device_id"])
     assert [r.if_index for r in rows] == [1, 65539, 65540] and rows[1].mac == "00:0e:35:d3:3d:53"
     assert shown["attributes"]["snmp"]["version"] == 1 and "winxp-full-walk" not in json.dumps(shown)
+    assert [i["if_index"] for i in shown["attributes"]["snmp"]["interfaces"]] == [1, 65539, 65540]
     listed = json.loads(ioc(home, "devices", "list").stdout)
     assert listed["total"] == 1  # the refused onboarding wrote nothing
+    (item,) = listed["items"]  # the listing leaves the inventory out, and keeps the other facts
+    assert item["attributes"]["snmp"] == {
+        k: v for k, v in shown["attributes"]["snmp"].items() if k != "interfaces"
+    }
 
 
 def test_cli_discover_finds_only_answering_addresses_and_refuses_huge_networks(
@@ -269,6 +274,12 @@ async def test_rest_probe_and_onboard(
     assert body["probe"]["os"] == "Linux 2.6.21.5-smp" and body["notes"] == body["probe"]["notes"]
     rows = await interfaces_of(db_url, body["device_id"])
     assert [r.name for r in rows] == ["lo", "eth0"]
+    inventory = await client.get(f"/api/v1/snmp/devices/{body['device_id']}/interfaces", headers=auth)
+    assert inventory.status_code == 200
+    assert [i["name"] for i in inventory.json()["interfaces"]] == ["lo", "eth0"]
+    assert [i["mac"] for i in inventory.json()["interfaces"]] == [
+        i["mac"] for i in body["probe"]["interfaces"]
+    ]
     engine = create_engine(db_url)
     async with session_factory(engine)() as session:
         device = await session.get(Device, body["device_id"])
