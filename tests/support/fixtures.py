@@ -10,15 +10,33 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
 from tests.support.mosquitto import Broker, start_broker
 from tests.support.onvif import Fleet, RtspServer, start_rtsp_server
 from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.process import ManagedProcess
 from tests.support.receivers import SmtpServer, WebhookReceiver
 from tests.support.snmpd import Agent, start_snmpd, start_snmpsim
 from tests.support.tsdb import InfluxServer, VictoriaServer, start_influxdb, start_victoria
+
+
+class _RunsAProcess(Protocol):
+    @property
+    def process(self) -> ManagedProcess: ...
+
+
+S = TypeVar("S", bound=_RunsAProcess)
+
+
+def _stopped_at_end(server: S) -> Iterator[S]:
+    """Yield a started server to its fixture's scope and stop its process when the scope ends."""
+    try:
+        yield server
+    finally:
+        server.process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -33,58 +51,34 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def influxdb(tmp_path: Path) -> Iterator[InfluxServer]:
-    server = start_influxdb(tmp_path / "influxdb")
-    try:
-        yield server
-    finally:
-        server.process.stop()
+    yield from _stopped_at_end(start_influxdb(tmp_path / "influxdb"))
 
 
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[VictoriaServer]:
-    server = start_victoria(tmp_path / "victoria")
-    try:
-        yield server
-    finally:
-        server.process.stop()
+    yield from _stopped_at_end(start_victoria(tmp_path / "victoria"))
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
     """Mosquitto from the platform's generated config (the ingest service user only)."""
-    server = start_broker(tmp_path)
-    try:
-        yield server
-    finally:
-        server.process.stop()
+    yield from _stopped_at_end(start_broker(tmp_path))
 
 
 @pytest.fixture(scope="session")
 def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
-    agent = start_snmpd(tmp_path_factory.mktemp("snmpd"))
-    try:
-        yield agent
-    finally:
-        agent.process.stop()
+    yield from _stopped_at_end(start_snmpd(tmp_path_factory.mktemp("snmpd")))
 
 
 @pytest.fixture(scope="session")
 def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     """snmpsim with real device walks; community = recording name."""
-    agent = start_snmpsim(tmp_path_factory.mktemp("snmpsim"))
-    try:
-        yield agent
-    finally:
-        agent.process.stop()
+    yield from _stopped_at_end(start_snmpsim(tmp_path_factory.mktemp("snmpsim")))
 
 
 @pytest.fixture(scope="session")
 def rtsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
-    server = start_rtsp_server(tmp_path_factory.mktemp("rtsp"))
-    try:
-        yield server
-    finally:
-        server.process.stop()
+    yield from _stopped_at_end(start_rtsp_server(tmp_path_factory.mktemp("rtsp")))
 
 
 @pytest.fixture
