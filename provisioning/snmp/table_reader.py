@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from device_registry.credentials import SnmpCommunityCredential
 from provisioning.errors import DeviceError, MalformedResponse
@@ -59,8 +59,6 @@ class TablePlan:
     scalars: tuple[Value, ...]
     polls: int = 0
     """Polls served since the cells were last seen to change (walks and GETs alike)."""
-    measured_ms: dict[str, float] = field(default_factory=dict)
-    """Wall ms of the last read per mode (informational: the collector chooses by CPU)."""
 
 
 def wire_version(endpoint: SnmpEndpoint) -> tuple[int, bytes]:
@@ -196,9 +194,7 @@ class FastTableReader:
         version, community = wire_version(endpoint)
         target = (endpoint.host, endpoint.port, version, community)
         if previous is not None and previous.cells == cells and previous.target == target:
-            return TablePlan(
-                cells, previous.gets, target, tuple(read.scalars), previous.polls, previous.measured_ms
-            )
+            return TablePlan(cells, previous.gets, target, tuple(read.scalars), previous.polls)
         oids = list(self.scalars) + [(*self.columns[self.names.index(name)], index) for name, index in cells]
         step = self.max_get_varbinds
         gets = [

@@ -85,24 +85,3 @@ def rate(
         if cur.bits == 32 and max_rate * elapsed / scale >= WRAP32:
             return None  # could have wrapped more than once since the last good sample
     return value
-
-
-def per_second(
-    prev: CounterSample | None,
-    cur: CounterSample,
-    prev_clock: PollClock | None,
-    cur_clock: PollClock,
-    *,
-    scale: float = 1.0,
-    max_rate: float | None = None,
-) -> float | None:
-    """Rate of ``cur`` since ``prev`` times ``scale`` (8 for octets -> bits), or None when unknowable.
-
-    ``max_rate`` is the highest believable rate in scaled units (the link speed for bits/s).
-    """
-    if prev is None or prev_clock is None:
-        return None
-    elapsed = elapsed_between(prev_clock, cur_clock)
-    if elapsed is None:
-        return None
-    return rate(prev, cur, elapsed, scale=scale, max_rate=max_rate)

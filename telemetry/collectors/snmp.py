@@ -326,7 +326,6 @@ class SnmpCollector(Collector[DeviceTarget]):
         mode, metered = self._choose(plan, choice)
         meter = CpuMeter() if metered else None
         if plan is not None and mode == "get":
-            started = time.perf_counter()
             reading = reader.get(endpoint, plan)
             try:
                 got = await (meter.run(reading) if meter is not None else reading)
@@ -335,21 +334,17 @@ class SnmpCollector(Collector[DeviceTarget]):
                 raise
             if got is not None and _if_number(got.scalars[1]) == _if_number(plan.scalars[1]):
                 plan.polls += 1
-                plan.measured_ms["get"] = (time.perf_counter() - started) * 1000
                 if meter is not None and choice is not None:
                     choice.record("get", meter.seconds * 1e6, plan.polls)
                 return got.rtt_ms, _if_number(got.scalars[0]), got.values
             self.plans.pop(device_id, None)  # interfaces came or went: walk again, now
             plan, meter = None, None
-        started = time.perf_counter()
         walking = reader.walk(endpoint, self._repetitions(device_id))
         walk = await (meter.run(walking) if meter is not None else walking)
-        elapsed_ms = (time.perf_counter() - started) * 1000
         if walk.complete:
             fresh = plan is None or choice is None
             plan = self.plans[device_id] = reader.plan(endpoint, walk, plan)
             plan.polls += 1
-            plan.measured_ms["walk"] = elapsed_ms
             if fresh or plan.polls == 1:
                 choice = self.choices[device_id] = WalkOrGet(self.rewalk_every)
             if meter is not None and choice is not None:
