@@ -51,6 +51,20 @@ async def _push(platform: Platform) -> str:
         raise CliError(str(error)) from None
 
 
+def _broker(
+    settings: Settings, target: str, *, tls: bool, user: str | None, password: str | None
+) -> MqttEndpoint:
+    """``HOST[:PORT]`` as a broker endpoint with the given login, once the MQTT allowlist admits it."""
+    from pydantic import SecretStr
+
+    from provisioning.targets import TargetPolicy
+
+    host, port = parse_target(lambda text: MqttEndpoint.split(text, tls=tls), target)
+    run(TargetPolicy.of(settings.mqtt.allowed_networks).check_host(host, "HOST"))
+    secret = SecretStr(password) if password is not None else None
+    return MqttEndpoint(host, port, tls=tls, username=user, password=secret)
+
+
 @probe_app.command("mqtt")
 def probe_mqtt_command(
     target: str = typer.Argument(..., metavar="HOST[:PORT]", help="Broker (port 1883, 8883 with --tls)."),
@@ -64,21 +78,12 @@ def probe_mqtt_command(
     ),
 ) -> None:
     """Connect to a broker with a login and read its version. Saves nothing."""
-    from pydantic import SecretStr
-
     from provisioning.mqtt.probe import probe
-    from provisioning.targets import TargetPolicy
 
-    host, port = parse_target(lambda text: MqttEndpoint.split(text, tls=tls), target)
-    settings = Settings().mqtt
-    run(TargetPolicy.of(settings.allowed_networks).check_host(host, "HOST"))
-    endpoint = MqttEndpoint(
-        host,
-        port,
-        tls=tls,
-        username=user,
-        password=SecretStr(password) if password is not None else None,
-        timeout=settings.probe_timeout_s if timeout is None else timeout,
+    settings = Settings()
+    endpoint = replace(
+        _broker(settings, target, tls=tls, user=user, password=password),
+        timeout=settings.mqtt.probe_timeout_s if timeout is None else timeout,
     )
     result = MqttProbePublic.model_validate(run(probe(endpoint)))
 
@@ -109,11 +114,8 @@ def discover_mqtt_command(
     ),
 ) -> None:
     """Listen to the broker and list publishers whose device key is no registered device."""
-    from pydantic import SecretStr
-
     from provisioning.mqtt.discovery import discover
     from provisioning.mqtt.schemas import MqttDiscoverPublic
-    from provisioning.targets import TargetPolicy
 
     settings = Settings()
     if target is None:
@@ -122,10 +124,7 @@ def discover_mqtt_command(
             raise CliError("HOST: no platform broker configured (IOC_MQTT_URL); name one", exit_code=2)
         endpoint = url.endpoint()
     else:
-        host, port = parse_target(lambda text: MqttEndpoint.split(text, tls=tls), target)
-        run(TargetPolicy.of(settings.mqtt.allowed_networks).check_host(host, "HOST"))
-        secret = SecretStr(password) if password is not None else None
-        endpoint = MqttEndpoint(host, port, tls=tls, username=user, password=secret)
+        endpoint = _broker(settings, target, tls=tls, user=user, password=password)
 
     async def body(platform: Platform, session: AsyncSession) -> MqttDiscoverPublic:
         found = await discover(session, cli_principal(), endpoint, listen_s=listen)
