@@ -40,9 +40,6 @@ F = TypeVar("F", bound=Facts)
 class MalformedFacts(ValueError):
     """A stored record that does not validate as its protocol's facts: which device key, and why."""
 
-    kind = "malformed_facts"
-    retryable = False
-
     def __init__(self, protocol: str, problem: str) -> None:
         super().__init__(f"attributes[{protocol!r}]: {problem}")
         self.protocol = protocol

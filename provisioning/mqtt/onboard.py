@@ -83,6 +83,5 @@ async def revoke_sensor(session: AsyncSession, principal: Principal, device_id: 
     if revoked is None:
         return False
     write_facts(device, revoked)
-    await session.flush()
     await audit.record(session, principal, "revoke_mqtt_credential", "device", device.id, device.name)
     return True

@@ -119,7 +119,7 @@ class _Collector(asyncio.DatagramProtocol):
                 )
 
 
-def _directed_socket(address: str) -> socket.socket:
+def _directed_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     try:
         sock.bind(("0.0.0.0", 0))
@@ -144,7 +144,7 @@ async def discover(search: Search) -> Found:
     else:
         assert search.address is not None
         destination = search.address
-        sock = _directed_socket(destination)
+        sock = _directed_socket()
     message_id, datagram = build_probe()
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(lambda: _Collector(message_id), sock=sock)

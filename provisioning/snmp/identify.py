@@ -32,7 +32,6 @@ import yaml
 
 from provisioning.snmp.mib import ENTERPRISES
 
-ENTERPRISE_PREFIX = ENTERPRISES
 _FIELDS = ("vendor", "family", "model", "os")
 MAX_SYS_DESCR = 1024
 GENERIC_AGENTS: dict[str, str] = {
@@ -110,8 +109,8 @@ def enterprise_number(sys_object_id: str | None) -> int | None:
         parts = tuple(int(p) for p in sys_object_id.strip(".").split("."))
     except ValueError:
         return None
-    if len(parts) > len(ENTERPRISE_PREFIX) and parts[: len(ENTERPRISE_PREFIX)] == ENTERPRISE_PREFIX:
-        return parts[len(ENTERPRISE_PREFIX)]
+    if len(parts) > len(ENTERPRISES) and parts[: len(ENTERPRISES)] == ENTERPRISES:
+        return parts[len(ENTERPRISES)]
     return None
 
 

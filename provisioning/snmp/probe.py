@@ -16,7 +16,6 @@ from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.models import MAX_INTERFACES, Oid, SnmpEndpoint, VarBind
 
 NOT_READ = "not read: "
-SYSTEM_OIDS = {name: mib.dotted(oid) for name, oid in mib.SYSTEM_SCALARS.items()}
 IF_COLUMNS = mib.columns("descr", "type", "speed", "mac", "admin", "oper")
 IFX_COLUMNS = mib.columns("name", "high_speed", "alias")
 
@@ -90,9 +89,9 @@ async def probe(
     await identify.load_async()
     result = ProbeResult(host=endpoint.host, port=endpoint.port)
     started = time.perf_counter()
-    system = await client.get(endpoint, list(SYSTEM_OIDS.values()))
+    system = await client.get(endpoint, list(mib.SYSTEM_SCALARS.values()))
     result.rtt_ms = round((time.perf_counter() - started) * 1000, 2)
-    got = dict(zip(SYSTEM_OIDS, system, strict=True))
+    got = dict(zip(mib.SYSTEM_SCALARS, system, strict=True))
 
     result.sys_descr = _text(got["sys_descr"])
     oid_vb = got["sys_object_id"]
