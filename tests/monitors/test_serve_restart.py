@@ -6,7 +6,6 @@ webhook receiver (apprise ``json://``) as the team's channel."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -54,13 +53,12 @@ async def outages_of(reg: Registry, device_id: int) -> list[Outage]:
 
 
 async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_outage(
-    tmp_path: Path, listeners: Listeners, sqlite_template: Path, webhook: WebhookReceiver
+    tmp_path: Path, listeners: Listeners, sqlite_url: str, webhook: WebhookReceiver
 ) -> None:
     (port,) = await listeners.open(1)
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(sqlite_template, home / "registry.db")  # what `ioc init` migrates, without its start-up
-    db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
+    db_url = sqlite_url  # what `ioc init` migrates, without its start-up
     env = {**os.environ, "IOC_HOME": str(home), "IOC_DATABASE_URL": db_url, **FAST}
     key = generate_key()
     env["IOC_SECRET_KEY"] = key.get_secret_value()
