@@ -39,8 +39,8 @@ async def test_probe_with_a_wrong_password_is_a_refused_login(broker: Broker) ->
     }
 
 
-def test_endpoint_parses_host_and_port_with_the_protocol_defaults() -> None:
-    assert MqttEndpoint.split("broker.local") == ("broker.local", 1883)
+def test_endpoint_takes_the_tls_port_by_default_parses_bracketed_ipv6_and_refuses_port_0() -> None:
+    # The plain default (1883) is asserted with every endpoint type's in tests/registry/test_device_errors.py.
     assert MqttEndpoint.split("broker.local", tls=True) == ("broker.local", 8883)
     assert MqttEndpoint.split("[fd00::1]:2883") == ("fd00::1", 2883)
     with pytest.raises(ValueError, match=r"HOST\[:PORT\]: port must be 1-65535"):
