@@ -139,9 +139,6 @@ def main(args: list[str]) -> None:
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
-    # httpx imports its command line (rich, click, pygments: ~130 modules) when they are installed,
-    # as the ``ioc`` CLI makes them; a missing ``httpx._main`` is its documented fallback.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     die_with_supervisor()
     asyncio.run(_run_one() if workers == 1 else supervise(workers))
 

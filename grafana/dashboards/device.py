@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models import dashboard as model
 
 from grafana.dashboards.common import DEVICE, TIME_FILTER, dashboard, device_variable, targets, ts
 from grafana.influxql import InfluxQL, datasource_ref
+from telemetry.ingest.records import NARROW_FIELDS, UNIT_TAG_PREFIX
 
 UID = "ioc-device"
 WHERE = f"{DEVICE} AND {TIME_FILTER}"
@@ -80,8 +81,6 @@ def camera_panels() -> list[timeseries.Panel | statetimeline.Panel]:
 
 
 SENSOR_FIELD = "sensor_field"
-NARROW_FIELDS = ("v", "vs", "vb", "vd", "s")
-"""The narrow shape's value fields (telemetry/ingest/records.py): not wide fields of their own."""
 
 
 def sensor_field_variable() -> dash.QueryVariable:
@@ -91,7 +90,7 @@ def sensor_field_variable() -> dash.QueryVariable:
         .label("Sensor field")
         .datasource(datasource_ref())
         .query('SHOW FIELD KEYS FROM "sensor"')
-        .regex(f"/^(?!({'|'.join(NARROW_FIELDS)})$).+/")
+        .regex(f"/^(?!({'|'.join(sorted(NARROW_FIELDS))})$).+/")  # sorted: the export stays byte-stable
         .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(model.VariableSort.ALPHABETICAL_ASC)
         .multi(True)
@@ -103,8 +102,8 @@ def sensor_field_variable() -> dash.QueryVariable:
 def sensor_panels() -> list[timeseries.Panel | table.Panel]:
     wide = InfluxQL(
         f'SELECT mean("${SENSOR_FIELD}") AS "value" FROM "sensor" WHERE {WHERE} '
-        f'GROUP BY time($__interval), "unit_${SENSOR_FIELD}" fill(none)'
-    ).alias(f"${SENSOR_FIELD} ($tag_unit_${{{SENSOR_FIELD}}})")
+        f'GROUP BY time($__interval), "{UNIT_TAG_PREFIX}${SENSOR_FIELD}" fill(none)'
+    ).alias(f"${SENSOR_FIELD} ($tag_{UNIT_TAG_PREFIX}${{{SENSOR_FIELD}}})")
     narrow = InfluxQL(
         f'SELECT mean("v") AS "v" FROM "sensor" WHERE {WHERE} AND "name" != \'\' '
         'GROUP BY time($__interval), "name", "unit" fill(none)'

@@ -19,7 +19,7 @@ from device_registry.schemas.bounds import MAX_ROW_ID
 from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, run, with_platform
 from ioc.cli.main import app
-from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
+from ioc.cli.output import CliError, console, emit, parse_target, print_table, show_notes
 from ioc.cli.probe_groups import discover_app, onboard_app, probe_app
 from ioc.cli.telemetry import telemetry_app
 from ioc.mqtt_broker import BrokerNotConfigured, broker_files, push_credentials
@@ -49,11 +49,6 @@ async def _push(platform: Platform) -> str:
         return await push_credentials(platform.settings, platform.sessions)
     except BrokerNotConfigured as error:
         raise CliError(str(error)) from None
-
-
-def _show_notes(notes: list[str]) -> None:
-    for note in notes:
-        stdout_console.print(f"note: {note}", highlight=False, markup=False)
 
 
 @probe_app.command("mqtt")
@@ -88,13 +83,13 @@ def probe_mqtt_command(
     result = MqttProbePublic.model_validate(run(probe(endpoint)))
 
     def human(data: MqttProbePublic) -> None:
-        stdout_console.print(
+        console().print(
             f"{'mqtts' if data.tls else 'mqtt'}://{data.host}:{data.port} answered; "
             f"broker {data.broker_version or 'version unknown'}",
             highlight=False,
             markup=False,
         )
-        _show_notes(data.notes)
+        show_notes(data.notes)
 
     emit(result, human)
 
@@ -148,7 +143,7 @@ def discover_mqtt_command(
             ],
         )  # fmt: skip
         if data.silent_total:
-            stdout_console.print(
+            console().print(
                 f"{data.silent_total} registered MQTT devices stayed silent: "
                 + ", ".join(str(d.device_id) for d in data.silent),
                 highlight=False,
@@ -173,12 +168,12 @@ def onboard_mqtt_command(
     result = MqttOnboardPublic.of(sensor, with_platform(_push))
 
     def human(d: MqttOnboardPublic) -> None:
-        stdout_console.print(f"sensor {d.device_id} [bold]{d.name}[/] at {site}", highlight=False)
-        stdout_console.print(f"MQTT user name: {d.username}\npassword (shown once, keep it safe):")
-        stdout_console.print(d.one_time_password, markup=False, highlight=False)
+        console().print(f"sensor {d.device_id} [bold]{d.name}[/] at {site}", highlight=False)
+        console().print(f"MQTT user name: {d.username}\npassword (shown once, keep it safe):")
+        console().print(d.one_time_password, markup=False, highlight=False)
         for kind_name, topic in d.topics.items():
-            stdout_console.print(f"  {kind_name:<9} {topic}", markup=False, highlight=False)
-        stdout_console.print(d.broker, markup=False, highlight=False)
+            console().print(f"  {kind_name:<9} {topic}", markup=False, highlight=False)
+        console().print(d.broker, markup=False, highlight=False)
 
     emit(result, human)
 
@@ -219,7 +214,7 @@ def broker_config(
     status = with_platform(fill)
     emit(
         {"config": str(files.config_file), "port": listen, "broker": status},
-        lambda d: stdout_console.print(
+        lambda d: console().print(
             f"wrote {d['config']}\nstart it with: mosquitto -c {d['config']}\n{d['broker']}", highlight=False
         ),
     )
@@ -228,7 +223,7 @@ def broker_config(
 @mqtt_app.command("sync")
 def sync_command() -> None:
     """Regenerate the broker's password/ACL files from the registry and reload the broker."""
-    emit({"broker": with_platform(_push)}, lambda d: stdout_console.print(d["broker"], highlight=False))
+    emit({"broker": with_platform(_push)}, lambda d: console().print(d["broker"], highlight=False))
 
 
 @mqtt_app.command("revoke")
@@ -242,7 +237,7 @@ def revoke_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help
     status = with_platform(_push)
     emit(
         {"device_id": device, "revoked": revoked, "broker": status},
-        lambda d: stdout_console.print(
+        lambda d: console().print(
             f"device {device}: {'revoked' if d['revoked'] else 'had no active credential'}; {d['broker']}",
             highlight=False,
         ),
@@ -260,7 +255,7 @@ def rotate_command(device: int = typer.Argument(..., min=1, max=MAX_ROW_ID, help
     status = with_platform(_push)
     emit(
         {"device_id": device, "username": str(device), "one_time_password": password, "broker": status},
-        lambda d: stdout_console.print(
+        lambda d: console().print(
             f"new password for {d['username']} (shown once):\n{d['one_time_password']}\n{d['broker']}",
             markup=False,
             highlight=False,
@@ -333,13 +328,13 @@ def telemetry_import(
 
     def human(d: dict[str, Any]) -> None:
         verb = "valid (dry run)" if dry_run else "stored"
-        stdout_console.print(f"{len(d['accepted'])} records {verb}, {len(d['rejected'])} payloads rejected")
+        console().print(f"{len(d['accepted'])} records {verb}, {len(d['rejected'])} payloads rejected")
         if d.get("pending_delivery"):
-            stdout_console.print(
+            console().print(
                 f"{d['pending_delivery']} points not yet delivered wait in {d['spool']} for the next import"
             )
         for item in d["rejected"]:
-            stdout_console.print(f"  item {item['item']}: {item['reason']}: {item['detail']}", markup=False)
+            console().print(f"  item {item['item']}: {item['reason']}: {item['detail']}", markup=False)
 
     emit(result, human)
     if result["rejected"]:

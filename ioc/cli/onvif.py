@@ -9,7 +9,7 @@ import typer
 from pydantic import SecretStr
 
 from ioc.cli.bounds import finite
-from ioc.cli.output import CliError, emit, parse_target, print_table, stdout_console
+from ioc.cli.output import CliError, console, emit, parse_target, print_table, show_notes
 from ioc.cli.probe_groups import discover_app, emit_onboarded, onboard_app, outcome, probe_app
 from provisioning.onvif.models import OnvifEndpoint
 from provisioning.onvif.schemas import OnvifDiscoverPublic, OnvifOnboardPublic, OnvifProbePublic
@@ -52,12 +52,12 @@ def _offset(value: float | None) -> str:
 
 
 def _show_probe(data: OnvifProbePublic) -> None:
-    stdout_console.print(
+    console().print(
         f"[bold]{data.manufacturer} {data.model}[/] firmware {data.firmware} "
         f"serial {data.serial} hardware {data.hardware_id}",
         highlight=False,
     )
-    stdout_console.print(
+    console().print(
         f"clock offset {_offset(data.clock_offset_s)} · services: {', '.join(data.services)} · "
         f"profiles via {data.media_service}"
         + (f" · NVR, {len(data.channels)} channels" if data.is_nvr else ""),
@@ -71,8 +71,7 @@ def _show_probe(data: OnvifProbePublic) -> None:
             for p in data.profiles
         ],
     )
-    for note in data.notes:
-        stdout_console.print(f"note: {note}", highlight=False, markup=False)
+    show_notes(data.notes)
 
 
 @probe_app.command("onvif")
@@ -261,9 +260,7 @@ def _run_onboard(
 
 
 def _show_onboard(data: OnvifOnboardPublic) -> None:
-    stdout_console.print(
-        f"onboarded device {data.device_id} [bold]{data.name}[/] ({data.kind})", highlight=False
-    )
+    console().print(f"onboarded device {data.device_id} [bold]{data.name}[/] ({data.kind})", highlight=False)
     _show_probe(data.probe)
 
 

@@ -3,8 +3,8 @@
 Commands never print directly; they hand data to :func:`emit` and raise :class:`CliError` on failure,
 so that ``--json`` output stays machine-readable and errors always leave with a non-zero exit.
 
-rich is imported when something is first printed for a human (``stdout_console``, ``stderr_console``,
-:func:`console`, :func:`print_table`), not before: ``ioc --json …`` never needs it.
+rich is imported when something is first printed for a human (:func:`console`, :func:`print_table`),
+not before: ``ioc --json …`` never needs it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, SecretStr
     from rich.console import Console
 
     from provisioning.errors import DeviceError
@@ -43,13 +44,10 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr)
 
 
-def __getattr__(name: str) -> Console:
-    """``stdout_console`` and ``stderr_console`` stay importable names, made on first use."""
-    if name == "stdout_console":
-        return console()
-    if name == "stderr_console":
-        return console(stderr=True)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def show_notes(notes: Iterable[str]) -> None:
+    """A probe's or onboarding's notes, one ``note:`` line each, printed as they are (no markup)."""
+    for note in notes:
+        console().print(f"note: {note}", highlight=False, markup=False)
 
 
 class CliError(Exception):
@@ -96,21 +94,26 @@ def parse_target(split: Callable[[str], tuple[str, int]], target: str) -> tuple[
 
 
 def to_jsonable(value: Any) -> Any:
-    from pydantic import BaseModel, SecretStr  # here, not at the top: ``ioc --help`` needs no pydantic
+    import pydantic  # here, not at the top: ``ioc --help`` needs no pydantic
 
-    if isinstance(value, BaseModel):
-        return to_jsonable(value.model_dump(mode="json"))
+    return _jsonable(value, pydantic.BaseModel, pydantic.SecretStr)
+
+
+def _jsonable(value: Any, model: type[BaseModel], secret: type[SecretStr]) -> Any:
+    """:func:`to_jsonable`'s walk, with pydantic's two types imported once per call, not per value."""
+    if isinstance(value, model):
+        return _jsonable(value.model_dump(mode="json"), model, secret)
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, model, secret) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
+        return [_jsonable(v, model, secret) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (Decimal, Path)):
         return str(value)
-    if isinstance(value, SecretStr):
+    if isinstance(value, secret):
         return "**********"
     return value
 

@@ -20,7 +20,7 @@ from device_registry.credentials import SnmpCommunityCredential, SnmpV3Credentia
 from device_registry.models import DeviceKind
 from ioc.cli.bounds import finite
 from ioc.cli.context import cli_principal, in_transaction, progress_bar, run
-from ioc.cli.output import MODE, CliError, emit, parse_target, print_table, stdout_console
+from ioc.cli.output import MODE, CliError, console, emit, parse_target, print_table
 from ioc.cli.probe_groups import discover_app, emit_onboarded, onboard_app, outcome, probe_app
 from ioc.runtime import Platform
 from ioc.settings import Settings
@@ -122,12 +122,12 @@ def build_credential(
 
 
 def _show_probe(data: SnmpProbePublic) -> None:
-    stdout_console.print(
+    console().print(
         f"[bold]{data.sys_name or data.host}[/] {data.vendor or '?'} {data.model or ''} "
         f"({data.family or 'unknown family'}), {data.os or 'OS unknown'}",
         highlight=False,
     )
-    stdout_console.print(
+    console().print(
         f"sysObjectID {data.sys_object_id} (enterprise {data.enterprise_number}), "
         f"uptime {data.uptime_s} s, rtt {data.rtt_ms} ms",
         highlight=False,
@@ -141,7 +141,7 @@ def _show_probe(data: SnmpProbePublic) -> None:
         ],
     )
     if data.notes:
-        stdout_console.print("[yellow]notes:[/] " + "; ".join(data.notes), highlight=False)
+        console().print("[yellow]notes:[/] " + "; ".join(data.notes), highlight=False)
 
 
 async def _probe(endpoint: SnmpEndpoint) -> ProbeResult:
@@ -218,7 +218,7 @@ def onboard_snmp(
         return onboarded(device, result)
 
     def human(data: SnmpOnboardPublic) -> None:
-        stdout_console.print(f"saved device {data.device_id} [bold]{data.name}[/]", highlight=False)
+        console().print(f"saved device {data.device_id} [bold]{data.name}[/]", highlight=False)
         _show_probe(data.probe)
 
     emit(in_transaction(body), human)

@@ -46,13 +46,14 @@ _IMPORTS_AFTER = textwrap.dedent(
         run()
     except SystemExit:
         pass
-    print(json.dumps(sorted(sys.modules)))
+    print(json.dumps(sorted(name for name, module in sys.modules.items() if module is not None)))
     """
 )
 
 
 def ran(*argv: str, home: Path | None = None) -> tuple[str, set[str]]:
-    """``ioc ARGV`` in a fresh interpreter: its stdout, and every module in ``sys.modules`` after it."""
+    """``ioc ARGV`` in a fresh interpreter: its stdout, and every module loaded after it (a ``None`` entry
+    in ``sys.modules`` is an import blocked on purpose, such as ``httpx._main``, not a module)."""
     env = {**os.environ}
     for name in ("IOC_DATABASE_URL", "IOC_CONFIG", "IOC_SECRET_KEY"):
         env.pop(name, None)
@@ -214,6 +215,16 @@ def test_listings_as_json_import_no_rich_no_protocol_client_and_no_notifier(
     packages = {name.partition(".")[0] for name in modules}
     assert "rich" not in packages
     assert packages.isdisjoint(NOT_FOR_A_LISTING), sorted(packages & set(NOT_FOR_A_LISTING))
+
+
+def test_a_protocol_command_as_json_imports_no_rich(home: Path) -> None:
+    """``deadletters`` loads the MQTT commands' module, which imports httpx: neither the module's own
+    printing nor httpx's command line (``ioc`` hides ``httpx._main``) may pull rich in."""
+    output, modules = ran("--json", "deadletters", "list", home=home)
+    json.loads(output)
+    packages = {name.partition(".")[0] for name in modules}
+    assert {"httpx", "typer"} <= packages  # the probe sees the path that used to bring rich along
+    assert "rich" not in packages
 
 
 _COLLECTOR_IN_BODY = textwrap.dedent(
