@@ -5,9 +5,7 @@ of outages: real registry database (SQLite and PostgreSQL), real TCP listeners o
 from __future__ import annotations
 
 import asyncio
-import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from monitors.config import MonitorSettings, StatePolicy
 from monitors.events import DeviceState, EventBus, StateChange
@@ -48,12 +46,11 @@ async def stop(runner: asyncio.Task[None]) -> None:
 
 
 async def test_restart_during_outages_neither_repages_nor_loses_their_start(
-    tmp_path: Path, sqlite_template: Path, listeners: Listeners
+    sqlite_url: str, listeners: Listeners
 ) -> None:
     """SQLite only, for time: the reads it relies on run on PostgreSQL in the two tests below."""
     gw_port, cam_port, old_port = await listeners.open(3)
-    shutil.copy(sqlite_template, tmp_path / "registry.db")
-    async with registry(f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}") as reg:
+    async with registry(sqlite_url) as reg:
         gw = await reg.add_device("gw", DeviceKind.OTHER, "D1", port=gw_port.port)
         cam = await reg.add_device("cam", DeviceKind.OTHER, "A", port=cam_port.port, uplinks=("gw",))
         old = await reg.add_device("old", DeviceKind.OTHER, "B", port=old_port.port)

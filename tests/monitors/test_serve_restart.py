@@ -5,9 +5,7 @@ webhook receiver (apprise ``json://``) as the team's channel."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -40,8 +38,8 @@ FAST = {
 }
 
 
-async def eventually(what: str, predicate: Callable[[], Awaitable[bool]], within_s: float = 30.0) -> None:
-    await wait_until(predicate, within_s, what)
+WITHIN_S = 30.0
+"""Bound on each awaited event: generous for a loaded machine, returned from as soon as it holds."""
 
 
 async def status_of(reg: Registry, device_id: int) -> DeviceStatusRow | None:
@@ -55,18 +53,16 @@ async def outages_of(reg: Registry, device_id: int) -> list[Outage]:
 
 
 async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_outage(
-    tmp_path: Path, listeners: Listeners, sqlite_template: Path
+    tmp_path: Path, listeners: Listeners, sqlite_url: str, webhook: WebhookReceiver
 ) -> None:
     (port,) = await listeners.open(1)
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(sqlite_template, home / "registry.db")  # what `ioc init` migrates, without its start-up
-    db_url = f"sqlite+aiosqlite:///{home / 'registry.db'}"
+    db_url = sqlite_url  # what `ioc init` migrates, without its start-up
     env = {**os.environ, "IOC_HOME": str(home), "IOC_DATABASE_URL": db_url, **FAST}
     key = generate_key()
     env["IOC_SECRET_KEY"] = key.get_secret_value()
     env.pop("IOC_MQTT_URL", None)
-    webhook = WebhookReceiver().start()
     serve = ManagedProcess(
         [sys.executable, "-m", "ioc", "serve", "--only", "monitors"], tmp_path / "serve.log", env=env
     )
@@ -89,10 +85,10 @@ async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_out
                 return check
 
             serve.start()
-            await eventually("switch up", await state_is("up"))
+            await wait_until(await state_is("up"), WITHIN_S, "switch up")
             await port.cut()
-            await eventually("paged", lambda: asyncio.sleep(0, len(webhook.received) >= 1))
-            await eventually("switch down", await state_is("down"))
+            await wait_until(lambda: len(webhook.received) >= 1, WITHIN_S, "paged")
+            await wait_until(await state_is("down"), WITHIN_S, "switch down")
 
             async def page_recorded_as_sent() -> bool:
                 async with reg.sessions() as session:
@@ -102,19 +98,21 @@ async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_out
 
             # Delivery is at least once: a SIGKILL between the receiver's 200 and the outbox row's update
             # would rightly send the page again, which is not what this test is about.
-            await eventually("page recorded as sent", page_recorded_as_sent)
+            await wait_until(page_recorded_as_sent, WITHIN_S, "page recorded as sent")
             (before,) = await outages_of(reg, switch)
             down_since = (await status_of(reg, switch)).since  # type: ignore[union-attr]
 
             serve.kill()  # SIGKILL to the process group: no shutdown code runs
             serve.start()
             restarted = datetime.now().astimezone()
-            await eventually("checked after the restart", await state_is("down", restarted))
+            await wait_until(await state_is("down", restarted), WITHIN_S, "checked after the restart")
             # A page the restart got wrong would be queued at a transition, by the second failed check
             # (the fail threshold), and sent within an outbox poll: wait for two more checks.
             for more in ("second", "third"):
                 last = (await status_of(reg, switch)).checked_at  # type: ignore[union-attr]
-                await eventually(f"a {more} failed check after the restart", await state_is("down", last))
+                await wait_until(
+                    await state_is("down", last), WITHIN_S, f"a {more} failed check after the restart"
+                )
             async with reg.sessions() as session:
                 queued = list(await session.scalars(select(OutboxItem.id)))
             assert len(queued) == 1, f"the restart queued another page: {queued}"
@@ -123,11 +121,10 @@ async def test_ioc_serve_sigkilled_mid_outage_pages_once_and_closes_the_same_out
             assert (await status_of(reg, switch)).since == down_since  # type: ignore[union-attr]
 
             await port.restore()
-            await eventually("recovery told", lambda: asyncio.sleep(0, len(webhook.received) >= 2))
+            await wait_until(lambda: len(webhook.received) >= 2, WITHIN_S, "recovery told")
             (after,) = await outages_of(reg, switch)
     finally:
         serve.stop()
-        webhook.stop()
 
     assert (after.id, after.started_at) == (before.id, before.started_at)
     assert after.ended_at is not None

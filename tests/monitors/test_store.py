@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool
 
@@ -198,17 +197,16 @@ async def test_site_sla_matches_a_hand_computed_day(db_url: str) -> None:
 
 
 async def test_a_burst_of_outage_writes_behind_a_held_write_lock_leaves_the_ingest_a_connection(
-    sqlite_template: Path, tmp_path: Path
+    sqlite_url: str,
 ) -> None:
     """A district cut records a hundred outages at once while another writer holds SQLite's lock:
     the recorder's transactions queue inside it, not on the pool, so the MQTT ingest's device lookup
     (a read, which WAL lets through) still gets a connection of the default pool (5 + 10)."""
-    path = tmp_path / "registry.db"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite+aiosqlite:///{path}"
-    async with registry(url) as reg:
+    path = make_url(sqlite_url).database
+    assert path is not None
+    async with registry(sqlite_url) as reg:
         device = await reg.add_device("sw-d1", DeviceKind.SWITCH, "D1")
-    engine = create_engine(url, pool_timeout=1)
+    engine = create_engine(sqlite_url, pool_timeout=1)
     sessions = session_factory(engine)
     recorder = SqlOutageRecorder(sessions)
     blocker = sqlite3.connect(path, timeout=10, isolation_level=None)

@@ -20,7 +20,7 @@ from telemetry.spool import SPOOL_FILE
 from tests.mqtt.conftest import onboard
 from tests.support.mosquitto import Broker
 from tests.support.process import ManagedProcess, free_port
-from tests.support.tsdb import start_influxdb
+from tests.support.tsdb import InfluxServer
 from tests.support.waits import wait_until
 
 T0 = int(time.time()) - 86_400
@@ -36,11 +36,10 @@ def _pending(home: Path) -> int:
 
 
 async def test_sigterm_mid_stream_drains_and_a_restart_stores_every_message_once(
-    tmp_path: Path, broker: Broker, sessions: async_sessionmaker[AsyncSession]
+    tmp_path: Path, broker: Broker, influxdb: InfluxServer, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    influx = start_influxdb(tmp_path / "influxdb")
     home = tmp_path / "home"
-    env = broker.serve_env(tmp_path, "drain", influx.url)
+    env = broker.serve_env(tmp_path, "drain", influxdb.url)
 
     def serve(run: int) -> ManagedProcess:
         process = ManagedProcess(
@@ -73,7 +72,7 @@ async def test_sigterm_mid_stream_drains_and_a_restart_stores_every_message_once
         assert returncode == 0, first.log_tail()
         assert time.monotonic() - stopped < STOP_BOUND_S
         assert _pending(home) == 0  # what it had taken reached InfluxDB before it exited
-        stored_at_stop = await asyncio.to_thread(influx.count, "sensor", "temperature")
+        stored_at_stop = await asyncio.to_thread(influxdb.count, "sensor", "temperature")
         assert 0 < stored_at_stop < SENT
 
         second = serve(2)  # the broker kept the rest in the session
@@ -86,7 +85,7 @@ async def test_sigterm_mid_stream_drains_and_a_restart_stores_every_message_once
             await client.publish(device_topic(device, TopicKind.TELEMETRY), json.dumps(marker), qos=1)
 
         async def stored() -> int:
-            return await asyncio.to_thread(influx.count, "sensor", "temperature")
+            return await asyncio.to_thread(influxdb.count, "sensor", "temperature")
 
         async def all_and_marker_stored() -> bool:
             return await stored() >= SENT + 1
@@ -103,4 +102,3 @@ async def test_sigterm_mid_stream_drains_and_a_restart_stores_every_message_once
         for process in (first, second):
             if process is not None:
                 process.stop()
-        influx.process.stop()

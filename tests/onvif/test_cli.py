@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.onvif import wait_simulator_ready
 from tests.support.process import ManagedProcess
 
 IOC = str(Path(sys.executable).with_name("ioc"))
@@ -33,15 +33,10 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
     )
     log = folder / "sim.log"
 
-    def ready() -> None:
-        deadline = time.monotonic() + 30
-        while "READY" not in (log.read_text() if log.exists() else ""):
-            if time.monotonic() > deadline:
-                raise TimeoutError("no READY")
-            time.sleep(0.05)
-
     process = ManagedProcess(
-        [sys.executable, "-m", "simulators.onvif_camera", "--config", str(config)], log_path=log, ready=ready
+        [sys.executable, "-m", "simulators.onvif_camera", "--config", str(config)],
+        log_path=log,
+        ready=lambda: wait_simulator_ready(log),
     ).start()
     try:
         line = next(x for x in log.read_text().splitlines() if x.startswith("READY"))

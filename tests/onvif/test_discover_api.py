@@ -23,6 +23,7 @@ from device_registry.crypto import generate_key
 from ioc.settings import Settings
 from provisioning.onvif.settings import OnvifSettings
 from tests.registry.seed import build_world
+from tests.support.onvif import wait_simulator_ready
 from tests.support.process import ManagedProcess, free_port
 
 IOC = str(Path(sys.executable).parent / "ioc")
@@ -44,13 +45,6 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     )
 
 
-def _ready(log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while "READY" not in (log.read_text(errors="replace") if log.exists() else ""):
-        assert time.monotonic() < deadline, "simulator did not print READY"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def responder(tmp_path: Path) -> Iterator[int]:
     """Two cameras answering WS-Discovery on 127.0.0.1:PORT; yields PORT."""
@@ -68,7 +62,7 @@ def responder(tmp_path: Path) -> Iterator[int]:
     log = tmp_path / "sim.log"
     argv = [sys.executable, "-m", "simulators.onvif_camera", "--config", str(config)]
     argv += ["--discovery-address", "127.0.0.1", "--discovery-port", str(port)]
-    sim = ManagedProcess(argv, log_path=log, ready=lambda: _ready(log)).start()
+    sim = ManagedProcess(argv, log_path=log, ready=lambda: wait_simulator_ready(log)).start()
     try:
         yield port
     finally:

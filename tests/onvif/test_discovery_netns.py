@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.onvif import wait_simulator_ready
 from tests.support.process import ManagedProcess, require_binary
 
 IOC = str(Path(sys.executable).with_name("ioc"))
@@ -67,15 +67,6 @@ def namespaces() -> Iterator[Namespaces]:
             subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False, timeout=10)
 
 
-def _wait_ready(log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if log.exists() and "READY" in log.read_text(errors="replace"):
-            return
-        time.sleep(0.05)
-    raise TimeoutError("simulator did not print READY")
-
-
 def _responder(ns: Namespaces, tmp: Path, n: int, cameras: list[dict[str, object]], malformed: str | None):
     address = f"10.213.{76 + n}.1"
     config = tmp / f"fleet{n}.yaml"
@@ -95,7 +86,7 @@ def _responder(ns: Namespaces, tmp: Path, n: int, cameras: list[dict[str, object
     argv += ["--host", address, "--discovery-address", address, "--discovery-interface", ns.iface("a", n)]
     if malformed:
         argv += ["--malformed", malformed]
-    return ManagedProcess(argv, log_path=log, ready=lambda: _wait_ready(log)).start()
+    return ManagedProcess(argv, log_path=log, ready=lambda: wait_simulator_ready(log)).start()
 
 
 def _ioc_in_probe_ns(

@@ -13,26 +13,16 @@ from pydantic import SecretStr
 from sqlalchemy import update
 
 from device_registry.credentials import SnmpCommunityCredential
-from device_registry.models import Device, DeviceKind, Protocol, SiteKind
+from device_registry.models import Device, DeviceKind, Protocol
 from device_registry.schemas.devices import DeviceCreate
-from device_registry.schemas.sites import SiteCreate
 from device_registry.services.credentials import create_credential
 from device_registry.services.devices import create_device
-from device_registry.services.sites import create_site
 from ioc.snmp_poller import snmp_poller
 from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.settings import SnmpSettings
 from tests.mqtt.sinks import RecordingSink
-from tests.registry.seed import ADMIN
+from tests.registry.seed import ADMIN, TREE, create_sites
 from tests.support.platform import sqlite_platform
-
-TREE = [
-    ("P", SiteKind.PROVINCE, None),
-    ("D1", SiteKind.DISTRICT, "P"),
-    ("D2", SiteKind.DISTRICT, "P"),
-    ("A", SiteKind.COMMUNE, "D1"),
-    ("B", SiteKind.COMMUNE, "D2"),
-]
 
 
 def _datagrams(listener: socket.socket) -> int:
@@ -56,12 +46,7 @@ async def test_polling_honours_the_allowlist_and_the_credentials_owning_site(
         tmp_path, snmp=SnmpSettings(allowed_networks="10.20.0.0/16", **fast)
     ) as platform:
         async with platform.sessions() as session, session.begin():
-            sites = {}
-            for code, kind, parent in TREE:
-                site = await create_site(
-                    session, ADMIN, SiteCreate(code=code, name=f"Site {code}", kind=kind, parent_code=parent)
-                )
-                sites[code] = site.id
+            sites = await create_sites(session, ADMIN, TREE)
             await create_credential(
                 session,
                 ADMIN,

@@ -20,6 +20,7 @@ from simulators.onvif_camera.device import SimulatedCamera
 from simulators.onvif_camera.rtsp_process import rtsp_server_process
 from simulators.process import ManagedProcess, MissingBinary
 from tests.support.process import free_port
+from tests.support.waits import wait_until_sync
 
 PASSWORD = SecretStr("admin123")
 RTSP_USER = "viewer"
@@ -94,3 +95,15 @@ async def onboarded_attributes(reg: Registry, cam: SimulatedCamera) -> dict[str,
         device = await session.get(Device, device_id)
         assert device is not None
         return dict(device.attributes)
+
+
+def wait_simulator_ready(log: Path, within: float = 30.0) -> None:
+    """Until the ONVIF simulator process (``python -m simulators.onvif_camera``) printed its ``READY``
+    line to ``log``: its listeners are bound from then on."""
+
+    def text() -> str:
+        return log.read_text(errors="replace") if log.exists() else ""
+
+    wait_until_sync(
+        lambda: "READY" in text(), within, "the ONVIF simulator's READY line", detail=lambda: text()[-3000:]
+    )

@@ -23,11 +23,10 @@ def publish_round_robin(
     client_prefix: str,
     inflight: int = 1000,
     timeout: float = 120,
-    connected: Callable[[], None] = lambda: None,
 ) -> float:
-    """Connect every sensor (device id, password), call ``connected``, then publish ``count`` messages
-    round-robin over them and wait until the broker acknowledged each. Returns the publishing seconds,
-    connection set-up excluded."""
+    """Connect every sensor (device id, password), then publish ``count`` messages round-robin over them
+    and wait until the broker acknowledged each. Returns the publishing seconds, connection set-up
+    excluded."""
     clients = []
     for device_id, password in sensors:
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"{client_prefix}-{device_id}")
@@ -38,7 +37,6 @@ def publish_round_robin(
         client.loop_start()
         clients.append((device_id, client))
     try:
-        connected()
         start = time.monotonic()
         infos = []
         for i in range(count):
