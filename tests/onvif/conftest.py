@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -15,10 +13,8 @@ from tests.support.onvif import Registry
 
 
 @pytest.fixture
-async def registry(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Registry]:
-    target = tmp_path / "registry.db"
-    shutil.copy(sqlite_template, target)
-    engine = create_engine(f"sqlite+aiosqlite:///{target}")
+async def registry(sqlite_url: str) -> AsyncIterator[Registry]:
+    engine = create_engine(sqlite_url)
     sessions = session_factory(engine)
     await build_world(sessions)
     try:
