@@ -42,6 +42,8 @@ class RegistrySnapshot:
     """Devices whose lifecycle is MAINTENANCE."""
     stream_uris: dict[int, str] = field(default_factory=dict)
     """Stream URIs stored by ONVIF onboarding, for the RTSP check."""
+    uncovered: dict[int, str] = field(default_factory=dict)
+    """Device id -> why its shared credential is not used (its owning site no longer covers it)."""
 
 
 MIN_INTERVAL_S, MAX_INTERVAL_S = 1.0, 86_400.0
@@ -84,14 +86,16 @@ async def load_snapshot(session: AsyncSession, box: SecretBox | None = None) -> 
         uri = stored_stream_uri(d.id, d.attributes)
         if uri is not None:
             stream_uris[d.id] = uri
+    found = await device_targets(session, box, devices)
     return RegistrySnapshot(
-        targets=await device_targets(session, box, devices),
+        targets=found.targets,
         intervals=intervals,
         topology=Topology(uplinks),
         site_of={d.id: d.site_id for d in devices},
         site_parent=parent,
         in_maintenance=frozenset(d.id for d in devices if d.lifecycle == Lifecycle.MAINTENANCE.value),
         stream_uris=stream_uris,
+        uncovered=found.uncovered,
     )
 
 

@@ -78,6 +78,7 @@ class RegistryMonitors:
             status=self._status,
         )
         self._skipped: set[str] = set()
+        self._uncovered: dict[int, str] = {}
         self._sink = sink
 
     async def refresh(self) -> None:
@@ -94,6 +95,10 @@ class RegistryMonitors:
         for reason in sorted(set(skipped) - self._skipped):
             log.warning("not monitored: %s", reason)
         self._skipped = set(skipped)
+        for device_id, why in snapshot.uncovered.items():
+            if self._uncovered.get(device_id) != why:
+                log.warning("%s", why)
+        self._uncovered = snapshot.uncovered
         removed = await self.service.scheduler.sync(devices)
         self.checks.forget({d.target.device_id for d in devices})
         if removed:

@@ -89,7 +89,11 @@ async def read_credentials(
     site_ids = {r.site_id for r in rows if r.site_id is not None}
     if site_ids:
         site_ids |= {d.site_id for d in devices}
-    paths = dict((await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).all())
+    paths = (  # only owned credentials are checked against the tree: none, no query
+        dict((await session.execute(select(Site.id, Site.path).where(Site.id.in_(site_ids)))).all())
+        if site_ids
+        else {}
+    )
     opened: dict[int, TypedCredential] = {}
     refused: dict[int, str] = {}
     for row in rows:
@@ -114,28 +118,13 @@ async def read_credentials(
     return OpenedCredentials(by_device, refused, uncovered)
 
 
-_uncovered: dict[int, str] = {}
-"""Device id -> the refusal already logged by :func:`open_credentials`: logged once per change."""
-
-
-async def open_credentials(
-    session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
-) -> dict[int, TypedCredential]:
-    """Device id -> decrypted credential. A credential that cannot be opened is logged and left out:
-    that device fails its authenticated checks, the others go on. So is one whose owning site no longer
-    covers the device (logged once per change, not every registry refresh)."""
-    found = await read_credentials(session, box, devices)
-    for credential_id, why in found.refused.items():
-        log.warning("credential %s cannot be used: %s", credential_id, why)
-    for device in devices:
-        uncovered = found.uncovered.get(device.id)
-        if uncovered is None:
-            _uncovered.pop(device.id, None)
-            continue
-        if _uncovered.get(device.id) != uncovered:
-            log.warning("%s", uncovered)
-        _uncovered[device.id] = uncovered
-    return found.by_device
+@dataclass(frozen=True, slots=True)
+class DeviceTargets:
+    targets: list[DeviceTarget]
+    """The devices, in the order given, with their usable credential (or none)."""
+    uncovered: dict[int, str]
+    """Device id -> why its shared credential is not used: the owning site no longer covers it. Not
+    logged here: a caller that reloads every refresh says so once, when the reasons change."""
 
 
 def _targets(
@@ -160,10 +149,14 @@ def _targets(
 
 async def device_targets(
     session: AsyncSession, box: SecretBox | None, devices: Sequence[Device]
-) -> list[DeviceTarget]:
-    """``devices`` as targets, in the same order; credentials opened when ``box`` is given."""
-    chains = await site_chains(session)
-    return _targets(devices, chains, await open_credentials(session, box, devices))
+) -> DeviceTargets:
+    """``devices`` as targets, in the same order; credentials opened when ``box`` is given. A credential
+    that cannot be opened is logged and left out: that device fails its authenticated checks, the
+    others go on."""
+    found = await read_credentials(session, box, devices)
+    for credential_id, why in found.refused.items():
+        log.warning("credential %s cannot be used: %s", credential_id, why)
+    return DeviceTargets(_targets(devices, await site_chains(session), found.by_device), found.uncovered)
 
 
 @dataclass(frozen=True, slots=True)

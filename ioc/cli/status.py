@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ from monitors.maintenance import DEFAULT_TIMEZONE
 from monitors.status_queries import readable_site, root_outages, status_view
 from monitors.status_schemas import OutagePublic, SiteStatus, StatusPublic
 from provisioning.onvif.stored import stored_stream_uri
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -157,7 +160,10 @@ def check(device: str = typer.Argument(..., help="Device name or id.")) -> None:
         found = (await session.scalars(query)).first()
         if found is None:
             raise CliError(f"device: no device named {device!r}")
-        [target] = await device_targets(session, platform.box, [found])
+        targets = await device_targets(session, platform.box, [found])
+        for why in targets.uncovered.values():
+            log.warning("%s", why)
+        [target] = targets.targets
         monitors = platform.settings.monitors
         checks = DefaultChecks(
             timeout_s=monitors.check_timeout_s, clock_drift_warn_s=monitors.clock_drift_warn_s

@@ -18,6 +18,10 @@ from device_registry.schemas.devices import DeviceCreate
 from device_registry.services.credentials import create_credential
 from device_registry.services.devices import create_device
 from ioc.snmp_poller import snmp_poller
+from monitors.config import MonitorSettings, StatePolicy
+from monitors.events import EventBus
+from monitors.registry_source import load_snapshot
+from monitors.runner import RegistryMonitors
 from provisioning.snmp.client import SnmpClient
 from provisioning.snmp.settings import SnmpSettings
 from tests.mqtt.sinks import RecordingSink
@@ -92,7 +96,22 @@ async def test_polling_honours_the_allowlist_and_the_credentials_owning_site(
             for _ in range(2):
                 assert (await allowed.run_once()).devices == 0
             assert _datagrams(listener) == 0
-    refused = f"device {device_id} (sw-a): credential 'community-d1' belongs to site {sites['D1']}, which no"
-    assert caplog.text.count(refused) == 1
+            refused = f"device {device_id} (sw-a): credential 'community-d1' belongs to site {sites['D1']}, which no"
+            assert caplog.text.count(refused) == 1
+
+            # The monitors read the same registry: the switch is still checked, without the community,
+            # and each monitors process says why once per change, not at every registry refresh.
+            caplog.clear()
+            settings = MonitorSettings(default=StatePolicy(interval_s=3600), check_timeout_s=1)
+            monitors = RegistryMonitors(
+                settings, platform.sessions, events=EventBus(), sink=None, box=platform.box
+            )
+            for _ in range(3):
+                await monitors.refresh()
+            async with platform.sessions() as session:
+                (target,) = (await load_snapshot(session, platform.box)).targets
+            assert target.device_id == device_id and target.credential is None
+            from_monitors = [r.getMessage() for r in caplog.records if r.name == "monitors.runner"]
+            assert sum(refused in message for message in from_monitors) == 1, from_monitors
     assert "d1-secret" not in caplog.text
     listener.close()
