@@ -250,7 +250,11 @@ class StateEngine:
 
     def in_maintenance(self, device_id: int) -> bool:
         """True while a maintenance window covers the device now."""
-        return bool(self.maintenance and self.maintenance.covers(device_id, self._clock()))
+        return self._covered(device_id, self._clock())
+
+    def _covered(self, device_id: int, at: datetime) -> bool:
+        """Maintenance covers the device at ``at`` (never, without a calendar)."""
+        return bool(self.maintenance and self.maintenance.covers(device_id, at))
 
     def is_flapping(self, device_id: int) -> bool:
         rec = self._devices.get(device_id)
@@ -269,7 +273,7 @@ class StateEngine:
 
     def snapshot(self, device_id: int, at: datetime) -> DeviceSnapshot:
         rec = self._devices.get(device_id)
-        in_maintenance = bool(self.maintenance and self.maintenance.covers(device_id, at))
+        in_maintenance = self._covered(device_id, at)
         if rec is None:
             return DeviceSnapshot(DeviceState.UNKNOWN, None, False, None, in_maintenance)
         return DeviceSnapshot(rec.state, rec.since, rec.flapping, rec.root_cause, in_maintenance)
@@ -325,7 +329,7 @@ class StateEngine:
         if state is DeviceState.DOWN:
             if rec.root_cause == rec.device_id and self._all_uplinks_out(rec.device_id):
                 await self._transition(rec, DeviceState.UNREACHABLE, now, f"all uplinks down; {reason}")
-            elif rec.unpaged and not (self.maintenance and self.maintenance.covers(rec.device_id, now)):
+            elif rec.unpaged and not self._covered(rec.device_id, now):
                 await self._page_late(rec, now, reason)
             return
         if state is DeviceState.UNREACHABLE:
@@ -476,7 +480,7 @@ class StateEngine:
         if new is DeviceState.UP:
             rec.affected = set()
             rec.first_failure_at = None
-        in_maintenance = bool(self.maintenance and self.maintenance.covers(rec.device_id, now))
+        in_maintenance = self._covered(rec.device_id, now)
         rec.unpaged = new is DeviceState.DOWN and in_maintenance
         if previous is DeviceState.UNKNOWN and new is DeviceState.UP:
             return  # first contact is not a change of condition: 10,000 of them at start-up are noise
@@ -622,7 +626,7 @@ class StateEngine:
             reason = f"calm: {count} state changes within {window:.0f}s; now {rec.state.value}"
             previous, current, severity = DeviceState.FLAPPING, rec.state, None
         log.info("device %s %s", rec.device_id, "FLAPPING" if entering else "stopped flapping")
-        in_maintenance = bool(self.maintenance and self.maintenance.covers(rec.device_id, now))
+        in_maintenance = self._covered(rec.device_id, now)
         await self._publish_state(
             rec, previous, current, now, reason, in_maintenance=in_maintenance, severity=severity
         )
