@@ -1,16 +1,19 @@
 """A real RTSP server for tests and the demo fleet: GStreamer's gst-rtsp-server with Digest auth.
 
 Run with Debian's interpreter (it needs python3-gi and gir1.2-gst-rtsp-server-1.0, which a virtualenv
-does not see): ``/usr/bin/python3 gst_rtsp_server.py --port 8554 --user u --password p``. Serves a
+does not see): ``RTSP_PASSWORD=p /usr/bin/python3 gst_rtsp_server.py --port 8554 --user u``. Serves a
 live test pattern as MJPEG/RTP at ``rtsp://127.0.0.1:PORT/stream`` (and H.265 at ``--h265-path``, which
 needs x265enc from gstreamer1.0-plugins-bad); prints ``READY`` once listening.
 ``--basic`` offers Basic authentication only, as some old firmware does.
+The password comes from the environment, not argv: argv is visible to every local user, and a generated
+password starting with ``-`` would be read as an option.
 Deliberately imports nothing from the project.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -20,6 +23,8 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+PASSWORD_ENV = "RTSP_PASSWORD"
 
 PIPELINE = (
     "( videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,height=240,framerate=10/1 "
@@ -49,7 +54,6 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", default="/stream")
     parser.add_argument("--user")
-    parser.add_argument("--password")
     parser.add_argument("--h265-path", help="also serve an H.265 stream at this path")
     parser.add_argument("--basic", action="store_true", help="offer Basic auth only (old firmware)")
     args = parser.parse_args()
@@ -59,15 +63,16 @@ def main() -> None:
     server.set_address(args.address)
     server.set_service(str(args.port))
     if args.user:
+        password = os.environ.get(PASSWORD_ENV, "")
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken.new()
         token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
         if args.basic:
             auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
-            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, password), token)
         else:
             auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
-            auth.add_digest(args.user, args.password or "", token)
+            auth.add_digest(args.user, password, token)
         server.set_auth(auth)
     mounts = server.get_mount_points()
     mounts.add_factory(args.path, _factory(PIPELINE, bool(args.user)))

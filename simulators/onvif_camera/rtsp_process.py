@@ -50,11 +50,16 @@ def rtsp_server_process(
     """An unstarted RTSP server: MJPEG at ``/stream``, H.265 at ``h265_path`` if given; Digest auth, or
     Basic only with ``basic``."""
     check_gstreamer(h265=h265_path is not None)
-    argv = [SYSTEM_PYTHON, str(GST_RTSP_SERVER), "--port", str(port), "--user", user, "--password", password]
+    argv = [SYSTEM_PYTHON, str(GST_RTSP_SERVER), "--port", str(port), "--user", user]
     if h265_path:
         argv += ["--h265-path", h265_path]
     if basic:
         argv.append("--basic")
     return ManagedProcess(
-        argv, log_path=folder / log_name, ready=lambda: wait_for_tcp(port), cwd=folder, die_with_parent=True
+        argv,
+        log_path=folder / log_name,
+        ready=lambda: wait_for_tcp(port),
+        cwd=folder,
+        die_with_parent=True,
+        env={"RTSP_PASSWORD": password},  # gst_rtsp_server.PASSWORD_ENV: never in argv
     )

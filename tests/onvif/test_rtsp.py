@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
@@ -22,6 +24,13 @@ async def test_live_stream_answers_options_and_describe_with_digest(rtsp_server)
     assert result.media == ["video JPEG"]
     assert "GStreamer" in (result.server or "")
     assert result.frame is None
+
+
+def test_the_servers_password_is_not_on_its_command_line(rtsp_server):
+    """Every local user can read a process's argv; the demo's generated password goes by environment."""
+    cmdline = Path(f"/proc/{rtsp_server.process.process.pid}/cmdline").read_bytes()
+    assert b"--user" in cmdline  # read the server's own command line
+    assert RTSP_PASSWORD.encode() not in cmdline
 
 
 async def test_credentials_in_the_url_work_and_never_show(rtsp_server):

@@ -24,7 +24,8 @@ from tests.support.waits import wait_until_sync
 
 PASSWORD = SecretStr("admin123")
 RTSP_USER = "viewer"
-RTSP_PASSWORD = "rtsp-Secret-42"
+RTSP_PASSWORD = "-rtsp-Secret-42"
+"""Starts with ``-``, as a generated one can (``token_urlsafe``): the server must not read it as an option."""
 
 
 class Fleet:
